@@ -1,0 +1,200 @@
+"""Everything that differs between SQLite and PostgreSQL, in one place.
+
+The store speaks SQLAlchemy Core; a dialect adds what SQL cannot say portably: how appends
+are serialised, how readers are told of new events, and the triggers that keep the log
+append-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from chronicle.store.schema import TABLE_NAME
+
+NOTIFY_CHANNEL = "chronicle_events"
+WRITE_OPTION = "chronicle_write"
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+class StoreDialect:
+    """Hooks the store calls at fixed points of an append and of a wait."""
+
+    name = "generic"
+
+    def configure(self, engine: Engine) -> None:
+        """Install connection-level settings once per engine."""
+
+    def lock_for_append(self, conn: Connection) -> None:
+        """Serialise appends so positions commit in order and a reader never skips one."""
+
+    def after_append(self, conn: Connection, head: int) -> None:
+        """Tell listeners (in this transaction, so only on commit) that the head moved."""
+
+    def immutability_ddl(self) -> list[str]:
+        """Statements that make UPDATE and DELETE on the log fail inside the database."""
+        return []
+
+    def drop_immutability_ddl(self) -> list[str]:
+        return []
+
+    def wait_for_change(self, engine: Engine, timeout: float, poll: Callable[[], bool]) -> bool:
+        """Block until `poll()` is true or `timeout` passes; returns the last poll."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if poll():
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(0.05, remaining))
+
+    @contextlib.contextmanager
+    def migration_lock(self, engine: Engine) -> Iterator[None]:
+        yield
+
+
+class SQLiteDialect(StoreDialect):
+    """WAL for concurrent readers; BEGIN IMMEDIATE takes the write lock before reading the head."""
+
+    name = "sqlite"
+
+    def __init__(self, synchronous: str = "FULL") -> None:
+        self.synchronous = synchronous
+
+    def configure(self, engine: Engine) -> None:
+        synchronous = self.synchronous
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's begin hook, not pysqlite, decide how transactions start.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute(f"PRAGMA synchronous = {synchronous}")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def immutability_ddl(self) -> list[str]:
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {TABLE_NAME}_no_update BEFORE UPDATE ON {TABLE_NAME} "
+            f"BEGIN SELECT RAISE(ABORT, '{TABLE_NAME} is append-only: UPDATE refused'); END",
+            f"CREATE TRIGGER IF NOT EXISTS {TABLE_NAME}_no_delete BEFORE DELETE ON {TABLE_NAME} "
+            f"BEGIN SELECT RAISE(ABORT, '{TABLE_NAME} is append-only: DELETE refused'); END",
+        ]
+
+    def drop_immutability_ddl(self) -> list[str]:
+        return [
+            f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_update",
+            f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_delete",
+        ]
+
+    @contextlib.contextmanager
+    def migration_lock(self, engine: Engine) -> Iterator[None]:
+        # An immediate transaction on a scratch table would do, but a file lock beside the
+        # database also covers the moment before the file exists.
+        import fcntl
+
+        path = engine.url.database
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class PostgresDialect(StoreDialect):
+    """An EXCLUSIVE table lock per append (readers still read) and LISTEN/NOTIFY for followers."""
+
+    name = "postgresql"
+    MIGRATION_LOCK_KEY = 0x6368726F6E  # "chron"
+
+    def lock_for_append(self, conn: Connection) -> None:
+        conn.exec_driver_sql(f"LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE")
+
+    def after_append(self, conn: Connection, head: int) -> None:
+        conn.execute(sa.text("SELECT pg_notify(:channel, :head)"),
+                     {"channel": NOTIFY_CHANNEL, "head": str(head)})
+
+    def immutability_ddl(self) -> list[str]:
+        return [
+            f"""CREATE OR REPLACE FUNCTION {TABLE_NAME}_refuse_change() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION '{TABLE_NAME} is append-only: % refused', TG_OP
+                        USING ERRCODE = 'insufficient_privilege';
+                END $$""",
+            f"CREATE TRIGGER {TABLE_NAME}_no_change BEFORE UPDATE OR DELETE ON {TABLE_NAME} "
+            f"FOR EACH ROW EXECUTE FUNCTION {TABLE_NAME}_refuse_change()",
+            f"CREATE TRIGGER {TABLE_NAME}_no_truncate BEFORE TRUNCATE ON {TABLE_NAME} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {TABLE_NAME}_refuse_change()",
+        ]
+
+    def drop_immutability_ddl(self) -> list[str]:
+        return [
+            f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_change ON {TABLE_NAME}",
+            f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_truncate ON {TABLE_NAME}",
+            f"DROP FUNCTION IF EXISTS {TABLE_NAME}_refuse_change()",
+        ]
+
+    def wait_for_change(self, engine: Engine, timeout: float, poll: Callable[[], bool]) -> bool:
+        if poll():
+            return True
+        raw = engine.raw_connection()
+        try:
+            dbapi = raw.driver_connection
+            assert dbapi is not None
+            dbapi.autocommit = True
+            dbapi.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            # Re-check after LISTEN: an append that committed in between sent its NOTIFY too early.
+            if poll():
+                return True
+            deadline = time.monotonic() + timeout
+            while (remaining := deadline - time.monotonic()) > 0:
+                for _ in dbapi.notifies(timeout=remaining, stop_after=1):
+                    break
+                if poll():
+                    return True
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                raw.driver_connection.execute(f"UNLISTEN {NOTIFY_CHANNEL}")  # type: ignore[union-attr]
+            raw.close()
+
+    @contextlib.contextmanager
+    def migration_lock(self, engine: Engine) -> Iterator[None]:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": self.MIGRATION_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"),
+                             {"k": self.MIGRATION_LOCK_KEY})
+                conn.commit()
+
+
+def dialect_for(engine: Engine) -> StoreDialect:
+    if engine.dialect.name == "sqlite":
+        return SQLiteDialect()
+    if engine.dialect.name == "postgresql":
+        return PostgresDialect()
+    raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
+
+
