@@ -100,10 +100,10 @@ def parse_date(text: str) -> tuple[dt.date, dt.date]:
     if "/" not in text:
         return parse_point(text)
     start_text, end_text = text.split("/", 1)
-    start_first, _ = parse_point(start_text)
+    start_first, start_last = parse_point(start_text)
     end_first, end_last = parse_point(end_text)
-    if end_first <= start_first:
-        raise ValueError(f"range must end after it starts: {text!r}")
+    if end_first <= start_last:
+        raise ValueError(f"range must end after its start is over: {text!r}")
     return start_first, end_last
 
 
@@ -133,7 +133,7 @@ def test_parse_date_accepts_every_precision_and_rejects_bad_dates() -> None:
     assert parse_date("1988-02") == (dt.date(1988, 2, 1), dt.date(1988, 2, 29))
     assert parse_date("1987-01-27") == (dt.date(1987, 1, 27), dt.date(1987, 1, 27))
     assert parse_date("2003-08/2008-10") == (dt.date(2003, 8, 1), dt.date(2008, 10, 31))
-    for bad in ("1987-02-30", "1987-13", "87", "1987-1-27", "2008/2003", "2019/2019", ""):
+    for bad in ("1987-02-30", "1987-13", "87", "1987-1-27", "2008/2003", "2019/2019", "2019/2019-08", ""):
         with pytest.raises(ValueError):
             parse_date(bad)
 
