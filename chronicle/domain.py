@@ -430,7 +430,11 @@ EVENT_TYPES: dict[str, type[MilestoneEvent]] = {
 def event_from_stored(
     type_: str, payload: Mapping[str, Any], *, schema_version: int | None = None
 ) -> MilestoneEvent:
-    """Rebuild a domain event from a stored row's type, payload and (optional) schema version."""
+    """Rebuild a domain event from a stored row's type and payload.
+
+    Pass `schema_version` as it is after upcasting: a version this code does not read
+    means an upcaster is missing, and is refused rather than misread.
+    """
     cls = EVENT_TYPES.get(type_)
     if cls is None:
         known = ", ".join(sorted(EVENT_TYPES))
