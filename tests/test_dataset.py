@@ -55,6 +55,7 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 POINT_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 FILE_RE = re.compile(r"^\d{2}-[a-z0-9-]+\.yaml$")
 MIN_MILESTONES = 60
+MAX_ID_LENGTH = 80
 
 
 def seeds_dir() -> Path:
@@ -133,7 +134,16 @@ def test_parse_date_accepts_every_precision_and_rejects_bad_dates() -> None:
     assert parse_date("1988-02") == (dt.date(1988, 2, 1), dt.date(1988, 2, 29))
     assert parse_date("1987-01-27") == (dt.date(1987, 1, 27), dt.date(1987, 1, 27))
     assert parse_date("2003-08/2008-10") == (dt.date(2003, 8, 1), dt.date(2008, 10, 31))
-    for bad in ("1987-02-30", "1987-13", "87", "1987-1-27", "2008/2003", "2019/2019", "2019/2019-08", ""):
+    for bad in (
+        "1987-02-30",
+        "1987-13",
+        "87",
+        "1987-1-27",
+        "2008/2003",
+        "2019/2019",
+        "2019/2019-08",
+        "",
+    ):
         with pytest.raises(ValueError):
             parse_date(bad)
 
@@ -150,14 +160,20 @@ def test_event_file_names_follow_the_convention() -> None:
 
 def test_ids_are_unique_slugs_across_files() -> None:
     ids = [item.get("id") for _, item in MILESTONES]
-    bad = [value for value in ids if not isinstance(value, str) or not SLUG_RE.match(value)]
-    assert not bad, f"ids that are not slugs: {bad}"
+    bad = [
+        value
+        for value in ids
+        if not isinstance(value, str) or not SLUG_RE.match(value) or len(value) > MAX_ID_LENGTH
+    ]
+    assert not bad, f"ids that are not slugs of at most {MAX_ID_LENGTH} chars: {bad}"
     duplicates = sorted({value for value in ids if ids.count(value) > 1})
     assert not duplicates, f"duplicate ids: {duplicates}"
 
 
 def test_establishment_of_relations_is_january_27_1987() -> None:
-    matches = [item for _, item in MILESTONES if item.get("id") == "diplomatic-relations-established"]
+    matches = [
+        item for _, item in MILESTONES if item.get("id") == "diplomatic-relations-established"
+    ]
     assert len(matches) == 1
     milestone = matches[0]
     assert milestone["date"] == "1987-01-27"
