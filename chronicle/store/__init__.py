@@ -1,6 +1,6 @@
 """The append-only event log: one contract, one SQL implementation for SQLite and PostgreSQL."""
 
-from chronicle.store.contract import ANY_VERSION, EventStore
+from chronicle.store.contract import ANY_VERSION, EventStore, StreamAppend
 from chronicle.store.records import (
     ConcurrencyError,
     EventIdConflict,
@@ -23,6 +23,7 @@ __all__ = [
     "SqlEventStore",
     "StoreError",
     "StoreUnavailable",
+    "StreamAppend",
     "StoredEvent",
     "Upcasters",
     "VerifyReport",

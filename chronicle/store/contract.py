@@ -5,8 +5,18 @@ from __future__ import annotations
 import abc
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from chronicle.store.records import NewEvent, StoredEvent, VerifyReport
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """One stream's part of a multi-stream append."""
+
+    stream_id: str
+    events: Sequence[NewEvent]
+    expected_version: int
+
 
 ANY_VERSION = -1
 """Pass as `expected_version` to skip the optimistic concurrency check."""
@@ -26,6 +36,14 @@ class EventStore(abc.ABC):
         writing nothing. Re-sending events whose ids are already stored, with the same content,
         is a no-op that returns the original positions; the same id with other content raises
         EventIdConflict. Raises StoreUnavailable if the database cannot be reached.
+        """
+
+    @abc.abstractmethod
+    def append_streams(self, appends: Sequence[StreamAppend]) -> list[list[int]]:
+        """Append to several streams in ONE transaction: all of them are written, or none.
+
+        Each StreamAppend is checked as `append` checks it (concurrency, idempotency); the
+        result lists each append's positions in order.
         """
 
     @abc.abstractmethod

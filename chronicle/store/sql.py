@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from chronicle.store import migrate
-from chronicle.store.contract import ANY_VERSION, EventStore
+from chronicle.store.contract import ANY_VERSION, EventStore, StreamAppend
 from chronicle.store.dialects import WRITE_OPTION, StoreDialect
 from chronicle.store.engine import create_store_engine, mask_url
 from chronicle.store.hashing import GENESIS_HASH, canonical_json, chain_hash
@@ -87,15 +87,24 @@ class SqlEventStore(EventStore):
 
     def append(self, stream_id: str, events: Sequence[NewEvent], expected_version: int
                ) -> list[int]:
-        if not events:
-            return []
+        return self.append_streams([StreamAppend(stream_id, events, expected_version)])[0]
+
+    def append_streams(self, appends: Sequence[StreamAppend]) -> list[list[int]]:
         encoded = [
-            (e, canonical_json(e.payload), canonical_json(e.metadata)) for e in events
+            (a, [(e, canonical_json(e.payload), canonical_json(e.metadata)) for e in a.events])
+            for a in appends
         ]
-        ids = [e.event_id for e in events]
+        ids = [e.event_id for a in appends for e in a.events]
         if len(set(ids)) != len(ids):
             raise ValueError("an append carries the same event id twice")
-        return self._write(lambda conn: self._append(conn, stream_id, encoded, expected_version))
+        if not ids:
+            return [[] for _ in appends]
+
+        def work(conn: Connection) -> list[list[int]]:
+            return [self._append(conn, a.stream_id, rows, a.expected_version) if rows else []
+                    for a, rows in encoded]
+
+        return self._write(work)
 
     def _append(self, conn: Connection, stream_id: str,
                 encoded: list[tuple[NewEvent, str, str]], expected_version: int) -> list[int]:

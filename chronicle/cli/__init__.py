@@ -1,0 +1,101 @@
+"""The `chronicle` command line: a face that parses input, calls services and renders output."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chronicle import __version__
+from chronicle.cli import log_cmds
+from chronicle.cli.context import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    AppContext,
+    BadInput,
+    Failure,
+    configure_logging,
+    err,
+)
+from chronicle.config import ConfigError
+from chronicle.store import StoreError, StoreUnavailable
+
+app = typer.Typer(
+    name="chronicle",
+    help="An event-sourced chronicle of the milestones between Mongolia and the United States: "
+    "load milestones from YAML, publish feeds, pages and a calendar, and post anniversaries.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"chronicle {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Configuration file (default: $CHRONICLE_CONFIG, else "
+        "./config/chronicle.toml).")] = None,
+    database_url: Annotated[str | None, typer.Option(
+        "--database-url", help="Override the database URL (also $CHRONICLE_DATABASE_URL).")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="More log output (-v: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Logs go to stderr; results to stdout. Exit codes: 0 ok, 1 failure, 2 bad input or usage."""
+    configure_logging(-1 if quiet else verbose)
+    overrides: dict[str, object] = {"database_url": database_url} if database_url else {}
+    context = AppContext(config_path=config, settings_overrides=overrides)
+    ctx.obj = context
+    ctx.call_on_close(context.close)
+
+
+app.add_typer(log_cmds.db_app, name="db")
+app.command("log")(log_cmds.log_command)
+app.command("verify")(log_cmds.verify_command)
+
+
+def _register_optional_commands() -> None:
+    """Command groups of later features register themselves here as they land."""
+    import importlib
+
+    for module in ("chronicle.cli.milestone_cmds", "chronicle.cli.loader_cmds",
+                   "chronicle.cli.serve_cmds", "chronicle.cli.posting_cmds",
+                   "chronicle.cli.replication_cmds", "chronicle.cli.bench_cmds"):
+        try:
+            importlib.import_module(module).register(app)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    """Entry point: our errors become one clear line and an exit code, never a traceback."""
+    try:
+        app()
+    except (BadInput, ConfigError) as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except StoreUnavailable as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(EXIT_FAILURE)
+    except (Failure, StoreError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(EXIT_FAILURE)
+    except KeyboardInterrupt:
+        logging.getLogger("chronicle").warning("interrupted")
+        sys.exit(130)

@@ -1,0 +1,189 @@
+"""Settings: read once at the edge from `config/chronicle.toml`, overridden by the environment.
+
+Every setting is declared here once, with its default and its help text; secrets (X
+credentials) are read from the environment only and never appear in this model.
+Environment variables: `CHRONICLE_DATABASE_URL`, and nested keys with `__`, e.g.
+`CHRONICLE_POSTING__TIMEZONE=America/New_York`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG = Path("config/chronicle.toml")
+CONFIG_ENV = "CHRONICLE_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedSettings(_Section):
+    title: str = Field("Mongolia–United States: a chronicle", description="Feed title.")
+    subtitle: str = Field("Milestones of the relations between Mongolia and the United States",
+                          description="Feed subtitle / description.")
+    author_name: str = Field("Chronicle", description="Feed author.")
+    author_email: str | None = Field(None, description="Feed author's e-mail (optional).")
+    base_url: str = Field("http://127.0.0.1:8000",
+                          description="Public URL the site and feeds are served at (no trailing /).")
+    tag_authority: str = Field("chronicle.example.org,2026",
+                               description="Authority of the permanent tag: URIs of entries "
+                               "(RFC 4151 'domain,year'); never change it once published.")
+    language: str = Field("en", description="Language of the feeds (BCP 47).")
+    icon: str | None = Field(None, description="URL of a small square icon.")
+    logo: str | None = Field(None, description="URL of a larger logo.")
+    rights: str | None = Field(None, description="Copyright / licence statement.")
+    main_size: int = Field(50, ge=1, le=1000, description="Entries in the main feed.")
+    archive_size: int = Field(50, ge=1, le=1000,
+                              description="Entries per RFC 5005 archive page (fixed once chosen).")
+    hub_url: str | None = Field(None, description="WebSub hub to ping when a feed changes.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+class PostingSettings(_Section):
+    timezone: str = Field("Asia/Ulaanbaatar", description="IANA time zone of the posting time.")
+    time: dt.time = Field(dt.time(9, 0), description="Local time of day the posts go out (HH:MM).")
+    grace_hours: float = Field(6.0, ge=0, le=24,
+                               description="After downtime, posts due earlier today are still "
+                               "sent within this many hours; later they are recorded as skipped.")
+    channels: list[Literal["x", "outbox"]] | None = Field(
+        None, description="Channels to post to; default: x when X credentials are set, "
+        "and always outbox.")
+    outbox_path: Path = Field(Path("feeds/outbox.jsonl"), description="JSON-lines outbox file.")
+    digest: bool = Field(False, description="Several anniversaries on one day: one digest post "
+                         "instead of one post each.")
+    feb29_rule: Literal["feb28", "mar1", "skip"] = Field(
+        "feb28", description="Where a 29 February anniversary goes in common years.")
+    round_every: list[int] = Field([5, 10], description="A year count divisible by one of these "
+                                   "uses the round template.")
+    template_regular: str | None = Field(None, description="Jinja2 template of a regular post.")
+    template_round: str | None = Field(None, description="Jinja2 template of a round anniversary.")
+    template_digest: str | None = Field(None, description="Jinja2 template of a digest post.")
+    x_api_base_url: str | None = Field(None, description="Send X API calls to this base URL "
+                                       "instead of X (tests, egress proxies).")
+    x_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of each X API request.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
+                             "Asia/Ulaanbaatar)") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `chronicle serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `chronicle serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Server worker processes.")
+    scheduler: bool = Field(True, description="Run the anniversary scheduler inside `serve`.")
+    load_on_start: bool = Field(True, description="Load the configured sources when `serve` "
+                                "starts and they changed.")
+    poll_seconds: float = Field(1.0, gt=0, description="How often a server checks the log for "
+                                "new events (PostgreSQL is also notified at once).")
+
+
+class Settings(BaseSettings):
+    """All of Chronicle's settings. Paths are relative to `base_dir`."""
+
+    model_config = SettingsConfigDict(env_prefix="CHRONICLE_", env_nested_delimiter="__",
+                                      extra="forbid", frozen=True)
+
+    base_dir: Path = Field(Path("."), description="Directory relative paths start from; in the "
+                           "config file it is relative to the file's folder.")
+    database_url: str = Field("sqlite:///chronicle.db", description="SQLAlchemy URL of the log: "
+                              "sqlite:///FILE (default) or postgresql://USER@HOST/DB.")
+    sources: list[str] = Field(["events/*.yaml"], description="Milestone files (glob patterns).")
+    export_dir: Path = Field(Path("feeds"), description="Where `chronicle export` writes files.")
+    feed: FeedSettings = Field(default_factory=FeedSettings)
+    posting: PostingSettings = Field(default_factory=PostingSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    toml_file: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, cls.toml_file))
+        return tuple(sources)
+
+    def path(self, value: Path | str) -> Path:
+        """A configured path made absolute against `base_dir`."""
+        candidate = Path(value).expanduser()
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """SQLite file paths resolved against `base_dir`, so the service runs from any directory."""
+        url = self.database_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.path(url[len(prefix):]))
+        if "://" not in url:
+            return prefix + str(self.path(url))
+        return url
+
+
+def _format_errors(error: ValidationError, origin: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{origin}: {key}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the config file (explicit, $CHRONICLE_CONFIG, or ./config/chronicle.toml if present)."""
+    explicit = config_path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    path = explicit or (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    if explicit is not None and not explicit.is_file():
+        raise ConfigError(f"{explicit}: configuration file not found")
+    origin = str(path) if path else "settings"
+    base = path.resolve().parent if path else Path.cwd()
+
+    class _FileSettings(Settings):
+        toml_file = path
+
+    try:
+        settings = _FileSettings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, origin)) from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML
+        raise ConfigError(f"{origin}: {exc}") from None
+    base_dir = settings.base_dir if settings.base_dir.is_absolute() else (
+        base / settings.base_dir).resolve()
+    return Settings.model_validate({**settings.model_dump(), "base_dir": base_dir})

@@ -1,0 +1,209 @@
+"""The store contract, run on SQLite and PostgreSQL through the one `store` fixture."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from chronicle.store import (
+    ANY_VERSION,
+    ConcurrencyError,
+    EventIdConflict,
+    NewEvent,
+    SqlEventStore,
+    open_store,
+)
+from chronicle.store.dialects import WRITE_OPTION
+
+
+def ev(n: int = 0, **extra: object) -> NewEvent:
+    return NewEvent(type="Thing", payload={"n": n, "text": "Улаанбаатар ᠮᠣᠩᠭᠣᠯ & <b>", **extra},
+                    metadata={"source": "test"})
+
+
+def test_append_assigns_positions_and_versions(store: SqlEventStore) -> None:
+    assert store.head() == 0
+    assert store.append("a", [ev(1)], expected_version=0) == [1]
+    assert store.append("b", [ev(2), ev(3)], expected_version=0) == [2, 3]
+    assert store.append("a", [ev(4)], expected_version=1) == [4]
+    assert store.head() == 4
+    assert store.stream_version("a") == 2
+    assert store.stream_version("missing") == 0
+    assert [e.payload["n"] for e in store.read_stream("a")] == [1, 4]
+    assert [e.stream_version for e in store.read_stream("b")] == [1, 2]
+    events = store.read_all()
+    assert [e.position for e in events] == [1, 2, 3, 4]
+    assert events[0].payload["text"] == "Улаанбаатар ᠮᠣᠩᠭᠣᠯ & <b>"
+    assert events[0].metadata == {"source": "test"}
+    assert events[0].recorded_at.tzinfo is not None
+    assert [e.position for e in store.read_all(after=2, limit=1)] == [3]
+    assert [e.position for e in store.iter_all(after=1, page_size=2)] == [2, 3, 4]
+
+
+def test_stale_expected_version_raises_and_writes_nothing(store: SqlEventStore) -> None:
+    store.append("a", [ev(1), ev(2)], expected_version=0)
+    with pytest.raises(ConcurrencyError) as info:
+        store.append("a", [ev(3), ev(4)], expected_version=1)
+    assert info.value.stream_id == "a"
+    assert (info.value.expected, info.value.actual) == (1, 2)
+    assert "stream 'a': expected version 1, but it is at version 2" in str(info.value)
+    assert store.head() == 2
+    assert store.append("a", [ev(5)], expected_version=ANY_VERSION) == [3]
+
+
+def test_two_writers_same_expected_version_one_wins(store: SqlEventStore) -> None:
+    results: list[object] = []
+
+    def write(n: int) -> None:
+        try:
+            results.append(store.append("race", [ev(n)], expected_version=0))
+        except ConcurrencyError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(r).__name__ for r in results) == ["ConcurrencyError", "list"]
+    assert store.head() == 1
+
+
+def test_retry_with_same_event_ids_is_a_noop(store: SqlEventStore) -> None:
+    batch = [ev(1), ev(2)]
+    first = store.append("a", batch, expected_version=0)
+    store.append("b", [ev(3)], expected_version=0)
+    # The retry's expected version is stale by now: idempotency is checked first.
+    assert store.append("a", batch, expected_version=0) == first
+    assert store.head() == 3
+
+
+def test_same_event_id_with_other_content_is_an_error(store: SqlEventStore) -> None:
+    original = ev(1)
+    store.append("a", [original], expected_version=0)
+    changed = NewEvent(type="Thing", payload={"n": 99}, event_id=original.event_id)
+    with pytest.raises(EventIdConflict, match=f"{original.event_id} is already at position 1"):
+        store.append("a", [changed], expected_version=ANY_VERSION)
+    with pytest.raises(EventIdConflict):
+        store.append("a", [original, ev(2)], expected_version=ANY_VERSION)
+    assert store.head() == 1
+
+
+def test_log_rows_cannot_be_updated_or_deleted(store: SqlEventStore) -> None:
+    store.append("a", [ev(1)], expected_version=0)
+    for statement in ("UPDATE chronicle_events SET type = 'Edited'",
+                      "DELETE FROM chronicle_events"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), store.engine.begin() as c:
+            c.exec_driver_sql(statement)
+    assert store.read_all()[0].type == "Thing"
+
+
+def tamper(store: SqlEventStore, position: int) -> None:
+    """What an intruder with database access does: drop the triggers, edit a row."""
+    with store.engine.begin() as conn:
+        for statement in store.dialect.drop_immutability_ddl():
+            conn.exec_driver_sql(statement)
+        conn.execute(sa.text("UPDATE chronicle_events SET payload = :p WHERE position = :pos"),
+                     {"p": '{"n":1000}', "pos": position})
+
+
+def test_verify_names_the_first_edited_position(store: SqlEventStore) -> None:
+    for n in range(5):
+        store.append(f"s{n}", [ev(n)], expected_version=0)
+    assert store.verify().ok
+    tamper(store, 3)
+    report = store.verify()
+    assert report.first_bad_position == 3
+    assert "does not match its hash" in (report.reason or "")
+
+
+def test_verify_detects_a_removed_row(store: SqlEventStore) -> None:
+    store.append("a", [ev(1), ev(2), ev(3)], expected_version=0)
+    with store.engine.begin() as conn:
+        for statement in store.dialect.drop_immutability_ddl():
+            conn.exec_driver_sql(statement)
+        conn.exec_driver_sql("DELETE FROM chronicle_events WHERE position = 2")
+    report = store.verify()
+    assert report.first_bad_position == 3
+    assert "position 2 is missing" in (report.reason or "")
+
+
+def test_position_at_a_recorded_time(store: SqlEventStore) -> None:
+    store.append("a", [ev(1)], expected_version=0)
+    between = dt.datetime.now(dt.UTC)
+    time.sleep(0.01)
+    store.append("a", [ev(2)], expected_version=1)
+    assert store.position_at(between) == 1
+    assert store.position_at(between - dt.timedelta(days=1)) == 0
+    assert store.position_at(dt.datetime.now(dt.UTC)) == 2
+
+
+def test_find_event_by_id(store: SqlEventStore) -> None:
+    event = ev(1)
+    store.append("a", [event], expected_version=0)
+    found = store.find_event(event.event_id)
+    assert found is not None and found.position == 1
+    assert store.find_event(uuid.uuid4()) is None
+
+
+def test_wait_for_events_wakes_on_another_writers_append(db_url: str) -> None:
+    writer, reader = open_store(db_url), open_store(db_url)
+    try:
+        assert reader.wait_for_events(after=0, timeout=0.2) is False
+        timer = threading.Timer(0.3, lambda: writer.append("a", [ev(1)], expected_version=0))
+        timer.start()
+        started = time.monotonic()
+        assert reader.wait_for_events(after=0, timeout=20) is True
+        assert time.monotonic() - started < 10
+        timer.join()
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_a_reader_never_passes_a_position_that_commits_late(store: SqlEventStore) -> None:
+    """A takes position 1 and sleeps; B tries to append meanwhile; the reader must see 1 before 2."""
+    other = open_store(store.engine.url.render_as_string(hide_password=False))
+    seen: list[int] = []
+    b_done = threading.Event()
+
+    def writer_b() -> None:
+        other.append("b", [ev(2)], expected_version=0)
+        b_done.set()
+
+    try:
+        with store.engine.connect() as raw:
+            conn = raw.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                store.dialect.lock_for_append(conn)
+                assert store._append(conn, "a", [(ev(1), '{"n":1}', "{}")], 0) == [1]
+                thread = threading.Thread(target=writer_b)
+                thread.start()
+                time.sleep(0.5)
+                assert not b_done.is_set(), "B committed while A held its position"
+                seen += [e.position for e in other.read_all()]
+                assert seen == [], "the reader saw an uncommitted or later position"
+            thread.join(timeout=30)
+        assert b_done.is_set()
+        assert [e.position for e in other.read_all()] == [1, 2]
+        assert [e.stream_id for e in other.read_all()] == ["a", "b"]
+        assert other.verify().ok
+    finally:
+        other.close()
+
+
+def test_multi_stream_append_is_all_or_nothing(store: SqlEventStore) -> None:
+    from chronicle.store import StreamAppend
+
+    store.append("b", [ev(0)], expected_version=0)
+    ok = store.append_streams([StreamAppend("a", [ev(1)], 0), StreamAppend("c", [ev(2), ev(3)], 0)])
+    assert ok == [[2], [3, 4]]
+    with pytest.raises(ConcurrencyError):
+        store.append_streams([StreamAppend("d", [ev(4)], 0), StreamAppend("b", [ev(5)], 0)])
+    assert store.head() == 4
+    assert store.stream_version("d") == 0
