@@ -346,6 +346,7 @@ class MilestoneRecorded(DomainEvent):
     """A milestone enters the chronicle. Payload: the milestone's payload itself."""
 
     type: ClassVar[str] = "MilestoneRecorded"
+    schema_version: ClassVar[int] = 2  # v1 kept the date as its text; see chronicle.upcasters
     milestone: Milestone
 
     @property
@@ -365,6 +366,7 @@ class MilestoneRevised(DomainEvent):
     """Fields corrected; `changes` maps each changed field to its new payload value."""
 
     type: ClassVar[str] = "MilestoneRevised"
+    schema_version: ClassVar[int] = 2  # v1 kept a changed date as its text
     milestone_id: str
     changes: dict[str, Any]
     reason: str

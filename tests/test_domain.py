@@ -180,7 +180,7 @@ def test_diff_lists_only_changed_fields_as_payload_values():
 )
 def test_events_round_trip_through_stored_rows(event):
     stored = json.loads(json.dumps(event.to_payload()))
-    assert event_from_stored(event.type, stored, schema_version=1) == event
+    assert event_from_stored(event.type, stored, schema_version=event.schema_version) == event
     assert EVENT_TYPES[event.type] is type(event)
 
 

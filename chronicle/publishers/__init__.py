@@ -3,8 +3,8 @@
 from chronicle.publishers.base import (
     OutgoingPost,
     PermanentPublishError,
-    PublishError,
     Publisher,
+    PublishError,
     RateLimited,
     Receipt,
     TransientPublishError,

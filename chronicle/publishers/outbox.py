@@ -1,0 +1,97 @@
+"""A channel that is a file: one JSON line per post, safe to share between processes.
+
+Used where no network channel is configured, and by anything downstream that tails the file.
+Each publish takes an exclusive ``fcntl.flock`` on the file, looks for the post's key, and
+appends only if it is absent, then flushes and fsyncs before answering. A retry after a crash
+therefore finds its own line and reports ``already_published`` instead of writing a second one.
+A torn last line (a crash mid-write) is ignored when reading and never glued to the next record.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from chronicle.publishers.base import OutgoingPost, Receipt
+
+__all__ = ["OutboxPublisher"]
+
+Clock = Callable[[], datetime.datetime]
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _records(handle: BinaryIO) -> Iterator[dict[str, object]]:
+    """Every well-formed record in the file; a torn line is skipped, not fatal."""
+    handle.seek(0)
+    for raw in handle:
+        try:
+            record = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if isinstance(record, dict):
+            yield record
+
+
+def _ends_with_newline(handle: BinaryIO) -> bool:
+    size = handle.seek(0, os.SEEK_END)
+    if size == 0:
+        return True
+    handle.seek(size - 1)
+    return handle.read(1) == b"\n"
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a newly created file's directory entry durable too."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class OutboxPublisher:
+    """Appends posts to a JSON-lines file, once per idempotency key."""
+
+    def __init__(self, path: Path, *, name: str = "outbox", clock: Clock = _utc_now) -> None:
+        self.path = Path(path)
+        self.name = name
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"OutboxPublisher({str(self.path)!r})"
+
+    def publish(self, post: OutgoingPost) -> Receipt:
+        """Append ``post`` unless its key is already in the file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        with self.path.open("a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+            if any(record.get("key") == post.key for record in _records(handle)):
+                return Receipt(remote_id=post.key, url=None, already_published=True)
+            prefix = b"" if _ends_with_newline(handle) else b"\n"
+            handle.write(prefix + self._line(post))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if created:
+            _fsync_dir(self.path.parent)
+        return Receipt(remote_id=post.key, url=None)
+
+    def _line(self, post: OutgoingPost) -> bytes:
+        published_at = self._clock().astimezone(datetime.UTC)
+        record = {
+            "key": post.key,
+            "channel": post.channel,
+            "text": post.text,
+            "milestone_ids": list(post.milestone_ids),
+            "local_date": post.local_date.isoformat(),
+            "published_at": published_at.isoformat(),
+        }
+        return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
