@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from chronicle.store.records import NewEvent, StoredEvent, VerifyReport
 
+
 @dataclass(frozen=True, slots=True)
 class StreamAppend:
     """One stream's part of a multi-stream append."""

@@ -45,6 +45,26 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(orig).__name__
 
 
+def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None = None) -> R:
+    """Run `work` in a write transaction (BEGIN IMMEDIATE on SQLite).
+
+    SQLite's rare lock time-outs are retried rather than shown to the user; a database that
+    cannot be reached raises StoreUnavailable naming the (masked) URL.
+    """
+    for attempt in range(LOCKED_RETRIES):
+        try:
+            with engine.connect() as conn:
+                conn = conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    return work(conn)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            if "database is locked" not in str(exc) or attempt == LOCKED_RETRIES - 1:
+                raise StoreUnavailable(url or mask_url(str(engine.url)), _reason(exc)) from exc
+            log.debug("database busy, retrying write (attempt %d)", attempt + 1)
+            time.sleep(min(0.01 * 2**attempt, 1.0))
+    raise AssertionError("unreachable")
+
+
 class SqlEventStore(EventStore):
     """The production store. Build it with `open_store(url)`."""
 
@@ -57,31 +77,20 @@ class SqlEventStore(EventStore):
     # -- transactions ---------------------------------------------------------------------
 
     @contextmanager
-    def _connection(self, write: bool = False) -> Iterator[Connection]:
+    def _connection(self) -> Iterator[Connection]:
+        """A read transaction; an unreachable database becomes StoreUnavailable."""
         try:
-            with self.engine.connect() as conn:
-                if write:
-                    conn = conn.execution_options(**{WRITE_OPTION: True})
-                with conn.begin():
-                    yield conn
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-            if "database is locked" in str(exc):
-                raise
             raise StoreUnavailable(self.url, _reason(exc)) from exc
 
     def _write(self, work: Callable[[Connection], R]) -> R:
-        """Run `work` in a write transaction; SQLite's rare lock time-outs are retried, not shown."""
-        for attempt in range(LOCKED_RETRIES):
-            try:
-                with self._connection(write=True) as conn:
-                    self.dialect.lock_for_append(conn)
-                    return work(conn)
-            except sa.exc.OperationalError as exc:
-                if "database is locked" not in str(exc) or attempt == LOCKED_RETRIES - 1:
-                    raise StoreUnavailable(self.url, _reason(exc)) from exc
-                log.debug("database busy, retrying append (attempt %d)", attempt + 1)
-                time.sleep(min(0.01 * 2**attempt, 1.0))
-        raise AssertionError("unreachable")
+        def locked(conn: Connection) -> R:
+            self.dialect.lock_for_append(conn)
+            return work(conn)
+
+        return run_write(self.engine, locked, self.url)
 
     # -- append ---------------------------------------------------------------------------
 

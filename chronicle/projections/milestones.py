@@ -1,0 +1,165 @@
+"""The milestone read models: current milestones, tags, the on-this-day index, history, retractions.
+
+Events are applied a batch at a time: rows touched by the batch are kept in memory and written
+once at the end, so a rebuild inserts in bulk instead of row by row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from chronicle.dates import HistoricalDate
+from chronicle.domain import (
+    Milestone,
+    MilestoneRecorded,
+    MilestoneRetracted,
+    MilestoneRevised,
+    MilestoneState,
+)
+from chronicle.projections import tables as t
+from chronicle.projections.base import Projection
+from chronicle.repository import is_milestone_event, to_domain
+from chronicle.store import StoredEvent
+from chronicle.store.hashing import canonical_json
+
+CHUNK = 500
+
+
+def sort_key(date: HistoricalDate) -> str:
+    """A text that sorts like the historical dates do (4-digit years keep ISO text ordered)."""
+    first, rank, last, end_rank, circa = date.sort_key()
+    return f"{first.isoformat()}|{rank}|{last.isoformat()}|{end_rank + 1}|{int(circa)}"
+
+
+def month_day_text(date: HistoricalDate) -> str | None:
+    md = date.month_day()
+    return f"{md[0]:02d}-{md[1]:02d}" if md else None
+
+
+def milestone_row(milestone: Milestone, *, recorded: StoredEvent | dict[str, Any],
+                  updated: StoredEvent, revisions: int) -> dict[str, Any]:
+    if isinstance(recorded, StoredEvent):
+        recorded = {"recorded_at": recorded.recorded_at, "recorded_position": recorded.position}
+    date = milestone.date
+    return {
+        "id": milestone.id,
+        "title": milestone.title,
+        "sort_key": sort_key(date),
+        "precision": date.precision.value,
+        "year_start": date.first_day().year,
+        "year_end": date.last_day().year,
+        "month_day": month_day_text(date),
+        "payload": canonical_json(milestone.to_payload()),
+        "recorded_at": recorded["recorded_at"],
+        "recorded_position": recorded["recorded_position"],
+        "updated_at": updated.recorded_at,
+        "updated_position": updated.position,
+        "revisions": revisions,
+    }
+
+
+class _Batch:
+    """Rows touched by one batch of events, written in bulk by `flush`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.rows: dict[str, dict[str, Any] | None] = {}
+        self.replaced: set[str] = set()          # ids whose stored rows must be deleted first
+        self.history: list[dict[str, Any]] = []
+        self.retracted: list[dict[str, Any]] = []
+
+    def current(self, milestone_id: str) -> dict[str, Any]:
+        if milestone_id not in self.rows:
+            found = self.conn.execute(
+                sa.select(t.milestones).where(t.milestones.c.id == milestone_id)).first()
+            self.rows[milestone_id] = dict(found._mapping) if found else None
+        row = self.rows[milestone_id]
+        if row is None:
+            raise LookupError(f"milestone {milestone_id!r} is not in the read model")
+        return row
+
+    def recorded(self, event: MilestoneRecorded, stored: StoredEvent) -> None:
+        self.rows[event.milestone_id] = milestone_row(
+            event.milestone, recorded=stored, updated=stored, revisions=0)
+        self._history(stored, event.milestone_id, None, {})
+
+    def revised(self, event: MilestoneRevised, stored: StoredEvent) -> None:
+        row = self.current(event.milestone_id)
+        before = Milestone.from_payload(json.loads(row["payload"]))
+        after = MilestoneState(before, None, 1).apply(event).milestone
+        assert after is not None
+        self.rows[event.milestone_id] = milestone_row(
+            after, recorded=row, updated=stored, revisions=row["revisions"] + 1)
+        self.replaced.add(event.milestone_id)
+        self._history(stored, event.milestone_id, event.reason, event.changes)
+
+    def retracted_(self, event: MilestoneRetracted, stored: StoredEvent) -> None:
+        row = self.current(event.milestone_id)
+        self.rows[event.milestone_id] = None
+        self.replaced.add(event.milestone_id)
+        self.history = [h for h in self.history if h["milestone_id"] != event.milestone_id]
+        self.retracted.append({"id": event.milestone_id, "title": row["title"],
+                               "reason": event.reason, "retracted_at": stored.recorded_at,
+                               "position": stored.position})
+
+    def _history(self, stored: StoredEvent, milestone_id: str, reason: str | None,
+                 changes: dict[str, Any]) -> None:
+        self.history.append({"milestone_id": milestone_id, "position": stored.position,
+                             "type": stored.type, "recorded_at": stored.recorded_at,
+                             "reason": reason, "changes": canonical_json(changes)})
+
+    def flush(self) -> None:
+        conn = self.conn
+        gone = [i for i in self.replaced if self.rows.get(i) is None]
+        for ids in _chunks(sorted(self.replaced)):
+            conn.execute(t.milestones.delete().where(t.milestones.c.id.in_(ids)))
+            conn.execute(t.milestone_tags.delete().where(t.milestone_tags.c.milestone_id.in_(ids)))
+            conn.execute(t.on_this_day.delete().where(t.on_this_day.c.milestone_id.in_(ids)))
+        for ids in _chunks(sorted(gone)):
+            conn.execute(t.history.delete().where(t.history.c.milestone_id.in_(ids)))
+        live = [row for row in self.rows.values() if row is not None]
+        _insert(conn, t.milestones, live)
+        _insert(conn, t.milestone_tags, [
+            {"milestone_id": row["id"], "tag": tag, "recorded_position": row["recorded_position"]}
+            for row in live for tag in json.loads(row["payload"])["tags"]])
+        _insert(conn, t.on_this_day, [{"month_day": row["month_day"], "milestone_id": row["id"]}
+                                      for row in live if row["month_day"]])
+        _insert(conn, t.history, self.history)
+        _insert(conn, t.retracted, self.retracted)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(table.insert(), rows)
+
+
+class MilestonesProjection(Projection):
+    name = "milestones"
+    version = 1
+
+    def tables(self) -> Sequence[sa.Table]:
+        return (t.milestones, t.milestone_tags, t.on_this_day, t.history, t.retracted)
+
+    def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
+        batch = _Batch(conn)
+        for stored in events:
+            if not is_milestone_event(stored):
+                continue
+            event = to_domain(stored)
+            if isinstance(event, MilestoneRecorded):
+                batch.recorded(event, stored)
+            elif isinstance(event, MilestoneRevised):
+                batch.revised(event, stored)
+            else:
+                batch.retracted_(event, stored)
+        batch.flush()

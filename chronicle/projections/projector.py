@@ -1,0 +1,133 @@
+"""Runs projections over the log: checkpoint and rows in one transaction, batch by batch.
+
+Stop it anywhere (even SIGKILL) and start again: a batch is either committed with its
+checkpoint or not at all, so nothing is skipped and nothing applied twice. Several processes
+may run it at once: the checkpoint rows are locked for the batch (SELECT … FOR UPDATE on
+PostgreSQL, the database write lock on SQLite), and a process that finds them advanced skips.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from chronicle.projections import tables as t
+from chronicle.projections.base import Projection
+from chronicle.store import SqlEventStore
+from chronicle.store.dialects import StoreDialect
+from chronicle.store.sql import run_write
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]   # (position reached, head)
+
+
+def default_projections() -> list[Projection]:
+    """Every read model of the chronicle, in the order they are applied."""
+    from chronicle.projections.milestones import MilestonesProjection
+
+    projections: list[Projection] = [MilestonesProjection()]
+    try:
+        from chronicle.projections.posts import PostsProjection
+    except ModuleNotFoundError:
+        pass
+    else:
+        projections.append(PostsProjection())
+    return projections
+
+
+class Projector:
+    """Keeps the read models in `engine` up to date with the log in `store`."""
+
+    def __init__(self, store: SqlEventStore, projections: Sequence[Projection] | None = None, *,
+                 engine: Engine | None = None, dialect: StoreDialect | None = None,
+                 batch_size: int = 2000) -> None:
+        self.store = store
+        self.projections = list(projections if projections is not None
+                                else default_projections())
+        self.engine = engine or store.engine
+        self.dialect = dialect or (store.dialect if engine is None else StoreDialect())
+        self.batch_size = batch_size
+
+    def _tables(self, projection: Projection | None = None) -> list[sa.Table]:
+        chosen = [projection] if projection else self.projections
+        return [table for p in chosen for table in p.tables()]
+
+    def prepare(self) -> None:
+        """Create missing tables; rebuild any projection whose code version changed."""
+        with self.dialect.migration_lock(self.engine):
+            t.CheckpointRow.metadata.create_all(
+                self.engine, tables=[t.checkpoints, *self._tables()])
+            with self.engine.begin() as conn:
+                stored = {row.name: row.version for row in conn.execute(sa.select(t.checkpoints))}
+            for projection in self.projections:
+                built = stored.get(projection.name)
+                if built is None:
+                    self._reset(projection)
+                elif built != projection.version:
+                    log.warning("projection %s: tables built by version %s, code is version %s: "
+                                "rebuilding from the log", projection.name, built,
+                                projection.version)
+                    self._reset(projection, drop=True)
+
+    def _reset(self, projection: Projection, *, drop: bool = False) -> None:
+        tables = self._tables(projection)
+        if drop:
+            t.CheckpointRow.metadata.drop_all(self.engine, tables=tables)
+            t.CheckpointRow.metadata.create_all(self.engine, tables=tables)
+        with self.engine.begin() as conn:
+            for table in tables:
+                conn.execute(table.delete())
+            conn.execute(t.checkpoints.delete().where(t.checkpoints.c.name == projection.name))
+            conn.execute(t.checkpoints.insert(), {"name": projection.name,
+                                                  "version": projection.version, "position": 0})
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Drop every read model and replay the whole log; returns the events replayed."""
+        with self.dialect.migration_lock(self.engine):
+            t.CheckpointRow.metadata.drop_all(self.engine, tables=self._tables())
+            t.CheckpointRow.metadata.drop_all(self.engine, tables=[t.checkpoints])
+        self.prepare()
+        return self.catch_up(progress)
+
+    def position(self) -> int:
+        """The position every read model has reached (the lowest checkpoint)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.min(t.checkpoints.c.position))).scalar() or 0
+
+    def catch_up(self, progress: Progress | None = None, upto: int | None = None) -> int:
+        """Apply the events not yet applied (up to `upto`); returns how many were applied."""
+        applied = 0
+        head = upto if upto is not None else self.store.head()
+        while True:
+            count, reached = run_write(self.engine, lambda c: self._step(c, upto))
+            applied += count
+            if progress:
+                progress(reached, max(head, reached))
+            if count == 0:
+                return applied
+
+    def _step(self, conn: Connection, upto: int | None) -> tuple[int, int]:
+        names = [p.name for p in self.projections]
+        query = (sa.select(t.checkpoints.c.name, t.checkpoints.c.position)
+                 .where(t.checkpoints.c.name.in_(names)).with_for_update())
+        checkpoints = dict(conn.execute(query).tuples().all())
+        low = min(checkpoints.values(), default=0)
+        if upto is not None and low >= upto:
+            return 0, low
+        events = self.store.read_all(after=low, limit=self.batch_size)
+        if upto is not None:
+            events = [e for e in events if e.position <= upto]
+        if not events:
+            return 0, low
+        last = events[-1].position
+        for projection in self.projections:
+            mine = [e for e in events if e.position > checkpoints[projection.name]]
+            if mine:
+                projection.apply(conn, mine)
+                conn.execute(t.checkpoints.update()
+                             .where(t.checkpoints.c.name == projection.name)
+                             .values(position=last))
+        return len(events), last

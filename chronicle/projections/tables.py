@@ -1,0 +1,94 @@
+"""Read-model tables (SQLModel). Disposable: dropped and rebuilt from the log at will.
+
+They live in the log's database so a projector commits its rows and its checkpoint in
+one transaction. Unlike the log they are not migrated: a change bumps the projection's
+version and the projector rebuilds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from chronicle.store.schema import UTCDateTime
+
+
+def _utc() -> sa.Column[dt.datetime]:
+    return sa.Column(UTCDateTime(), nullable=False)
+
+
+class CheckpointRow(SQLModel, table=True):
+    """How far each projection has applied the log, and which code version built it."""
+
+    __tablename__ = "chronicle_checkpoints"
+    name: str = Field(primary_key=True, max_length=100)
+    version: int
+    position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+
+
+class MilestoneRow(SQLModel, table=True):
+    __tablename__ = "rm_milestones"
+    id: str = Field(primary_key=True, max_length=80)
+    title: str
+    sort_key: str = Field(index=True, max_length=64)
+    precision: str = Field(max_length=8)
+    year_start: int = Field(index=True)
+    year_end: int
+    month_day: str | None = Field(default=None, max_length=5)
+    payload: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    recorded_at: dt.datetime = Field(sa_column=_utc())
+    updated_at: dt.datetime = Field(sa_column=_utc())
+    recorded_position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False,
+                                                       index=True))
+    updated_position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    revisions: int
+
+
+class MilestoneTagRow(SQLModel, table=True):
+    __tablename__ = "rm_milestone_tags"
+    __table_args__ = (sa.Index("ix_rm_milestone_tags_tag_pos", "tag", "recorded_position"),)
+    milestone_id: str = Field(primary_key=True, max_length=80)
+    tag: str = Field(primary_key=True, max_length=80)
+    recorded_position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+
+
+class OnThisDayRow(SQLModel, table=True):
+    """Day-precision milestones by month-day ("01-27"): the anniversaries index."""
+
+    __tablename__ = "rm_on_this_day"
+    month_day: str = Field(primary_key=True, max_length=5)
+    milestone_id: str = Field(primary_key=True, max_length=80)
+
+
+class HistoryRow(SQLModel, table=True):
+    __tablename__ = "rm_history"
+    milestone_id: str = Field(primary_key=True, max_length=80)
+    position: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True,
+                                              autoincrement=False))
+    type: str = Field(max_length=40)
+    recorded_at: dt.datetime = Field(sa_column=_utc())
+    reason: str | None = None
+    changes: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+
+
+class RetractedRow(SQLModel, table=True):
+    __tablename__ = "rm_retracted"
+    id: str = Field(primary_key=True, max_length=80)
+    title: str
+    reason: str
+    retracted_at: dt.datetime = Field(sa_column=_utc())
+    position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+
+
+def table(model: type[SQLModel]) -> sa.Table:
+    return model.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+checkpoints = table(CheckpointRow)
+milestones = table(MilestoneRow)
+milestone_tags = table(MilestoneTagRow)
+on_this_day = table(OnThisDayRow)
+history = table(HistoryRow)
+retracted = table(RetractedRow)

@@ -1,0 +1,256 @@
+"""Posting to X with tweepy (API v2 ``POST /2/tweets``, OAuth 1.0a user context).
+
+How X's answers map onto the publisher interface:
+
+- 201: the post id and its URL ``https://x.com/i/web/status/<id>`` (extra keys tolerated).
+- 403 "You are not allowed to create a Tweet with duplicate content.": X already has this
+  text, so an earlier attempt got through (e.g. a timeout after X had accepted it):
+  ``Receipt(already_published=True, remote_id=None)``. v2 carries no code, only the message.
+- 429: wait for the reset X reports (``x-rate-limit-reset``, or the 24-hour cap's reset when
+  ``x-user-limit-24hour-remaining``/``x-app-limit-24hour-remaining`` is 0) if that is within
+  ``max_wait``, else :class:`RateLimited` with ``retry_at``.
+- 5xx, timeouts and network errors: retried with capped exponential backoff and full jitter.
+- 400, 401, 403 (other), 404: :class:`PermanentPublishError` with X's message.
+
+Credentials never reach a log record, an exception message or a repr: see ``_logsafe``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import requests
+import tweepy
+
+from chronicle.posttext import X_MAX_WEIGHT, weighted_length
+from chronicle.publishers._http import Timeout, XTransport
+from chronicle.publishers._logsafe import protect_secrets
+from chronicle.publishers.base import (
+    OutgoingPost,
+    PermanentPublishError,
+    PublishError,
+    RateLimited,
+    Receipt,
+    TransientPublishError,
+)
+
+__all__ = ["IncompleteXCredentials", "XCredentials", "XPublisher"]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime.datetime]
+Sleep = Callable[[float], None]
+DUPLICATE_MESSAGE = "duplicate content"
+UNKNOWN_RESET_WAIT = datetime.timedelta(minutes=15)  # X's rate-limit window
+_TRANSIENT_NETWORK = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    requests.JSONDecodeError,
+)
+
+
+class IncompleteXCredentials(ValueError):
+    """Some but not all of the X credential variables are set."""
+
+
+@dataclass(frozen=True, slots=True)
+class XCredentials:
+    """OAuth 1.0a user-context keys; never shown by repr or str."""
+
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    access_token_secret: str = field(repr=False)
+
+    ENV: ClassVar[Mapping[str, str]] = {
+        "consumer_key": "CHRONICLE_X_CONSUMER_KEY",
+        "consumer_secret": "CHRONICLE_X_CONSUMER_SECRET",
+        "access_token": "CHRONICLE_X_ACCESS_TOKEN",
+        "access_token_secret": "CHRONICLE_X_ACCESS_TOKEN_SECRET",
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> XCredentials | None:
+        """Credentials from the environment; None when X is not configured at all."""
+        values = {name: environ.get(var, "").strip() for name, var in cls.ENV.items()}
+        missing = [cls.ENV[name] for name, value in values.items() if not value]
+        if len(missing) == len(cls.ENV):
+            return None
+        if missing:
+            raise IncompleteXCredentials(
+                f"X credentials incomplete: {', '.join(missing)} not set "
+                "(set all four CHRONICLE_X_* variables, or none to disable X)"
+            )
+        return cls(**values)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (
+            self.consumer_key,
+            self.consumer_secret,
+            self.access_token,
+            self.access_token_secret,
+        )
+
+
+def _epoch(value: str | None) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromtimestamp(int(str(value).strip()), datetime.UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def rate_limit_reset(headers: Mapping[str, str]) -> datetime.datetime | None:
+    """When X will take posts again: an exhausted 24-hour cap wins over the 15-minute window."""
+    capped = [
+        _epoch(headers.get(f"x-{who}-limit-24hour-reset"))
+        for who in ("user", "app")
+        if str(headers.get(f"x-{who}-limit-24hour-remaining", "")).strip() == "0"
+    ]
+    resets = [reset for reset in capped if reset is not None]
+    return max(resets) if resets else _epoch(headers.get("x-rate-limit-reset"))
+
+
+def _describe(exc: tweepy.HTTPException) -> str:
+    """X's status and messages; tweepy's exceptions carry no credentials in their text."""
+    response = exc.response
+    messages = "; ".join(str(m) for m in exc.api_messages) or "no message"
+    return f"X answered {response.status_code} {response.reason}: {messages}"
+
+
+def _is_duplicate(exc: tweepy.Forbidden) -> bool:
+    return any(DUPLICATE_MESSAGE in str(m).lower() for m in exc.api_messages)
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    """An attempt that failed in a way a later attempt may fix."""
+
+    error: PublishError
+    delay: float
+
+
+class XPublisher:
+    """Publishes posts to X; see the module docstring for the error policy."""
+
+    name = "x"
+
+    def __init__(
+        self,
+        credentials: XCredentials,
+        *,
+        timeout: Timeout = (5.0, 30.0),
+        max_attempts: int = 5,
+        max_wait: datetime.timedelta = datetime.timedelta(minutes=15),
+        backoff_base: float = 2.0,
+        backoff_cap: float = 60.0,
+        reset_margin: float = 1.0,
+        api_base_url: str | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock | None = None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        protect_secrets(credentials.secrets())
+        self._client = tweepy.Client(
+            consumer_key=credentials.consumer_key,
+            consumer_secret=credentials.consumer_secret,
+            access_token=credentials.access_token,
+            access_token_secret=credentials.access_token_secret,
+            return_type=dict,
+        )
+        transport = XTransport(timeout=timeout, api_base_url=api_base_url)
+        self._client.session.mount("https://", transport)
+        self._client.session.mount("http://", transport)
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self._backoff = (backoff_base, backoff_cap)
+        self._reset_margin = reset_margin
+        self._sleep = sleep
+        self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+        self._jitter = jitter
+
+    def __repr__(self) -> str:
+        return f"XPublisher(max_attempts={self.max_attempts}, max_wait={self.max_wait})"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **options: Any) -> XPublisher | None:
+        """An X publisher when the CHRONICLE_X_* variables are set, else None."""
+        credentials = XCredentials.from_env(environ)
+        return cls(credentials, **options) if credentials else None
+
+    def publish(self, post: OutgoingPost) -> Receipt:
+        """Post ``post.text`` once, retrying only what X or the network may fix."""
+        weight = weighted_length(post.text)
+        if weight > X_MAX_WEIGHT:
+            raise PermanentPublishError(f"{post.key}: text weighs {weight} > {X_MAX_WEIGHT}")
+        retry: _Retry | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            outcome = self._attempt(post, attempt)
+            if isinstance(outcome, Receipt):
+                return outcome
+            retry = outcome
+            if attempt < self.max_attempts:
+                log.warning(
+                    "X post %s: %s; attempt %d of %d in %.1fs",
+                    post.key, retry.error, attempt + 1, self.max_attempts, retry.delay,
+                )  # fmt: skip
+                self._sleep(retry.delay)
+        assert retry is not None
+        raise type(retry.error)(
+            f"{post.key}: {retry.error} (gave up after {self.max_attempts} attempts)",
+            retry_at=retry.error.retry_at,
+        )
+
+    def _attempt(self, post: OutgoingPost, attempt: int) -> Receipt | _Retry:
+        """One request; returns a receipt, a retry plan, or raises a final error."""
+        try:
+            body = self._client.create_tweet(text=post.text, user_auth=True)
+        except tweepy.TooManyRequests as exc:
+            return self._rate_limited(post, exc)
+        except tweepy.Forbidden as exc:
+            if _is_duplicate(exc):
+                log.info("X post %s: X already has this text (duplicate content)", post.key)
+                return Receipt(remote_id=None, url=None, already_published=True)
+            raise PermanentPublishError(f"{post.key}: {_describe(exc)}") from None
+        except tweepy.TwitterServerError as exc:
+            return _Retry(TransientPublishError(_describe(exc)), self._backoff_delay(attempt))
+        except tweepy.HTTPException as exc:
+            raise PermanentPublishError(f"{post.key}: {_describe(exc)}") from None
+        except _TRANSIENT_NETWORK as exc:
+            error = TransientPublishError(f"network error talking to X: {type(exc).__name__}")
+            return _Retry(error, self._backoff_delay(attempt))
+        except requests.RequestException as exc:
+            raise PermanentPublishError(f"{post.key}: {type(exc).__name__}: {exc}") from None
+        return self._receipt(post, body)
+
+    def _receipt(self, post: OutgoingPost, body: object) -> Receipt:
+        data = body.get("data") if isinstance(body, dict) else None
+        post_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(post_id, str) or not post_id.isdigit():
+            # X took the request but the answer is unusable; a retry meets "duplicate content".
+            raise TransientPublishError(f"{post.key}: X answered without a post id")
+        log.info("X post %s published as %s", post.key, post_id)
+        return Receipt(remote_id=post_id, url=f"https://x.com/i/web/status/{post_id}")
+
+    def _rate_limited(self, post: OutgoingPost, exc: tweepy.TooManyRequests) -> _Retry:
+        now = self._clock()
+        retry_at = rate_limit_reset(exc.response.headers) or now + UNKNOWN_RESET_WAIT
+        error = RateLimited(f"X rate limit reached until {retry_at.isoformat()}", retry_at=retry_at)
+        wait = retry_at - now
+        if wait > self.max_wait:
+            raise RateLimited(f"{post.key}: {error}", retry_at=retry_at)
+        return _Retry(error, max(wait.total_seconds(), 0.0) + self._reset_margin)
+
+    def _backoff_delay(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
+        base, cap = self._backoff
+        return self._jitter() * min(cap, base * 2 ** (attempt - 1))
