@@ -160,8 +160,8 @@ def _context(occasion: Occasion) -> dict[str, Any]:
     return {
         "milestone_id": occasion.milestone_id,
         "years": occasion.years,
-        "ordinal": engine.ordinal(occasion.years),
-        "years_words": engine.number_to_words(occasion.years),
+        "ordinal": engine.ordinal(str(occasion.years)),
+        "years_words": engine.number_to_words(str(occasion.years)),
         "title": occasion.title,
         "summary": occasion.summary,
         "anniversary_of": occasion.anniversary_of,

@@ -7,6 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -73,7 +74,7 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def publisher(api: FakeXApi, clock: FakeClock, **options: object) -> XPublisher:
+def publisher(api: FakeXApi, clock: FakeClock, **options: Any) -> XPublisher:
     options = {"timeout": (2.0, 5.0), "jitter": random.Random(7).random, **options}
     return XPublisher(
         CREDENTIALS, api_base_url=api.base_url, sleep=clock.sleep, clock=clock.now, **options

@@ -19,6 +19,7 @@ __all__ = ["X_API_ORIGIN", "Timeout", "XTransport"]
 
 X_API_ORIGIN = "https://api.twitter.com"
 Timeout = float | tuple[float, float]
+_AnyTimeout = float | tuple[float | None, float | None] | None
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -43,7 +44,7 @@ class XTransport(HTTPAdapter):
         self,
         request: PreparedRequest,
         stream: bool = False,
-        timeout: Timeout | None = None,
+        timeout: _AnyTimeout = None,
         verify: bool | str = True,
         cert: str | tuple[str, str] | None = None,
         proxies: Mapping[str, str] | None = None,
@@ -56,5 +57,10 @@ class XTransport(HTTPAdapter):
             request.url = self.api_base_url + url[len(X_API_ORIGIN) :]
             proxies = _proxies_for(request.url)
         return super().send(
-            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+            request,
+            stream=stream,
+            timeout=timeout,
+            verify=verify,
+            cert=cert,
+            proxies=dict(proxies) if proxies is not None else None,
         )
