@@ -113,7 +113,7 @@ class Projector:
         names = [p.name for p in self.projections]
         query = (sa.select(t.checkpoints.c.name, t.checkpoints.c.position)
                  .where(t.checkpoints.c.name.in_(names)).with_for_update())
-        checkpoints = dict(conn.execute(query).tuples().all())
+        checkpoints = {name: position for name, position in conn.execute(query)}
         low = min(checkpoints.values(), default=0)
         if upto is not None and low >= upto:
             return 0, low

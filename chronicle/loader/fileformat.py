@@ -1,0 +1,130 @@
+"""The milestone file format of events/README.md as one pydantic model: field names and the JSON Schema.
+
+The validator takes its field lists, limits and tag vocabulary from here, and `chronicle schema`
+prints this model's schema, so the two cannot drift apart. The model itself never validates
+input: the validator does, because it must report every problem with its line.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+MAX_TITLE_LENGTH = 120
+MAX_ID_LENGTH = 80
+MIN_TAGS, MAX_TAGS = 1, 3
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_POINT = r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?"
+DATE_PATTERN = rf"^{_POINT}(?:/{_POINT})?$"
+NOT_BLANK_PATTERN = r"\S"
+TITLE_PATTERN = r"^[^\n\r]*[^.\s]$"
+SCHEMA_ID = "https://chronicle.example.org/schemas/milestones.schema.json"
+
+Tag = Literal[
+    "diplomacy", "visits", "agreements", "embassies", "defense", "exercises", "peacekeeping",
+    "development", "education", "culture", "migration", "trade", "economy", "early-contacts",
+    "health", "governance",
+]  # fmt: skip
+TAGS: tuple[str, ...] = get_args(Tag)
+Text = Annotated[str, Field(pattern=NOT_BLANK_PATTERN)]
+Url = Annotated[str, Field(pattern=r"^https?://\S+$")]
+Names = Annotated[list[Text], Field(min_length=1, json_schema_extra={"uniqueItems": True})]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceEntry(_Strict):
+    """One source of a milestone: a document and a passage copied verbatim from it."""
+
+    model_config = ConfigDict(title="Source", json_schema_extra={
+        "anyOf": [{"required": ["file"]}, {"required": ["url"]}]})
+
+    title: Text = Field(description="The document's title.")
+    file: Text | SkipJsonSchema[None] = Field(
+        None, description="File name of the source in the seeds folder (required for the seed "
+        "documents), e.g. \"000_389149d6423ab54b.txt\".")
+    url: Url | SkipJsonSchema[None] = Field(
+        None, description="Only when the source document itself gives its address. Never guess one.")
+    quote: Text = Field(description="A passage copied character for character from the source.")
+
+
+class MilestoneEntry(_Strict):
+    """One milestone as an editor writes it."""
+
+    model_config = ConfigDict(title="Milestone")
+
+    id: str = Field(pattern=SLUG_PATTERN, max_length=MAX_ID_LENGTH,
+                    description="Stable slug (a-z, 0-9, single hyphens), unique across all "
+                    "files. Never change it once published.")
+    title: str = Field(max_length=MAX_TITLE_LENGTH, pattern=TITLE_PATTERN,
+                       description="One line, no trailing period.")
+    date: str = Field(pattern=DATE_PATTERN,
+                      description="Quoted: \"YYYY\", \"YYYY-MM\", \"YYYY-MM-DD\" or START/END "
+                      "with the same precision on both ends; never more precise than the source.")
+    circa: bool | SkipJsonSchema[None] = Field(
+        None, description="true only when the source says about, around or circa the date.")
+    summary: Text = Field(description="One to three sentences in your own words.")
+    anniversary_of: Text | SkipJsonSchema[None] = Field(
+        None, description="Noun phrase for yearly posts; only on single-day milestones.")
+    tags: list[Tag] = Field(min_length=MIN_TAGS, max_length=MAX_TAGS,
+                            json_schema_extra={"uniqueItems": True},
+                            description="One to three tags from the vocabulary.")
+    people: Names | SkipJsonSchema[None] = Field(
+        None, description="Full names as the source spells them, with a role when it helps.")
+    places: Names | SkipJsonSchema[None] = Field(
+        None, description="Places as the source names them.")
+    sources: list[SourceEntry] = Field(min_length=1, description="At least one source.")
+    notes: Text | SkipJsonSchema[None] = Field(
+        None, description="Conflicts between sources, ambiguity, inferences.")
+    reason: Text | SkipJsonSchema[None] = Field(
+        None, description="Why the milestone was changed; becomes the revision's reason.")
+    retracted: Text | SkipJsonSchema[None] = Field(
+        None, description="Why the milestone is withdrawn; it stays in the log and the file.")
+
+
+class MilestonesFile(_Strict):
+    """A milestone file: one top-level key holding the list."""
+
+    model_config = ConfigDict(title="Chronicle milestone file")
+
+    milestones: list[MilestoneEntry] = Field(description="The milestones of this file.")
+
+
+def _keys(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(model.model_fields)
+
+
+def _required(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(name for name, info in model.model_fields.items() if info.is_required())
+
+
+FILE_KEYS = _keys(MilestonesFile)
+MILESTONE_KEYS = _keys(MilestoneEntry)
+MILESTONE_REQUIRED = _required(MilestoneEntry)
+SOURCE_KEYS = _keys(SourceEntry)
+SOURCE_REQUIRED = _required(SourceEntry)
+TEXT_LIST_KEYS = ("tags", "people", "places")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a milestone file.
+
+    Optional fields are simply not required: a "default": null would invite editors to
+    complete them as null, which the file format refuses.
+    """
+    schema = MilestonesFile.model_json_schema()
+    for definition in schema["$defs"].values():
+        for prop in definition["properties"].values():
+            if "default" in prop and prop["default"] is None:
+                del prop["default"]
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,54 @@
+"""Problems found in milestone files, located as `file:line: field: what is wrong`.
+
+Editors fix files, not Python objects, so every problem names the place to edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Path_ = tuple[str | int, ...]
+"""Where a value sits in a YAML document: ("milestones", 3, "sources", 0, "quote")."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """One problem at one place; `line` is 1-based, 0 when the place has no line."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}"
+
+
+class LoadError(Exception):
+    """The files (or their relation to the log) are refused as a whole; nothing was written."""
+
+    def __init__(self, problems: Sequence[FileProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__(format_problems(self.problems))
+
+
+def format_problems(problems: Sequence[FileProblem]) -> str:
+    """Every problem on its own line, then a count, so a long list still ends with a verdict."""
+    files = len({p.file for p in problems})
+    noun = "problem" if len(problems) == 1 else "problems"
+    where = "file" if files == 1 else "files"
+    lines = [str(p) for p in problems]
+    lines.append(f"{len(problems)} {noun} in {files} {where}; nothing was loaded")
+    return "\n".join(lines)
+
+
+def field_name(path: Path_) -> str:
+    """A path as editors read it, relative to its milestone: "sources[0].quote"."""
+    if len(path) > 2 and path[0] == "milestones" and isinstance(path[1], int):
+        path = path[2:]
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "(document)"

@@ -1,0 +1,254 @@
+"""Reading milestone files safely: UTF-8 only, bounded size, no tags, no anchors, every scalar text.
+
+PyYAML's loaders turn unquoted `no` into False, `1:30` into 90 and `~` into None, keep the last
+of two repeated keys, and expand aliases (the "billion laughs" bomb). This reader only composes
+the node tree (nothing is constructed, so no tag can run code), resolves every scalar to the
+text it was written as, and records where each value sits so a problem can name its line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+from yaml.events import AliasEvent, ScalarEvent, SequenceStartEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from chronicle.loader.problems import FileProblem, Path_, field_name
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_LISTED_BAD_BYTES = 10
+_STR_TAG = "tag:yaml.org,2002:str"
+_YAML_TAG_PREFIX = "tag:yaml.org,2002:"
+
+# Characters that have no business in a text file: C0/C1 controls other than tab and line
+# breaks, DEL, and Unicode noncharacters. PyYAML would stop at the first; we list them all.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+_RAW_FORBIDDEN = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_NONCHARACTERS}]")
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """A scalar exactly as written; `plain` when unquoted (the only style YAML reinterprets)."""
+
+    text: str
+    plain: bool
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    items: tuple[Value, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A mapping's value with the line of its key, which is where editors look for a field."""
+
+    key_line: int
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class Map:
+    entries: dict[str, Entry]
+    line: int
+
+
+Value = Scalar | Seq | Map
+
+
+@dataclass
+class Document:
+    """One file as read: its root value (None when unreadable) and the problems found so far."""
+
+    file: str
+    root: Value | None
+    problems: list[FileProblem] = field(default_factory=list)
+    refused: set[Path_] = field(default_factory=set)
+    """Paths already reported (refused tags, aliases...): later checks stay quiet about them."""
+
+
+class _TextLoader(yaml.SafeLoader):
+    """A SafeLoader that resolves nothing implicitly and refuses tags, anchors and aliases.
+
+    Refusals are noted per node rather than raised, so one pass reports all of them.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.refusals: dict[int, list[str]] = {}
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.check_event(AliasEvent):
+            alias = self.get_event()
+            node: Node = ScalarNode(_STR_TAG, "", alias.start_mark, alias.end_mark)
+            self.refusals[id(node)] = [
+                f"YAML alias *{alias.anchor} is not allowed; write the value out in full"
+            ]
+            return node
+        event = self.peek_event()
+        self.descend_resolver(parent, index)
+        if self.check_event(ScalarEvent):
+            node = self.compose_scalar_node(None)
+        elif self.check_event(SequenceStartEvent):
+            node = self.compose_sequence_node(None)
+        else:
+            node = self.compose_mapping_node(None)
+        self.ascend_resolver()
+        reasons = []
+        if event.anchor is not None:
+            reasons.append(f"YAML anchor &{event.anchor} is not allowed; write values out in full")
+        if event.tag is not None:
+            reasons.append(f"YAML tag {_written_tag(event.tag)} is not allowed; remove it "
+                           "(and quote the text)")
+        if reasons:
+            self.refusals[id(node)] = reasons
+        return node
+
+
+def _written_tag(tag: str) -> str:
+    return "!!" + tag[len(_YAML_TAG_PREFIX):] if tag.startswith(_YAML_TAG_PREFIX) else tag
+
+
+class _Converter:
+    """Turns composed nodes into positioned values, noting refusals and repeated keys."""
+
+    def __init__(self, file: str, refusals: dict[int, list[str]]) -> None:
+        self.file = file
+        self.refusals = refusals
+        self.problems: list[FileProblem] = []
+        self.refused: set[Path_] = set()
+        self.scalar_spans: list[tuple[int, int, Path_]] = []
+
+    def problem(self, line: int, path: Path_, message: str, *, refuse: bool = True) -> None:
+        self.problems.append(FileProblem(self.file, line, field_name(path), message))
+        if refuse:
+            self.refused.add(path)
+
+    def convert(self, node: Node, path: Path_) -> Value:
+        line = node.start_mark.line + 1
+        for reason in self.refusals.get(id(node), ()):
+            self.problem(line, path, reason)
+        if isinstance(node, ScalarNode):
+            self.scalar_spans.append((node.start_mark.index, node.end_mark.index, path))
+            return Scalar(node.value, node.style is None, line)
+        if isinstance(node, SequenceNode):
+            items = tuple(self.convert(item, (*path, i)) for i, item in enumerate(node.value))
+            return Seq(items, line)
+        assert isinstance(node, MappingNode)
+        return Map(self._entries(node, path), line)
+
+    def _entries(self, node: MappingNode, path: Path_) -> dict[str, Entry]:
+        entries: dict[str, Entry] = {}
+        for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, ScalarNode):
+                self.problem(key_line, path, "a key must be a plain name, not a list or mapping")
+                continue
+            key = key_node.value
+            for reason in self.refusals.get(id(key_node), ()):
+                self.problem(key_line, (*path, key), reason)
+            value = self.convert(value_node, (*path, key))
+            if key in entries:
+                self.problem(key_line, (*path, key),
+                             f"repeated key '{key}' (first at line {entries[key].key_line}); "
+                             "YAML would silently keep only the last one", refuse=False)
+                continue
+            entries[key] = Entry(key_line, value)
+        return entries
+
+    def field_at(self, index: int) -> str:
+        """The innermost scalar covering a character index, for problems found in raw text."""
+        covering = [(end - start, path) for start, end, path in self.scalar_spans
+                    if start <= index < end]
+        return field_name(min(covering)[1]) if covering else "text"
+
+
+def read_document(path: Path, file: str) -> Document:
+    """Read one file; the document's problems cover size, encoding, characters and YAML."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        return Document(file, None, [FileProblem(file, 0, "file", f"cannot read: {error}")])
+    if len(data) > MAX_FILE_BYTES:
+        size = path.stat().st_size
+        return Document(file, None, [FileProblem(
+            file, 0, "file", f"is {size} bytes; the limit is {MAX_FILE_BYTES} bytes (1 MiB): "
+            "split it into several files")])
+    text, problems = _decode(data, file)
+    if text is None:
+        return Document(file, None, problems)
+    return _parse(text.removeprefix("\ufeff"), file)
+
+
+def _decode(data: bytes, file: str) -> tuple[str | None, list[FileProblem]]:
+    """Strict UTF-8, listing every undecodable byte sequence (up to a bound) with its place."""
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    problems: list[FileProblem] = []
+    offset = 0
+    while offset < len(data) and len(problems) < MAX_LISTED_BAD_BYTES:
+        try:
+            data[offset:].decode("utf-8")
+            break
+        except UnicodeDecodeError as error:
+            bad = offset + error.start
+            line = data.count(b"\n", 0, bad) + 1
+            column = bad - (data.rfind(b"\n", 0, bad) + 1) + 1
+            problems.append(FileProblem(
+                file, line, "encoding", f"not UTF-8: byte 0x{data[bad]:02x} at offset {bad} "
+                f"(line {line}, column {column}) is not valid UTF-8; save the file as UTF-8"))
+            offset = offset + error.end
+    return None, problems
+
+
+def _parse(text: str, file: str) -> Document:
+    raw = list(_RAW_FORBIDDEN.finditer(text))
+    cleaned = _RAW_FORBIDDEN.sub("\ufffd", text) if raw else text
+    loader = _TextLoader(cleaned)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        return Document(file, None, [_syntax_problem(file, error)])
+    except yaml.YAMLError as error:
+        return Document(file, None, [FileProblem(file, 0, "yaml", str(error))])
+    finally:
+        loader.dispose()
+    if node is None:
+        return Document(file, None, [FileProblem(
+            file, 1, "file", "is empty; expected 'milestones:' followed by a list")])
+    converter = _Converter(file, loader.refusals)
+    root = converter.convert(node, ())
+    problems = [_raw_character_problem(file, text, match.start(), converter) for match in raw]
+    return Document(file, root, problems + converter.problems, converter.refused)
+
+
+def _raw_character_problem(file: str, text: str, index: int, converter: _Converter) -> FileProblem:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    code = ord(text[index])
+    kind = "a noncharacter" if code > 0x9F else "a control character"
+    return FileProblem(file, line, converter.field_at(index),
+                       f"contains {kind} (U+{code:04X} at column {column}); remove it")
+
+
+def _syntax_problem(file: str, error: yaml.MarkedYAMLError) -> FileProblem:
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark is not None else 0
+    message = error.problem or "invalid YAML"
+    if error.context:
+        context_line = error.context_mark.line + 1 if error.context_mark else line
+        message += f" ({error.context}, line {context_line})"
+    return FileProblem(file, line, "yaml", f"invalid YAML: {message}")
