@@ -1,4 +1,4 @@
-"""The milestone file format of events/README.md as one pydantic model: field names and the JSON Schema.
+"""The milestone file format of events/README.md as a pydantic model: field names, JSON Schema.
 
 The validator takes its field lists, limits and tag vocabulary from here, and `chronicle schema`
 prints this model's schema, so the two cannot drift apart. The model itself never validates
@@ -50,7 +50,7 @@ class SourceEntry(_Strict):
         None, description="File name of the source in the seeds folder (required for the seed "
         "documents), e.g. \"000_389149d6423ab54b.txt\".")
     url: Url | SkipJsonSchema[None] = Field(
-        None, description="Only when the source document itself gives its address. Never guess one.")
+        None, description="Only when the source document gives its address. Never guess one.")
     quote: Text = Field(description="A passage copied character for character from the source.")
 
 

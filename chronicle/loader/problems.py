@@ -34,13 +34,14 @@ class LoadError(Exception):
         super().__init__(format_problems(self.problems))
 
 
-def format_problems(problems: Sequence[FileProblem]) -> str:
+def format_problems(problems: Sequence[FileProblem], *, outcome: str = "nothing was loaded"
+                    ) -> str:
     """Every problem on its own line, then a count, so a long list still ends with a verdict."""
     files = len({p.file for p in problems})
     noun = "problem" if len(problems) == 1 else "problems"
     where = "file" if files == 1 else "files"
     lines = [str(p) for p in problems]
-    lines.append(f"{len(problems)} {noun} in {files} {where}; nothing was loaded")
+    lines.append(f"{len(problems)} {noun} in {files} {where}; {outcome}")
     return "\n".join(lines)
 
 

@@ -252,3 +252,23 @@ def _syntax_problem(file: str, error: yaml.MarkedYAMLError) -> FileProblem:
         context_line = error.context_mark.line + 1 if error.context_mark else line
         message += f" ({error.context}, line {context_line})"
     return FileProblem(file, line, "yaml", f"invalid YAML: {message}")
+
+
+# YAML 1.1 (PyYAML's resolver) plus what YAML 1.1's spec and YAML 1.2 add: y/n booleans,
+# exponents without a dot (1e3), 0o17 octals.
+_RESOLVER_1_1 = yaml.resolver.Resolver()
+_BOOLEAN_EXTRA = re.compile(r"[yYnN]")
+_NUMBER_EXTRA = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+")
+_KINDS = {"bool": "a boolean", "int": "a number", "float": "a number", "null": "null (no value)",
+          "timestamp": "a date", "merge": "a merge key", "value": "a default value"}
+
+
+def implicit_kind(text: str) -> str | None:
+    """What other YAML readers make of this unquoted text, when it is not text; else None."""
+    tag = _RESOLVER_1_1.resolve(ScalarNode, text, (True, False))
+    kind = _KINDS.get(tag.rsplit(":", 1)[-1])
+    if kind is not None:
+        return kind
+    if _BOOLEAN_EXTRA.fullmatch(text):
+        return "a boolean"
+    return "a number" if _NUMBER_EXTRA.fullmatch(text) else None
