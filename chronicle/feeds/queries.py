@@ -1,0 +1,55 @@
+"""What the feeds read from the read models, in one pass: a snapshot every document renders from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from chronicle.projections import MilestoneView, PublishedPostView, ReadModels
+from chronicle.projections import tables as t
+
+POSTS_LIMIT = 1000
+_REMOVING_EVENTS = ("MilestoneRevised", "MilestoneRetracted")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The read models at one position, as the feeds need them."""
+
+    milestones: tuple[MilestoneView, ...]       # in recorded order, oldest first
+    posts: tuple[PublishedPostView, ...]        # newest first
+    removals_at: dt.datetime | None             # last revision or retraction, if any
+    position: int
+
+
+def published_posts(read_models: ReadModels, limit: int) -> list[PublishedPostView]:
+    """Published anniversary posts, newest first; none until a posts projection exists."""
+    query = getattr(read_models, "published_posts", None)
+    return list(query(limit)) if query is not None else []
+
+
+def last_removal_at(read_models: ReadModels) -> dt.datetime | None:
+    """When an entry last may have left a document: a retraction, or a revision (of its tags).
+
+    Neither leaves a newer entry behind in every document it touched, so HTTP Last-Modified
+    must also move with it.
+    """
+    query = sa.select(sa.func.max(t.history.c.recorded_at)).where(
+        t.history.c.type.in_(_REMOVING_EVENTS))
+    with read_models.engine.connect() as conn:
+        value = conn.execute(query).scalar()
+    if isinstance(value, str):  # SQLite aggregates lose the column type
+        value = dt.datetime.fromisoformat(value)
+    return value.astimezone(dt.UTC) if value is not None else None
+
+
+def read_snapshot(read_models: ReadModels, *, posts_limit: int = POSTS_LIMIT) -> Snapshot:
+    position = read_models.position()
+    return Snapshot(
+        milestones=tuple(read_models.oldest_first()),
+        posts=tuple(published_posts(read_models, posts_limit)),
+        removals_at=last_removal_at(read_models),
+        position=position,
+    )
