@@ -41,7 +41,7 @@ class FeedSettings(_Section):
     author_name: str = Field("Chronicle", description="Feed author.")
     author_email: str | None = Field(None, description="Feed author's e-mail (optional).")
     base_url: str = Field("http://127.0.0.1:8000",
-                          description="Public URL the site and feeds are served at (no trailing /).")
+                          description="Public URL of the site and feeds (no trailing /).")
     tag_authority: str = Field("chronicle.example.org,2026",
                                description="Authority of the permanent tag: URIs of entries "
                                "(RFC 4151 'domain,year'); never change it once published.")

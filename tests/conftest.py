@@ -1,4 +1,4 @@
-"""Shared fixtures: one parametrised database fixture runs every store test on SQLite and PostgreSQL."""
+"""Shared fixtures: one parametrised database fixture runs store tests on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

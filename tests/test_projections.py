@@ -1,4 +1,4 @@
-"""Read models on SQLite and PostgreSQL: every command shows, rebuilds are identical, kills are safe."""
+"""Read models on SQLite and PostgreSQL: commands show, rebuilds are identical, kills are safe."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def test_catch_up_is_incremental(store: SqlEventStore) -> None:
 def test_a_changed_projection_version_rebuilds_on_start(
         store: SqlEventStore, caplog: pytest.LogCaptureFixture) -> None:
     generate_log(store, 10)
-    projector, models = caught_up(store)
+    projector, _ = caught_up(store)
     before = dump(store.engine, all_tables(projector))
 
     class Newer(MilestonesProjection):

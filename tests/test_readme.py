@@ -24,8 +24,9 @@ def test_quick_start_has_two_commands_and_ci_runs_the_test_one() -> None:
 
 
 def test_every_command_in_the_usage_list_exists() -> None:
-    from chronicle.cli import app
     from typer.main import get_command
+
+    from chronicle.cli import app
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     usage = readme.split("## Using it", 1)[1].split("\n## ", 1)[0]

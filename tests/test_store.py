@@ -167,7 +167,7 @@ def test_wait_for_events_wakes_on_another_writers_append(db_url: str) -> None:
 
 
 def test_a_reader_never_passes_a_position_that_commits_late(store: SqlEventStore) -> None:
-    """A takes position 1 and sleeps; B tries to append meanwhile; the reader must see 1 before 2."""
+    """A takes position 1 and sleeps; B appends meanwhile; the reader must see 1 before 2."""
     other = open_store(store.engine.url.render_as_string(hide_password=False))
     seen: list[int] = []
     b_done = threading.Event()
@@ -201,7 +201,8 @@ def test_multi_stream_append_is_all_or_nothing(store: SqlEventStore) -> None:
     from chronicle.store import StreamAppend
 
     store.append("b", [ev(0)], expected_version=0)
-    ok = store.append_streams([StreamAppend("a", [ev(1)], 0), StreamAppend("c", [ev(2), ev(3)], 0)])
+    ok = store.append_streams([StreamAppend("a", [ev(1)], 0),
+                               StreamAppend("c", [ev(2), ev(3)], 0)])
     assert ok == [[2], [3, 4]]
     with pytest.raises(ConcurrencyError):
         store.append_streams([StreamAppend("d", [ev(4)], 0), StreamAppend("b", [ev(5)], 0)])

@@ -6,7 +6,7 @@ import json
 
 import sqlalchemy as sa
 
-from chronicle.store import NewEvent, open_store, migrate
+from chronicle.store import NewEvent, migrate, open_store
 from chronicle.store.engine import create_store_engine
 from tests.conftest import run_cli
 

@@ -1,4 +1,4 @@
-"""Concurrent appends from several real processes: nothing lost, no gaps, no 'database is locked'."""
+"""Concurrent appends from real processes: nothing lost, no gaps, no 'database is locked'."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def _writer(url: str, writer: int, barrier: object) -> None:
     barrier.wait()  # type: ignore[attr-defined]
     for batch in range(BATCHES):
         stream = f"w{writer}"
-        events = [NewEvent(type="T", payload={"w": writer, "b": batch, "i": i}) for i in range(BATCH)]
+        events = [NewEvent(type="T", payload={"w": writer, "b": batch, "i": i})
+                  for i in range(BATCH)]
         store.append(stream, events, expected_version=batch * BATCH)
     store.close()
 
@@ -67,12 +68,13 @@ def test_concurrent_writer_processes_and_a_following_reader(db_url: str) -> None
 
 @pytest.mark.parametrize("contenders", [3])
 def test_contended_stream_one_winner_per_version(db_url: str, contenders: int) -> None:
-    """Processes racing on one stream with the same expected version: exactly one wins each round."""
+    """Processes racing on one stream with the same expected version: exactly one wins."""
     open_store(db_url).close()
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(contenders)
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_racer, args=(db_url, n, barrier, queue)) for n in range(contenders)]
+    procs = [ctx.Process(target=_racer, args=(db_url, n, barrier, queue))
+             for n in range(contenders)]
     for proc in procs:
         proc.start()
     wins = sum(queue.get(timeout=120) for _ in procs)

@@ -72,7 +72,7 @@ def milestone_json(view: MilestoneView) -> dict[str, Any]:
 
 def milestones_command(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array, not a table.")] = False,
     tag: Annotated[str | None, typer.Option(help="Only milestones with this tag.")] = None,
     on: Annotated[str | None, typer.Option(help="Only day-precision milestones on MM-DD.")] = None,
     year: Annotated[int | None, typer.Option(help="Only milestones in this year.")] = None,

@@ -28,7 +28,8 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, dialect: StoreDialect, revision: str = "head") -> tuple[str | None, str]:
+def upgrade(engine: Engine, dialect: StoreDialect, revision: str = "head"
+            ) -> tuple[str | None, str]:
     """Bring the log's schema to `revision`; safe when several processes start at once."""
     with dialect.migration_lock(engine):
         before = current_revision(engine)

@@ -53,8 +53,8 @@ def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None =
     """
     for attempt in range(LOCKED_RETRIES):
         try:
-            with engine.connect() as conn:
-                conn = conn.execution_options(**{WRITE_OPTION: True})
+            with engine.connect() as plain:
+                conn = plain.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
                     return work(conn)
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
@@ -176,7 +176,8 @@ class SqlEventStore(EventStore):
             if theirs != ours:
                 names = ("stream", "type", "schema version", "payload", "metadata")
                 differing = [n for n, a, b in zip(names, theirs, ours, strict=True) if a != b]
-                raise EventIdConflict(event.event_id, row.position, ", ".join(differing) + " differ")
+                detail = ", ".join(differing) + " differ"
+                raise EventIdConflict(event.event_id, row.position, detail)
             positions.append(row.position)
         return positions
 
