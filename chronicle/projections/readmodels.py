@@ -14,6 +14,7 @@ from chronicle.projections import tables as t
 from chronicle.projections.views import (
     HistoryEntry,
     MilestoneView,
+    PublishedPostView,
     RetractedView,
     TagCount,
 )
@@ -121,6 +122,12 @@ class ReadModels:
             return None
         return RetractedView(id=row.id, title=row.title, reason=row.reason,
                              retracted_at=row.retracted_at, position=row.position)
+
+    def published_posts(self, limit: int = 50) -> list[PublishedPostView]:
+        """Anniversary posts that went out, newest first (see chronicle.posting.queries)."""
+        from chronicle.posting.queries import published_posts
+
+        return published_posts(self.engine, limit)
 
     def position(self) -> int:
         with self.engine.connect() as conn:

@@ -1,0 +1,181 @@
+"""Anniversary post commands: what is coming, posting a date by hand, the scheduler itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import threading
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from chronicle.cli.context import BadInput, Failure, app_context, err, out
+from chronicle.config import ConfigError, Settings
+from chronicle.posting.anniversaries import PlannedPost, local_today
+from chronicle.posting.channels import build_publishers
+from chronicle.posting.clock import clock_from_env
+from chronicle.posting.queries import post_statuses
+from chronicle.posting.service import FAILED, PostingService, PostResult
+from chronicle.posttext import X_MAX_WEIGHT, weighted_length
+from chronicle.publishers.x import IncompleteXCredentials
+from chronicle.store import SqlEventStore
+
+
+def _service(ctx: typer.Context) -> PostingService:
+    context = app_context(ctx)
+    settings = context.settings
+    try:
+        clock = clock_from_env()
+        publishers = build_publishers(settings, clock)
+    except (ValueError, IncompleteXCredentials) as exc:
+        raise BadInput(str(exc)) from None
+    return PostingService(context.store(), settings, publishers, clock)
+
+
+def _entry(post: PlannedPost, settings: Settings, status: str) -> dict[str, Any]:
+    local = post.due_at.astimezone(settings.posting.zone)
+    return {
+        "key": post.key, "channel": post.channel, "local_date": post.local_date.isoformat(),
+        "local_time": local.isoformat(), "utc_time": post.due_at.isoformat(),
+        "milestone_ids": list(post.milestone_ids), "years": list(post.years),
+        "text": post.text, "weighted_length": weighted_length(post.text) if post.text else None,
+        "problem": post.problem, "status": status,
+    }
+
+
+def _grouped(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per post text and time, listing its channels (and each channel's status)."""
+    rows: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+    for entry in entries:
+        group = (entry["local_time"], ",".join(entry["milestone_ids"]), entry["text"])
+        row = rows.setdefault(group, {**entry, "channels": {}})
+        row["channels"][entry["channel"]] = entry["status"]
+    for row in rows.values():
+        del row["channel"], row["status"], row["key"]
+    return list(rows.values())
+
+
+def upcoming_command(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", "-d", min=1, max=3660,
+                                      help="How many days ahead, today included.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON list instead of a table.")
+                       ] = False,
+) -> None:
+    """List the next anniversary posts: local and UTC times, channels, full text and its length.
+
+    Today's posts are listed with their state in the log (published, skipped, …).
+    """
+    service = _service(ctx)
+    settings = service.settings
+    today = local_today(service.clock.now(), settings.posting)
+    plans = [p for n in range(days) for p in service.plans(today + dt.timedelta(days=n))]
+    known = post_statuses(service.store.engine, [p.key for p in plans])
+    entries = [_entry(p, settings, known[p.key].status if p.key in known else "scheduled")
+               for p in plans]
+    rows = _grouped(entries)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        out.print(f"no anniversary posts in the next {days} day(s)")
+        return
+    zone = settings.posting.timezone
+    table = Table(f"when ({zone} / UTC)", "channels, weight", "text", show_lines=True)
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
+    table.columns[2].overflow = "fold"  # the full text, URL included, never cut
+    for row in rows:
+        local = dt.datetime.fromisoformat(row["local_time"])
+        utc = dt.datetime.fromisoformat(row["utc_time"])
+        channels = [f"{name} ({state})" for name, state in row["channels"].items()]
+        weight = f"{row['weighted_length']}/{X_MAX_WEIGHT}" if row["weighted_length"] else "-"
+        text = row["text"] or f"[not sent: {row['problem']}]"
+        table.add_row(f"{local:%Y-%m-%d %H:%M} local\n{utc:%Y-%m-%d %H:%M} UTC",
+                      "\n".join([*channels, weight]), text)
+    out.print(table, markup=False, highlight=False)
+
+
+def _describe(result: PostResult) -> str:
+    parts = [f"{result.post.key}: {result.outcome}"]
+    if result.detail:
+        parts.append(f"({result.detail})")
+    if result.retry_at:
+        parts.append(f"retry at {result.retry_at.isoformat()}")
+    return " ".join(parts)
+
+
+def post_command(
+    ctx: typer.Context,
+    date: Annotated[str, typer.Option("--date", help="Local date of the anniversaries, "
+                                      "YYYY-MM-DD.")],
+    channel: Annotated[list[str] | None, typer.Option(
+        "--channel", help="Only this channel (repeatable; default: every configured one).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be posted; "
+                                          "change nothing.")] = False,
+) -> None:
+    """Post what is due on a date now, under the exactly-once rule.
+
+    A post already published is not sent again (a second run says so). Exits 1 if a post failed.
+    """
+    try:
+        local_date = dt.date.fromisoformat(date)
+    except ValueError:
+        raise BadInput(f"--date {date!r}: expected YYYY-MM-DD") from None
+    service = _service(ctx)
+    try:
+        results = service.post_date(local_date, channels=channel or None, dry_run=dry_run)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    if not results:
+        out.print(f"no anniversaries on {local_date.isoformat()}")
+        return
+    for result in results:
+        print(_describe(result))
+        if dry_run and result.post.text:
+            print(f"  [{weighted_length(result.post.text)}] {result.post.text}")
+    if any(r.outcome == FAILED for r in results):
+        raise Failure("some posts failed; they will be retried by the scheduler")
+
+
+def scheduler_command(ctx: typer.Context) -> None:
+    """Run the anniversary scheduler in the foreground until SIGTERM or Ctrl-C.
+
+    Every replica may run it: one leads (advisory lock on PostgreSQL, a lock file on SQLite),
+    the others stand by and take over within seconds. Set CHRONICLE_FAKE_NOW (ISO time with an
+    offset) and optionally CHRONICLE_FAKE_NOW_RATE to rehearse a posting day.
+    """
+    from chronicle.posting.runner import start_scheduler
+
+    context = app_context(ctx)
+    store: SqlEventStore = context.store()
+    try:
+        handle = start_scheduler(context.settings, store)
+    except (ValueError, IncompleteXCredentials, ConfigError) as exc:
+        raise BadInput(str(exc)) from None
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        err.print(f"received {signal.Signals(signum).name}, stopping", markup=False)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        handle.shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("upcoming")(upcoming_command)
+    app.command("post")(post_command)
+    app.command("scheduler")(scheduler_command)
+
+
+__all__ = ["register"]

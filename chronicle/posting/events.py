@@ -1,0 +1,141 @@
+"""Posting outcomes as events in the log: the log is the outbox.
+
+One stream per post (``post-<milestone>-<year>-<channel>``, digests
+``post-digest-<date>-<channel>``). Every event carries the post's key, channel, local date
+and milestones, so each one reads on its own (the posts projection needs nothing else).
+
+- ``AnniversaryPostClaimed``: a worker took the post (worker id, host, pid, claimed_at,
+  text, local date, due_at UTC, attempt). Appended with the stream's current version as the
+  expected version: only one worker wins each attempt.
+- ``AnniversaryPostPublished``: where it landed (remote id, url, already_published).
+- ``AnniversaryPostFailed``: attempt, error, permanent, retry_at.
+- ``AnniversaryPostSkipped``: never sent, and why ("too late", "retracted", "too long",
+  "no longer due").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from chronicle.posting.anniversaries import PlannedPost
+from chronicle.store import NewEvent, StoredEvent
+
+CLAIMED = "AnniversaryPostClaimed"
+PUBLISHED = "AnniversaryPostPublished"
+FAILED = "AnniversaryPostFailed"
+SKIPPED = "AnniversaryPostSkipped"
+POST_EVENT_TYPES = frozenset({CLAIMED, PUBLISHED, FAILED, SKIPPED})
+POST_STREAM_PREFIX = "post-"
+
+TOO_LATE = "too late"
+RETRACTED = "retracted"
+TOO_LONG = "too long"
+NO_LONGER_DUE = "no longer due"
+
+
+def is_post_event(stored: StoredEvent) -> bool:
+    return stored.stream_id.startswith(POST_STREAM_PREFIX) and stored.type in POST_EVENT_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """Who claims: a process, named so a claim left by a crash can be recognised."""
+
+    worker_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
+
+
+def _common(post: PlannedPost) -> dict[str, Any]:
+    return {"key": post.key, "channel": post.channel, "local_date": post.local_date.isoformat(),
+            "milestone_ids": list(post.milestone_ids)}
+
+
+def claimed(post: PlannedPost, worker: Worker, now: dt.datetime, text: str, attempt: int
+            ) -> NewEvent:
+    return NewEvent(type=CLAIMED, payload={
+        **_common(post), "worker_id": worker.worker_id, "host": worker.host, "pid": worker.pid,
+        "claimed_at": _iso(now), "text": text, "due_at": _iso(post.due_at),
+        "years": list(post.years), "attempt": attempt,
+    })
+
+
+def published(post: PlannedPost, text: str, now: dt.datetime, *, remote_id: str | None,
+              url: str | None, already_published: bool, attempt: int) -> NewEvent:
+    return NewEvent(type=PUBLISHED, payload={
+        **_common(post), "text": text, "published_at": _iso(now), "remote_id": remote_id,
+        "url": url, "already_published": already_published, "attempt": attempt,
+    })
+
+
+def failed(post: PlannedPost, now: dt.datetime, *, attempt: int, error: str, permanent: bool,
+           retry_at: dt.datetime | None) -> NewEvent:
+    return NewEvent(type=FAILED, payload={
+        **_common(post), "failed_at": _iso(now), "attempt": attempt, "error": error,
+        "permanent": permanent, "retry_at": _iso(retry_at),
+    })
+
+
+def skipped(post: PlannedPost, now: dt.datetime, reason: str, detail: str | None = None
+            ) -> NewEvent:
+    return NewEvent(type=SKIPPED, payload={
+        **_common(post), "skipped_at": _iso(now), "reason": reason, "detail": detail,
+        "text": post.text, "due_at": _iso(post.due_at),
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class PostState:
+    """One post stream folded: how far the post got, and what the next append expects."""
+
+    version: int = 0
+    last_type: str | None = None
+    attempts: int = 0
+    text: str | None = None          # the text of the first claim: every retry sends it again
+    claim: dict[str, Any] | None = None
+    retry_at: dt.datetime | None = None
+    permanent: bool = False
+
+    @property
+    def finished(self) -> bool:
+        """Published, skipped, or failed for good: nothing more will happen."""
+        return self.last_type in (PUBLISHED, SKIPPED) or (self.last_type == FAILED
+                                                           and self.permanent)
+
+    @property
+    def in_flight(self) -> bool:
+        """Claimed without an outcome: being published now, or left behind by a crash."""
+        return self.last_type == CLAIMED
+
+    def claimed_at(self) -> dt.datetime | None:
+        value = self.claim and self.claim.get("claimed_at")
+        return dt.datetime.fromisoformat(value) if value else None
+
+
+def fold_post(events: list[StoredEvent]) -> PostState:
+    state = PostState()
+    for stored in events:
+        payload = stored.payload
+        text, claim, retry_at, permanent = state.text, state.claim, state.retry_at, False
+        attempts = state.attempts
+        if stored.type == CLAIMED:
+            text = text or payload["text"]
+            claim = payload
+            attempts = max(attempts, int(payload.get("attempt", attempts + 1)))
+        elif stored.type == FAILED:
+            permanent = bool(payload["permanent"])
+            retry_at = dt.datetime.fromisoformat(payload["retry_at"]) if payload.get(
+                "retry_at") else None
+        state = PostState(version=stored.stream_version, last_type=stored.type,
+                          attempts=attempts, text=text, claim=claim, retry_at=retry_at,
+                          permanent=permanent)
+    return state

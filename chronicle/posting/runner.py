@@ -1,0 +1,124 @@
+"""The anniversary scheduler as a service: leadership, wake-ups and the posting pass.
+
+``start_scheduler(settings, store)`` returns a handle with ``.shutdown()`` (``chronicle serve``
+calls exactly this); ``chronicle scheduler`` runs it in the foreground. Every replica starts
+one: a background thread tries the leadership lock every few seconds; the leader runs the
+wake-ups (a pass at once on becoming leader, then daily, on the safety net and at retry
+times); a standby keeps its wake-ups paused and takes over within seconds of the leader's
+death. Two replicas that both believe they lead still post once: the claim is the fence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from chronicle.config import Settings
+from chronicle.posting.channels import build_publishers
+from chronicle.posting.clock import SchedulingClock, clock_from_env
+from chronicle.posting.leadership import Leadership, leadership_for
+from chronicle.posting.service import FAILED, WAITING, PostingService
+from chronicle.posting.wakeups import Wakeups
+from chronicle.store import SqlEventStore, StoreError
+
+log = logging.getLogger(__name__)
+
+LOCK_RETRY_SECONDS = 2.0
+
+
+class SchedulerHandle:
+    """A running scheduler: leadership thread, wake-ups, and the posting pass they call."""
+
+    def __init__(self, service: PostingService, leadership: Leadership, clock: SchedulingClock,
+                 *, lock_retry_seconds: float = LOCK_RETRY_SECONDS,
+                 safety_net_seconds: float = 120.0) -> None:
+        self.service = service
+        self.leadership = leadership
+        self.lock_retry_seconds = lock_retry_seconds
+        posting = service.settings.posting
+        self.wakeups = Wakeups(self.run_pass, zone=posting.zone, at=posting.time, clock=clock,
+                               safety_net_seconds=safety_net_seconds)
+        self._stop = threading.Event()
+        self._pass_lock = threading.Lock()
+        self._leading = False
+        self._thread = threading.Thread(target=self._lead, name="posting-leadership",
+                                        daemon=True)
+
+    @property
+    def leading(self) -> bool:
+        return self._leading
+
+    def start(self) -> SchedulerHandle:
+        self.wakeups.start(paused=True)
+        self._thread.start()
+        log.info("anniversary scheduler started (worker %s, channels %s, next posting time %s)",
+                 self.service.worker.worker_id, ", ".join(self.service.channels),
+                 self.wakeups.next_daily(self.service.clock.now()).isoformat())
+        return self
+
+    def _lead(self) -> None:
+        announced_standby = False
+        while not self._stop.is_set():
+            if not self._leading and self.leadership.try_acquire():
+                self._leading = True
+                log.info("anniversary scheduler: leading (worker %s)",
+                         self.service.worker.worker_id)
+                self.wakeups.resume()
+                self.wakeups.wake_now()
+            elif self._leading and not self.leadership.still_held():
+                self._leading = False
+                log.warning("anniversary scheduler: lost leadership; standing by")
+                self.wakeups.pause()
+            elif not self._leading and not announced_standby:
+                log.info("anniversary scheduler: another replica leads; standing by")
+                announced_standby = True
+            self._stop.wait(self.lock_retry_seconds)
+
+    def run_pass(self) -> None:
+        """One posting pass (what every wake-up calls); errors are logged, never raised."""
+        if not self._leading or self._stop.is_set():
+            return
+        with self._pass_lock:
+            try:
+                results = self.service.post_due()
+            except StoreError as exc:
+                log.warning("posting pass failed, next wake-up retries: %s", exc)
+                return
+            except Exception:
+                log.exception("posting pass failed, next wake-up retries")
+                return
+        for result in results:
+            if result.retry_at is not None and result.outcome in (FAILED, WAITING):
+                self.wakeups.wake_at(result.retry_at)
+
+    def shutdown(self) -> None:
+        """Stop waking up, finish a running pass, give up leadership."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.lock_retry_seconds + 5)
+        self.wakeups.shutdown()
+        self._leading = False
+        self.leadership.release()
+        log.info("anniversary scheduler stopped")
+
+
+def start_scheduler(settings: Settings, store: SqlEventStore, *,
+                    clock: SchedulingClock | None = None,
+                    environ: Mapping[str, str] | None = None,
+                    x_options: Mapping[str, Any] | None = None,
+                    lock_retry_seconds: float = LOCK_RETRY_SECONDS) -> SchedulerHandle:
+    """Start the anniversary scheduler in background threads and return its handle.
+
+    The clock defaults to the system clock, or the rehearsal clock when CHRONICLE_FAKE_NOW is
+    set (see chronicle.posting.clock). X credentials come from `environ` (default: os.environ).
+    """
+    env = os.environ if environ is None else environ
+    chosen = clock or clock_from_env(env)
+    publishers = build_publishers(settings, chosen, env, x_options=x_options)
+    service = PostingService(store, settings, publishers, chosen)
+    handle = SchedulerHandle(service, leadership_for(store.engine), chosen,
+                             lock_retry_seconds=lock_retry_seconds)
+    return handle.start()
