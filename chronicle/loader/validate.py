@@ -180,6 +180,10 @@ def _as_text(report: _Report, value: Value, path: Path_) -> str | None:
                    "or leave the field out")
         return None
     kind = implicit_kind(value.text) if value.plain else None
+    if kind is not None and kind.startswith("null"):
+        report.add(path, value.line, f"unquoted {value.text} is read as null by YAML readers: "
+                   f"leave the field out, or if you mean the text, quote it: \"{value.text}\"")
+        return None
     if kind is not None:
         report.add(path, value.line, f"unquoted {value.text} is read as {kind} by YAML "
                    f"readers; if you mean the text, quote it: \"{value.text}\"")
@@ -297,7 +301,9 @@ class _MilestoneChecker:
         texts = []
         for parts, item in self._list(key):
             text = _as_text(self.report, item, (*self.path, *parts))
-            texts.append("" if text is None else text)
+            if text is None:  # reported; a stand-in unique to the item keeps the indices
+                text = item.text if isinstance(item, Scalar) else f"(item {parts[-1]})"
+            texts.append(text)
         return texts
 
     def _names(self, key: str) -> tuple[str, ...]:
@@ -310,7 +316,7 @@ class _MilestoneChecker:
     def _tags(self) -> tuple[str, ...]:
         tags = self._text_list("tags")
         for index, tag in enumerate(tags):
-            if tag and tag not in TAGS:
+            if (*self.path, "tags", index) not in self.report.reported and tag not in TAGS:
                 self._add(("tags", index), f"'{tag}' is not a tag of the vocabulary"
                           f"{_suggest_tag(tag)}")
         if isinstance(self._value("tags"), Seq) and not MIN_TAGS <= len(tags) <= MAX_TAGS:

@@ -183,7 +183,7 @@ def read_document(path: Path, file: str) -> Document:
     if len(data) > MAX_FILE_BYTES:
         size = path.stat().st_size
         return Document(file, None, [FileProblem(
-            file, 0, "file", f"is {size} bytes; the limit is {MAX_FILE_BYTES} bytes (1 MiB): "
+            file, 1, "file", f"is {size} bytes; the limit is {MAX_FILE_BYTES} bytes (1 MiB): "
             "split it into several files")])
     text, problems = _decode(data, file)
     if text is None:
