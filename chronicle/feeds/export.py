@@ -1,0 +1,107 @@
+"""Documents as files for static hosting: atomic, and only rewritten when their bytes change.
+
+Files are laid out as the server's URL paths from the export directory (the site root):
+/feeds/milestones.atom becomes DIR/feeds/milestones.atom, so any static server pointed at
+DIR answers the same URLs with the same bytes. Each file's modification time is set to the
+document's Last-Modified, so a static server's conditional GETs agree with ours too.
+A manifest remembers what the last export wrote, so documents that no longer exist (a
+tag nobody uses any more) are removed rather than left stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chronicle.feeds.model import Document
+
+MANIFEST = ".chronicle-export.json"
+FILE_MODE = 0o644
+
+
+@dataclass
+class ExportReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{len(self.written)} written, {len(self.unchanged)} unchanged, "
+                f"{len(self.removed)} removed")
+
+
+def atomic_write(target: Path, body: bytes, *, mtime: float | None = None) -> None:
+    """Readers see the old file or the new one, never a part: temp file, fsync, os.replace."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, FILE_MODE)  # mkstemp makes 0600; a web server must read it
+        if mtime is not None:
+            os.utime(temp, (mtime, mtime))
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+class SiteWriter:
+    """Writes documents under one root directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def target(self, path: str) -> Path:
+        target = (self.root / path.lstrip("/")).resolve()
+        if not target.is_relative_to(self.root) or target == self.root:
+            raise ValueError(f"document path {path!r} leaves the export directory")
+        return target
+
+    def write(self, document: Document) -> bool:
+        """Write one document unless the file already holds its bytes; True if written."""
+        target = self.target(document.path)
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            if target.read_bytes() == document.body:
+                return False
+        atomic_write(target, document.body, mtime=document.last_modified.timestamp())
+        return True
+
+    def write_all(self, documents: Iterable[Document]) -> ExportReport:
+        report = ExportReport()
+        paths = []
+        for document in documents:
+            paths.append(document.path)
+            (report.written if self.write(document) else report.unchanged).append(document.path)
+        for stale in sorted(set(self._previous_paths()) - set(paths)):
+            with contextlib.suppress(FileNotFoundError):
+                self.target(stale).unlink()
+                report.removed.append(stale)
+        manifest = json.dumps({"paths": sorted(paths)}, indent=1).encode() + b"\n"
+        if self._read_manifest_bytes() != manifest:
+            atomic_write(self.root / MANIFEST, manifest)
+        return report
+
+    def _read_manifest_bytes(self) -> bytes | None:
+        try:
+            return (self.root / MANIFEST).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _previous_paths(self) -> list[str]:
+        raw = self._read_manifest_bytes()
+        if raw is None:
+            return []
+        try:
+            paths = json.loads(raw).get("paths", [])
+        except (ValueError, AttributeError):
+            return []  # a damaged manifest only means stale files stay
+        return [p for p in paths if isinstance(p, str)]

@@ -1,0 +1,107 @@
+"""The hot path: answer GET/HEAD for a rendered document, with conditional requests.
+
+A plain ASGI middleware in front of the FastAPI router: a document request costs a dict
+lookup and two `send` calls with headers built in advance. Anything that is not a document
+falls through to the app's routes (/healthz, /metrics, 404s).
+"""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chronicle.web.cache import DocumentCache, Served
+from chronicle.web.metrics import Metrics
+
+_NOT_READY = b"documents are not rendered yet: the database has not answered since start\n"
+
+
+def _none_match(value: bytes, etag: bytes) -> bool:
+    """If-None-Match uses the weak comparison: W/"x" matches "x"; "*" matches anything."""
+    if value == etag:
+        return True
+    candidates = (part.strip() for part in value.split(b","))
+    return any(c == b"*" or c.removeprefix(b"W/") == etag for c in candidates)
+
+
+def _not_modified_since(value: bytes, last_modified: int) -> bool:
+    try:
+        since = parsedate_to_datetime(value.decode("latin-1"))
+    except (TypeError, ValueError, IndexError):
+        return False  # an unparseable date is ignored (RFC 9110 §13.1.3)
+    return since.tzinfo is not None and last_modified <= since.timestamp()
+
+
+def is_fresh(request_headers: list[tuple[bytes, bytes]], served: Served) -> bool:
+    """True when the client's copy is current (RFC 9110 §13.2.2: If-None-Match wins)."""
+    modified_since = None
+    for name, value in request_headers:
+        if name == b"if-none-match":
+            return _none_match(value, served.etag)
+        if name == b"if-modified-since":
+            modified_since = value
+    return modified_since is not None and _not_modified_since(modified_since,
+                                                              served.last_modified)
+
+
+class DocumentMiddleware:
+    def __init__(self, app: ASGIApp, cache: DocumentCache, metrics: Metrics,
+                 prefix: str = "/feeds/", known_routes: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.cache = cache
+        self.metrics = metrics
+        self.prefix = prefix
+        self.known_routes = frozenset(known_routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        served = self.cache.documents.get(scope["path"])
+        if served is None:
+            if not self.cache.ready and scope["path"].startswith(self.prefix):
+                await self._answer(send, 503, b"text/plain; charset=utf-8", _NOT_READY,
+                                   "/feeds/*")
+                return
+            await self._pass_on(scope, receive, send)
+            return
+        route = served.document.route or "document"
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            await send({"type": "http.response.start", "status": 405,
+                        "headers": [(b"allow", b"GET, HEAD"), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            self.metrics.request(route, 405)
+            return
+        if is_fresh(scope["headers"], served):
+            await send({"type": "http.response.start", "status": 304,
+                        "headers": served.not_modified_headers})
+            await send({"type": "http.response.body", "body": b""})
+            self.metrics.request(route, 304)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": served.ok_headers})
+        await send({"type": "http.response.body",
+                    "body": b"" if method == "HEAD" else served.document.body})
+        self.metrics.request(route, 200)
+
+    async def _pass_on(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Let the app's routes answer, counting the status under a bounded route label."""
+        path = scope["path"]
+        route = path if path in self.known_routes else "other"
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.metrics.request(route, message["status"])
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+    async def _answer(self, send: Send, status: int, media_type: bytes, body: bytes,
+                      route: str) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", media_type),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"retry-after", b"5")]})
+        await send({"type": "http.response.body", "body": body})
+        self.metrics.request(route, status)

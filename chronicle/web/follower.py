@@ -1,0 +1,118 @@
+"""Follows the log in a background thread: catch the read models up, then refresh the documents.
+
+New events (from this process or any other) are noticed through `store.wait_for_events`
+(LISTEN/NOTIFY on PostgreSQL, polling on SQLite). When the database goes away the documents
+already rendered keep being served; the follower retries with exponential backoff and
+reports the outage through its status until the database answers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chronicle.projections import Projector
+from chronicle.store import SqlEventStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FollowerStatus:
+    """What /healthz reports; written by the follower thread only."""
+
+    database_ok: bool = False
+    head: int = 0
+    position: int = 0
+    error: str | None = None
+    checked_at: float = 0.0       # time.monotonic() of the last attempt
+    succeeded_at: float = 0.0     # time.monotonic() of the last success
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class LogFollower:
+    """Runs `refresh(position)` whenever the read models reached a new position."""
+
+    def __init__(self, store: SqlEventStore, projector: Projector,
+                 refresh: Callable[[int], None], *, poll_seconds: float = 1.0,
+                 min_backoff: float = 0.25, max_backoff: float = 10.0) -> None:
+        self.store = store
+        self.projector = projector
+        self.refresh = refresh
+        self.poll_seconds = poll_seconds
+        self.min_backoff, self.max_backoff = min_backoff, max_backoff
+        self.status = FollowerStatus()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._prepared = False
+        self._rendered: int | None = None
+
+    def step(self) -> bool:
+        """Catch up and refresh if the position moved; True if documents were refreshed."""
+        self.status.checked_at = time.monotonic()
+        if not self._prepared:
+            self.projector.prepare()
+            self._prepared = True
+        head = self.store.head()
+        position = self.projector.position()
+        if head > position:  # a write transaction only when there is something to apply
+            self.projector.catch_up()
+            position = self.projector.position()
+        refreshed = position != self._rendered
+        if refreshed:
+            self.refresh(position)
+            self._rendered = position
+        if not self.status.database_ok and self.status.error is not None:
+            log.warning("database reachable again; following the log from position %d", position)
+        self.status.database_ok, self.status.error = True, None
+        self.status.head, self.status.position = head, position
+        self.status.succeeded_at = time.monotonic()
+        return refreshed
+
+    def _failed(self, exc: Exception) -> None:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if self.status.database_ok or self.status.error is None:
+            log.warning("cannot follow the log (%s); serving the last documents, retrying", reason)
+        self.status.database_ok, self.status.error = False, reason
+
+    def try_step(self) -> bool:
+        try:
+            self.step()
+        except Exception as exc:  # any failure: keep serving, retry later
+            self._failed(exc)
+            return False
+        return True
+
+    def run(self) -> None:
+        backoff = self.min_backoff
+        ok = self.status.database_ok
+        while not self._stop.is_set():
+            if ok:
+                try:
+                    self.store.wait_for_events(self.status.position, self.poll_seconds)
+                except Exception as exc:
+                    self._failed(exc)
+                    ok = False
+                    continue
+                backoff = self.min_backoff
+            else:
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            if not self._stop.is_set():
+                ok = self.try_step()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="chronicle-log-follower",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout if timeout is not None else self.poll_seconds + 5)

@@ -1,0 +1,54 @@
+"""Every route of the server, registered in one place."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from fastapi.responses import JSONResponse, Response
+
+from chronicle.web.documents import DocumentMiddleware
+from chronicle.web.metrics import CONTENT_TYPE_LATEST
+from chronicle.web.state import ServerState
+
+if TYPE_CHECKING:
+    from chronicle.web.app import ChronicleApp
+
+
+def health(state: ServerState) -> tuple[int, dict[str, Any]]:
+    """Healthy: the database answered recently and documents are ready."""
+    status = state.follower.status
+    age = time.monotonic() - status.succeeded_at if status.succeeded_at else None
+    fresh = age is not None and age <= state.stale_after
+    healthy = status.database_ok and fresh and state.cache.ready
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": {"reachable": status.database_ok and fresh, "error": status.error},
+        "head": status.head,
+        "position": status.position,
+        "lag": status.lag,
+        "served_position": state.cache.position,
+        "documents": len(state.cache.documents),
+        "last_success_seconds_ago": None if age is None else round(age, 3),
+    }
+    return (200 if healthy else 503), body
+
+
+def register_routes(app: ChronicleApp, state: ServerState) -> None:
+    """Documents (feeds and, later, pages) first, then the operational endpoints."""
+    app.outer_layers.append(lambda inner: DocumentMiddleware(
+        inner, state.cache, state.metrics, known_routes=("/healthz", "/metrics")))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        code, body = health(state)
+        return JSONResponse(body, status_code=code, headers={"cache-control": "no-store"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        status = state.follower.status
+        state.metrics.head.set(status.head)
+        state.metrics.position.set(status.position)
+        state.metrics.database_up.set(1 if status.database_ok else 0)
+        state.metrics.documents.set(len(state.cache.documents))
+        return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
