@@ -11,11 +11,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
+from yaml.composer import Composer
 from yaml.events import AliasEvent, ScalarEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    CParser = None
 
 from chronicle.loader.problems import FileProblem, Path_, field_name
 
@@ -75,16 +85,14 @@ class Document:
     """Paths already reported (refused tags, aliases...): later checks stay quiet about them."""
 
 
-class _TextLoader(yaml.SafeLoader):
-    """A SafeLoader that resolves nothing implicitly and refuses tags, anchors and aliases.
+class _RefusingComposer(Composer):
+    """Composes nodes without resolving aliases, noting tags, anchors and aliases as refused.
 
     Refusals are noted per node rather than raised, so one pass reports all of them.
     """
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def __init__(self) -> None:
+        super().__init__()
         self.refusals: dict[int, list[str]] = {}
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
@@ -115,6 +123,26 @@ class _TextLoader(yaml.SafeLoader):
         return node
 
 
+
+# The composer above runs over libyaml's parser when PyYAML has it (five times faster than the
+# pure-Python scanner), else over PyYAML's own. BaseResolver has no implicit resolvers: every
+# scalar stays the text it was written as, like a SafeLoader with its resolvers removed.
+if CParser is not None:
+    class _TextLoader(_RefusingComposer, CParser, BaseResolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            _RefusingComposer.__init__(self)
+            BaseResolver.__init__(self)
+else:  # pragma: no cover - PyYAML built without libyaml
+    class _TextLoader(  # type: ignore[no-redef]
+            _RefusingComposer, Reader, Scanner, Parser, BaseResolver):
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            _RefusingComposer.__init__(self)
+            BaseResolver.__init__(self)
+
 def _written_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML_TAG_PREFIX):] if tag.startswith(_YAML_TAG_PREFIX) else tag
 
@@ -140,7 +168,7 @@ class _Converter:
             self.problem(line, path, reason)
         if isinstance(node, ScalarNode):
             self.scalar_spans.append((node.start_mark.index, node.end_mark.index, path))
-            return Scalar(node.value, node.style is None, line)
+            return Scalar(node.value, not node.style, line)  # libyaml: '', PyYAML: None
         if isinstance(node, SequenceNode):
             items = tuple(self.convert(item, (*path, i)) for i, item in enumerate(node.value))
             return Seq(items, line)
