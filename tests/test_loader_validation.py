@@ -244,12 +244,19 @@ def test_alias_bomb_is_refused_without_expanding(tmp_path: Path) -> None:
     assert len(shown) == 10 + 9 * 9, "every anchor and every alias is named, once"
 
 
+def test_deep_nesting_is_refused_not_a_stack_overflow(tmp_path: Path) -> None:
+    (tmp_path / "deep.yaml").write_text("milestones: " + "[" * 100_000 + "]" * 100_000, "utf-8")
+    assert [str(p) for p in check_files([tmp_path], base_dir=tmp_path)] == [
+        "deep.yaml:1: yaml: invalid YAML: values nested more than 20 levels deep"]
+
+
 def test_problem_format_and_missing_paths(tmp_path: Path) -> None:
     problems = check_files([tmp_path / "nowhere.yaml", tmp_path])
     assert [str(p) for p in problems] == [
         f"{tmp_path / 'nowhere.yaml'}: file: no such file or directory",
         f"{tmp_path}: file: the directory holds no .yaml files",
     ]
+    assert [str(p) for p in check_files([])] == ["(no paths): file: no files given"]
 
 
 def test_field_names_are_relative_to_their_milestone() -> None:

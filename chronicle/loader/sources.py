@@ -52,7 +52,7 @@ def given_files(paths: Sequence[Path | str], base_dir: Path
                 ) -> tuple[list[SourceFile], list[FileProblem]]:
     """Explicit files, and the *.yaml/*.yml files of explicit directories."""
     found: list[Path] = []
-    problems = []
+    problems = [] if paths else [FileProblem("(no paths)", 0, "file", "no files given")]
     for given in map(Path, paths):
         if given.is_dir():
             files = sorted(p for p in given.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.composer import Composer
+from yaml.composer import Composer, ComposerError
 from yaml.events import AliasEvent, ScalarEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
@@ -31,6 +31,7 @@ from chronicle.loader.problems import FileProblem, Path_, field_name
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_LISTED_BAD_BYTES = 10
+MAX_DEPTH = 20
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
 
@@ -94,8 +95,19 @@ class _RefusingComposer(Composer):
     def __init__(self) -> None:
         super().__init__()
         self.refusals: dict[int, list[str]] = {}
+        self.depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
+        self.depth += 1
+        try:
+            return self._compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def _compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.depth > MAX_DEPTH:  # milestone files nest 5 deep; this stops a stack overflow
+            raise ComposerError(None, None, f"values nested more than {MAX_DEPTH} levels deep",
+                                self.peek_event().start_mark)
         if self.check_event(AliasEvent):
             alias = self.get_event()
             node: Node = ScalarNode(_STR_TAG, "", alias.start_mark, alias.end_mark)
