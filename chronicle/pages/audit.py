@@ -1,0 +1,101 @@
+"""A milestone's audit trail: every recording, revision and retraction, from the log.
+
+Live milestones read it from the history read model; a retraction removes that history, so
+a retracted milestone's page reads its stream from the log itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from chronicle.dates import HistoricalDate, InvalidDate
+from chronicle.domain import Milestone, MilestoneState, fold, stream_id
+from chronicle.projections import HistoryEntry
+from chronicle.repository import to_domain
+from chronicle.store import SqlEventStore, StoredEvent
+from chronicle.store.dialects import dialect_for
+
+LABELS = {"MilestoneRecorded": "Recorded", "MilestoneRevised": "Revised",
+          "MilestoneRetracted": "Retracted"}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    field: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditEntry:
+    position: int
+    type: str
+    recorded_at: dt.datetime
+    reason: str | None
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.type, self.type)
+
+    @property
+    def kind(self) -> str:
+        return self.label.lower()
+
+
+def value_text(name: str, value: Any) -> str:
+    """A changed field's new value as a reader sees it: dates in words, lists joined."""
+    if value is None or value in ([], ""):
+        return "(none)"
+    if name == "date" and isinstance(value, dict):
+        try:
+            return HistoricalDate.from_json(value).words()
+        except InvalidDate:
+            return str(value.get("date"))
+    if name == "sources" and isinstance(value, list):
+        return "; ".join(str(s.get("title", "")) if isinstance(s, dict) else str(s) for s in value)
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)
+
+
+def _changes(changes: dict[str, Any]) -> tuple[Change, ...]:
+    return tuple(Change(name, value_text(name, value)) for name, value in changes.items())
+
+
+def from_history(entries: Iterable[HistoryEntry]) -> list[AuditEntry]:
+    return [AuditEntry(position=e.position, type=e.type, recorded_at=e.recorded_at.astimezone(
+        dt.UTC), reason=e.reason, changes=_changes(e.changes)) for e in entries]
+
+
+def from_stream(events: Iterable[StoredEvent]) -> list[AuditEntry]:
+    trail = []
+    for event in events:
+        payload = event.payload
+        changes = payload.get("changes") if event.type == "MilestoneRevised" else None
+        trail.append(AuditEntry(position=event.position, type=event.type,
+                                recorded_at=event.recorded_at.astimezone(dt.UTC),
+                                reason=payload.get("reason"),
+                                changes=_changes(changes if isinstance(changes, dict) else {})))
+    return trail
+
+
+class LogReader:
+    """Reads milestone streams over the read models' engine (never closes it)."""
+
+    def __init__(self, engine: Engine) -> None:
+        from chronicle.upcasters import UPCASTERS
+
+        self._store = SqlEventStore(engine, dialect_for(engine), UPCASTERS)
+
+    def stream(self, milestone_id: str) -> list[StoredEvent]:
+        return self._store.read_stream(stream_id(milestone_id))
+
+    def last_known(self, events: Iterable[StoredEvent]) -> Milestone | None:
+        """The milestone as it stood when it was withdrawn."""
+        state: MilestoneState = fold(to_domain(e) for e in events)
+        return state.milestone

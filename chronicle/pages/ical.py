@@ -1,0 +1,96 @@
+"""The anniversary calendar: RFC 5545 through `icalendar`, one yearly all-day event a milestone.
+
+Deterministic like the feeds: no "now" anywhere. DTSTAMP is the milestone's last recorded
+change (RFC 5545 §3.8.7.2: without a METHOD it is when the component was last revised),
+which equals its `recorded_at` until it is first revised; CREATED is `recorded_at`,
+LAST-MODIFIED `updated_at`, and SEQUENCE counts the revisions, so clients see corrections.
+
+29 February follows `posting.feb29_rule`, as the anniversary posts do, with one RRULE each:
+  feb28  FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1  (the last day of February: 29th or 28th)
+  mar1   FREQ=YEARLY;BYYEARDAY=60             (day 60: 29 February, or 1 March in common years)
+  skip   FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29  (leap years only)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from icalendar import Calendar, Event
+
+from chronicle.config import Settings
+from chronicle.projections import MilestoneView
+
+MEDIA_TYPE = "text/calendar; charset=utf-8"
+PRODID = "-//Chronicle//Anniversary calendar//EN"
+FEB29_RULES: dict[str, dict[str, Any]] = {
+    "feb28": {"freq": "yearly", "bymonth": 2, "bymonthday": -1},
+    "mar1": {"freq": "yearly", "byyearday": 60},
+    "skip": {"freq": "yearly", "bymonth": 2, "bymonthday": 29},
+}
+
+
+def uid_host(tag_authority: str) -> str:
+    """The host of an RFC 4151 authority ("example.org,2026" or "user@example.org,2026")."""
+    return tag_authority.split(",", 1)[0].rsplit("@", 1)[-1]
+
+
+def recurrence(first_day: dt.date, feb29_rule: str) -> dict[str, Any]:
+    if (first_day.month, first_day.day) == (2, 29):
+        return dict(FEB29_RULES[feb29_rule])
+    return {"freq": "yearly"}
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC)
+
+
+def anniversary_event(view: MilestoneView, settings: Settings) -> Event:
+    """One milestone's yearly all-day event; its UID never changes."""
+    milestone = view.milestone
+    first_day = milestone.date.first_day()
+    page = f"{settings.feed.base_url}/milestones/{quote(milestone.id, safe='')}"
+    event = Event()
+    event.add("uid", f"{milestone.id}@{uid_host(settings.feed.tag_authority)}")
+    event.add("dtstamp", _utc(view.updated_at))
+    event.add("created", _utc(view.recorded_at))
+    event.add("last-modified", _utc(view.updated_at))
+    event.add("sequence", view.revisions)
+    event.add("summary", f"{milestone.title} ({first_day.year})")
+    event.add("dtstart", first_day)
+    event.add("dtend", first_day + dt.timedelta(days=1))
+    event.add("rrule", recurrence(first_day, settings.posting.feb29_rule))
+    text = f"{milestone.date.words()}: {milestone.summary}".rstrip(": ")
+    event.add("description", f"{text}\n\n{page}")
+    event.add("url", page)
+    event.add("transp", "TRANSPARENT")
+    if milestone.tags:
+        event.add("categories", list(milestone.tags))
+    return event
+
+
+def render_calendar(views: Iterable[MilestoneView], settings: Settings,
+                    calendar_url: str | None = None) -> bytes:
+    """Every day-precision milestone as a yearly event, in the order given."""
+    feed = settings.feed
+    calendar = Calendar()
+    name = f"{feed.title}: anniversaries"
+    description = f"Yearly anniversaries of the milestones. {feed.subtitle}"
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
+    calendar.add("description", description)
+    calendar.add("x-wr-caldesc", description)
+    calendar.add("url", f"{feed.base_url}/")
+    if calendar_url:
+        calendar.add("source", calendar_url, parameters={"VALUE": "URI"})
+    calendar.add("refresh-interval", dt.timedelta(days=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "P1D")
+    for view in views:
+        if view.milestone.date.month_day() is not None:
+            calendar.add_component(anniversary_event(view, settings))
+    return bytes(calendar.to_ical())

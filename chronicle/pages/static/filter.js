@@ -1,0 +1,55 @@
+// Tag filter buttons for the timeline: progressive enhancement only. Without this script
+// the tag links lead to /tags/<tag>, which list the same milestones.
+(function () {
+  "use strict";
+  var timeline = document.getElementById("timeline");
+  var tagNav = document.getElementById("tags");
+  if (!timeline || !tagNav) { return; }
+  var links = tagNav.querySelectorAll("a[data-tag]");
+  if (!links.length) { return; }
+
+  var box = document.createElement("fieldset");
+  box.className = "filters";
+  var legend = document.createElement("legend");
+  legend.textContent = "Filter the timeline";
+  box.appendChild(legend);
+  var status = document.createElement("p");
+  status.className = "muted";
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  var buttons = [];
+
+  function addButton(label, tag) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    button.setAttribute("data-filter", tag);
+    button.setAttribute("aria-pressed", tag === "" ? "true" : "false");
+    button.addEventListener("click", function () { apply(tag); });
+    buttons.push(button);
+    box.appendChild(button);
+  }
+
+  function apply(tag) {
+    var shown = 0;
+    timeline.querySelectorAll("li.milestone").forEach(function (item) {
+      var tags = (item.getAttribute("data-tags") || "").split(" ");
+      var visible = tag === "" || tags.indexOf(tag) !== -1;
+      item.hidden = !visible;
+      if (visible) { shown += 1; }
+    });
+    timeline.querySelectorAll("section.year, section.era").forEach(function (section) {
+      section.hidden = !section.querySelector("li.milestone:not([hidden])");
+    });
+    buttons.forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-filter") === tag));
+    });
+    status.textContent = tag === "" ? "" :
+      "Showing " + shown + " milestone" + (shown === 1 ? "" : "s") + " tagged “" + tag + "”.";
+  }
+
+  addButton("All", "");
+  links.forEach(function (link) { addButton(link.getAttribute("data-tag"), link.getAttribute("data-tag")); });
+  timeline.insertBefore(status, timeline.firstChild);
+  timeline.insertBefore(box, status);
+}());

@@ -1,0 +1,204 @@
+"""The pages on the HTTP face: clean URLs, the day's home page, 404 and 410, hub pings.
+
+The pages themselves are documents in the server's cache (rendered by the follower with the
+feeds, see chronicle.pages.site), so 200 and 304 answers take the same hot path as the feeds.
+This layer sits in front of it and only maps URLs:
+
+  /, /index.html           the home page; re-rendered here when the local day changed since
+                           the cache was filled (its "next anniversary" depends on the day)
+  /milestones/<id>         → /milestones/<id>.html; 410 Gone for a retracted milestone
+  /tags/<tag>, /years/<y>  → their .html documents
+  anything unknown         a friendly HTML 404 page
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from chronicle.config import Settings
+from chronicle.feeds.model import Document
+from chronicle.pages.queries import read_page_data
+from chronicle.pages.site import (
+    GONE_ROUTE,
+    INDEX_PATH,
+    NOT_FOUND_PATH,
+    index_document,
+    renderer_for,
+    system_today,
+)
+from chronicle.pages.websub import HubPinger
+from chronicle.projections import ReadModels
+from chronicle.store import SqlEventStore
+from chronicle.web.cache import Served
+from chronicle.web.documents import is_fresh
+
+log = logging.getLogger(__name__)
+_PAGE = re.compile(r"/(milestones|tags|years)/([^/]+?)(\.html)?")
+HTML = b"text/html; charset=utf-8"
+
+
+class _Cache(Protocol):
+    ready: bool
+    position: int
+
+    def get(self, path: str) -> Served | None: ...
+
+
+class _Follower(Protocol):
+    refresh: Callable[[int], None]
+
+
+class _Metrics(Protocol):
+    def request(self, route: str, status: int) -> None: ...
+
+
+class _State(Protocol):
+    settings: Settings
+    store: SqlEventStore
+    cache: _Cache
+    follower: _Follower
+    metrics: _Metrics
+
+
+def page_target(path: str) -> str | None:
+    """The document path a page URL is published at, or None for other URLs."""
+    match = _PAGE.fullmatch(path)
+    return f"/{match[1]}/{match[2]}.html" if match else None
+
+
+class DayIndex:
+    """The home page for today when the cached one was rendered on an earlier day."""
+
+    def __init__(self, settings: Settings, read_models: ReadModels,
+                 today: Callable[[Settings], dt.date]) -> None:
+        self.settings, self.read_models, self.today = settings, read_models, today
+        self.rendered_day: dt.date | None = None   # the day the follower last filled the cache
+        self._own: tuple[tuple[int, dt.date], Served] | None = None
+        self._lock = threading.Lock()
+
+    def wrap_refresh(self, refresh: Callable[[int], None]) -> Callable[[int], None]:
+        def refreshed(position: int) -> None:
+            day = self.today(self.settings)
+            refresh(position)
+            self.rendered_day = day
+        return refreshed
+
+    def current(self, position: int) -> Served | None:
+        """None when the cached home page is today's; else today's, rendered once per day."""
+        day = self.today(self.settings)
+        if day == self.rendered_day:
+            return None
+        with self._lock:
+            if self._own is None or self._own[0] != (position, day):
+                data = read_page_data(self.read_models)
+                document = index_document(renderer_for(self.settings), data, day)
+                self._own = ((position, day), Served.prepare(document))
+            return self._own[1]
+
+
+class PageLayer:
+    """ASGI layer in front of the document middleware (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, state: _State, day_index: DayIndex) -> None:
+        self.app, self.state, self.day_index = app, state, day_index
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        cache = self.state.cache
+        if path in ("/", INDEX_PATH):
+            await self._index(scope, receive, send)
+            return
+        target = page_target(path)
+        if target is None or not cache.ready:
+            await self.app(scope, receive, send)
+            return
+        served = cache.get(target)
+        if scope["method"] not in ("GET", "HEAD"):
+            await self._answer(scope, send, 405, b"", "/pages", [(b"allow", b"GET, HEAD")])
+        elif served is None:
+            await self._not_found(scope, send)
+        elif served.document.route == GONE_ROUTE:
+            await self._answer(scope, send, 410, served.document.body, GONE_ROUTE,
+                               [(b"content-type", HTML)])
+        else:
+            await self.app({**scope, "path": target, "raw_path": target.encode()}, receive, send)
+
+    async def _index(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cache = self.state.cache
+        try:
+            own = await anyio.to_thread.run_sync(self.day_index.current, cache.position)
+        except Exception as exc:  # the database is down: yesterday's page beats none
+            log.warning("cannot render today's home page (%s); serving the cached one", exc)
+            own = None
+        if own is None:
+            await self.app({**scope, "path": INDEX_PATH, "raw_path": INDEX_PATH.encode()},
+                           receive, send)
+        elif is_fresh(scope["headers"], own):
+            await self._answer(scope, send, 304, b"", "/", own.not_modified_headers)
+        else:
+            await self._answer(scope, send, 200, own.document.body, "/", own.ok_headers)
+
+    async def _not_found(self, scope: Scope, send: Send) -> None:
+        await self._answer(scope, send, 404, not_found_body(self.state), "/404",
+                           [(b"content-type", HTML)])
+
+    async def _answer(self, scope: Scope, send: Send, status: int, body: bytes, route: str,
+                      headers: list[tuple[bytes, bytes]]) -> None:
+        names = {name for name, _ in headers}
+        extra = [] if b"content-length" in names or status == 304 else [
+            (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*headers, *extra]})
+        await send({"type": "http.response.body",
+                    "body": b"" if scope["method"] == "HEAD" or status == 304 else body})
+        self.state.metrics.request(route, status)
+
+
+def not_found_body(state: _State) -> bytes:
+    served = state.cache.get(NOT_FOUND_PATH)
+    return served.document.body if served else renderer_for(state.settings).not_found()
+
+
+def notify_hub(pinger: HubPinger, state: _State, refresh: Callable[[int], None]
+               ) -> Callable[[int], None]:
+    """After each refresh, tell the hub about every feed whose bytes changed."""
+    def refreshed(position: int) -> None:
+        refresh(position)
+        documents: dict[str, Document] = {
+            path: served.document for path, served in getattr(state.cache, "documents",
+                                                              {}).items()}
+        pinger.observe(documents.values())
+    return refreshed
+
+
+def register_page_routes(app: FastAPI, state: Any,
+                         today: Callable[[Settings], dt.date] = system_today) -> None:
+    """Serve the pages (and ping the WebSub hub if configured) in the app `create_app` built."""
+    day_index = DayIndex(state.settings, ReadModels(state.store.engine), today)
+    state.follower.refresh = day_index.wrap_refresh(state.follower.refresh)
+    if state.settings.feed.hub_url:
+        pinger = HubPinger.for_settings(state.settings)
+        state.follower.refresh = notify_hub(pinger, state, state.follower.refresh)
+    app.outer_layers.append(  # type: ignore[attr-defined]
+        lambda inner: PageLayer(inner, state, day_index))
+
+    async def html_not_found(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code != 404:
+            return Response(str(exc.detail), status_code=exc.status_code)
+        return Response(not_found_body(state), status_code=404, media_type=HTML.decode())
+
+    app.add_exception_handler(404, html_not_found)
