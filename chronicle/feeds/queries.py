@@ -11,7 +11,6 @@ from chronicle.projections import MilestoneView, PublishedPostView, ReadModels
 from chronicle.projections import tables as t
 
 POSTS_LIMIT = 1000
-_REMOVING_EVENTS = ("MilestoneRevised", "MilestoneRetracted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +35,19 @@ def last_removal_at(read_models: ReadModels) -> dt.datetime | None:
     Neither leaves a newer entry behind in every document it touched, so HTTP Last-Modified
     must also move with it.
     """
-    query = sa.select(sa.func.max(t.history.c.recorded_at)).where(
-        t.history.c.type.in_(_REMOVING_EVENTS))
+    revised = sa.select(sa.func.max(t.history.c.recorded_at)).where(
+        t.history.c.type == "MilestoneRevised")
+    retracted = sa.select(sa.func.max(t.retracted.c.retracted_at))
     with read_models.engine.connect() as conn:
-        value = conn.execute(query).scalar()
+        values = [conn.execute(query).scalar() for query in (revised, retracted)]
+    moments = [_aware(value) for value in values if value is not None]
+    return max(moments, default=None)
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
     if isinstance(value, str):  # SQLite aggregates lose the column type
         value = dt.datetime.fromisoformat(value)
-    return value.astimezone(dt.UTC) if value is not None else None
+    return value.astimezone(dt.UTC)
 
 
 def read_snapshot(read_models: ReadModels, *, posts_limit: int = POSTS_LIMIT) -> Snapshot:
