@@ -14,7 +14,7 @@ import pytest
 
 from chronicle.loader import MAX_FILE_BYTES, FileProblem, check_files
 from chronicle.loader.problems import field_name
-from chronicle.loader.yamlread import implicit_kind
+from chronicle.loader.yamlread import implicit_kind, parse_text
 
 BASE = """\
 milestones:
@@ -131,6 +131,13 @@ CASES = [
         ('quote: "The first Peace Corps volunteers arrived in 1991."', 'quote: "  "')),
         (8, "sources[0]", "needs a url or a file"),
         (9, "sources[0].quote", "must not be blank")),
+    _case("source-not-a-mapping", variant(
+        "source-not-a-mapping", ("      - title:", '      - "just text"\n      - title:'),
+        ('quote: "The first Peace Corps volunteers arrived in 1991."', 'quote: "  "')),
+        (8, "sources[0]", "must be a mapping: title, file or url, quote"),
+        (11, "sources[1].quote", "must not be blank")),
+    _case("bad-reason", variant("bad-reason", ("    tags:", '    reason: "fixed\\x02"\n    tags:')),
+          (6, "reason", "contains a control character (U+0002 at position 5)")),
     _case("tags", variant("tags", ('["education"]', '["eduction", "trade", "economy", "health"]')),
           (6, "tags", "needs 1 to 3 tags, not 4"),
           (6, "tags[0]", "'eduction' is not a tag of the vocabulary (did you mean 'education'?)")),
@@ -242,6 +249,15 @@ def test_alias_bomb_is_refused_without_expanding(tmp_path: Path) -> None:
     assert shown[0] == "bomb.yaml:1: a0: YAML anchor &a0 is not allowed; write values out in full"
     assert "bomb.yaml:2: a1[0]: YAML alias *a0 is not allowed; write the value out in full" in shown
     assert len(shown) == 10 + 9 * 9, "every anchor and every alias is named, once"
+
+
+def test_libyaml_and_pure_python_parsers_read_the_same(tmp_path: Path) -> None:
+    texts = [p.read_text(encoding="utf-8") for p in sorted(Path("events").glob("*.yaml"))]
+    texts += [text for case in CASES for text in case.files.values()
+              if isinstance(text, str) and case.name not in ("invalid-yaml", "oversized")]
+    for text in texts:
+        fast, pure = parse_text(text, "f.yaml"), parse_text(text, "f.yaml", pure_python=True)
+        assert (fast.root, fast.problems, fast.refused) == (pure.root, pure.problems, pure.refused)
 
 
 def test_deep_nesting_is_refused_not_a_stack_overflow(tmp_path: Path) -> None:

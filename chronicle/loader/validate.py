@@ -29,7 +29,9 @@ from chronicle.loader.fileformat import (
 from chronicle.loader.problems import FileProblem, Path_, field_name
 from chronicle.loader.yamlread import Document, Map, Scalar, Seq, Value, implicit_kind
 
+# Stand-ins for values already reported, so the domain can still check everything else.
 _PLACEHOLDER_DATE = HistoricalDate.parse("1000")
+_STAND_IN_SOURCE = Source(title="(reported)", quote="(reported)", file="(reported)")
 _DOMAIN_FIELD_PART = re.compile(r"([A-Za-z_]+)|\[([0-9]+)\]")
 _CIRCA_PREFIXES = ("c. ", "circa ")
 
@@ -89,7 +91,7 @@ def check_documents(documents: Sequence[Document]) -> Checked:
     for document in documents:
         found, report = _check_document(document)
         milestones += found
-        problems += sorted(report.problems, key=lambda p: p.line)
+        problems += report.problems
     problems += _duplicate_ids(milestones)
     order = {document.file: index for index, document in enumerate(documents)}
     problems.sort(key=lambda p: (order.get(p.file, len(order)), p.line))
@@ -106,8 +108,8 @@ def _duplicate_ids(milestones: list[FileMilestone]) -> list[FileProblem]:
         if key in first:
             other = first[key]
             problems.append(FileProblem(
-                entry.file, entry.line, "id", f"'{key}' is also the id of the milestone at "
-                f"{other.file}:{other.line}; ids must be unique across all files"))
+                entry.file, entry.line_of("id"), "id", f"'{key}' is also the id of the milestone "
+                f"at {other.file}:{other.line_of('id')}; ids must be unique across all files"))
         else:
             first[key] = entry
     return problems
@@ -196,9 +198,11 @@ def _prose_problem(text: str) -> str | None:
     if not text.strip():
         return "must not be blank"
     for index, char in enumerate(text):
-        category = unicodedata.category(char)
-        if char not in "\n\t" and (category in ("Cc", "Cs") or (ord(char) & 0xFFFE) == 0xFFFE):
-            return f"contains a control character (U+{ord(char):04X} at position {index})"
+        where = f"U+{ord(char):04X} at position {index}"
+        if char not in "\n\t" and unicodedata.category(char) in ("Cc", "Cs"):
+            return f"contains a control character ({where})"
+        if (ord(char) & 0xFFFE) == 0xFFFE or 0xFDD0 <= ord(char) <= 0xFDEF:
+            return f"contains a noncharacter ({where})"
     return None
 
 
@@ -362,6 +366,7 @@ class _MilestoneChecker:
             path = (*self.path, *parts)
             if not isinstance(item, Map):
                 self.report.add(path, item.line, "must be a mapping: title, file or url, quote")
+                sources.append(_STAND_IN_SOURCE)  # keeps the indices of the sources after it
                 continue
             _unknown_keys(self.report, item, path, SOURCE_KEYS)
             _missing_keys(self.report, item, path, SOURCE_REQUIRED)

@@ -136,24 +136,31 @@ class _RefusingComposer(Composer):
 
 
 
-# The composer above runs over libyaml's parser when PyYAML has it (five times faster than the
-# pure-Python scanner), else over PyYAML's own. BaseResolver has no implicit resolvers: every
-# scalar stays the text it was written as, like a SafeLoader with its resolvers removed.
+class _PyTextLoader(_RefusingComposer, Reader, Scanner, Parser, BaseResolver):
+    """The composer over PyYAML's pure-Python parser.
+
+    BaseResolver has no implicit resolvers: every scalar stays the text it was written as,
+    like a SafeLoader with its resolvers removed.
+    """
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _RefusingComposer.__init__(self)
+        BaseResolver.__init__(self)
+
+
 if CParser is not None:
-    class _TextLoader(_RefusingComposer, CParser, BaseResolver):  # type: ignore[misc]
+    class _CTextLoader(_RefusingComposer, CParser, BaseResolver):  # type: ignore[misc]
+        """The same over libyaml's parser: about ten times faster, same nodes and marks."""
+
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             _RefusingComposer.__init__(self)
             BaseResolver.__init__(self)
-else:  # pragma: no cover - PyYAML built without libyaml
-    class _TextLoader(  # type: ignore[no-redef]
-            _RefusingComposer, Reader, Scanner, Parser, BaseResolver):
-        def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            Parser.__init__(self)
-            _RefusingComposer.__init__(self)
-            BaseResolver.__init__(self)
+
+_TextLoader = _PyTextLoader if CParser is None else _CTextLoader
 
 def _written_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML_TAG_PREFIX):] if tag.startswith(_YAML_TAG_PREFIX) else tag
@@ -228,7 +235,7 @@ def read_document(path: Path, file: str) -> Document:
     text, problems = _decode(data, file)
     if text is None:
         return Document(file, None, problems)
-    return _parse(text.removeprefix("\ufeff"), file)
+    return parse_text(text.removeprefix("\ufeff"), file)
 
 
 def _decode(data: bytes, file: str) -> tuple[str | None, list[FileProblem]]:
@@ -254,10 +261,11 @@ def _decode(data: bytes, file: str) -> tuple[str | None, list[FileProblem]]:
     return None, problems
 
 
-def _parse(text: str, file: str) -> Document:
+def parse_text(text: str, file: str, *, pure_python: bool = False) -> Document:
+    """Parse decoded text; `pure_python` picks PyYAML's own parser even when libyaml is there."""
     raw = list(_RAW_FORBIDDEN.finditer(text))
     cleaned = _RAW_FORBIDDEN.sub("\ufffd", text) if raw else text
-    loader = _TextLoader(cleaned)
+    loader = _PyTextLoader(cleaned) if pure_python else _TextLoader(cleaned)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
