@@ -4,3 +4,7 @@
 the feeds and `chronicle export` writes them; `chronicle.pages.web.register_page_routes`
 adds clean URLs, 404/410 answers and WebSub pings to the app.
 """
+
+from chronicle.pages.site import documents
+
+__all__ = ["documents"]

@@ -38,6 +38,9 @@ def register_routes(app: ChronicleApp, state: ServerState) -> None:
     """Documents (feeds and, later, pages) first, then the operational endpoints."""
     app.outer_layers.append(lambda inner: DocumentMiddleware(
         inner, state.cache, state.metrics, known_routes=("/healthz", "/metrics")))
+    from chronicle.pages.web import register_page_routes  # pages: clean URLs, 404/410, WebSub
+
+    register_page_routes(app, state)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
