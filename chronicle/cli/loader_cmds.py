@@ -24,7 +24,7 @@ from chronicle.store import ConcurrencyError
 
 PathsArgument = Annotated[list[Path] | None, typer.Argument(
     help="Milestone files or directories of them (default: the configured sources).",
-    show_default=False)]
+    show_default=False, metavar="PATH")]
 
 
 def register(app: typer.Typer) -> None:

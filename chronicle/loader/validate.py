@@ -174,8 +174,8 @@ def _domain_path(field: str) -> Path_:
 def _as_text(report: _Report, value: Value, path: Path_) -> str | None:
     """A scalar's text, refusing unquoted values other YAML readers would turn into non-text."""
     if not isinstance(value, Scalar):
-        kind = "a list" if isinstance(value, Seq) else "a mapping"
-        report.add(path, value.line, f"must be text, not {kind}")
+        shape = "a list" if isinstance(value, Seq) else "a mapping"
+        report.add(path, value.line, f"must be text, not {shape}")
         return None
     if value.plain and value.text == "":
         report.add(path, value.line, "has no value; write the text in double quotes, "
