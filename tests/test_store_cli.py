@@ -86,3 +86,7 @@ def test_a_database_of_the_previous_schema_opens_and_upgrades(db_url: str) -> No
         store.close()
     again = run_cli("--database-url", db_url, "db", "upgrade")
     assert "already at revision" in again.stderr
+
+
+def test_head_revision_constant_matches_the_migration_scripts() -> None:
+    assert migrate.HEAD_REVISION == migrate.head_revision()
