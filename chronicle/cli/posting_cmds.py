@@ -7,24 +7,25 @@ import json
 import signal
 import threading
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from chronicle.cli.context import BadInput, Failure, app_context, err, out
-from chronicle.config import ConfigError, Settings
-from chronicle.posting.anniversaries import PlannedPost, local_today
-from chronicle.posting.channels import build_publishers
-from chronicle.posting.clock import clock_from_env
-from chronicle.posting.queries import post_statuses
-from chronicle.posting.service import FAILED, PostingService, PostResult
-from chronicle.posttext import X_MAX_WEIGHT, weighted_length
-from chronicle.publishers.x import IncompleteXCredentials
-from chronicle.store import SqlEventStore
+
+if TYPE_CHECKING:  # the posting modules (tweepy, twitter-text) load only when a command runs
+    from chronicle.config import Settings
+    from chronicle.posting.anniversaries import PlannedPost
+    from chronicle.posting.service import PostingService, PostResult
 
 
 def _service(ctx: typer.Context) -> PostingService:
+    from chronicle.posting.channels import build_publishers
+    from chronicle.posting.clock import clock_from_env
+    from chronicle.posting.service import PostingService
+    from chronicle.publishers.x import IncompleteXCredentials
+
     context = app_context(ctx)
     settings = context.settings
     try:
@@ -36,6 +37,8 @@ def _service(ctx: typer.Context) -> PostingService:
 
 
 def _entry(post: PlannedPost, settings: Settings, status: str) -> dict[str, Any]:
+    from chronicle.posttext import weighted_length
+
     local = post.due_at.astimezone(settings.posting.zone)
     return {
         "key": post.key, "channel": post.channel, "local_date": post.local_date.isoformat(),
@@ -69,10 +72,16 @@ def upcoming_command(
 
     Today's posts are listed with their state in the log (published, skipped, …).
     """
+    from chronicle.posting.anniversaries import Planner, local_today
+    from chronicle.posting.queries import post_statuses
+    from chronicle.posttext import X_MAX_WEIGHT
+
     service = _service(ctx)
     settings = service.settings
     today = local_today(service.clock.now(), settings.posting)
-    plans = [p for n in range(days) for p in service.plans(today + dt.timedelta(days=n))]
+    planner = Planner(settings, service.read_models())
+    channels = service.channels
+    plans = [p for n in range(days) for p in planner.plan(today + dt.timedelta(days=n), channels)]
     known = post_statuses(service.store.engine, [p.key for p in plans])
     entries = [_entry(p, settings, known[p.key].status if p.key in known else "scheduled")
                for p in plans]
@@ -121,6 +130,9 @@ def post_command(
 
     A post already published is not sent again (a second run says so). Exits 1 if a post failed.
     """
+    from chronicle.posting.service import FAILED
+    from chronicle.posttext import weighted_length
+
     try:
         local_date = dt.date.fromisoformat(date)
     except ValueError:
@@ -148,7 +160,10 @@ def scheduler_command(ctx: typer.Context) -> None:
     the others stand by and take over within seconds. Set CHRONICLE_FAKE_NOW (ISO time with an
     offset) and optionally CHRONICLE_FAKE_NOW_RATE to rehearse a posting day.
     """
+    from chronicle.config import ConfigError
     from chronicle.posting.runner import start_scheduler
+    from chronicle.publishers.x import IncompleteXCredentials
+    from chronicle.store import SqlEventStore
 
     context = app_context(ctx)
     store: SqlEventStore = context.store()
