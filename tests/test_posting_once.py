@@ -270,3 +270,21 @@ def test_published_posts_read_model_lists_newest_first(
     assert fortieth.local_date == dt.date(2027, 1, 27)
     assert fortieth.channel == "outbox"
     assert read_models.published_posts(limit=1)[0].key == "next-day/2027/outbox"
+
+
+def test_a_crashed_claim_found_after_the_window_is_skipped_not_sent(
+        store: SqlEventStore, tmp_path: Path, db_url: str) -> None:
+    settings = settings_for(tmp_path, db_url, channels=["outbox"])
+    now = DUE + dt.timedelta(seconds=5)
+    child = FORK.Process(target=crash_worker, args=(db_url, str(tmp_path), now.isoformat(), False))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 17
+
+    late = service_for(store, settings, FixedClock(DUE + dt.timedelta(hours=7)))
+    late.post_due()
+    stream = store.read_stream(f"post-{RELATIONS}-2027-outbox")
+    assert [e.type for e in stream] == [ev.CLAIMED, ev.SKIPPED]
+    assert stream[-1].payload["reason"] == ev.TOO_LATE
+    assert "never reported back" in stream[-1].payload["detail"]
+    assert [r["key"] for r in outbox_records(settings)].count(f"{RELATIONS}/2027/outbox") == 0

@@ -9,7 +9,7 @@ appends the outcome with ``expected_version`` = the version its claim created.
 Reconciliation after a crash (a claim with no outcome):
 a claim is *stale* when its worker is this process but no publish of it is running, when its
 worker was a process on this host that no longer exists, or when it is older than the claim
-lease (2 minutes by default). A stale claim inside the grace window is taken over by
+lease (10 minutes by default). A stale claim inside the grace window is taken over by
 appending a new claim (again fenced by the stream version) and publishing the *same text*
 under the *same key* again. That retry is safe: the outbox finds its key and answers
 ``already_published``; X answers 403 "duplicate content" for the same text, which the X
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from chronicle.config import Settings
 from chronicle.posting import events as ev
-from chronicle.posting.anniversaries import PlannedPost, Planner, local_today
+from chronicle.posting.anniversaries import PlannedPost, Planner, due_at, local_today
 from chronicle.posting.clock import Clock
 from chronicle.posting.queries import pending_posts
 from chronicle.projections import Projector, ReadModels
@@ -55,7 +55,7 @@ WAITING = "waiting"
 CLAIMED_ELSEWHERE = "claimed elsewhere"
 WOULD_PUBLISH = "would publish"
 
-DEFAULT_LEASE = dt.timedelta(minutes=2)
+DEFAULT_LEASE = dt.timedelta(minutes=10)  # longer than any one publish (X waits <= 2 min)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -126,7 +126,9 @@ class PostingService:
         results: list[PostResult] = []
         for back in range(self.lookback_days, -1, -1):
             day = today - dt.timedelta(days=back)
-            plans = [p for p in planner.plan(day, self.channels) if p.due_at <= now]
+            if due_at(day, self.settings.posting) > now:
+                continue  # not due yet: not even composed (its text may still change)
+            plans = planner.plan(day, self.channels)
             results += [self._act(post, now, post.window_end(self.grace)) for post in plans]
             results += self._orphans(day, {p.key for p in plans}, now, read_models)
         return results
@@ -161,6 +163,9 @@ class PostingService:
         state = ev.fold_post(self.store.read_stream(post.stream_id))
         if state.finished:
             return self._finished(post, state)
+        if state.in_flight and not self._stale(state, post, now):
+            # Checked before the window: a live publish may still land, so its outcome is its own.
+            return PostResult(post=post, outcome=WAITING, detail="claimed by a running worker")
         if window_end is not None and now > window_end:
             detail = "the grace window closed at " + window_end.isoformat()
             if state.in_flight:
@@ -171,8 +176,6 @@ class PostingService:
             return self._record(post, state.version,
                                 ev.skipped(post, now, ev.TOO_LONG, post.problem), SKIPPED,
                                 post.problem)
-        if state.in_flight and not self._stale(state, post, now):
-            return PostResult(post=post, outcome=WAITING, detail="claimed by a running worker")
         if state.last_type == ev.FAILED and state.retry_at and now < state.retry_at:
             return PostResult(post=post, outcome=WAITING, retry_at=state.retry_at,
                               detail="retry scheduled")
