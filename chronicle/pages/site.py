@@ -25,6 +25,7 @@ from chronicle.pages.ical import render_calendar
 from chronicle.pages.queries import PageData, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, PageRenderer
 from chronicle.pages.upcoming import local_today
+from chronicle.posting.clock import Clock, clock_from_env
 from chronicle.projections import ReadModels
 
 HTML = "text/html; charset=utf-8"
@@ -47,11 +48,15 @@ def day_start(today: dt.date, settings: Settings) -> dt.datetime:
     return midnight.astimezone(dt.UTC)
 
 
+@lru_cache(maxsize=1)
+def _clock() -> Clock:
+    """One clock per process: a rehearsal's fake clock runs on from when it was first read."""
+    return clock_from_env()
+
+
 def system_today(settings: Settings) -> dt.date:
     """Today in the posting time zone, on the posting clock (CHRONICLE_FAKE_NOW rehearsals too)."""
-    from chronicle.posting.clock import clock_from_env
-
-    return local_today(clock_from_env().now(), settings.posting.zone)
+    return local_today(_clock().now(), settings.posting.zone)
 
 
 def index_document(renderer: PageRenderer, data: PageData, today: dt.date) -> Document:

@@ -46,6 +46,7 @@ from chronicle.web.documents import is_fresh
 log = logging.getLogger(__name__)
 _PAGE = re.compile(r"/(milestones|tags|years)/([^/]+?)(\.html)?")
 HTML = b"text/html; charset=utf-8"
+NOT_READY = b"the pages are not rendered yet: the database has not answered since start\n"
 
 
 class _Cache(Protocol):
@@ -123,8 +124,13 @@ class PageLayer:
             await self._index(scope, receive, send)
             return
         target = page_target(path)
-        if target is None or not cache.ready:
+        if target is None:
             await self.app(scope, receive, send)
+            return
+        if not cache.ready:
+            await self._answer(scope, send, 503, NOT_READY, "/pages",
+                               [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"retry-after", b"5")])
             return
         served = cache.get(target)
         if scope["method"] not in ("GET", "HEAD"):
