@@ -112,7 +112,7 @@ def serve_command(
         load_on_start(store, settings)
         projector.catch_up()
     count = ReadModels(store.engine).count()
-    log.info("loaded %d milestones (log head %d)", count, store.head())
+    log.info("loaded %d milestones from the log (head %d)", count, store.head())
     scheduler = start_scheduler(settings, store) if settings.server.scheduler else None
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
@@ -133,15 +133,14 @@ def export_command(
         "--out", help="Directory to write to, the site root [export_dir].")] = None,
 ) -> None:
     """Write every feed as a file for static hosting: same bytes as served, atomic writes."""
-    from chronicle.feeds.export import SiteWriter
-    from chronicle.feeds.site import site_documents
+    from chronicle.feeds.site import export_site
 
     context = app_context(ctx)
     settings = context.settings
     store = context.store()
     caught_up(store)
     target = out_dir or settings.path(settings.export_dir)
-    report = SiteWriter(target).write_all(site_documents(settings, ReadModels(store.engine)))
+    report = export_site(settings, ReadModels(store.engine), target)
     for path in report.written:
         log.debug("wrote %s", path)
     out.print(f"exported to {target}: {report.summary()}", markup=False, highlight=False)

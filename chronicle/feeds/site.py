@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from chronicle.config import Settings
+from chronicle.feeds.export import ExportReport, SiteWriter
 from chronicle.feeds.model import Document
 from chronicle.feeds.queries import read_snapshot
 from chronicle.feeds.render import FeedRenderer
@@ -58,3 +60,8 @@ def site_documents(settings: Settings, read_models: ReadModels,
             raise ValueError(f"two documents claim the path {document.path}")
         seen.add(document.path)
     return documents
+
+
+def export_site(settings: Settings, read_models: ReadModels, out: Path) -> ExportReport:
+    """Write every document under `out` (the site root); unchanged files are left alone."""
+    return SiteWriter(out).write_all(site_documents(settings, read_models))
