@@ -270,3 +270,25 @@ def test_the_shipped_data_set_renders(tmp_path: Path) -> None:
     relations = parse(docs[page_path("milestones", "diplomatic-relations-established")])
     assert len(relations.xpath("//ol[@class='sources']/li")) == 3
     assert HistoricalDate.parse("1987-01-27").words() in texts(relations, "//p[@class='date']")
+
+
+def test_reused_pages_equal_fresh_renders_after_a_change(store: SqlEventStore,
+                                                         site: dict[str, Document]) -> None:
+    """Pages kept from the previous pass never hide a change (cold render = warm render)."""
+    from chronicle.pages import site as site_module
+
+    repo = MilestoneRepository(store)
+    state = repo.get("milestone-3")
+    assert state.milestone is not None
+    changed = sourced(3, "1991-01-22/1991-01-24", "Ochirbat visits Washington, D.C.",
+                      tags=("visits",))
+    repo.save([Decision(state, revise(state, changed, "the full place name"))], {})
+    models = project(store)
+    warm = {d.path: d for d in documents(settings(), models, today=lambda _s: TODAY)}
+    site_module._renderer.cache_clear()
+    cold = {d.path: d for d in documents(settings(), models, today=lambda _s: TODAY)}
+    assert warm == cold
+    assert warm["/tags/visits.html"] != site["/tags/visits.html"]
+    assert b"Ochirbat visits Washington, D.C." in warm["/years/1991.html"].body
+    assert warm[page_path("milestones", "milestone-1")] == site[
+        page_path("milestones", "milestone-1")]

@@ -12,8 +12,9 @@ only when the log does.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import lru_cache
+import threading
+from collections.abc import Callable, Hashable
+from functools import lru_cache, partial
 from importlib import resources
 from urllib.parse import quote
 
@@ -26,7 +27,7 @@ from chronicle.pages.queries import PageData, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, PageRenderer
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
-from chronicle.projections import ReadModels
+from chronicle.projections import MilestoneView, ReadModels, RetractedView
 
 HTML = "text/html; charset=utf-8"
 INDEX_PATH = "/index.html"
@@ -82,14 +83,36 @@ def calendar_documents(settings: Settings, data: PageData) -> list[Document]:
             for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH)]
 
 
+class RenderMemo:
+    """The bytes of the previous pass, reused for pages whose inputs did not change.
+
+    A key holds everything a page shows (a milestone page: the milestone's view and its audit
+    trail), so equal keys mean equal bytes, whichever database they came from; a new
+    milestone re-renders the pages it appears on, not all of them.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._previous: dict[Hashable, bytes] = {}
+        self._current: dict[Hashable, bytes] = {}
+
+    def get(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
+        body = self._previous.get(key)
+        self._current[key] = body if body is not None else render()
+        return self._current[key]
+
+    def finish(self) -> None:
+        self._previous, self._current = self._current, {}
+
+
 @lru_cache(maxsize=8)
-def _renderer(settings_json: str) -> PageRenderer:
-    return PageRenderer(Settings.model_validate_json(settings_json))
+def _renderer(settings_json: str) -> tuple[PageRenderer, RenderMemo]:
+    return PageRenderer(Settings.model_validate_json(settings_json)), RenderMemo()
 
 
 def renderer_for(settings: Settings) -> PageRenderer:
     """One renderer per configuration: its templates compile once per process."""
-    return _renderer(settings.model_dump_json())
+    return _renderer(settings.model_dump_json())[0]
 
 
 class PageBuilder:
@@ -98,12 +121,14 @@ class PageBuilder:
     def __init__(self, settings: Settings, read_models: ReadModels) -> None:
         self.settings = settings
         self.read_models = read_models
-        self.renderer = renderer_for(settings)
+        self.renderer, self.memo = _renderer(settings.model_dump_json())
         self.log = LogReader(read_models.engine)
 
     def all(self, data: PageData, today: dt.date) -> list[Document]:
-        documents = [index_document(self.renderer, data, today), self.not_found(data)]
-        documents += self.milestones(data) + self.retracted(data) + self.listings(data)
+        with self.memo.lock:
+            documents = [index_document(self.renderer, data, today), self.not_found(data)]
+            documents += self.milestones(data) + self.retracted(data) + self.listings(data)
+            self.memo.finish()
         return documents + calendar_documents(self.settings, data) + asset_documents()
 
     def not_found(self, data: PageData) -> Document:
@@ -111,26 +136,39 @@ class PageBuilder:
                         route=NOT_FOUND_PATH)
 
     def milestones(self, data: PageData) -> list[Document]:
-        return [Document(page_path("milestones", view.id),
-                         self.renderer.milestone(view, from_history(data.history.get(view.id, []))),
-                         HTML, view.updated_at.astimezone(dt.UTC), route="/milestones/{id}")
+        def page(view: MilestoneView) -> bytes:
+            trail = tuple(from_history(data.history.get(view.id, [])))
+            return self.memo.get(("milestone", view, trail),
+                                 lambda: self.renderer.milestone(view, trail))
+
+        return [Document(page_path("milestones", view.id), page(view), HTML,
+                         view.updated_at.astimezone(dt.UTC), route="/milestones/{id}")
                 for view in data.milestones]
 
     def retracted(self, data: PageData) -> list[Document]:
-        documents = []
-        for gone in data.retracted:
+        def page(gone: RetractedView) -> bytes:
             events = self.log.stream(gone.id)
-            body = self.renderer.retracted(gone, self.log.last_known(events), from_stream(events))
-            documents.append(Document(page_path("milestones", gone.id), body, HTML,
-                                      gone.retracted_at, route=GONE_ROUTE))
-        return documents
+            last, trail = self.log.last_known(events), tuple(from_stream(events))
+            return self.memo.get(("gone", gone, last, trail),
+                                 lambda: self.renderer.retracted(gone, last, trail))
+
+        return [Document(page_path("milestones", gone.id), page(gone), HTML, gone.retracted_at,
+                         route=GONE_ROUTE) for gone in data.retracted]
 
     def listings(self, data: PageData) -> list[Document]:
-        pages = [Document(page_path("tags", t.tag), self.renderer.tag(t.tag, data.tagged(t.tag)),
-                          HTML, data.changed_at, route="/tags/{tag}") for t in data.tags]
-        pages += [Document(page_path("years", year),
-                           self.renderer.year(year, data.in_year(year), data.years),
-                           HTML, data.changed_at, route="/years/{year}") for year in data.years]
+        pages = []
+        for tag in (t.tag for t in data.tags):
+            views = data.tagged(tag)
+            body = self.memo.get(("tag", tag, tuple(views)),
+                                 partial(self.renderer.tag, tag, views))
+            pages.append(Document(page_path("tags", tag), body, HTML, data.changed_at,
+                                  route="/tags/{tag}"))
+        for year in data.years:
+            views = data.in_year(year)
+            body = self.memo.get(("year", year, tuple(views), data.years),
+                                 partial(self.renderer.year, year, views, data.years))
+            pages.append(Document(page_path("years", year), body, HTML, data.changed_at,
+                                  route="/years/{year}"))
         return pages
 
 

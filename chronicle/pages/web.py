@@ -45,6 +45,7 @@ from chronicle.web.documents import is_fresh
 
 log = logging.getLogger(__name__)
 _PAGE = re.compile(r"/(milestones|tags|years)/([^/]+?)(\.html)?")
+_PREFIXES = ("/milestones/", "/tags/", "/years/")
 HTML = b"text/html; charset=utf-8"
 NOT_READY = b"the pages are not rendered yet: the database has not answered since start\n"
 
@@ -74,6 +75,8 @@ class _State(Protocol):
 
 def page_target(path: str) -> str | None:
     """The document path a page URL is published at, or None for other URLs."""
+    if not path.startswith(_PREFIXES):  # the feeds' hot path pays one startswith
+        return None
     match = _PAGE.fullmatch(path)
     return f"/{match[1]}/{match[2]}.html" if match else None
 
