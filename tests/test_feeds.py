@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 
+import pytest
 import time_machine
 
-from chronicle.config import FeedSettings
+from chronicle.config import FeedSettings, Settings
 from chronicle.domain import revise
 from chronicle.feeds import feed_documents
 from chronicle.projections import Projector, ReadModels
@@ -25,6 +27,7 @@ from tests.test_feeds_support import (
 )
 
 AUTHORITY = FeedSettings().tag_authority
+REPO = Path(__file__).resolve().parents[1]
 
 
 def entry_id(n: int) -> str:
@@ -255,3 +258,31 @@ def test_read_models_on_both_backends_give_the_same_documents(store: SqlEventSto
             conn.exec_driver_sql("SET TIME ZONE 'Asia/Ulaanbaatar'")
     body = feed_documents(FeedSettings(), ReadModels(models.engine))[0].body
     assert b"+00:00</updated>" in body and b"+08:00" not in body
+
+
+def test_the_shipped_data_set_reloaded_and_rebuilt(store: SqlEventStore) -> None:
+    loader = pytest.importorskip("chronicle.loader")
+    if not hasattr(loader, "load_sources"):
+        pytest.skip("the loader has no load_sources yet")
+    settings = Settings(base_dir=REPO)
+    loader.load_sources(store, settings)
+    first = {d.path: d for d in feed_documents(settings.feed, caught_up(store))}
+    atom = parse(first["/feeds/milestones.atom"])
+    assert len(atom.entries) == settings.feed.main_size == 50
+    archive = parse(first["/feeds/archive/milestones-0.atom"])
+    everything = {e.id for e in atom.entries} | {e.id for e in archive.entries}
+    assert len(everything) == 89 == caught_up(store).count()
+    assert all(e.id.startswith(f"tag:{AUTHORITY}:milestone/") for e in atom.entries)
+    views = {f"tag:{AUTHORITY}:milestone/{v.id}": v.milestone
+             for v in caught_up(store).milestones()}
+    titles = {e.id: e.title for e in atom.entries + archive.entries}
+    assert titles == {key: f"{m.date.words()}: {m.title}" for key, m in views.items()}
+    assert "27 January 1987: The United States and Mongolia establish diplomatic relations" in (
+        titles.values())
+    assert {w.split(":")[0] for w in titles.values()} >= {"April 1988", "c. 1899"}
+    head = store.head()
+    loader.load_sources(store, settings)
+    assert store.head() == head
+    assert {d.path: d for d in feed_documents(settings.feed, caught_up(store))} == first
+    Projector(store).rebuild()
+    assert {d.path: d for d in feed_documents(settings.feed, caught_up(store))} == first

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from chronicle.projections import MilestoneView, PublishedPostView, ReadModels
 from chronicle.projections import tables as t
 
-POSTS_LIMIT = 1000
+POSTS_LIMIT = 50
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,4 +58,5 @@ class FeedRenderer:
 
 def feed_documents(settings: FeedSettings, read_models: ReadModels) -> list[Document]:
     """Every feed document of the read models as they are now (a one-off renderer)."""
-    return FeedRenderer(settings).documents(read_snapshot(read_models))
+    return FeedRenderer(settings).documents(read_snapshot(read_models,
+                                                          posts_limit=settings.main_size))

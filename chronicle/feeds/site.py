@@ -51,7 +51,8 @@ def site_documents(settings: Settings, read_models: ReadModels,
                    renderer: FeedRenderer | None = None) -> list[Document]:
     """The feeds, then every other source's documents; a path listed twice is an error."""
     renderer = renderer or FeedRenderer(settings.feed)
-    documents = renderer.documents(read_snapshot(read_models))
+    documents = renderer.documents(read_snapshot(read_models,
+                                                 posts_limit=settings.feed.main_size))
     for source in extra_sources():
         documents.extend(source(settings, read_models))
     seen: set[str] = set()
