@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from chronicle.projections import Projector
@@ -74,20 +75,46 @@ def copy_log(source: SqlEventStore, target: SqlEventStore, *, batch_size: int = 
     """
     started = time.perf_counter()
     after, last_hash = check_prefix(source, target)
-    already_there, head = after, head_link(source)[0]
     checker = ChainChecker(position=after, last_hash=last_hash, contents=check_contents)
-    while rows := read_rows(source, after, batch_size):
-        for row in rows:
-            checker.check(row)
-        append_rows(target, rows)
-        after = rows[-1]["position"]
-        head = max(head, after)
-        if progress:
-            progress(after, head)
+    head = _pipeline(source, target, checker, batch_size, progress)
     seconds = time.perf_counter() - started
     rebuilt = rebuild_read_models(target) if rebuild else 0
-    return CopyReport(copied=after - already_there, already_there=already_there, head=after,
-                      seconds=seconds, rebuilt=rebuilt)
+    return CopyReport(copied=head - after, already_there=after, head=head, seconds=seconds,
+                      rebuilt=rebuilt)
+
+
+def _pipeline(source: SqlEventStore, target: SqlEventStore, checker: ChainChecker,
+              batch_size: int, progress: Progress | None) -> int:
+    """Read the next batch and write the previous one while this one is checked.
+
+    The databases do much of the work in their own threads or processes, so overlapping
+    the three steps keeps both busy. Only checked batches are written, one at a time and in
+    order; leaving the `with` waits for the write in flight, so an error (a damaged source
+    row) still leaves exactly the batches before it in the target.
+    """
+    source_head, in_flight = head_link(source)[0], checker.position
+    with ThreadPoolExecutor(1, "copy-read") as reader, \
+            ThreadPoolExecutor(1, "copy-write") as writer:
+        reading = reader.submit(read_rows, source, checker.position, batch_size)
+        writing: Future[None] | None = None
+        while rows := reading.result():
+            reading = reader.submit(read_rows, source, rows[-1]["position"], batch_size)
+            for row in rows:
+                checker.check(row)
+            _finish(writing, in_flight, progress, source_head)
+            writing = writer.submit(append_rows, target, rows)
+            in_flight = rows[-1]["position"]
+        return _finish(writing, in_flight, progress, source_head)
+
+
+def _finish(writing: Future[None] | None, position: int, progress: Progress | None,
+            source_head: int) -> int:
+    """Wait for the write in flight (raising its error); report the position it reaches."""
+    if writing is not None:
+        writing.result()
+        if progress:
+            progress(position, max(position, source_head))
+    return position
 
 
 def rebuild_read_models(store: SqlEventStore, progress: Progress | None = None) -> int:
