@@ -106,6 +106,18 @@ def test_sqlite_to_postgres_to_sqlite_keeps_every_row_and_read_model(
     assert original["rm_milestones"], "the seeded log projects into milestones"
     assert read_models(postgres_url) == original
     assert read_models(back_url) == original
+    exports = [exported_files(url, tmp_path / f"site-{n}")
+               for n, url in enumerate((sqlite_url, postgres_url, back_url))]
+    assert "feeds/milestones.atom" in exports[0]
+    assert exports[1] == exports[0] and exports[2] == exports[0]
+
+
+def exported_files(url: str, out: Path) -> dict[str, bytes]:
+    """`chronicle export` of a database: every file's bytes by relative path."""
+    result = run_cli("--database-url", url, "export", "--out", str(out))
+    assert result.code == 0, result.stderr
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file()}
 
 
 def test_copy_resumes_after_a_target_holding_a_beginning(db_url: str, tmp_path: Path) -> None:
