@@ -13,17 +13,20 @@ are objects with "title", "quote", "url", "file" (absent ones as null).
 from __future__ import annotations
 
 import copy
-import re
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, NamedTuple, Self
-from urllib.parse import urlsplit
+from typing import Any, ClassVar, Self
 
 from chronicle.dates import HistoricalDate, InvalidDate
+from chronicle.fieldchecks import (
+    Problem,
+    list_problems,
+    name_problems,
+    slug_problems,
+    text_problems,
+    url_problems,
+)
 
-SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-MAX_SLUG_LENGTH = 80
 MAX_TITLE_LENGTH = 200
 
 
@@ -75,106 +78,6 @@ class CorruptStream(DomainError):
     """Events in an order no command could have produced (e.g. a revision before the record)."""
 
 
-# -- text checks ----------------------------------------------------------------------
-
-
-class Problem(NamedTuple):
-    """One broken invariant: the field ("title", "sources[0].quote") and what is wrong."""
-
-    field: str
-    message: str
-
-
-def _is_noncharacter(code: int) -> bool:
-    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
-
-
-def _forbidden_character(text: str, *, multiline: bool) -> str | None:
-    """Describe the first character that cannot go into feeds, XML or a post, if any."""
-    for index, char in enumerate(text):
-        if char.isprintable() or (multiline and char in "\n\t"):
-            continue  # printable excludes every class below; most text stops here
-        category = unicodedata.category(char)
-        where = f"U+{ord(char):04X} at position {index}"
-        if not multiline and (char in "\n\r\x85" or category in ("Zl", "Zp")):
-            return f"must be a single line (line break {where})"
-        if category == "Cc":
-            return f"contains a control character ({where})"
-        if category == "Cs":
-            return f"contains a lone surrogate ({where})"
-        if _is_noncharacter(ord(char)):
-            return f"contains a noncharacter ({where})"
-    return None
-
-
-def _text_problems(
-    name: str,
-    value: object,
-    *,
-    multiline: bool = False,
-    required: bool = False,
-    optional: bool = False,
-    max_length: int | None = None,
-) -> list[Problem]:
-    """Problems of one text field; `optional` allows None, `required` forbids blank."""
-    if value is None and optional:
-        return []
-    if not isinstance(value, str):
-        return [Problem(name, f"must be text, not {type(value).__name__}")]
-    problems = []
-    if required and not value.strip():
-        problems.append(Problem(name, "must not be blank"))
-    if max_length is not None and len(value) > max_length:
-        problems.append(Problem(name, f"is {len(value)} characters long; at most {max_length}"))
-    forbidden = _forbidden_character(value, multiline=multiline)
-    if forbidden:
-        problems.append(Problem(name, forbidden))
-    return problems
-
-
-def _slug_problems(name: str, value: object) -> list[Problem]:
-    problems = _text_problems(name, value, max_length=MAX_SLUG_LENGTH)
-    if not problems and not SLUG_RE.fullmatch(str(value)):
-        problems.append(
-            Problem(
-                name,
-                f"{value!r} is not a slug: lower-case a-z, digits and single hyphens "
-                "between them, like 'peace-corps-1991'",
-            )
-        )
-    return problems
-
-
-def _list_problems(
-    name: str, value: object, check: Callable[[str, object], list[Problem]]
-) -> list[Problem]:
-    """Check every item of a tuple field, naming items as "tags[2]"."""
-    if not isinstance(value, tuple):
-        return [Problem(name, f"must be a list, not {type(value).__name__}")]
-    problems = [p for i, item in enumerate(value) for p in check(f"{name}[{i}]", item)]
-    seen: set[str] = set()
-    for item in value:
-        if isinstance(item, str):
-            if item in seen:
-                problems.append(Problem(name, f"{item!r} is listed twice"))
-            seen.add(item)
-    return problems
-
-
-def _name_problems(name: str, value: object) -> list[Problem]:
-    return _text_problems(name, value, required=True)
-
-
-def _url_problems(name: str, value: object) -> list[Problem]:
-    problems = _text_problems(name, value, optional=True, required=True)
-    if problems or value is None:
-        return problems
-    parts = urlsplit(str(value))
-    if parts.scheme not in ("http", "https") or not parts.netloc or " " in str(value):
-        return [Problem(name, f"{value!r} is not an absolute http(s) URL")]
-    return []
-
-
 # -- values ---------------------------------------------------------------------------
 
 
@@ -188,10 +91,10 @@ class Source:
     file: str | None = None
 
     def problems(self, name: str) -> list[Problem]:
-        found = _text_problems(f"{name}.title", self.title, required=True)
-        found += _text_problems(f"{name}.quote", self.quote, required=True, multiline=True)
-        found += _url_problems(f"{name}.url", self.url)
-        found += _text_problems(f"{name}.file", self.file, optional=True, required=True)
+        found = text_problems(f"{name}.title", self.title, required=True)
+        found += text_problems(f"{name}.quote", self.quote, required=True, multiline=True)
+        found += url_problems(f"{name}.url", self.url)
+        found += text_problems(f"{name}.file", self.file, optional=True, required=True)
         if self.url is None and self.file is None:
             found.append(Problem(name, "needs a url or a file"))
         return found
@@ -244,19 +147,19 @@ class Milestone:
 
     def validate(self) -> list[Problem]:
         """Every broken invariant, in field order; empty when the milestone is sound."""
-        problems = _slug_problems("id", self.id)
-        problems += _text_problems("title", self.title, required=True, max_length=MAX_TITLE_LENGTH)
+        problems = slug_problems("id", self.id)
+        problems += text_problems("title", self.title, required=True, max_length=MAX_TITLE_LENGTH)
         if not isinstance(self.date, HistoricalDate):
             problems.append(Problem("date", "must be a HistoricalDate"))
-        problems += _text_problems("summary", self.summary, multiline=True)
-        problems += _list_problems("tags", self.tags, _slug_problems)
-        problems += _list_problems("people", self.people, _name_problems)
-        problems += _list_problems("places", self.places, _name_problems)
-        problems += _list_problems("sources", self.sources, _source_problems)
+        problems += text_problems("summary", self.summary, multiline=True)
+        problems += list_problems("tags", self.tags, slug_problems)
+        problems += list_problems("people", self.people, name_problems)
+        problems += list_problems("places", self.places, name_problems)
+        problems += list_problems("sources", self.sources, _source_problems)
         if self.sources == ():
             problems.append(Problem("sources", "at least one source is required"))
-        problems += _text_problems("notes", self.notes, optional=True, multiline=True)
-        problems += _text_problems(
+        problems += text_problems("notes", self.notes, optional=True, multiline=True)
+        problems += text_problems(
             "anniversary_of", self.anniversary_of, optional=True, required=True
         )
         return problems
@@ -556,6 +459,6 @@ def _require_valid(milestone: Milestone) -> None:
 
 
 def _require_reason(reason: str) -> None:
-    problems = _text_problems("reason", reason, required=True, multiline=True)
+    problems = text_problems("reason", reason, required=True, multiline=True)
     if problems:
         raise InvalidReason("; ".join(f"{p.field}: {p.message}" for p in problems))
