@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,3 +107,34 @@ def test_a_server_that_never_reached_its_database_says_so(tmp_path: object) -> N
             assert client.get("/elsewhere").status_code == 404
     finally:
         store.close()
+
+
+def test_a_rendering_failure_is_reported_and_retried(store: SqlEventStore, db_url: str) -> None:
+    """A document source that fails is not the database failing: healthz says which."""
+    from chronicle.feeds.model import Document
+    from chronicle.feeds.site import register_document_source, unregister_document_source
+
+    broken = {"now": True}
+
+    def flaky(_settings: Settings, _models: object) -> list[Document]:
+        if broken["now"]:
+            raise RuntimeError("a template is broken")
+        return []
+
+    record_all(store, [milestone(0)])
+    register_document_source(flaky)
+    try:
+        settings = Settings(database_url=db_url, server={"poll_seconds": 0.1})
+        with Client(create_app(settings, store)) as client:
+            health = client.get("/healthz")
+            assert health.status_code == 503
+            assert health.json()["render_error"] == "RuntimeError: a template is broken"
+            assert health.json()["database"]["reachable"] is True
+            broken["now"] = False
+            deadline = time.monotonic() + 10
+            while client.get("/healthz").status_code != 200:
+                assert time.monotonic() < deadline, client.get("/healthz").json()
+                time.sleep(0.05)
+            assert client.get("/feeds/milestones.atom").status_code == 200
+    finally:
+        unregister_document_source(flaky)

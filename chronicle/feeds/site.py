@@ -31,6 +31,11 @@ def register_document_source(source: DocumentSource) -> DocumentSource:
     return source
 
 
+def unregister_document_source(source: DocumentSource) -> None:
+    if source in _registered:
+        _registered.remove(source)
+
+
 def extra_sources() -> list[DocumentSource]:
     """Registered sources plus the `documents` function of each SITE_MODULES that exists."""
     sources = list(_registered)

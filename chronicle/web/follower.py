@@ -14,10 +14,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from chronicle.projections import Projector
-from chronicle.store import SqlEventStore
+from chronicle.store import SqlEventStore, StoreError
 
 log = logging.getLogger(__name__)
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """What an unreachable or failing database raises via the store, SQLAlchemy or the driver."""
+    errors: list[type[Exception]] = [StoreError, sa.exc.SQLAlchemyError, OSError]
+    try:
+        import psycopg  # the PostgreSQL driver is optional; LISTEN uses it directly
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
+DATABASE_ERRORS = _database_errors()
 
 
 @dataclass
@@ -28,6 +45,7 @@ class FollowerStatus:
     head: int = 0
     position: int = 0
     error: str | None = None
+    render_error: str | None = None   # the documents could not be rendered (not the database)
     checked_at: float = 0.0       # time.monotonic() of the last attempt
     succeeded_at: float = 0.0     # time.monotonic() of the last success
 
@@ -64,16 +82,34 @@ class LogFollower:
         if head > position:  # a write transaction only when there is something to apply
             self.projector.catch_up()
             position = self.projector.position()
+        self._answered(max(head, position), position)
         refreshed = position != self._rendered
         if refreshed:
-            self.refresh(position)
-            self._rendered = position
+            self._refresh(position)
+        return refreshed
+
+    def _answered(self, head: int, position: int) -> None:
         if not self.status.database_ok and self.status.error is not None:
             log.warning("database reachable again; following the log from position %d", position)
         self.status.database_ok, self.status.error = True, None
         self.status.head, self.status.position = head, position
         self.status.succeeded_at = time.monotonic()
-        return refreshed
+
+    def _refresh(self, position: int) -> None:
+        try:
+            self.refresh(position)
+        except DATABASE_ERRORS:
+            raise
+        except Exception as exc:
+            if self.status.render_error is None:
+                log.exception("rendering the documents at position %d failed; serving the "
+                              "last ones", position)
+            self.status.render_error = f"{type(exc).__name__}: {exc}"
+            raise
+        self._rendered = position
+        if self.status.render_error is not None:
+            log.warning("documents rendered again at position %d", position)
+        self.status.render_error = None
 
     def _failed(self, exc: Exception) -> None:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -82,11 +118,14 @@ class LogFollower:
         self.status.database_ok, self.status.error = False, reason
 
     def try_step(self) -> bool:
+        """One step; any failure keeps the last documents served and is retried later."""
         try:
             self.step()
-        except Exception as exc:  # any failure: keep serving, retry later
+        except DATABASE_ERRORS as exc:
             self._failed(exc)
             return False
+        except Exception:
+            return False  # a rendering failure, logged and reported by _refresh
         return True
 
     def run(self) -> None:

@@ -20,13 +20,15 @@ def health(state: ServerState) -> tuple[int, dict[str, Any]]:
     status = state.follower.status
     age = time.monotonic() - status.succeeded_at if status.succeeded_at else None
     fresh = age is not None and age <= state.stale_after
-    healthy = status.database_ok and fresh and state.cache.ready
+    healthy = (status.database_ok and fresh and state.cache.ready
+               and status.render_error is None)
     body = {
         "status": "ok" if healthy else "unavailable",
         "database": {"reachable": status.database_ok and fresh, "error": status.error},
         "head": status.head,
         "position": status.position,
         "lag": status.lag,
+        "render_error": status.render_error,
         "served_position": state.cache.position,
         "documents": len(state.cache.documents),
         "last_success_seconds_ago": None if age is None else round(age, 3),
