@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress
 from sqlalchemy.engine import make_url
 
-from chronicle.cli.context import BadInput, Failure, app_context, err, progress_bar, upcasters
+from chronicle.cli.context import BadInput, Failure, app_context, err, progress_bar
 from chronicle.replication import (
     ChainBroken,
     NotAPrefix,
@@ -24,6 +24,7 @@ from chronicle.replication import (
 )
 from chronicle.store import SqlEventStore, migrate, open_store
 from chronicle.store.engine import mask_url, normalize_url
+from chronicle.upcasters import UPCASTERS
 
 
 def _advance(bar: Progress) -> Callable[[int, int], None]:
@@ -43,7 +44,7 @@ def _open_source(url: str) -> SqlEventStore:
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         raise BadInput(f"--from: {parsed.database}: no such database file")
-    store = open_store(url, upcasters=upcasters(), migrate_schema=False)
+    store = open_store(url, upcasters=UPCASTERS, migrate_schema=False)
     if migrate.current_revision(store.engine) is None:
         store.close()
         raise BadInput(f"--from: there is no chronicle log at {mask_url(url)}")
@@ -75,7 +76,7 @@ def copy_log_command(
     if _same_database(from_url, to):
         raise BadInput("--to names the database being copied from")
     reader = _open_source(source) if source else context.store()
-    target = open_store(to, upcasters=upcasters())
+    target = open_store(to, upcasters=UPCASTERS)
     try:
         with progress_bar("copying log", reader.head()) as bar:
             report = copy_log(reader, target, batch_size=batch_size,
