@@ -179,7 +179,7 @@ class PostingService:
         if state.last_type == ev.FAILED and state.retry_at and now < state.retry_at:
             return PostResult(post=post, outcome=WAITING, retry_at=state.retry_at,
                               detail="retry scheduled")
-        return self._claim_and_publish(post, state, now)
+        return self._claim_and_publish(post, state)
 
     def _finished(self, post: PlannedPost, state: ev.PostState) -> PostResult:
         if state.last_type == ev.PUBLISHED:
@@ -198,14 +198,13 @@ class PostingService:
         claimed_at = state.claimed_at()
         return claimed_at is None or now - claimed_at >= self.claim_lease
 
-    def _claim_and_publish(self, post: PlannedPost, state: ev.PostState, now: dt.datetime
-                           ) -> PostResult:
+    def _claim_and_publish(self, post: PlannedPost, state: ev.PostState) -> PostResult:
         text = state.text or post.text
         assert text is not None
         attempt = state.attempts + 1
         try:
-            self.store.append(post.stream_id, [ev.claimed(post, self.worker, now, text, attempt)],
-                              expected_version=state.version)
+            claim = ev.claimed(post, self.worker, self.clock.now(), text, attempt)
+            self.store.append(post.stream_id, [claim], expected_version=state.version)
         except ConcurrencyError:
             return PostResult(post=post, outcome=CLAIMED_ELSEWHERE)
         with self._lock:
