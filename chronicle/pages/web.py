@@ -23,11 +23,9 @@ from typing import Any, Protocol
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chronicle.config import Settings
-from chronicle.feeds.model import Document
 from chronicle.pages.queries import read_page_data
 from chronicle.pages.site import (
     GONE_ROUTE,
@@ -187,10 +185,8 @@ def notify_hub(pinger: HubPinger, state: _State, refresh: Callable[[int], None]
     """After each refresh, tell the hub about every feed whose bytes changed."""
     def refreshed(position: int) -> None:
         refresh(position)
-        documents: dict[str, Document] = {
-            path: served.document for path, served in getattr(state.cache, "documents",
-                                                              {}).items()}
-        pinger.observe(documents.values())
+        served = getattr(state.cache, "documents", {})  # path → Served, replaced as a whole
+        pinger.observe(entry.document for entry in served.values())
     return refreshed
 
 
@@ -205,9 +201,7 @@ def register_page_routes(app: FastAPI, state: Any,
     app.outer_layers.append(  # type: ignore[attr-defined]
         lambda inner: PageLayer(inner, state, day_index))
 
-    async def html_not_found(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, HTTPException) and exc.status_code != 404:
-            return Response(str(exc.detail), status_code=exc.status_code)
+    async def html_not_found(_request: Request, _exc: Exception) -> Response:
         return Response(not_found_body(state), status_code=404, media_type=HTML.decode())
 
     app.add_exception_handler(404, html_not_found)
