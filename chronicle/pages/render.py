@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
+from num2words import num2words
 
 from chronicle.config import Settings
 from chronicle.dates import DatePoint, HistoricalDate
@@ -42,10 +43,8 @@ class Alternate:
 
 
 def ordinal(number: int) -> str:
-    """"1st", "2nd", "40th", "111th": English ordinals without importing inflect (slow)."""
-    if 10 <= number % 100 <= 20:
-        return f"{number}th"
-    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th')}"
+    """"1st", "2nd", "40th", "111th", as the posts write them."""
+    return str(num2words(number, to="ordinal_num"))
 
 
 def paragraphs(text: str | None) -> Markup:
