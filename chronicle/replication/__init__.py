@@ -6,13 +6,20 @@ copy verifies with the same chain as its original and projects into the same rea
 
 from chronicle.replication.backup import BackupReport, NotSqlite, backup_sqlite
 from chronicle.replication.copy import CopyReport, check_prefix, copy_log, rebuild_read_models
-from chronicle.replication.jsonlines import ImportReport, check_file, export_log, import_log
+from chronicle.replication.jsonlines import (
+    ImportPlan,
+    ImportReport,
+    check_file,
+    export_log,
+    import_log,
+)
 from chronicle.replication.rows import ChainBroken, NotAPrefix, ReplicationError
 
 __all__ = [
     "BackupReport",
     "ChainBroken",
     "CopyReport",
+    "ImportPlan",
     "ImportReport",
     "NotAPrefix",
     "NotSqlite",

@@ -66,7 +66,7 @@ def read_file(path: Path) -> Iterator[tuple[int, Row]]:
 
 
 @dataclass
-class _Plan:
+class ImportPlan:
     """What the first reading found: where the file joins the target, and what is new."""
 
     head: int
@@ -91,10 +91,10 @@ def _anchor(store: SqlEventStore, first: Row, line: int) -> ChainChecker:
     return ChainChecker(position=position - 1, last_hash=previous[1])
 
 
-def check_file(store: SqlEventStore, path: Path, progress: Progress | None = None) -> _Plan:
+def check_file(store: SqlEventStore, path: Path, progress: Progress | None = None) -> ImportPlan:
     """Read the whole file once and raise on any break, before anything is written."""
     head, head_hash = head_link(store)
-    plan = _Plan(head=head, head_hash=head_hash)
+    plan = ImportPlan(head=head, head_hash=head_hash)
     checker: ChainChecker | None = None
     ours: Iterator[tuple[int, str]] = iter(())
     for count, (line, row) in enumerate(read_file(path), start=1):
@@ -133,7 +133,7 @@ def import_log(store: SqlEventStore, path: Path, *, batch_size: int = IMPORT_BAT
                         head=head, seconds=seconds, rebuilt=rebuilt)
 
 
-def _append_new_rows(store: SqlEventStore, path: Path, plan: _Plan, batch_size: int,
+def _append_new_rows(store: SqlEventStore, path: Path, plan: ImportPlan, batch_size: int,
                      progress: ImportProgress | None) -> int:
     """The second reading: check each row again as it is written; returns the new head."""
     checker = ChainChecker(position=plan.head, last_hash=plan.head_hash)
