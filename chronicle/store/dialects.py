@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +21,8 @@ from chronicle.store.schema import TABLE_NAME
 NOTIFY_CHANNEL = "chronicle_events"
 WRITE_OPTION = "chronicle_write"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+COPY_MIN_ROWS = 20
+NOTIFY = sa.text("SELECT pg_notify(:channel, :head)")
 
 
 class StoreDialect:
@@ -36,6 +38,11 @@ class StoreDialect:
 
     def after_append(self, conn: Connection, head: int) -> None:
         """Tell listeners (in this transaction, so only on commit) that the head moved."""
+
+    def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> bool:
+        """Insert `rows` faster than executemany can, if this database has a way; False if not."""
+        return False
 
     def immutability_ddl(self) -> list[str]:
         """Statements that make UPDATE and DELETE on the log fail inside the database."""
@@ -129,8 +136,20 @@ class PostgresDialect(StoreDialect):
         conn.exec_driver_sql(f"LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE")
 
     def after_append(self, conn: Connection, head: int) -> None:
-        conn.execute(sa.text("SELECT pg_notify(:channel, :head)"),
-                     {"channel": NOTIFY_CHANNEL, "head": str(head)})
+        conn.execute(NOTIFY, {"channel": NOTIFY_CHANNEL, "head": str(head)})
+
+    def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> bool:
+        """COPY, in the append's transaction: ~3x executemany for batches; one row gains nothing."""
+        if len(rows) < COPY_MIN_ROWS:
+            return False
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return True
 
     def immutability_ddl(self) -> list[str]:
         return [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import operator
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +38,23 @@ from chronicle.store.upcasting import NO_UPCASTERS, Upcasters
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 LOCKED_RETRIES = 20
+IN_CHUNK = 2000          # ids or stream ids per IN (...) list: far below any driver's limit
+Encoded = list[tuple[NewEvent, str, str]]
+
+# Built once: constructing a statement costs more than running it through the compiled cache.
+INSERT_EVENTS = T.insert()
+SELECT_BY_EVENT_IDS = sa.select(T).where(T.c.event_id.in_(sa.bindparam("ids", expanding=True)))
+STREAM_VERSIONS = (
+    sa.select(T.c.stream_id, sa.func.max(T.c.stream_version), sa.cast(sa.null(), sa.String(64)))
+    .where(T.c.stream_id.in_(sa.bindparam("streams", expanding=True)))
+    .group_by(T.c.stream_id)
+)
+_HEAD = sa.select(T.c.position, T.c.hash).order_by(T.c.position.desc()).limit(1).subquery()
+APPEND_STATE = sa.union_all(
+    STREAM_VERSIONS,
+    sa.select(sa.cast(sa.null(), sa.String(200)), _HEAD.c.position, _HEAD.c.hash),
+)
+"""Rows (stream_id, version, NULL) per existing stream, and (NULL, position, hash) of the head."""
 
 
 def _reason(exc: BaseException) -> str:
@@ -65,6 +83,39 @@ def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None =
     raise AssertionError("unreachable")
 
 
+class _InsertPlan:
+    """The log's INSERT compiled once for a dialect, run straight on the driver's executemany.
+
+    SQLAlchemy would convert every row's values on each call; here the statement and the two
+    type conversions (event id, recorded time) come from SQLAlchemy once, and the recorded
+    time, which is the same for every row of an append, is converted once per append.
+    """
+
+    def __init__(self, dialect: sa.engine.Dialect, store_dialect: StoreDialect) -> None:
+        compiled = INSERT_EVENTS.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.names = [c.name for c in T.columns]
+        self.positional = compiled.positional
+        self.columns = operator.itemgetter(*(compiled.positiontup or self.names))
+        self.uuid = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
+        self.time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self.store_dialect = store_dialect
+
+    def run(self, conn: Connection, rows: list[dict[str, Any]], recorded_at: dt.datetime
+            ) -> None:
+        when = self.time(recorded_at) if self.time else recorded_at
+        converted = [self._bound(row, when) for row in rows]
+        tuples = [self.columns(row) for row in converted]
+        if not self.store_dialect.bulk_insert(conn, T.name, self.names, tuples):
+            conn.exec_driver_sql(self.sql, tuples if self.positional else converted)
+
+    def _bound(self, row: dict[str, Any], when: object) -> dict[str, Any]:
+        bound = {**row, "recorded_at": when}
+        if self.uuid:
+            bound["event_id"] = self.uuid(row["event_id"])
+        return bound
+
+
 class SqlEventStore(EventStore):
     """The production store. Build it with `open_store(url)`."""
 
@@ -73,6 +124,7 @@ class SqlEventStore(EventStore):
         self.dialect = dialect
         self.upcasters = upcasters
         self.url = mask_url(engine.url.render_as_string(hide_password=False))
+        self._insert = _InsertPlan(engine.dialect, dialect)
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -108,42 +160,82 @@ class SqlEventStore(EventStore):
             raise ValueError("an append carries the same event id twice")
         if not ids:
             return [[] for _ in appends]
+        try:
+            return self._write(lambda conn: self._append_all(conn, encoded, careful=False))
+        except sa.exc.IntegrityError:
+            # An event id is already stored: a retry. Redo it with the idempotency check first.
+            return self._write(lambda conn: self._append_all(conn, encoded, careful=True))
 
-        def work(conn: Connection) -> list[list[int]]:
-            return [self._append(conn, a.stream_id, rows, a.expected_version) if rows else []
-                    for a, rows in encoded]
+    def _append(self, conn: Connection, stream_id: str, encoded: Encoded,
+                expected_version: int) -> list[int]:
+        """One stream's append inside a transaction the caller opened and locked."""
+        append = StreamAppend(stream_id, [e for e, _, _ in encoded], expected_version)
+        return self._append_all(conn, [(append, encoded)], careful=True)[0]
 
-        return self._write(work)
+    def _append_all(self, conn: Connection, encoded: list[tuple[StreamAppend, Encoded]], *,
+                    careful: bool) -> list[list[int]]:
+        """Check and insert every append in one round of statements, whatever their number.
 
-    def _append(self, conn: Connection, stream_id: str,
-                encoded: list[tuple[NewEvent, str, str]], expected_version: int) -> list[int]:
-        existing = self._existing(conn, [e.event_id for e, _, _ in encoded])
-        if existing:
-            return self._replayed(existing, stream_id, encoded)
-        actual = self._stream_version(conn, stream_id)
-        if expected_version not in (ANY_VERSION, actual):
-            raise ConcurrencyError(stream_id, expected_version, actual)
-        head, prev_hash = self._head_row(conn)
+        The fast path (`careful=False`) skips the idempotency query: the unique index on
+        event_id catches a retry at insert time and the caller re-runs carefully. A version
+        mismatch also looks for a retry before it is called a conflict.
+        """
+        existing = self._existing(conn, [e.event_id for _, enc in encoded for e, _, _ in enc]
+                                  ) if careful else {}
+        versions, head, prev_hash = self._state(conn, {a.stream_id for a, enc in encoded if enc})
         recorded_at = dt.datetime.now(dt.UTC)
         rows: list[dict[str, Any]] = []
-        for offset, (event, payload_json, metadata_json) in enumerate(encoded, start=1):
-            row = {
-                "position": head + offset,
-                "stream_id": stream_id,
-                "stream_version": actual + offset,
-                "event_id": event.event_id,
-                "type": event.type,
-                "schema_version": event.schema_version,
-                "recorded_at": recorded_at,
-                "payload": payload_json,
-                "metadata": metadata_json,
-                "prev_hash": prev_hash,
-            }
-            row["hash"] = prev_hash = self._hash_of(row)
-            rows.append(row)
-        conn.execute(T.insert(), rows)
-        self.dialect.after_append(conn, rows[-1]["position"])
-        return [row["position"] for row in rows]
+        results: list[list[int]] = []
+        for append, enc in encoded:
+            if not enc:
+                results.append([])
+                continue
+            replay = self._retry_of(conn, append, enc, existing, versions, careful=careful)
+            if replay is not None:
+                results.append(replay)
+                continue
+            actual = versions.get(append.stream_id, 0)
+            for offset, (event, payload_json, metadata_json) in enumerate(enc, start=1):
+                row = {
+                    "position": head + offset,
+                    "stream_id": append.stream_id,
+                    "stream_version": actual + offset,
+                    "event_id": event.event_id,
+                    "type": event.type,
+                    "schema_version": event.schema_version,
+                    "recorded_at": recorded_at,
+                    "payload": payload_json,
+                    "metadata": metadata_json,
+                    "prev_hash": prev_hash,
+                }
+                row["hash"] = prev_hash = self._hash_of(row)
+                rows.append(row)
+            versions[append.stream_id] = actual + len(enc)
+            results.append([head + offset for offset in range(1, len(enc) + 1)])
+            head += len(enc)
+        if rows:
+            self._insert.run(conn, rows, recorded_at)
+            self.dialect.after_append(conn, head)
+        return results
+
+    def _retry_of(self, conn: Connection, append: StreamAppend, enc: Encoded,
+                  existing: dict[uuid.UUID, Row[Any]], versions: dict[str, int], *,
+                  careful: bool) -> list[int] | None:
+        """The stored positions if this append already committed; None if it is new.
+
+        Raises ConcurrencyError when it is new and the stream moved past `expected_version`.
+        """
+        ids = [e.event_id for e, _, _ in enc]
+        mine = {i: existing[i] for i in ids if i in existing}
+        actual = versions.get(append.stream_id, 0)
+        moved = append.expected_version not in (ANY_VERSION, actual)
+        if not mine and moved and not careful:
+            mine = self._existing(conn, ids)
+        if mine:
+            return self._replayed(mine, append.stream_id, enc)
+        if moved:
+            raise ConcurrencyError(append.stream_id, append.expected_version, actual)
+        return None
 
     @staticmethod
     def _hash_of(row: dict[str, Any]) -> str:
@@ -156,8 +248,11 @@ class SqlEventStore(EventStore):
 
     @staticmethod
     def _existing(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
-        rows = conn.execute(sa.select(T).where(T.c.event_id.in_(ids))).all()
-        return {row.event_id: row for row in rows}
+        found: dict[uuid.UUID, Row[Any]] = {}
+        for start in range(0, len(ids), IN_CHUNK):
+            rows = conn.execute(SELECT_BY_EVENT_IDS, {"ids": ids[start:start + IN_CHUNK]})
+            found.update((row.event_id, row) for row in rows)
+        return found
 
     @staticmethod
     def _replayed(existing: dict[uuid.UUID, Row[Any]], stream_id: str,
@@ -187,10 +282,20 @@ class SqlEventStore(EventStore):
         return conn.execute(query).scalar() or 0
 
     @staticmethod
-    def _head_row(conn: Connection) -> tuple[int, str]:
-        query = sa.select(T.c.position, T.c.hash).order_by(T.c.position.desc()).limit(1)
-        row = conn.execute(query).first()
-        return (row.position, row.hash) if row else (0, GENESIS_HASH)
+    def _state(conn: Connection, streams: set[str]) -> tuple[dict[str, int], int, str]:
+        """The streams' versions and the head's position and hash, in one query per chunk."""
+        versions: dict[str, int] = {}
+        head, prev_hash = 0, GENESIS_HASH
+        ordered = sorted(streams)
+        for start in range(0, max(len(ordered), 1), IN_CHUNK):
+            chunk = ordered[start:start + IN_CHUNK]
+            query = APPEND_STATE if start == 0 else STREAM_VERSIONS
+            for stream_id, number, hash_ in conn.execute(query, {"streams": chunk}):
+                if stream_id is None:
+                    head, prev_hash = number, hash_
+                else:
+                    versions[stream_id] = number
+        return versions, head, prev_hash
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -279,7 +384,7 @@ def open_store(url: str, *, upcasters: Upcasters = NO_UPCASTERS, migrate_schema:
     store = SqlEventStore(engine, dialect, upcasters)
     if migrate_schema:
         try:
-            if migrate.current_revision(engine) != migrate.head_revision():
+            if migrate.current_revision(engine) != migrate.HEAD_REVISION:
                 before, after = migrate.upgrade(engine, dialect)
                 log.info("database schema upgraded from %s to %s at %s",
                          before or "empty", after, store.url)
