@@ -1,0 +1,91 @@
+"""Append throughput: our store against eventsourcing's recorder and the raw driver's ceiling."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Sequence
+
+from chronicle.bench.contenders import Call, Contender, contenders_for
+from chronicle.bench.figures import Row, Sample, Say, Target
+from chronicle.bench.options import BATCH, Sizes
+from chronicle.bench.payloads import EventFactory, encode
+from chronicle.bench.sites import Site
+
+PEER = "eventsourcing"
+TARGETS = {("sqlite", "batch"): 1.2, ("sqlite", "single"): 1.0,
+           ("postgresql", "batch"): 2.0, ("postgresql", "single"): 1.5}
+TITLES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def workloads(sizes: Sizes) -> dict[str, list[Call]]:
+    """Batches: one new stream of 100 events per call. Singles: ten events per stream."""
+    factory = EventFactory()
+    batch = encode(factory.streams(sizes.batch_events, per_stream=BATCH))
+    single = encode(factory.streams(sizes.single_events, per_stream=10, first_stream=10**7))
+    return {"batch": [batch[i:i + BATCH] for i in range(0, len(batch), BATCH)],
+            "single": [[event] for event in single]}
+
+
+def time_calls(contender: Contender, calls: Sequence[Call]) -> float:
+    """Events per second for writing every call, one transaction each."""
+    prepared = contender.prepare(calls)
+    gc.collect()
+    gc.freeze()            # the prepared events are the harness's, not the contender's garbage
+    try:
+        started = time.perf_counter()
+        for call in prepared:
+            contender.write(call)
+        elapsed = time.perf_counter() - started
+    finally:
+        gc.unfreeze()
+    return sum(len(call) for call in calls) / elapsed
+
+
+def measure(site: Site, sizes: Sizes, say: Say) -> list[Row]:
+    kinds = contenders_for(site.kind)
+    rows: list[Row] = []
+    for workload, calls in workloads(sizes).items():
+        samples = {cls.name: Sample() for cls in kinds}
+        for run in range(sizes.runs):
+            for cls in kinds:       # interleaved, so drift on a shared machine hits all alike
+                contender = cls()
+                with site.fresh(workload) as place:
+                    contender.open(place)
+                    try:
+                        rate = time_calls(contender, calls)
+                    finally:
+                        contender.close()
+                samples[cls.name].runs.append(rate)
+                say(f"appends {site.kind} {workload} run {run + 1}/{sizes.runs}: "
+                    f"{cls.name} {rate:,.0f} events/s")
+        rows += _rows(site.kind, workload, samples, sum(len(c) for c in calls))
+    return rows
+
+
+def _rows(kind: str, workload: str, samples: dict[str, Sample], count: int) -> list[Row]:
+    per_call = BATCH if workload == "batch" else 1
+    figure = f"append, {TITLES[kind]}, {per_call}/call ({count:,} events)"
+    group = f"appends-{'sqlite' if kind == 'sqlite' else 'postgres'}"
+    base = f"appends.{'sqlite' if kind == 'sqlite' else 'postgres'}.{workload}"
+    ours = samples["chronicle"]
+    rows = [Row(base, group, figure, "events/s", PEER, ours, samples[PEER],
+                Target(">=", TARGETS[(kind, workload)]))]
+    for name, sample in samples.items():
+        if name not in ("chronicle", PEER):
+            slug = name.split()[-1].lower()
+            rows.append(Row(f"{base}.{slug}", group, figure, "events/s", f"{name} (ceiling)",
+                            ours, sample, note="our fraction of the ceiling"))
+    return rows
+
+
+def placeholder_rows(kind: str, sizes: Sizes) -> list[Row]:
+    """The rows `measure` would make, without figures (for a database that was skipped)."""
+    names = [cls.name for cls in contenders_for(kind)]
+    count = {"batch": sizes.batch_events, "single": sizes.single_events}
+    rows: list[Row] = []
+    for workload in ("batch", "single"):
+        rows += _rows(kind, workload, {name: Sample() for name in names}, count[workload])
+    for row in rows:
+        row.ours = row.peer = None
+    return rows

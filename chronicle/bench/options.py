@@ -1,0 +1,38 @@
+"""How big and how long: the full run's sizes and the quick (CI smoke) ones, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUPS = ("appends-sqlite", "appends-postgres", "rebuild", "catch-up", "serve", "feeds")
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    batch_events: int          # appended 100 per call
+    single_events: int         # appended one per call
+    rebuild_events: int        # the generated log that is rebuilt
+    catch_up_logs: tuple[int, ...]
+    feed_milestones: tuple[int, ...]
+    wrk_seconds: int
+    runs: int = 3
+    catch_up_repeats: int = 20   # single-event catch-ups per run
+
+
+FULL = Sizes(batch_events=100_000, single_events=10_000, rebuild_events=1_000_000,
+             catch_up_logs=(10_000, 100_000, 1_000_000), feed_milestones=(1_000, 10_000, 100_000),
+             wrk_seconds=10)
+QUICK = Sizes(batch_events=5_000, single_events=500, rebuild_events=20_000,
+              catch_up_logs=(1_000, 5_000, 20_000), feed_milestones=(1_000, 5_000),
+              wrk_seconds=2, catch_up_repeats=10)
+BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    sizes: Sizes
+    postgres_url: str | None = None
+    only: tuple[str, ...] = GROUPS
+
+    def wants(self, group: str) -> bool:
+        return group in self.only

@@ -1,0 +1,143 @@
+"""Runs the selected measurements in order and collects their rows.
+
+Everything is written under one temporary directory (and PostgreSQL schemas named bench_*),
+removed at the end whatever happens.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chronicle.bench import appends, feedregen, rebuild, serving
+from chronicle.bench.figures import Row, Sample, Say, Target, skipped_rows
+from chronicle.bench.logs import generate_log
+from chronicle.bench.options import BenchOptions
+from chronicle.bench.payloads import EventFactory
+from chronicle.bench.sites import DEFAULT_POSTGRES_URL, PostgresSite, SqliteSite
+from chronicle.store import SqlEventStore
+
+REBUILD_TARGET = 0.5
+CATCH_UP_STREAMS = 10**8       # far above any generated milestone number
+
+
+@dataclass
+class BenchResult:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _postgres_rows(options: BenchOptions, result: BenchResult, say: Say) -> None:
+    if options.postgres_url is None:
+        reason = f"no --postgres URL (e.g. {DEFAULT_POSTGRES_URL})"
+        result.notes.append(f"PostgreSQL rows skipped: {reason}")
+        result.rows += skipped_rows(appends.placeholder_rows("postgresql", options.sizes), reason)
+        return
+    site = PostgresSite(options.postgres_url)
+    try:
+        site.check()
+    except Exception as exc:  # unreachable: say why and go on with the rest
+        reason = f"PostgreSQL unreachable: {str(exc).splitlines()[0]}"
+        result.notes.append(reason)
+        result.rows += skipped_rows(appends.placeholder_rows("postgresql", options.sizes), reason)
+        site.close()
+        return
+    try:
+        result.rows += appends.measure(site, options.sizes, say)
+    finally:
+        site.close()
+
+
+def _rebuild_and_catch_up(options: BenchOptions, work: Path, result: BenchResult,
+                          say: Say) -> None:
+    sizes = options.sizes
+    largest = max(sizes.catch_up_logs)
+    size = sizes.rebuild_events if options.wants("rebuild") else largest
+    say(f"generating a log of {size:,} events (our store, {10_000:,} events per append)")
+    store, rate = generate_log(work / "rebuild.db", size)
+    result.notes.append(f"log of {size:,} events generated through our store at {rate:,.0f} "
+                        "events/s (no cache)")
+    try:
+        if options.wants("rebuild"):
+            result.rows.append(_rebuild_row(store, work / "rebuild.db", size, sizes.runs, say))
+        if options.wants("catch-up"):
+            result.rows += _catch_up_rows(options, work, {size: store} if size == largest else {},
+                                          say)
+    finally:
+        store.close()
+
+
+def _rebuild_row(store: SqlEventStore, path: Path, size: int, runs: int, say: Say) -> Row:
+    ours, floor = Sample(), Sample()
+    for run in range(runs):
+        floor.runs.append(rebuild.floor_rebuild(path))
+        ours.runs.append(rebuild.our_rebuild(store))
+        say(f"rebuild run {run + 1}/{runs}: ours {ours.runs[-1]:,.0f} events/s, "
+            f"floor {floor.runs[-1]:,.0f} events/s")
+    return Row("rebuild.sqlite", "rebuild", f"rebuild read models, {size:,}-event log (SQLite)",
+               "events/s", "sqlite3 read + 1 row/event (floor)", ours, floor,
+               Target(">=", REBUILD_TARGET))
+
+
+def _catch_up_rows(options: BenchOptions, work: Path, ready: dict[int, SqlEventStore],
+                   say: Say) -> list[Row]:
+    sizes = options.sizes
+    factory = EventFactory()
+    samples: dict[int, Sample] = {}
+    for size in sizes.catch_up_logs:
+        store = ready.get(size)
+        opened = store is None
+        if store is None:
+            say(f"generating a log of {size:,} events for catch-up")
+            store, _ = generate_log(work / f"catch-up-{size}.db", size)
+        try:
+            samples[size] = Sample()
+            for run in range(sizes.runs):
+                first = CATCH_UP_STREAMS + run * sizes.catch_up_repeats
+                samples[size].runs.append(
+                    rebuild.catch_up_ms(store, factory, first, sizes.catch_up_repeats))
+                say(f"catch-up at {size:,} events run {run + 1}/{sizes.runs}: "
+                    f"{samples[size].runs[-1]:.2f} ms")
+        finally:
+            if opened:
+                store.close()
+    return feedregen.flat_rows("catch-up", "catch-up", "catch-up of 1 new event", "-event log",
+                               samples)
+
+
+def _serve(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
+    seconds = options.sizes.wrk_seconds
+    try:
+        result.rows += serving.measure(work / "serve", seconds, options.sizes.runs, say)
+        result.notes.append(f"serve: `chronicle serve` with default server settings vs nginx "
+                            f"(1 worker, static file, ETag), wrk 2 threads, 32 connections, "
+                            f"{seconds} s per run, 127.0.0.1")
+    except serving.ServeUnavailable as exc:
+        result.rows += serving.unavailable_rows(str(exc))
+
+
+def _feeds(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
+    sizes = options.sizes.feed_milestones
+    try:
+        result.rows += feedregen.measure(work / "feeds", sizes, options.sizes.runs, say)
+    except feedregen.FeedsUnavailable as exc:
+        result.rows += feedregen.unavailable_rows(str(exc), sizes)
+
+
+def run(options: BenchOptions, say: Say) -> BenchResult:
+    result = BenchResult()
+    with tempfile.TemporaryDirectory(prefix="chronicle-bench-") as tmp:
+        work = Path(tmp)
+        if options.wants("appends-sqlite"):
+            (work / "appends").mkdir()
+            result.rows += appends.measure(SqliteSite(work / "appends"), options.sizes, say)
+        if options.wants("appends-postgres"):
+            _postgres_rows(options, result, say)
+        if options.wants("rebuild") or options.wants("catch-up"):
+            _rebuild_and_catch_up(options, work, result, say)
+        if options.wants("serve"):
+            _serve(options, work, result, say)
+        if options.wants("feeds"):
+            _feeds(options, work, result, say)
+    return result

@@ -1,0 +1,218 @@
+"""Feed serving: `chronicle serve` with its default settings under wrk, against nginx.
+
+Both answer the same bytes of /feeds/milestones.atom on 127.0.0.1 in the same run: nginx
+serves them as a static file with its own ETag, from a minimal config in a temp directory,
+as a non-daemon child that is stopped afterwards. Each server is measured alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from chronicle.bench.figures import Row, Sample, Say, Target
+from chronicle.bench.logs import generate_log
+
+FEED_PATH = "/feeds/milestones.atom"
+SERVED_MILESTONES = 500
+TARGETS = {200: 0.3, 304: 0.2}
+WRK = ("-t2", "-c32")
+NGINX_CONF = """daemon off;
+{user}worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/tmp-body;
+    proxy_temp_path {dir}/tmp-proxy;
+    fastcgi_temp_path {dir}/tmp-fastcgi;
+    uwsgi_temp_path {dir}/tmp-uwsgi;
+    scgi_temp_path {dir}/tmp-scgi;
+    types {{ application/atom+xml atom; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {dir}/root;
+        etag on;
+    }}
+}}
+"""
+
+
+class ServeUnavailable(Exception):
+    """What the serving rows report instead of figures (no serve command, no wrk, no nginx)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WrkResult:
+    requests_per_second: float
+    p99_ms: float
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def check_tools() -> None:
+    try:
+        import chronicle.cli.serve_cmds  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise ServeUnavailable("serve not available") from exc
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            raise ServeUnavailable(f"{tool} not installed (apt-get install -y wrk nginx-light)")
+
+
+def _duration_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def run_wrk(url: str, seconds: int, headers: dict[str, str]) -> WrkResult:
+    args = ["wrk", *WRK, f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True,
+                         timeout=seconds + 30).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if not rps or not p99 or errors:
+        raise RuntimeError(f"wrk failed or saw errors:\n{out}")
+    return WrkResult(float(rps.group(1)), _duration_ms(p99.group(1)))
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"no answer from {url} after {timeout:.0f} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def chronicle_server(directory: Path) -> Iterator[str]:
+    """`chronicle serve` on a generated chronicle; yields the feed's URL."""
+    store, _ = generate_log(directory / "served.db", SERVED_MILESTONES, milestones_only=True)
+    store.close()
+    port = free_port()
+    config = directory / "chronicle.toml"
+    config.write_text(f'database_url = "sqlite:///{directory / "served.db"}"\nsources = []\n'
+                      f"[server]\nport = {port}\nscheduler = false\nload_on_start = false\n")
+    env = {**os.environ, "CHRONICLE_CONFIG": str(config)}
+    proc = subprocess.Popen([sys.executable, "-m", "chronicle", "--config", str(config), "-q",
+                             "serve"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=(directory / "serve.log").open("wb"))
+    url = f"http://127.0.0.1:{port}{FEED_PATH}"
+    try:
+        _wait_ready(url, proc, timeout=120)
+        yield url
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def nginx_server(directory: Path, body: bytes) -> Iterator[str]:
+    """nginx serving `body` at the feed's path as a static file."""
+    feed = directory / "root" / FEED_PATH.lstrip("/")
+    directory.mkdir(parents=True, exist_ok=True)
+    feed.parent.mkdir(parents=True, exist_ok=True)
+    feed.write_bytes(body)
+    port = free_port()
+    conf = directory / "nginx.conf"
+    # As root, nginx's workers would become "nobody" and could not read a private temp dir.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf.write_text(NGINX_CONF.format(dir=directory, port=port, user=user))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    proc = subprocess.Popen([nginx, "-p", str(directory), "-c", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}{FEED_PATH}"
+    try:
+        _wait_ready(url, proc, timeout=20)
+        yield url
+    finally:
+        _stop(proc)
+
+
+def conditional_headers(url: str) -> dict[str, str]:
+    """The If-None-Match that makes `url` answer 304, checked once."""
+    etag = httpx.get(url, timeout=5).headers.get("etag")
+    if not etag:
+        raise RuntimeError(f"{url} sends no ETag")
+    headers = {"If-None-Match": etag}
+    status = httpx.get(url, headers=headers, timeout=5).status_code
+    if status != 304:
+        raise RuntimeError(f"{url} answered {status} to If-None-Match, not 304")
+    return headers
+
+
+def measure(directory: Path, seconds: int, runs: int, say: Say) -> list[Row]:
+    check_tools()
+    samples = {(who, code, what): Sample() for who in ("ours", "nginx") for code in (200, 304)
+               for what in ("rps", "p99")}
+    with chronicle_server(directory / "chronicle") as ours_url:
+        body = httpx.get(ours_url, timeout=10).content
+        with nginx_server(directory / "nginx", body) as nginx_url:
+            urls = {"ours": ours_url, "nginx": nginx_url}
+            headers = {(who, 304): conditional_headers(url) for who, url in urls.items()}
+            for run in range(runs):
+                for code in (200, 304):
+                    for who, url in urls.items():
+                        result = run_wrk(url, seconds, headers.get((who, code), {}))
+                        samples[who, code, "rps"].runs.append(result.requests_per_second)
+                        samples[who, code, "p99"].runs.append(result.p99_ms)
+                        say(f"serve run {run + 1}/{runs}: {who} {code} "
+                            f"{result.requests_per_second:,.0f} req/s, p99 {result.p99_ms:.1f} ms")
+    return _rows(samples, len(body))
+
+
+def _rows(samples: dict[tuple[str, int, str], Sample], size: int) -> list[Row]:
+    rows = []
+    for code in (200, 304):
+        answer = "200" if code == 200 else "304 (If-None-Match)"
+        figure = f"serve milestones.atom ({size / 1024:.0f} KB), {answer}"
+        rows.append(Row(f"serve.{code}.rps", "serve", figure, "req/s", "nginx (static file)",
+                        samples["ours", code, "rps"], samples["nginx", code, "rps"],
+                        Target(">=", TARGETS[code])))
+        rows.append(Row(f"serve.{code}.p99", "serve", f"{figure}, p99 latency", "ms",
+                        "nginx (static file)", samples["ours", code, "p99"],
+                        samples["nginx", code, "p99"], higher_is_better=False,
+                        note="ours / nginx: lower is better"))
+    return rows
+
+
+def unavailable_rows(reason: str) -> list[Row]:
+    rows = []
+    for code in (200, 304):
+        for what, unit in (("rps", "req/s"), ("p99", "ms")):
+            rows.append(Row(f"serve.{code}.{what}", "serve", f"serve milestones.atom, {code}", unit,
+                            "nginx (static file)", skipped=reason))
+    return rows

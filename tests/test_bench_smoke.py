@@ -1,0 +1,73 @@
+"""`chronicle bench --quick` end to end: it finishes and reports every figure as a number.
+
+Whether a ratio meets its target depends on the machine; this test never asserts that.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+SQLITE_ROWS = [
+    "appends.sqlite.batch", "appends.sqlite.batch.executemany",
+    "appends.sqlite.single", "appends.sqlite.single.executemany",
+    "rebuild.sqlite", "catch-up.5000", "catch-up.20000",
+    "serve.200.rps", "serve.200.p99", "serve.304.rps", "serve.304.p99",
+    "feeds.5000",
+]
+POSTGRES_ROWS = [
+    f"appends.postgres.{workload}{ceiling}" for workload in ("batch", "single")
+    for ceiling in ("", ".executemany", ".copy")
+]
+
+
+def _postgres_or_none(request: pytest.FixtureRequest) -> str | None:
+    try:
+        return str(request.getfixturevalue("postgres_server"))
+    except pytest.skip.Exception:
+        return None
+
+
+def _assert_measured(row: dict[str, object]) -> None:
+    assert row["skipped"] is None, f"{row['name']} was skipped: {row['skipped']}"
+    for side in ("ours", "peer"):
+        figure = row[side]
+        assert isinstance(figure, dict), f"{row['name']}: no {side} figures"
+        runs = figure["runs"]
+        assert isinstance(runs, list) and len(runs) >= 3
+        assert all(isinstance(v, float | int) and math.isfinite(v) and v > 0 for v in runs)
+        assert figure["min"] <= figure["median"] <= figure["max"]
+    ratio = row["ratio"]
+    assert isinstance(ratio, float) and math.isfinite(ratio) and ratio > 0
+
+
+def test_quick_bench_reports_every_row_with_numbers(tmp_path: Path,
+                                                    request: pytest.FixtureRequest) -> None:
+    postgres = _postgres_or_none(request)
+    out = tmp_path / "bench.json"
+    args = ["bench", "--quick", "--json", str(out)]
+    if postgres:
+        args += ["--postgres", postgres]
+    result = run_cli(*args, timeout=300)
+    assert result.code == 0, result.stderr[-3000:]
+    assert "appends" in result.stderr           # progress went to stderr
+    assert "ratio" in result.stdout             # the table went to stdout
+
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["quick"] is True and data["commit"] and data["date"] and data["machine"]["cpus"]
+    rows = {row["name"]: row for row in data["rows"]}
+    assert set(rows) == set(SQLITE_ROWS + POSTGRES_ROWS)
+    for name in SQLITE_ROWS:
+        _assert_measured(rows[name])
+    for name in POSTGRES_ROWS:
+        if postgres:
+            _assert_measured(rows[name])
+        else:
+            assert rows[name]["skipped"] and rows[name]["ours"] is None
+    targets = [row for row in rows.values() if row["target"]]
+    assert all(isinstance(row["met"], bool) for row in targets if not row["skipped"])
