@@ -64,54 +64,74 @@ def milestone_row(milestone: Milestone, *, recorded: StoredEvent | dict[str, Any
 
 
 class _Batch:
-    """Rows touched by one batch of events, written in bulk by `flush`."""
+    """Rows touched by one batch of events, written in bulk by `flush`.
+
+    Milestones stay decoded while the batch runs (a row is parsed from the database at most
+    once, and the rows a batch revises or retracts are fetched in one query), so the cost of a
+    batch grows with its events, not with the size of the read model.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.rows: dict[str, dict[str, Any] | None] = {}
+        self.milestones: dict[str, Milestone] = {}  # the decoded milestone of each live row
         self.replaced: set[str] = set()          # ids whose stored rows must be deleted first
-        self.history: list[dict[str, Any]] = []
+        self.history: dict[str, list[dict[str, Any]]] = {}
         self.retracted: list[dict[str, Any]] = []
+
+    def prefetch(self, milestone_ids: Iterable[str]) -> None:
+        """Load the stored rows of milestones this batch changes but did not record."""
+        wanted = sorted({i for i in milestone_ids if i not in self.rows})
+        for ids in _chunks(wanted):
+            for found in self.conn.execute(sa.select(t.milestones)
+                                           .where(t.milestones.c.id.in_(ids))):
+                self.rows[found.id] = dict(found._mapping)
 
     def current(self, milestone_id: str) -> dict[str, Any]:
         if milestone_id not in self.rows:
-            found = self.conn.execute(
-                sa.select(t.milestones).where(t.milestones.c.id == milestone_id)).first()
-            self.rows[milestone_id] = dict(found._mapping) if found else None
-        row = self.rows[milestone_id]
+            self.prefetch([milestone_id])
+        row = self.rows.get(milestone_id)
         if row is None:
             raise LookupError(f"milestone {milestone_id!r} is not in the read model")
         return row
 
+    def _milestone(self, milestone_id: str, row: dict[str, Any]) -> Milestone:
+        found = self.milestones.get(milestone_id)
+        return found if found is not None else Milestone.from_payload(json.loads(row["payload"]))
+
     def recorded(self, event: MilestoneRecorded, stored: StoredEvent) -> None:
         self.rows[event.milestone_id] = milestone_row(
             event.milestone, recorded=stored, updated=stored, revisions=0)
+        self.milestones[event.milestone_id] = event.milestone
         self._history(stored, event.milestone_id, None, {})
 
     def revised(self, event: MilestoneRevised, stored: StoredEvent) -> None:
         row = self.current(event.milestone_id)
-        before = Milestone.from_payload(json.loads(row["payload"]))
+        before = self._milestone(event.milestone_id, row)
         after = MilestoneState(before, None, 1).apply(event).milestone
         assert after is not None
         self.rows[event.milestone_id] = milestone_row(
             after, recorded=row, updated=stored, revisions=row["revisions"] + 1)
+        self.milestones[event.milestone_id] = after
         self.replaced.add(event.milestone_id)
         self._history(stored, event.milestone_id, event.reason, event.changes)
 
     def retracted_(self, event: MilestoneRetracted, stored: StoredEvent) -> None:
         row = self.current(event.milestone_id)
         self.rows[event.milestone_id] = None
+        self.milestones.pop(event.milestone_id, None)
         self.replaced.add(event.milestone_id)
-        self.history = [h for h in self.history if h["milestone_id"] != event.milestone_id]
+        self.history.pop(event.milestone_id, None)
         self.retracted.append({"id": event.milestone_id, "title": row["title"],
                                "reason": event.reason, "retracted_at": stored.recorded_at,
                                "position": stored.position})
 
     def _history(self, stored: StoredEvent, milestone_id: str, reason: str | None,
                  changes: dict[str, Any]) -> None:
-        self.history.append({"milestone_id": milestone_id, "position": stored.position,
-                             "type": stored.type, "recorded_at": stored.recorded_at,
-                             "reason": reason, "changes": canonical_json(changes)})
+        self.history.setdefault(milestone_id, []).append(
+            {"milestone_id": milestone_id, "position": stored.position, "type": stored.type,
+             "recorded_at": stored.recorded_at, "reason": reason,
+             "changes": canonical_json(changes)})
 
     def flush(self) -> None:
         conn = self.conn
@@ -126,10 +146,10 @@ class _Batch:
         _insert(conn, t.milestones, live)
         _insert(conn, t.milestone_tags, [
             {"milestone_id": row["id"], "tag": tag, "recorded_position": row["recorded_position"]}
-            for row in live for tag in json.loads(row["payload"])["tags"]])
+            for row in live for tag in self.milestones[row["id"]].tags])
         _insert(conn, t.on_this_day, [{"month_day": row["month_day"], "milestone_id": row["id"]}
                                       for row in live if row["month_day"]])
-        _insert(conn, t.history, self.history)
+        _insert(conn, t.history, [h for entries in self.history.values() for h in entries])
         _insert(conn, t.retracted, self.retracted)
 
 
@@ -139,8 +159,9 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(table.insert(), rows)
+    if not rows:
+        return
+    conn.execute(table.insert(), rows)
 
 
 class MilestonesProjection(Projection):
@@ -152,10 +173,10 @@ class MilestonesProjection(Projection):
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
         batch = _Batch(conn)
-        for stored in events:
-            if not is_milestone_event(stored):
-                continue
-            event = to_domain(stored)
+        decoded = [(to_domain(stored), stored) for stored in events if is_milestone_event(stored)]
+        recorded_here = {e.milestone_id for e, _ in decoded if isinstance(e, MilestoneRecorded)}
+        batch.prefetch(e.milestone_id for e, _ in decoded if e.milestone_id not in recorded_here)
+        for event, stored in decoded:
             if isinstance(event, MilestoneRecorded):
                 batch.recorded(event, stored)
             elif isinstance(event, MilestoneRevised):

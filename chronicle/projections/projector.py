@@ -43,7 +43,7 @@ class Projector:
 
     def __init__(self, store: SqlEventStore, projections: Sequence[Projection] | None = None, *,
                  engine: Engine | None = None, dialect: StoreDialect | None = None,
-                 batch_size: int = 2000) -> None:
+                 batch_size: int = 5000) -> None:
         self.store = store
         self.projections = list(projections if projections is not None
                                 else default_projections())
