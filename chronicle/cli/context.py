@@ -81,7 +81,7 @@ def configure_logging(verbosity: int) -> None:
         stream=sys.stderr, level=level, force=True,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
-    for noisy in ("sqlalchemy", "alembic.runtime.migration", "httpx", "apscheduler.executors"):
+    for noisy in ("sqlalchemy", "alembic", "httpx", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
