@@ -10,7 +10,8 @@ traditional Mongolian script) count 2, Latin, Cyrillic and most punctuation coun
 Shortening rule, applied only when the full text is over ``max_weight``; every step is measured
 and the first text that fits is returned:
 
-1. shorten the summary to its longest word prefix that fits, ending it with "…";
+1. shorten the summary to its longest word prefix that fits, ending it with "…", as long as
+   at least ``MIN_SUMMARY_WORDS`` words remain (a stub such as "The…" says nothing);
 2. drop the summary;
 3. shorten the title to its longest word prefix that fits, ending it with "…";
 4. give up with :class:`PostTooLong`.
@@ -108,6 +109,10 @@ class PostTemplates:
 
 
 DEFAULT_TEMPLATES = PostTemplates()
+
+
+MIN_SUMMARY_WORDS = 6
+"""A summary cut shorter than this is dropped instead."""
 
 
 class PostTooLong(ValueError):
@@ -249,7 +254,7 @@ class PostComposer:
         title_words = _word_count([o.title for o in cleaned])
         text = (
             attempt(None, None)
-            or _largest_fitting(1, summary_words - 1, lambda k: attempt(k, None))
+            or _largest_fitting(MIN_SUMMARY_WORDS, summary_words - 1, lambda k: attempt(k, None))
             or attempt(0, None)
             or _largest_fitting(1, title_words - 1, lambda k: attempt(0, k))
         )

@@ -13,6 +13,7 @@ from twitter_text import extract_urls, parse_tweet
 
 from chronicle.posttext import (
     DEFAULT_TEMPLATES,
+    MIN_SUMMARY_WORDS,
     Occasion,
     PostComposer,
     PostTemplates,
@@ -161,8 +162,9 @@ def test_weighted_length_uses_x_weights(text: str, weight: int) -> None:
 
 
 def test_traditional_script_summary_is_shortened_by_weight_not_len() -> None:
-    summary = " ".join(["ᠮᠣᠩᠭᠣᠯ"] * 8)  # 55 code points that weigh 103
-    occasion = dataclasses.replace(RELATIONS, years=41, summary=summary, url="https://x.mn/a")
+    summary = " ".join(["ᠮᠣᠩᠭᠣᠯ"] * 20)  # 139 code points that weigh 259
+    occasion = dataclasses.replace(RELATIONS, years=41, summary=summary, url="https://x.mn/a",
+                                   title="Relations established", anniversary_of=None)
     untouched = PostComposer().compose(dataclasses.replace(occasion, summary=""))
     full = untouched.replace(" https://x.mn/a", f" {summary} https://x.mn/a")
     assert len(full) <= 280 < weighted_length(full)  # len() would have let it through
@@ -173,11 +175,21 @@ def test_traditional_script_summary_is_shortened_by_weight_not_len() -> None:
 
 
 def test_cjk_and_emoji_summary() -> None:
-    occasion = dataclasses.replace(RELATIONS, summary="两国建立外交关系。🇺🇸🇲🇳 " * 8)
+    occasion = dataclasses.replace(RELATIONS, summary="两国建立外交关系。🇺🇸🇲🇳 " * 12,
+                                   title="Relations", anniversary_of=None)
     text = PostComposer().compose(occasion)
     assert weighted_length(text) <= 280
     assert parse_tweet(text).valid
     assert "两国建立外交关系。🇺🇸🇲🇳…" in text
+
+
+def test_a_summary_that_would_keep_only_a_few_words_is_dropped() -> None:
+    words = ["Ambassadorial"] * 30
+    occasion = dataclasses.replace(RELATIONS, summary=" ".join(words))
+    with_room = PostComposer().compose(dataclasses.replace(occasion, summary=""))
+    room = 280 - weighted_length(with_room)
+    assert room < MIN_SUMMARY_WORDS * len("Ambassadorial ")  # fewer than 6 words would fit
+    assert PostComposer().compose(occasion) == with_room
 
 
 def test_text_is_nfc_and_free_of_invalid_characters() -> None:
