@@ -50,7 +50,7 @@ def bench_command(
     from chronicle.bench import FULL, QUICK, BenchOptions, report, run
 
     options = BenchOptions(QUICK if quick else FULL, postgres, _groups(only))
-    for noisy in ("chronicle.store", "chronicle.projections"):  # schema made per run: not news
+    for noisy in ("chronicle.store", "chronicle.projections", "alembic"):  # a schema per run
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.perf_counter()
     result = run(options, lambda message: err.print(message, markup=False, highlight=False))
