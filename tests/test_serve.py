@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +15,9 @@ from pathlib import Path
 import feedparser
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from chronicle.store import SqlEventStore, open_store
+from tests.conftest import fresh_schema
 from tests.test_feeds_support import (
     Server,
     caught_up,
@@ -50,17 +49,8 @@ def _database(kind: str, tmp: Path, request: pytest.FixtureRequest) -> Iterator[
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'chronicle.db'}"
         return
-    server_url = request.getfixturevalue("postgres_server")
-    schema = f"t_serve_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{server_url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with fresh_schema(request.getfixturevalue("postgres_server"), "t_serve") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
