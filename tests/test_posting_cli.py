@@ -45,7 +45,7 @@ def invoke(*args: str, env: dict[str, str]) -> Result:
 
 
 def write_config(tmp_path: Path, database_url: str, *, channels: list[str],
-                 extra: str = "", port: int = 8000) -> Path:
+                 extra: str = "", port: int = 8000, load_on_start: bool = True) -> Path:
     config = tmp_path / "chronicle.toml"
     config.write_text(f"""
 base_dir = "{tmp_path}"
@@ -59,6 +59,7 @@ outbox_path = "outbox.jsonl"
 {extra}
 [server]
 port = {port}
+load_on_start = {json.dumps(load_on_start)}
 """, encoding="utf-8")
     return config
 
@@ -222,13 +223,13 @@ def test_two_replicas_the_leader_killed_before_nine_the_other_posts_once(
         tmp_path: Path, postgres_url: str, pg_store: SqlEventStore, x_api: FakeXApi) -> None:
     x_api.script(x_api.responses.created(), x_api.responses.created())
     config = write_config(tmp_path, postgres_url, channels=["outbox", "x"],
-                          extra=f'x_api_base_url = "{x_api.base_url}"')
-    first = Service(["scheduler"], env_for(
+                          extra=f'x_api_base_url = "{x_api.base_url}"', load_on_start=False)
+    first = Service(["serve", "--port", str(free_port())], env_for(
         config, CHRONICLE_FAKE_NOW="2027-01-27T08:59:44+08:00", **ENVIRON))
     second: Service | None = None
     try:
         wait_for(lambda: first.said("scheduler: leading"), 60, "the first replica to lead")
-        second = Service(["scheduler"], env_for(
+        second = Service(["serve", "--port", str(free_port())], env_for(
             config, CHRONICLE_FAKE_NOW="2027-01-27T08:59:50+08:00", **ENVIRON))
         wait_for(lambda: second.said("standing by"), 60, "the second replica to stand by")
         assert pg_store.read_all() and not [e for e in pg_store.iter_all()
@@ -236,8 +237,11 @@ def test_two_replicas_the_leader_killed_before_nine_the_other_posts_once(
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait(timeout=10)
         wait_for(lambda: second.said("scheduler: leading"), 30, "the second replica to lead")
-        wait_for(lambda: len(outbox(tmp_path)) == 2 and len(x_api.requests) == 2, 60,
-                 "both posts on both channels")
+        try:
+            wait_for(lambda: len(outbox(tmp_path)) == 2 and len(x_api.requests) == 2, 60,
+                     "both posts on both channels")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the survivor said:\n{second.log()}") from None
         time.sleep(1.0)  # room for a duplicate to show up, if there were one
     finally:
         codes = [s.stop() for s in (first, second) if s is not None]

@@ -161,6 +161,10 @@ def test_wait_for_events_wakes_on_another_writers_append(db_url: str) -> None:
         assert reader.wait_for_events(after=0, timeout=20) is True
         assert time.monotonic() - started < 10
         timer.join()
+        # The waiting connection went back to the pool: appends through every pooled
+        # connection (the pool hands them out in turn) still work.
+        for n in range(8):
+            assert reader.append("b", [ev(n)], expected_version=n) == [n + 2]
     finally:
         writer.close()
         reader.close()

@@ -192,9 +192,22 @@ class PostgresDialect(StoreDialect):
                     return True
             return False
         finally:
-            with contextlib.suppress(Exception):
-                raw.driver_connection.execute(f"UNLISTEN {NOTIFY_CHANNEL}")  # type: ignore[union-attr]
-            raw.close()
+            self._return_listener(raw)
+
+    @staticmethod
+    def _return_listener(raw: Any) -> None:
+        """Give the pooled connection back as it was lent: no LISTEN, not in autocommit.
+
+        A connection returned in autocommit would make the next append's LOCK TABLE fail
+        ("can only be used in transaction blocks"); one that cannot be reset is discarded.
+        """
+        try:
+            dbapi = raw.driver_connection
+            dbapi.execute(f"UNLISTEN {NOTIFY_CHANNEL}")
+            dbapi.autocommit = False
+        except Exception:
+            raw.invalidate()
+        raw.close()
 
     @contextlib.contextmanager
     def migration_lock(self, engine: Engine) -> Iterator[None]:
