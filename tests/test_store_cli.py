@@ -89,4 +89,4 @@ def test_a_database_of_the_previous_schema_opens_and_upgrades(db_url: str) -> No
 
 
 def test_head_revision_constant_matches_the_migration_scripts() -> None:
-    assert migrate.HEAD_REVISION == migrate.head_revision()
+    assert migrate.head_revision() == migrate.HEAD_REVISION

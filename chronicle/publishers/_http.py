@@ -40,7 +40,7 @@ class XTransport(HTTPAdapter):
         if self.api_base_url and urlsplit(self.api_base_url).scheme not in ("http", "https"):
             raise ValueError(f"api_base_url must be an http(s) URL: {api_base_url!r}")
 
-    def send(  # noqa: PLR0917 - the signature HTTPAdapter.send defines
+    def send(
         self,
         request: PreparedRequest,
         stream: bool = False,
