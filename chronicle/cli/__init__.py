@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 
 from chronicle import __version__
-from chronicle.cli import log_cmds
+from chronicle.cli import (
+    bench_cmds,
+    loader_cmds,
+    log_cmds,
+    milestone_cmds,
+    posting_cmds,
+    replication_cmds,
+    serve_cmds,
+)
 from chronicle.cli.context import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
@@ -66,21 +74,9 @@ app.command("log")(log_cmds.log_command)
 app.command("verify")(log_cmds.verify_command)
 
 
-def _register_optional_commands() -> None:
-    """Command groups of later features register themselves here as they land."""
-    import importlib
-
-    for module in ("chronicle.cli.milestone_cmds", "chronicle.cli.loader_cmds",
-                   "chronicle.cli.serve_cmds", "chronicle.cli.posting_cmds",
-                   "chronicle.cli.replication_cmds", "chronicle.cli.bench_cmds"):
-        try:
-            importlib.import_module(module).register(app)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-
-_register_optional_commands()
+for commands in (milestone_cmds, loader_cmds, serve_cmds, posting_cmds, replication_cmds,
+                 bench_cmds):
+    commands.register(app)
 
 
 def main() -> None:
