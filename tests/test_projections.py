@@ -181,3 +181,22 @@ def test_sigkill_mid_projection_never_skips_or_double_applies(db_url: str) -> No
         assert compare_with_replay(store) == []
     finally:
         store.close()
+
+
+def test_verify_command_compares_read_models_with_a_replay(db_url: str) -> None:
+    from tests.conftest import run_cli
+
+    store = open_store(db_url)
+    try:
+        generate_log(store, 12)
+        caught_up(store)
+        assert run_cli("--database-url", db_url, "verify").code == 0
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE rm_milestones SET title = 'Forged' WHERE id = 'milestone-2'")
+    finally:
+        store.close()
+    result = run_cli("--database-url", db_url, "verify")
+    assert result.code == 1
+    assert "hash chain intact" in result.stderr
+    assert "rm_milestones: 1 row(s) only in the live read model" in result.stderr

@@ -89,9 +89,7 @@ def verify_command(ctx: typer.Context) -> None:
 
 
 def verify_read_models(ctx: typer.Context) -> list[str]:
-    """Read models are compared with a fresh replay once projections exist."""
-    try:
-        from chronicle.projections.verify import compare_with_replay
-    except ImportError:
-        return []
+    """Differences between the live read models and a fresh replay of the same positions."""
+    from chronicle.projections.replay import compare_with_replay
+
     return compare_with_replay(app_context(ctx).store())
