@@ -44,27 +44,20 @@ def caught_up(store: SqlEventStore) -> Projector:
 
 
 def load_on_start(store: SqlEventStore, settings: Settings) -> None:
-    """Load the configured sources if the loader is installed; a refusal does not stop serving."""
-    try:
-        from chronicle.loader import load_sources
-    except ImportError as exc:
-        log.info("no loader available (%s): serving the log as it is", exc)
-        return
+    """Load the configured sources; a refusal does not stop serving (the log stays as it was)."""
+    from chronicle.loader import load_sources
+
     try:
         report = load_sources(store, settings)
     except Exception as exc:  # LoadError lists every problem; the log stays as it was
         log.error("the sources were NOT loaded; serving the log as it is:\n%s", exc)
         return
-    summary = getattr(report, "summary", None)
-    log.info("sources loaded: %s", summary() if callable(summary) else report)
+    log.info("sources loaded: %s", report.summary())
 
 
-def start_scheduler(settings: Settings, store: SqlEventStore) -> Stoppable | None:
-    try:
-        from chronicle.posting.runner import start_scheduler as start
-    except ImportError as exc:
-        log.info("no anniversary scheduler available (%s)", exc)
-        return None
+def start_scheduler(settings: Settings, store: SqlEventStore) -> Stoppable:
+    from chronicle.posting.runner import start_scheduler as start
+
     scheduler: Stoppable = start(settings, store)
     log.info("anniversary scheduler started")
     return scheduler

@@ -24,9 +24,8 @@ class Snapshot:
 
 
 def published_posts(read_models: ReadModels, limit: int) -> list[PublishedPostView]:
-    """Published anniversary posts, newest first; none until a posts projection exists."""
-    query = getattr(read_models, "published_posts", None)
-    return list(query(limit)) if query is not None else []
+    """Published anniversary posts, newest first."""
+    return read_models.published_posts(limit)
 
 
 def last_removal_at(read_models: ReadModels) -> dt.datetime | None:

@@ -3,7 +3,7 @@
 The server and `chronicle export` both publish exactly this list, so a file exported for
 static hosting has the bytes the server answers with. A feature joins by exposing
 `documents(settings, read_models) -> Iterable[Document]` in a module listed in
-SITE_MODULES (imported if it exists), or by calling `register_document_source`.
+SITE_MODULES, or by calling `register_document_source`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from chronicle.feeds.render import FeedRenderer
 from chronicle.projections import ReadModels
 
 DocumentSource = Callable[[Settings, ReadModels], Iterable[Document]]
-SITE_MODULES = ("chronicle.pages", "chronicle.calendar")
+SITE_MODULES = ("chronicle.pages",)
 _registered: list[DocumentSource] = []
 
 
@@ -37,16 +37,10 @@ def unregister_document_source(source: DocumentSource) -> None:
 
 
 def extra_sources() -> list[DocumentSource]:
-    """Registered sources plus the `documents` function of each SITE_MODULES that exists."""
+    """Registered sources plus the `documents` function of each of SITE_MODULES."""
     sources = list(_registered)
     for name in SITE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        documents = getattr(module, "documents", None)
+        documents = getattr(importlib.import_module(name), "documents", None)
         if callable(documents) and documents not in sources:
             sources.append(documents)
     return sources
