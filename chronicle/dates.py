@@ -9,6 +9,7 @@ Pure Python: no locale, no I/O, safe to share between threads.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -323,3 +324,29 @@ def _range_words(start: DatePoint, end: DatePoint) -> str:
     # Single words take a closed en dash ("1990–1995"), phrases a spaced one.
     joiner = " – " if " " in left or " " in right else "–"
     return f"{left}{joiner}{right}{shared}"
+
+
+def date_from_json_cached(data: dict[str, Any]) -> HistoricalDate:
+    """`HistoricalDate.from_json`, parsed once per distinct stored value.
+
+    A replay of a long log meets the same few thousand dates again and again; the dates are
+    immutable, so one parsed instance can be shared. Unusual values take the uncached path.
+    """
+    try:
+        key = (data["date"], data.get("end"), data.get("precision"), data.get("circa", False))
+        if type(key[3]) is bool:   # 1 == True: a non-bool circa must reach the check
+            return _from_json_key(key)
+    except (KeyError, TypeError, AttributeError):
+        pass
+    return HistoricalDate.from_json(data)
+
+
+@functools.lru_cache(maxsize=65536)
+def _from_json_key(key: tuple[Any, Any, Any, Any]) -> HistoricalDate:
+    start, end, precision, circa = key
+    data: dict[str, Any] = {"date": start, "circa": circa}
+    if end is not None:
+        data["end"] = end
+    if precision is not None:
+        data["precision"] = precision
+    return HistoricalDate.from_json(data)

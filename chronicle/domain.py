@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Self
 
-from chronicle.dates import HistoricalDate, InvalidDate
+from chronicle.dates import HistoricalDate, InvalidDate, date_from_json_cached
 from chronicle.fieldchecks import (
     Problem,
     list_problems,
@@ -462,3 +462,31 @@ def _require_reason(reason: str) -> None:
     problems = text_problems("reason", reason, required=True, multiline=True)
     if problems:
         raise InvalidReason("; ".join(f"{p.field}: {p.message}" for p in problems))
+
+
+
+def milestone_from_log(payload: Mapping[str, Any]) -> Milestone:
+    """`Milestone.from_payload` for a replay: no shape checks, each distinct date parsed once.
+
+    The log (and the read models built from it) only hold payloads that passed
+    `from_payload` when they were written, so a replay of millions of them may skip the
+    checks; a payload this path cannot read falls back to `from_payload` and its errors.
+    """
+    try:
+        return Milestone(
+            id=payload["id"], title=payload["title"],
+            date=date_from_json_cached(payload["date"]),
+            summary=payload.get("summary", ""),
+            tags=tuple(payload.get("tags", ())), people=tuple(payload.get("people", ())),
+            places=tuple(payload.get("places", ())),
+            sources=tuple(Source(title=s["title"], quote=s["quote"], url=s.get("url"),
+                                 file=s.get("file")) for s in payload.get("sources", ())),
+            notes=payload.get("notes"), anniversary_of=payload.get("anniversary_of"),
+        )
+    except (KeyError, TypeError, AttributeError, InvalidDate):
+        return Milestone.from_payload(payload)
+
+
+def recorded_from_log(payload: Mapping[str, Any]) -> MilestoneRecorded:
+    """`MilestoneRecorded.from_payload` for a replay (see `milestone_from_log`)."""
+    return MilestoneRecorded(milestone=milestone_from_log(payload))

@@ -117,7 +117,7 @@ class Projector:
         low = min(checkpoints.values(), default=0)
         if upto is not None and low >= upto:
             return 0, low
-        events = self.store.read_all(after=low, limit=self.batch_size)
+        events = self.store.read_for_replay(after=low, limit=self.batch_size)
         if upto is not None:
             events = [e for e in events if e.position <= upto]
         if not events:

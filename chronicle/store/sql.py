@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -57,6 +58,11 @@ APPEND_STATE = sa.union_all(
 """Rows (stream_id, version, NULL) per existing stream, and (NULL, position, hash) of the head."""
 READ_ALL = (sa.select(T).where(T.c.position > sa.bindparam("after")).order_by(T.c.position)
             .limit(sa.bindparam("limit")))
+READ_FOR_REPLAY = (
+    sa.select(*(c for c in T.columns if c.name != "metadata"))
+    .where(T.c.position > sa.bindparam("after")).order_by(T.c.position)
+    .limit(sa.bindparam("limit"))
+)
 
 
 def _reason(exc: BaseException) -> str:
@@ -83,6 +89,17 @@ def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None =
             log.debug("database busy, retrying write (attempt %d)", attempt + 1)
             time.sleep(min(0.01 * 2**attempt, 1.0))
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReplayedEvent(StoredEvent):
+    """A StoredEvent read for a projection's replay: metadata left empty (never decoded).
+
+    `payload_json` is the stored payload text when no upcaster changed the payload, so a
+    read model that keeps the payload as canonical JSON need not encode it again.
+    """
+
+    payload_json: str | None = None
 
 
 class _InsertPlan:
@@ -317,6 +334,23 @@ class SqlEventStore(EventStore):
         with self._connection() as conn:
             rows = conn.execute(READ_ALL, {"after": after, "limit": limit})
             return [self._decode(row) for row in rows]
+
+    def read_for_replay(self, after: int = 0, limit: int = 1000) -> list[ReplayedEvent]:
+        """`read_all` for projections: metadata is not read, the payload text is kept."""
+        with self._connection() as conn:
+            rows = conn.execute(READ_FOR_REPLAY, {"after": after, "limit": limit})
+            return [self._decode_for_replay(row) for row in rows]
+
+    def _decode_for_replay(self, row: Row[Any] | tuple[Any, ...]) -> ReplayedEvent:
+        (position, stream_id, stream_version, event_id, type_, schema_version, recorded_at,
+         payload_json, prev_hash, hash_) = row
+        version, payload = self.upcasters.upcast(type_, schema_version, json.loads(payload_json))
+        return ReplayedEvent(
+            position=position, stream_id=stream_id, stream_version=stream_version,
+            event_id=event_id, type=type_, schema_version=version, recorded_at=recorded_at,
+            payload=payload, metadata={}, hash=hash_, prev_hash=prev_hash,
+            payload_json=payload_json if version == schema_version else None,
+        )
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         query = (sa.select(T).where(T.c.stream_id == stream_id)
