@@ -7,6 +7,8 @@ removed at the end whatever happens.
 from __future__ import annotations
 
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,17 +129,35 @@ def _feeds(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> 
 
 def run(options: BenchOptions, say: Say) -> BenchResult:
     result = BenchResult()
+    took: list[str] = []
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-") as tmp:
         work = Path(tmp)
-        if options.wants("appends-sqlite"):
-            (work / "appends").mkdir()
-            result.rows += appends.measure(SqliteSite(work / "appends"), options.sizes, say)
-        if options.wants("appends-postgres"):
-            _postgres_rows(options, result, say)
-        if options.wants("rebuild") or options.wants("catch-up"):
-            _rebuild_and_catch_up(options, work, result, say)
-        if options.wants("serve"):
-            _serve(options, work, result, say)
-        if options.wants("feeds"):
-            _feeds(options, work, result, say)
+        for name, wanted, measure in _groups(options):
+            if wanted:
+                began = time.perf_counter()
+                measure(options, work, result, say)
+                took.append(f"{name} {time.perf_counter() - began:,.0f} s")
+    result.notes.append(f"wall time {time.perf_counter() - started:,.0f} s ({', '.join(took)})")
     return result
+
+
+Group = Callable[[BenchOptions, Path, BenchResult, Say], None]
+
+
+def _groups(options: BenchOptions) -> list[tuple[str, bool, Group]]:
+    """Each step of a run in order, whether it was asked for, and what runs it."""
+    return [
+        ("appends-sqlite", options.wants("appends-sqlite"), _sqlite_appends),
+        ("appends-postgres", options.wants("appends-postgres"),
+         lambda o, _w, r, say: _postgres_rows(o, r, say)),
+        ("rebuild+catch-up", options.wants("rebuild") or options.wants("catch-up"),
+         _rebuild_and_catch_up),
+        ("serve", options.wants("serve"), _serve),
+        ("feeds", options.wants("feeds"), _feeds),
+    ]
+
+
+def _sqlite_appends(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
+    (work / "appends").mkdir()
+    result.rows += appends.measure(SqliteSite(work / "appends"), options.sizes, say)

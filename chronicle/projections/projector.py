@@ -22,6 +22,8 @@ from chronicle.store.sql import run_write
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]   # (position reached, head)
+REBUILD_BATCH = 20_000
+REBUILD_CACHE_KIB = 262_144  # SQLite page cache of a rebuild's write transactions (256 MiB)
 
 
 def default_projections() -> list[Projection]:
@@ -43,13 +45,14 @@ class Projector:
 
     def __init__(self, store: SqlEventStore, projections: Sequence[Projection] | None = None, *,
                  engine: Engine | None = None, dialect: StoreDialect | None = None,
-                 batch_size: int = 5000) -> None:
+                 batch_size: int = 5000, rebuild_batch_size: int = REBUILD_BATCH) -> None:
         self.store = store
         self.projections = list(projections if projections is not None
                                 else default_projections())
         self.engine = engine or store.engine
         self.dialect = dialect or (store.dialect if engine is None else StoreDialect())
         self.batch_size = batch_size
+        self.rebuild_batch_size = rebuild_batch_size
 
     def _tables(self, projection: Projection | None = None) -> list[sa.Table]:
         chosen = [projection] if projection else self.projections
@@ -90,7 +93,7 @@ class Projector:
             t.CheckpointRow.metadata.drop_all(self.engine, tables=self._tables())
             t.CheckpointRow.metadata.drop_all(self.engine, tables=[t.checkpoints])
         self.prepare()
-        return self.catch_up(progress)
+        return self._catch_up(progress, None, rebuilding=True)
 
     def position(self) -> int:
         """The position every read model has reached (the lowest checkpoint)."""
@@ -99,17 +102,39 @@ class Projector:
 
     def catch_up(self, progress: Progress | None = None, upto: int | None = None) -> int:
         """Apply the events not yet applied (up to `upto`); returns how many were applied."""
+        return self._catch_up(progress, upto, rebuilding=False)
+
+    def _catch_up(self, progress: Progress | None, upto: int | None, *, rebuilding: bool
+                  ) -> int:
         applied = 0
         head = upto if upto is not None else self.store.head()
+        size = max(self.batch_size, self.rebuild_batch_size) if rebuilding else self.batch_size
+        step = self._big_step if rebuilding else self._step
         while True:
-            count, reached = run_write(self.engine, lambda c: self._step(c, upto))
+            count, reached = run_write(self.engine, lambda c: step(c, upto, size))
             applied += count
             if progress:
                 progress(reached, max(head, reached))
             if count == 0:
                 return applied
 
-    def _step(self, conn: Connection, upto: int | None) -> tuple[int, int]:
+    def _big_step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:
+        """A rebuild's step: on SQLite, a page cache that holds the batch's dirty pages.
+
+        SQLite's default cache (2 MiB) spills a large batch's B-tree pages to the WAL again
+        and again; the cache is a per-connection setting that durability does not depend on,
+        and is put back before the connection returns to the pool.
+        """
+        if conn.dialect.name != "sqlite":
+            return self._step(conn, upto, size)
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
+        try:
+            return self._step(conn, upto, size)
+        finally:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+
+    def _step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:
         names = [p.name for p in self.projections]
         query = (sa.select(t.checkpoints.c.name, t.checkpoints.c.position)
                  .where(t.checkpoints.c.name.in_(names)).with_for_update())
@@ -117,7 +142,7 @@ class Projector:
         low = min(checkpoints.values(), default=0)
         if upto is not None and low >= upto:
             return 0, low
-        events = self.store.read_for_replay(after=low, limit=self.batch_size)
+        events = self.store.read_for_replay(after=low, limit=size)
         if upto is not None:
             events = [e for e in events if e.position <= upto]
         if not events:
