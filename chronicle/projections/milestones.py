@@ -33,6 +33,9 @@ from chronicle.store.hashing import canonical_json
 from chronicle.store.sql import ReplayedEvent
 
 CHUNK = 500
+DELETE_DAY = t.on_this_day.delete().where(
+    t.on_this_day.c.month_day == sa.bindparam("day"),
+    t.on_this_day.c.milestone_id == sa.bindparam("mid"))
 
 
 def sort_key(date: HistoricalDate) -> str:
@@ -104,6 +107,7 @@ class _Batch:
         self.replaced: set[str] = set()          # ids whose stored rows must be deleted first
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.retracted: list[dict[str, Any]] = []
+        self.stored_days: dict[str, str] = {}    # the on-this-day key of each fetched row
 
     def prefetch(self, milestone_ids: Iterable[str]) -> None:
         """Load the stored rows of milestones this batch changes but did not record."""
@@ -112,6 +116,8 @@ class _Batch:
             for found in self.conn.execute(sa.select(t.milestones)
                                            .where(t.milestones.c.id.in_(ids))):
                 self.rows[found.id] = dict(found._mapping)
+                if found.month_day is not None:
+                    self.stored_days[found.id] = found.month_day
 
     def current(self, milestone_id: str) -> dict[str, Any]:
         if milestone_id not in self.rows:
@@ -165,7 +171,12 @@ class _Batch:
         for ids in _chunks(sorted(self.replaced)):
             conn.execute(t.milestones.delete().where(t.milestones.c.id.in_(ids)))
             conn.execute(t.milestone_tags.delete().where(t.milestone_tags.c.milestone_id.in_(ids)))
-            conn.execute(t.on_this_day.delete().where(t.on_this_day.c.milestone_id.in_(ids)))
+        # By primary key: the index has no milestone_id prefix, an IN (...) would scan it.
+        # Only fetched rows can have an entry; rows recorded in this batch are not stored yet.
+        days = [{"day": self.stored_days[i], "mid": i}
+                for i in sorted(self.replaced) if i in self.stored_days]
+        if days:
+            conn.execute(DELETE_DAY, days)
         for ids in _chunks(sorted(gone)):
             conn.execute(t.history.delete().where(t.history.c.milestone_id.in_(ids)))
         live = [row for row in self.rows.values() if row is not None]
