@@ -8,6 +8,7 @@ PostgreSQL, the database write lock on SQLite), and a process that finds them ad
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
@@ -132,7 +133,9 @@ class Projector:
         try:
             return self._step(conn, upto, size)
         finally:
-            conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+            # A failed batch's connection may be unusable: its error is the one to report.
+            with contextlib.suppress(sa.exc.DBAPIError):
+                conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
 
     def _step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:
         names = [p.name for p in self.projections]
