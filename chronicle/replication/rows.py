@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from chronicle.store.hashing import GENESIS_HASH, chain_hash, format_recorded_at
+from chronicle.store.hashing import GENESIS_HASH, format_recorded_at, row_hash
 
 Row = dict[str, Any]
 """One stored row keyed by column name (`metadata`, not `metadata_json`)."""
@@ -40,15 +40,6 @@ class ChainBroken(ReplicationError):
 
 class NotAPrefix(ReplicationError):
     """The target already holds events that are not the beginning of the source's log."""
-
-
-def row_hash(row: Row) -> str:
-    return chain_hash(
-        prev_hash=row["prev_hash"], position=row["position"], stream_id=row["stream_id"],
-        stream_version=row["stream_version"], event_id=row["event_id"], type_=row["type"],
-        schema_version=row["schema_version"], recorded_at=row["recorded_at"],
-        payload_json=row["payload"], metadata_json=row["metadata"],
-    )
 
 
 @dataclass

@@ -49,3 +49,13 @@ def chain_hash(
     ]
     text = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def row_hash(row: Mapping[str, Any]) -> str:
+    """The hash a log row must carry, from its columns (as named in the table)."""
+    return chain_hash(
+        prev_hash=row["prev_hash"], position=row["position"], stream_id=row["stream_id"],
+        stream_version=row["stream_version"], event_id=row["event_id"], type_=row["type"],
+        schema_version=row["schema_version"], recorded_at=row["recorded_at"],
+        payload_json=row["payload"], metadata_json=row["metadata"],
+    )

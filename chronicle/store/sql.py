@@ -24,7 +24,7 @@ from chronicle.store import migrate
 from chronicle.store.contract import ANY_VERSION, EventStore, StreamAppend
 from chronicle.store.dialects import WRITE_OPTION, StoreDialect
 from chronicle.store.engine import create_store_engine, mask_url
-from chronicle.store.hashing import GENESIS_HASH, canonical_json, chain_hash
+from chronicle.store.hashing import GENESIS_HASH, canonical_json, row_hash
 from chronicle.store.records import (
     ConcurrencyError,
     EventIdConflict,
@@ -227,7 +227,7 @@ class SqlEventStore(EventStore):
                     "metadata": metadata_json,
                     "prev_hash": prev_hash,
                 }
-                row["hash"] = prev_hash = self._hash_of(row)
+                row["hash"] = prev_hash = row_hash(row)
                 rows.append(row)
             versions[append.stream_id] = actual + len(enc)
             results.append([head + offset for offset in range(1, len(enc) + 1)])
@@ -255,15 +255,6 @@ class SqlEventStore(EventStore):
         if moved:
             raise ConcurrencyError(append.stream_id, append.expected_version, actual)
         return None
-
-    @staticmethod
-    def _hash_of(row: dict[str, Any]) -> str:
-        return chain_hash(
-            prev_hash=row["prev_hash"], position=row["position"], stream_id=row["stream_id"],
-            stream_version=row["stream_version"], event_id=row["event_id"], type_=row["type"],
-            schema_version=row["schema_version"], recorded_at=row["recorded_at"],
-            payload_json=row["payload"], metadata_json=row["metadata"],
-        )
 
     @staticmethod
     def _existing(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
@@ -407,7 +398,7 @@ class SqlEventStore(EventStore):
         if row.prev_hash != prev_hash:
             return "its prev_hash does not match the hash of the row before"
         fields = dict(row._mapping)
-        if self._hash_of(fields) != row.hash:
+        if row_hash(fields) != row.hash:
             return "its content does not match its hash (the row was edited)"
         return None
 
