@@ -13,34 +13,22 @@ from pathlib import Path
 from chronicle.bench.figures import Row, Sample, Say, Target
 from chronicle.bench.logs import generate_log
 from chronicle.bench.payloads import EventFactory
+from chronicle.config import FeedSettings
+from chronicle.feeds import FeedRenderer, Format, read_snapshot
 from chronicle.projections import Projector, ReadModels
 
 FLAT = 2.0
 
 
-class FeedsUnavailable(Exception):
-    """The feeds module (chronicle.feeds with its renderer) is not there yet."""
-
-
-def _renderer() -> tuple[object, object, object, object]:
-    try:
-        from chronicle.config import FeedSettings
-        from chronicle.feeds import FeedRenderer, Format, read_snapshot
-    except ImportError as exc:
-        raise FeedsUnavailable("feeds not available") from exc
-    return FeedSettings, FeedRenderer, Format, read_snapshot
-
-
 def regenerate_ms(path: Path, milestones: int, runs: int, repeats: int, say: Say) -> Sample:
     """Per run, the median time of `repeats` regenerations after one new milestone each."""
-    feed_settings_cls, renderer_cls, fmt, read_snapshot = _renderer()
     store, _ = generate_log(path, milestones, milestones_only=True)
     try:
         projector = Projector(store)
         projector.prepare()
         projector.catch_up()
         read_models = ReadModels(store.engine)
-        renderer = renderer_cls(feed_settings_cls())  # type: ignore[operator]
+        renderer = FeedRenderer(FeedSettings())
         factory = EventFactory()
         sample = Sample()
         for run in range(runs):
@@ -50,8 +38,8 @@ def regenerate_ms(path: Path, milestones: int, runs: int, repeats: int, say: Say
                 store.append(event.stream_id, [event.event], 0)
                 started = time.perf_counter()
                 projector.catch_up()
-                main = renderer.catalog.feeds(read_snapshot(read_models))[0]  # type: ignore[attr-defined,operator]
-                body = renderer.render(main, fmt.ATOM)  # type: ignore[attr-defined]
+                main = renderer.catalog.feeds(read_snapshot(read_models))[0]
+                body = renderer.render(main, Format.ATOM)
                 times.append((time.perf_counter() - started) * 1000)
                 assert event.event.payload["id"].encode() in body, "the new milestone is missing"
             sample.runs.append(statistics.median(times))
@@ -63,7 +51,6 @@ def regenerate_ms(path: Path, milestones: int, runs: int, repeats: int, say: Say
 
 
 def measure(directory: Path, sizes: tuple[int, ...], runs: int, say: Say) -> list[Row]:
-    _renderer()
     samples = {n: regenerate_ms(directory / f"feeds-{n}.db", n, runs, 3, say) for n in sizes}
     return flat_rows("feeds", "feeds", "main Atom feed after 1 new milestone", " milestones",
                      samples)
@@ -79,9 +66,3 @@ def flat_rows(prefix: str, group: str, what: str, noun: str, samples: dict[int, 
                 note=f"{size // smallest}x the size: flat means ≤ {FLAT:g}x the time")
             for size in sorted(samples) if size != smallest]
 
-
-def unavailable_rows(reason: str, sizes: tuple[int, ...]) -> list[Row]:
-    smallest = min(sizes)
-    return [Row(f"feeds.{size}", "feeds", f"main Atom feed after 1 new milestone, {size:,} "
-                "milestones", "ms", f"same, {smallest:,} milestones", skipped=reason)
-            for size in sorted(sizes) if size != smallest]

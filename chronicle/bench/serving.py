@@ -68,10 +68,6 @@ def free_port() -> int:
 
 
 def check_tools() -> None:
-    try:
-        import chronicle.cli.serve_cmds  # noqa: F401
-    except ModuleNotFoundError as exc:
-        raise ServeUnavailable("serve not available") from exc
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             raise ServeUnavailable(f"{tool} not installed (apt-get install -y wrk nginx-light)")

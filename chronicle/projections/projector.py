@@ -30,15 +30,9 @@ REBUILD_CACHE_KIB = 262_144  # SQLite page cache of a rebuild's write transactio
 def default_projections() -> list[Projection]:
     """Every read model of the chronicle, in the order they are applied."""
     from chronicle.projections.milestones import MilestonesProjection
+    from chronicle.projections.posts import PostsProjection
 
-    projections: list[Projection] = [MilestonesProjection()]
-    try:
-        from chronicle.projections.posts import PostsProjection
-    except ModuleNotFoundError:
-        pass
-    else:
-        projections.append(PostsProjection())
-    return projections
+    return [MilestonesProjection(), PostsProjection()]
 
 
 class Projector:
