@@ -1,4 +1,11 @@
-"""The hash chain that makes the log tamper-evident: each row's hash covers the previous hash."""
+"""The hash chain that makes the log tamper-evident: each row's hash covers the previous hash.
+
+A row's hash is SHA-256 of the JSON array
+`[prev_hash, position, stream_id, stream_version, event_id, type, schema_version, recorded_at,
+payload, metadata]` (compact separators, UTF-8, non-ASCII kept). The array is written here
+string by string with the json module's own C escaper: the same bytes `json.dumps` would give,
+without building an encoder per row on the append path.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,35 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
+from json.encoder import encode_basestring as _quote  # type: ignore[attr-defined]
 from typing import Any
 
 GENESIS_HASH = "0" * 64
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+canonical_json_text = _CANONICAL.encode
 
 
 def canonical_json(value: Mapping[str, Any]) -> str:
     """One text per JSON value, so hashes do not depend on key order or spacing."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_json_text(value)
 
 
 def format_recorded_at(moment: dt.datetime) -> str:
     """Microsecond UTC text: both databases keep microseconds, so the hash survives a round trip."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def hash_text(prev_hash: str, position: int, stream_id: str, stream_version: int,
+              event_id: str, type_: str, schema_version: int, recorded_at: str,
+              payload_json: str, metadata_json: str) -> str:
+    """The chain hash from the row's values as text (event id and time already formatted).
+
+    Positional on purpose: the store calls it once per appended event.
+    """
+    text = (f"[{_quote(prev_hash)},{int(position)},{_quote(stream_id)},{int(stream_version)},"
+            f"{_quote(event_id)},{_quote(type_)},{int(schema_version)},{_quote(recorded_at)},"
+            f"{_quote(payload_json)},{_quote(metadata_json)}]")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def chain_hash(
@@ -35,20 +58,9 @@ def chain_hash(
     payload_json: str,
     metadata_json: str,
 ) -> str:
-    fields = [
-        prev_hash,
-        position,
-        stream_id,
-        stream_version,
-        str(event_id),
-        type_,
-        schema_version,
-        format_recorded_at(recorded_at),
-        payload_json,
-        metadata_json,
-    ]
-    text = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hash_text(prev_hash, position, stream_id, stream_version, str(event_id), type_,
+                     schema_version, format_recorded_at(recorded_at), payload_json,
+                     metadata_json)
 
 
 def row_hash(row: Mapping[str, Any]) -> str:

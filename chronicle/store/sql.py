@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import operator
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +23,13 @@ from chronicle.store import migrate
 from chronicle.store.contract import ANY_VERSION, EventStore, StreamAppend
 from chronicle.store.dialects import WRITE_OPTION, StoreDialect
 from chronicle.store.engine import create_store_engine, mask_url
-from chronicle.store.hashing import GENESIS_HASH, canonical_json, row_hash
+from chronicle.store.hashing import (
+    GENESIS_HASH,
+    canonical_json_text,
+    format_recorded_at,
+    hash_text,
+    row_hash,
+)
 from chronicle.store.records import (
     ConcurrencyError,
     EventIdConflict,
@@ -43,7 +48,6 @@ IN_CHUNK = 2000          # ids or stream ids per IN (...) list: far below any dr
 Encoded = list[tuple[NewEvent, str, str]]
 
 # Built once: constructing a statement costs more than running it through the compiled cache.
-INSERT_EVENTS = T.insert()
 SELECT_BY_EVENT_IDS = sa.select(T).where(T.c.event_id.in_(sa.bindparam("ids", expanding=True)))
 STREAM_VERSIONS = (
     sa.select(T.c.stream_id, sa.func.max(T.c.stream_version), sa.cast(sa.null(), sa.String(64)))
@@ -103,36 +107,31 @@ class ReplayedEvent(StoredEvent):
 
 
 class _InsertPlan:
-    """The log's INSERT compiled once for a dialect, run straight on the driver's executemany.
+    """The log's INSERT for a dialect, run straight on the driver's executemany (or COPY).
 
-    SQLAlchemy would convert every row's values on each call; here the statement and the two
-    type conversions (event id, recorded time) come from SQLAlchemy once, and the recorded
-    time, which is the same for every row of an append, is converted once per append.
+    Rows arrive as tuples in the table's column order with their values already bound: the
+    event id and the recorded time go through SQLAlchemy's own bind processors (once per row
+    and once per append), so the stored forms are exactly what the ORM would write.
     """
 
     def __init__(self, dialect: sa.engine.Dialect, store_dialect: StoreDialect) -> None:
-        compiled = INSERT_EVENTS.compile(dialect=dialect)
-        self.sql = str(compiled)
         self.names = [c.name for c in T.columns]
-        self.positional = compiled.positional
-        self.columns = operator.itemgetter(*(compiled.positiontup or self.names))
-        self.uuid = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
-        self.time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sql = (f"INSERT INTO {T.name} ({', '.join(self.names)}) "
+                    f"VALUES ({', '.join([mark] * len(self.names))})")
+        self._uuid = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
+        self._time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
         self.store_dialect = store_dialect
 
-    def run(self, conn: Connection, rows: list[dict[str, Any]], recorded_at: dt.datetime
-            ) -> None:
-        when = self.time(recorded_at) if self.time else recorded_at
-        converted = [self._bound(row, when) for row in rows]
-        tuples = [self.columns(row) for row in converted]
-        if not self.store_dialect.bulk_insert(conn, T.name, self.names, tuples):
-            conn.exec_driver_sql(self.sql, tuples if self.positional else converted)
+    def event_id(self, value: uuid.UUID) -> object:
+        return self._uuid(value) if self._uuid else value
 
-    def _bound(self, row: dict[str, Any], when: object) -> dict[str, Any]:
-        bound = {**row, "recorded_at": when}
-        if self.uuid:
-            bound["event_id"] = self.uuid(row["event_id"])
-        return bound
+    def recorded_at(self, value: dt.datetime) -> object:
+        return self._time(value) if self._time else value
+
+    def run(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        if not self.store_dialect.bulk_insert(conn, T.name, self.names, rows):
+            conn.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
 
 
 class SqlEventStore(EventStore):
@@ -171,7 +170,8 @@ class SqlEventStore(EventStore):
 
     def append_streams(self, appends: Sequence[StreamAppend]) -> list[list[int]]:
         encoded = [
-            (a, [(e, canonical_json(e.payload), canonical_json(e.metadata)) for e in a.events])
+            (a, [(e, canonical_json_text(e.payload), canonical_json_text(e.metadata))
+                 for e in a.events])
             for a in appends
         ]
         ids = [e.event_id for a in appends for e in a.events]
@@ -203,7 +203,7 @@ class SqlEventStore(EventStore):
                                   ) if careful else {}
         versions, head, prev_hash = self._state(conn, {a.stream_id for a, enc in encoded if enc})
         recorded_at = dt.datetime.now(dt.UTC)
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         results: list[list[int]] = []
         for append, enc in encoded:
             if not enc:
@@ -214,28 +214,30 @@ class SqlEventStore(EventStore):
                 results.append(replay)
                 continue
             actual = versions.get(append.stream_id, 0)
-            for offset, (event, payload_json, metadata_json) in enumerate(enc, start=1):
-                row = {
-                    "position": head + offset,
-                    "stream_id": append.stream_id,
-                    "stream_version": actual + offset,
-                    "event_id": event.event_id,
-                    "type": event.type,
-                    "schema_version": event.schema_version,
-                    "recorded_at": recorded_at,
-                    "payload": payload_json,
-                    "metadata": metadata_json,
-                    "prev_hash": prev_hash,
-                }
-                row["hash"] = prev_hash = row_hash(row)
-                rows.append(row)
+            prev_hash = self._chain(rows, append.stream_id, enc, head, actual, recorded_at,
+                                    prev_hash)
             versions[append.stream_id] = actual + len(enc)
             results.append([head + offset for offset in range(1, len(enc) + 1)])
             head += len(enc)
         if rows:
-            self._insert.run(conn, rows, recorded_at)
+            self._insert.run(conn, rows)
             self.dialect.after_append(conn, head)
         return results
+
+    def _chain(self, rows: list[tuple[Any, ...]], stream_id: str, enc: Encoded, head: int,
+               version: int, recorded_at: dt.datetime, prev_hash: str) -> str:
+        """Add one stream's rows, each hashed over the one before; returns the last hash."""
+        when, when_text = self._insert.recorded_at(recorded_at), format_recorded_at(recorded_at)
+        bind_id = self._insert.event_id
+        for offset, (event, payload_json, metadata_json) in enumerate(enc, start=1):
+            position, type_, schema = head + offset, event.type, event.schema_version
+            hash_ = hash_text(prev_hash, position, stream_id, version + offset,
+                              str(event.event_id), type_, schema, when_text, payload_json,
+                              metadata_json)
+            rows.append((position, stream_id, version + offset, bind_id(event.event_id), type_,
+                         schema, when, payload_json, metadata_json, prev_hash, hash_))
+            prev_hash = hash_
+        return prev_hash
 
     def _retry_of(self, conn: Connection, append: StreamAppend, enc: Encoded,
                   existing: dict[uuid.UUID, Row[Any]], versions: dict[str, int], *,
