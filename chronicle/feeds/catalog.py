@@ -1,4 +1,4 @@
-"""Every feed document the chronicle publishes, built from one snapshot of the read models.
+"""Every feed document the chronicle publishes, built from the feed index (see index.py).
 
 Paths (from the site root; `chronicle serve` answers them, `chronicle export` writes them):
   /feeds/milestones.{atom,rss,json}           newest additions first
@@ -12,13 +12,12 @@ never move an entry between full pages.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
 from chronicle.config import FeedSettings
-from chronicle.feeds.entries import milestone_item, post_item, tag_uri, tag_url
-from chronicle.feeds.model import Feed, Format, Item, Link
+from chronicle.feeds.entries import post_item, tag_uri, tag_url
+from chronicle.feeds.index import FeedIndex
+from chronicle.feeds.model import Feed, Format, Link
 from chronicle.feeds.queries import Snapshot
 from chronicle.feeds.text import xml_safe
 
@@ -38,19 +37,40 @@ def archive_stem(k: int) -> str:
     return f"/feeds/archive/milestones-{k}"
 
 
+FeedKey = tuple[str, object]   # ("main", None), ("archive", k), ("tag", tag), ("posts", None)
+MAIN: FeedKey = ("main", None)
+POSTS: FeedKey = ("posts", None)
+
+
 class FeedCatalog:
-    """Turns a snapshot into the list of Feed models; rendering them is the writers' job."""
+    """Turns a FeedIndex (or a snapshot) into Feed models; rendering them is the writers' job."""
 
     def __init__(self, settings: FeedSettings) -> None:
         self.settings = safe_settings(settings)
 
-    def feeds(self, snapshot: Snapshot) -> list[Feed]:
-        items = [milestone_item(view, self.settings) for view in snapshot.milestones]
-        feeds = self.archive_feeds(items, snapshot.removals_at)
-        feeds.insert(0, self.main_feed(items, snapshot.removals_at))
-        feeds.extend(self.tag_feeds(items, snapshot.removals_at))
-        feeds.append(self.anniversaries_feed(snapshot))
-        return feeds
+    def index(self, snapshot: Snapshot) -> FeedIndex:
+        return FeedIndex.load(self.settings, snapshot.milestones, snapshot.posts,
+                              snapshot.removals_at, snapshot.position)
+
+    def feeds(self, source: Snapshot | FeedIndex) -> list[Feed]:
+        index = source if isinstance(source, FeedIndex) else self.index(source)
+        return [self.feed(index, key) for key in self.keys(index)]
+
+    def keys(self, index: FeedIndex) -> list[FeedKey]:
+        """Every feed of the index, in the order documents are listed."""
+        return [MAIN, *(("archive", k) for k in range(index.full_pages)),
+                *(("tag", tag) for tag in index.tags()), POSTS]
+
+    def feed(self, index: FeedIndex, key: FeedKey) -> Feed:
+        kind, arg = key
+        if kind == "main":
+            return self.main_feed(index)
+        if kind == "archive":
+            assert isinstance(arg, int)
+            return self.archive_page(index, arg)
+        if kind == "tag":
+            return self.tag_feed(index, str(arg))
+        return self.anniversaries_feed(index)
 
     def _link(self, rel: str, stem: str) -> Link:
         return Link(rel, f"{self.settings.base_url}{stem}.atom", ATOM_TYPE)
@@ -58,31 +78,25 @@ class FeedCatalog:
     def _hub(self) -> tuple[Link, ...]:
         return (Link("hub", self.settings.hub_url),) if self.settings.hub_url else ()
 
-    def main_feed(self, items: Sequence[Item], removals_at: dt.datetime | None) -> Feed:
+    def main_feed(self, index: FeedIndex) -> Feed:
         """The newest `main_size`, and at least every entry no full archive page holds yet."""
-        size = self.settings.archive_size
-        full_pages = len(items) // size
-        unarchived = len(items) - full_pages * size
-        newest = tuple(reversed(items))[: max(self.settings.main_size, unarchived)]
+        items, full_pages = index.items, index.full_pages
+        unarchived = len(items) - full_pages * self.settings.archive_size
+        count = min(len(items), max(self.settings.main_size, unarchived))
+        newest = tuple(reversed(items[len(items) - count:]))
         links = (self._link("prev-archive", archive_stem(full_pages - 1)),) if full_pages else ()
         return Feed(id=tag_uri(self.settings, "feed/milestones"), title=self.settings.title,
                     subtitle=self.settings.subtitle, stem=MAIN_STEM, route=MAIN_STEM,
                     home_url=f"{self.settings.base_url}/", items=newest,
-                    links=links + self._hub(), also_changed_at=removals_at)
+                    links=links + self._hub(), also_changed_at=index.removals_at)
 
-    def archive_feeds(self, items: Sequence[Item], removals_at: dt.datetime | None) -> list[Feed]:
-        size = self.settings.archive_size
-        full_pages = len(items) // size
-        return [self._archive_page(items, k, full_pages, removals_at) for k in range(full_pages)]
-
-    def _archive_page(self, items: Sequence[Item], k: int, full_pages: int,
-                      removals_at: dt.datetime | None) -> Feed:
-        size = self.settings.archive_size
+    def archive_page(self, index: FeedIndex, k: int) -> Feed:
+        items, size, full_pages = index.items, self.settings.archive_size, index.full_pages
         page = tuple(reversed(items[k * size:(k + 1) * size]))  # newest first, like every feed
         links = [self._link("current", MAIN_STEM)]
         if k > 0:
             links.append(self._link("prev-archive", archive_stem(k - 1)))
-        changed = [removals_at] if removals_at else []
+        changed = [index.removals_at] if index.removals_at else []
         if k + 1 < full_pages:
             links.append(self._link("next-archive", archive_stem(k + 1)))
             changed.append(items[(k + 2) * size - 1].published)  # the link appeared then
@@ -94,27 +108,18 @@ class FeedCatalog:
                     items=page, formats=(Format.ATOM,), links=tuple(links), archive=True,
                     also_changed_at=max(changed, default=None))
 
-    def tag_feeds(self, items: Sequence[Item], removals_at: dt.datetime | None) -> list[Feed]:
-        by_tag: dict[str, list[Item]] = {}
-        for item in reversed(items):
-            for tag in item.tags:
-                by_tag.setdefault(tag, []).append(item)
-        return [self._tag_feed(tag, tagged, removals_at) for tag, tagged in sorted(by_tag.items())]
-
-    def _tag_feed(self, tag: str, tagged: Iterable[Item], removals_at: dt.datetime | None
-                  ) -> Feed:
+    def tag_feed(self, index: FeedIndex, tag: str) -> Feed:
         return Feed(id=tag_uri(self.settings, f"feed/tags/{tag}"),
                     title=f"{self.settings.title}: {tag}",
                     subtitle=f"Milestones tagged “{tag}”. {self.settings.subtitle}",
                     stem=f"/feeds/tags/{quote(tag, safe='')}", route="/feeds/tags/{tag}",
                     home_url=tag_url(self.settings, tag),
-                    items=tuple(tagged)[: self.settings.main_size],
-                    links=self._hub(), also_changed_at=removals_at)
+                    items=index.tagged(tag, self.settings.main_size),
+                    links=self._hub(), also_changed_at=index.removals_at)
 
-    def anniversaries_feed(self, snapshot: Snapshot) -> Feed:
-        titles = {view.id: view.milestone.title for view in snapshot.milestones}
-        items = tuple(post_item(post, self.settings, titles)
-                      for post in snapshot.posts[: self.settings.main_size])
+    def anniversaries_feed(self, index: FeedIndex) -> Feed:
+        items = tuple(post_item(post, self.settings, index.titles)
+                      for post in index.posts[: self.settings.main_size])
         return Feed(id=tag_uri(self.settings, "feed/anniversaries"),
                     title=f"{self.settings.title}: on this day",
                     subtitle="Anniversary posts of the chronicle's milestones, as they went out.",

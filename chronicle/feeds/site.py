@@ -9,14 +9,16 @@ SITE_MODULES, or by calling `register_document_source`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from chronicle.config import Settings
 from chronicle.feeds.export import ExportReport, SiteWriter
+from chronicle.feeds.live import LiveFeeds
 from chronicle.feeds.model import Document
 from chronicle.feeds.queries import read_snapshot
-from chronicle.feeds.render import FeedRenderer
+from chronicle.feeds.render import FeedRenderer, RenderHook
 from chronicle.projections import ReadModels
 
 DocumentSource = Callable[[Settings, ReadModels], Iterable[Document]]
@@ -46,20 +48,53 @@ def extra_sources() -> list[DocumentSource]:
     return sources
 
 
-def site_documents(settings: Settings, read_models: ReadModels,
-                   renderer: FeedRenderer | None = None) -> list[Document]:
-    """The feeds, then every other source's documents; a path listed twice is an error."""
-    renderer = renderer or FeedRenderer(settings.feed)
-    documents = renderer.documents(read_snapshot(read_models,
-                                                 posts_limit=settings.feed.main_size))
-    for source in extra_sources():
-        documents.extend(source(settings, read_models))
+def checked(documents: list[Document]) -> list[Document]:
+    """`documents`, unless a path is listed twice (an error)."""
     seen: set[str] = set()
     for document in documents:
         if document.path in seen:
             raise ValueError(f"two documents claim the path {document.path}")
         seen.add(document.path)
     return documents
+
+
+def site_documents(settings: Settings, read_models: ReadModels,
+                   renderer: FeedRenderer | None = None) -> list[Document]:
+    """The feeds, then every other source's documents, rendered from scratch."""
+    renderer = renderer or FeedRenderer(settings.feed)
+    documents = renderer.documents(read_snapshot(read_models,
+                                                 posts_limit=settings.feed.main_size))
+    for source in extra_sources():
+        documents.extend(source(settings, read_models))
+    return checked(documents)
+
+
+class SiteDocuments:
+    """What the server re-renders after each log change: the live feeds, then the other sources.
+
+    `timings` holds the seconds each part took in the last refresh ("feeds", then each
+    source's qualified name), for the bench and for profiling.
+    """
+
+    def __init__(self, settings: Settings, read_models: ReadModels, *,
+                 on_render: RenderHook | None = None,
+                 sources: Sequence[DocumentSource] | None = None) -> None:
+        self.settings = settings
+        self.read_models = read_models
+        self.feeds = LiveFeeds(settings.feed, read_models, on_render=on_render)
+        self.sources = sources
+        self.timings: dict[str, float] = {}
+
+    def documents(self, position: int) -> list[Document]:
+        started = time.perf_counter()
+        documents = self.feeds.documents(position)
+        self.timings = {"feeds": time.perf_counter() - started}
+        for source in extra_sources() if self.sources is None else self.sources:
+            started = time.perf_counter()
+            documents.extend(source(self.settings, self.read_models))
+            self.timings[f"{source.__module__}.{source.__qualname__}"] = (
+                time.perf_counter() - started)
+        return checked(documents)
 
 
 def export_site(settings: Settings, read_models: ReadModels, out: Path) -> ExportReport:

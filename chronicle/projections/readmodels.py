@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from chronicle.projections.views import (
 )
 
 M = t.milestones
+IN_CHUNK = 500   # ids per IN (...) list
 
 
 def _view(row: Row[Any]) -> MilestoneView:
@@ -78,6 +79,14 @@ class ReadModels:
         query = self._filtered(sa.select(sa.func.count()).select_from(M), tag, None, None)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
+
+    def by_ids(self, milestone_ids: Iterable[str]) -> list[MilestoneView]:
+        """The current milestones among `milestone_ids` (by primary key), in recorded order."""
+        wanted = sorted(set(milestone_ids))
+        found: list[MilestoneView] = []
+        for start in range(0, len(wanted), IN_CHUNK):
+            found += self._views(sa.select(M).where(M.c.id.in_(wanted[start:start + IN_CHUNK])))
+        return sorted(found, key=lambda view: view.recorded_position)
 
     def milestone(self, milestone_id: str) -> MilestoneView | None:
         found = self._views(sa.select(M).where(M.c.id == milestone_id))

@@ -34,8 +34,10 @@ class Served:
     not_modified_headers: Headers  # 304: validators and caching, no body headers
 
     @classmethod
-    def prepare(cls, document: Document, cache_control: str = CACHE_CONTROL) -> Served:
-        etag = strong_etag(document.body)
+    def prepare(cls, document: Document, cache_control: str = CACHE_CONTROL,
+                etag: bytes | None = None) -> Served:
+        """`etag`: the body's, when the caller already knows it (the same bytes as before)."""
+        etag = etag or strong_etag(document.body)
         modified = format_datetime(document.last_modified, usegmt=True).encode()
         common = [(b"etag", etag), (b"last-modified", modified),
                   (b"cache-control", cache_control.encode())]
@@ -61,9 +63,12 @@ class DocumentCache:
         fresh = {}
         for document in documents:
             old = previous.get(document.path)
-            same = old is not None and old.document == document
-            fresh[document.path] = old if same and old else Served.prepare(
-                document, self.cache_control)
+            if old is not None and old.document == document:
+                fresh[document.path] = old
+                continue
+            # Bytes kept from the last pass with a new Last-Modified: no need to hash again.
+            etag = old.etag if old is not None and old.document.body is document.body else None
+            fresh[document.path] = Served.prepare(document, self.cache_control, etag)
         self.documents = fresh  # one reference assignment: readers never see a mix
         self.position = position
         self.ready = True

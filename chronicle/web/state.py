@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chronicle.config import Settings
-from chronicle.feeds.render import FeedRenderer
-from chronicle.feeds.site import site_documents
+from chronicle.feeds.site import DocumentSource, SiteDocuments
 from chronicle.projections import Projector, ReadModels
 from chronicle.store import SqlEventStore
 from chronicle.web.cache import DocumentCache
@@ -19,7 +19,7 @@ class ServerState:
     settings: Settings
     store: SqlEventStore
     projector: Projector
-    renderer: FeedRenderer
+    site: SiteDocuments
     cache: DocumentCache
     metrics: Metrics
     follower: LogFollower
@@ -27,18 +27,20 @@ class ServerState:
 
     @classmethod
     def build(cls, settings: Settings, store: SqlEventStore,
-              projector: Projector | None = None) -> ServerState:
+              projector: Projector | None = None,
+              sources: Sequence[DocumentSource] | None = None) -> ServerState:
+        """`sources`: the documents besides the feeds (default: every site source)."""
         metrics = Metrics()
         cache = DocumentCache()
-        renderer = FeedRenderer(settings.feed, on_render=metrics.rendered)
-        read_models = ReadModels(store.engine)
+        site = SiteDocuments(settings, ReadModels(store.engine), on_render=metrics.rendered,
+                             sources=sources)
 
         def refresh(position: int) -> None:
-            cache.replace(site_documents(settings, read_models, renderer), position)
+            cache.replace(site.documents(position), position)
 
         projector = projector or Projector(store)
         poll = settings.server.poll_seconds
         follower = LogFollower(store, projector, refresh, poll_seconds=poll)
-        return cls(settings=settings, store=store, projector=projector, renderer=renderer,
+        return cls(settings=settings, store=store, projector=projector, site=site,
                    cache=cache, metrics=metrics, follower=follower,
                    stale_after=max(10.0, 5 * poll))

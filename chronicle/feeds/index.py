@@ -1,0 +1,116 @@
+"""The feeds' view of the read models, kept in memory and changed one milestone at a time.
+
+Every feed is built from this index: the milestones' Items in recorded order, which of them
+carry each tag, the titles the anniversaries feed links to, the published posts and the last
+removal. Loading it from a snapshot and then applying changes gives the same index as loading
+the later snapshot, so an incremental refresh renders what a full one would.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from chronicle.config import FeedSettings
+from chronicle.feeds.entries import milestone_item
+from chronicle.feeds.model import Item
+from chronicle.projections import MilestoneView, PublishedPostView
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    recorded_position: int
+    updated_position: int
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where a put or a removal happened: the index in recorded order and the tags it touched."""
+
+    index: int
+    tags: frozenset[str]
+
+
+class FeedIndex:
+    """Items in recorded order with per-tag positions; O(log n) to find, O(1) to append."""
+
+    def __init__(self, settings: FeedSettings) -> None:
+        self.settings = settings
+        self.positions: list[int] = []          # recorded positions, ascending
+        self.items: list[Item] = []             # parallel to `positions`
+        self.titles: dict[str, str] = {}        # milestone id → title (anniversary posts)
+        self.posts: tuple[PublishedPostView, ...] = ()
+        self.removals_at: dt.datetime | None = None
+        self.position = 0
+        self._entries: dict[str, _Entry] = {}
+        self._by_position: dict[int, Item] = {}
+        self._tagged: dict[str, list[int]] = {}  # tag → recorded positions, ascending
+
+    @classmethod
+    def load(cls, settings: FeedSettings, views: Iterable[MilestoneView],
+             posts: Sequence[PublishedPostView], removals_at: dt.datetime | None,
+             position: int) -> FeedIndex:
+        index = cls(settings)
+        for view in views:
+            index.put(view)
+        index.posts, index.removals_at, index.position = tuple(posts), removals_at, position
+        return index
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def full_pages(self) -> int:
+        return len(self.items) // self.settings.archive_size
+
+    def tags(self) -> list[str]:
+        return sorted(self._tagged)
+
+    def tagged(self, tag: str, limit: int) -> tuple[Item, ...]:
+        """The newest `limit` items carrying `tag`, newest first."""
+        positions = self._tagged.get(tag, [])
+        return tuple(self._by_position[p] for p in reversed(positions[-limit:]))
+
+    def put(self, view: MilestoneView) -> Placed:
+        """Add or replace a milestone; an unchanged revision keeps its Item."""
+        old = self._entries.get(view.id)
+        if old is not None and old.updated_position == view.updated_position:
+            return Placed(self._find(old.recorded_position), frozenset())
+        touched = self._forget(view.id) if old is not None else frozenset()
+        item = milestone_item(view, self.settings)
+        at = bisect.bisect_left(self.positions, view.recorded_position)
+        self.positions.insert(at, view.recorded_position)
+        self.items.insert(at, item)
+        self._entries[view.id] = _Entry(view.recorded_position, view.updated_position, item)
+        self._by_position[view.recorded_position] = item
+        self.titles[view.id] = view.milestone.title
+        for tag in item.tags:
+            bisect.insort(self._tagged.setdefault(tag, []), view.recorded_position)
+        return Placed(at, touched | frozenset(item.tags))
+
+    def remove(self, milestone_id: str) -> Placed | None:
+        """Drop a retracted milestone; None if the index never held it."""
+        entry = self._entries.get(milestone_id)
+        if entry is None:
+            return None
+        at = self._find(entry.recorded_position)
+        return Placed(at, self._forget(milestone_id))
+
+    def _find(self, recorded_position: int) -> int:
+        return bisect.bisect_left(self.positions, recorded_position)
+
+    def _forget(self, milestone_id: str) -> frozenset[str]:
+        entry = self._entries.pop(milestone_id)
+        at = self._find(entry.recorded_position)
+        del self.positions[at], self.items[at]
+        del self._by_position[entry.recorded_position]
+        self.titles.pop(milestone_id, None)
+        for tag in entry.item.tags:
+            positions = self._tagged[tag]
+            del positions[bisect.bisect_left(positions, entry.recorded_position)]
+            if not positions:
+                del self._tagged[tag]
+        return frozenset(entry.item.tags)
