@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from chronicle.store import (
     ANY_VERSION,
@@ -141,6 +142,32 @@ def test_position_at_a_recorded_time(store: SqlEventStore) -> None:
     assert store.position_at(between) == 1
     assert store.position_at(between - dt.timedelta(days=1)) == 0
     assert store.position_at(dt.datetime.now(dt.UTC)) == 2
+
+
+def test_recorded_times_never_go_back_along_the_log(store: SqlEventStore) -> None:
+    """A clock stepped back (NTP, a restored VM) must not make the log's times disorderly."""
+    store.append("a", [ev(1)], expected_version=0)
+    first = store.read_all()[0].recorded_at
+    with time_machine.travel(first - dt.timedelta(hours=1), tick=False):
+        store.append("a", [ev(2)], expected_version=1)
+    second = store.read_all()[1].recorded_at
+    assert second == first
+    assert store.verify().ok
+    assert store.position_at(first) == 2
+    assert store.position_at(first - dt.timedelta(microseconds=1)) == 0
+
+
+def test_position_at_searches_a_longer_log(store: SqlEventStore) -> None:
+    moments = []
+    for version in range(1, 38):
+        with time_machine.travel(dt.datetime(2027, 1, 27, 1, tzinfo=dt.UTC)
+                                 + dt.timedelta(minutes=version), tick=False):
+            store.append("a", [ev(version)], expected_version=version - 1)
+        moments.append(store.read_all(after=version - 1, limit=1)[0].recorded_at)
+    for position, moment in enumerate(moments, start=1):
+        assert store.position_at(moment) == position
+        assert store.position_at(moment + dt.timedelta(seconds=30)) == position
+        assert store.position_at(moment - dt.timedelta(seconds=30)) == position - 1
 
 
 def test_find_event_by_id(store: SqlEventStore) -> None:

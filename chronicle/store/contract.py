@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ class EventStore(abc.ABC):
         """The last global position; zero for an empty log."""
 
     @abc.abstractmethod
-    def position_at(self, moment: object) -> int:
+    def position_at(self, moment: dt.datetime) -> int:
         """The last position recorded at or before `moment` (an aware datetime); zero if none."""
 
     @abc.abstractmethod

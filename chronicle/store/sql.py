@@ -50,16 +50,21 @@ Encoded = list[tuple[NewEvent, str, str]]
 # Built once: constructing a statement costs more than running it through the compiled cache.
 SELECT_BY_EVENT_IDS = sa.select(T).where(T.c.event_id.in_(sa.bindparam("ids", expanding=True)))
 STREAM_VERSIONS = (
-    sa.select(T.c.stream_id, sa.func.max(T.c.stream_version), sa.cast(sa.null(), sa.String(64)))
+    sa.select(T.c.stream_id, sa.func.max(T.c.stream_version), sa.cast(sa.null(), sa.String(64)),
+              sa.cast(sa.null(), T.c.recorded_at.type))
     .where(T.c.stream_id.in_(sa.bindparam("streams", expanding=True)))
     .group_by(T.c.stream_id)
 )
-_HEAD = sa.select(T.c.position, T.c.hash).order_by(T.c.position.desc()).limit(1).subquery()
+_HEAD = (sa.select(T.c.position, T.c.hash, T.c.recorded_at).order_by(T.c.position.desc())
+         .limit(1).subquery())
 APPEND_STATE = sa.union_all(
     STREAM_VERSIONS,
-    sa.select(sa.cast(sa.null(), sa.String(200)), _HEAD.c.position, _HEAD.c.hash),
+    sa.select(sa.cast(sa.null(), sa.String(200)), _HEAD.c.position, _HEAD.c.hash,
+              _HEAD.c.recorded_at),
 )
-"""Rows (stream_id, version, NULL) per existing stream, and (NULL, position, hash) of the head."""
+"""Rows (stream_id, version, NULL, NULL) per existing stream, and (NULL, position, hash, time)
+of the head."""
+RECORDED_AT = sa.select(T.c.recorded_at).where(T.c.position == sa.bindparam("position"))
 READ_ALL = (sa.select(T).where(T.c.position > sa.bindparam("after")).order_by(T.c.position)
             .limit(sa.bindparam("limit")))
 READ_FOR_REPLAY = (
@@ -106,6 +111,37 @@ class ReplayedEvent(StoredEvent):
     payload_json: str | None = None
 
 
+class _ReplayPlan:
+    """READ_FOR_REPLAY compiled once for a dialect and fetched as the driver's plain tuples.
+
+    SQLAlchemy would wrap and convert every row; here the two conversions (event id, recorded
+    time) come from SQLAlchemy's types once, and the caller converts a recorded time, which a
+    whole append shares, once per distinct value.
+    """
+
+    def __init__(self, dialect: sa.engine.Dialect) -> None:
+        self.compiled = READ_FOR_REPLAY.compile(dialect=dialect)
+        self.sql = str(self.compiled)
+        self.uuid = _result_processor(T.c.event_id, dialect)
+        self.time = _result_processor(T.c.recorded_at, dialect)
+
+    def params(self, after: int, limit: int) -> Any:
+        values = self.compiled.construct_params({"after": after, "limit": limit})
+        if not self.compiled.positional:
+            return values
+        return tuple(values[key] for key in self.compiled.positiontup or ())
+
+
+def _result_processor(column: sa.Column[Any], dialect: sa.engine.Dialect
+                      ) -> Callable[[Any], Any]:
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    return process if process is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 class _InsertPlan:
     """The log's INSERT for a dialect, run straight on the driver's executemany (or COPY).
 
@@ -143,6 +179,7 @@ class SqlEventStore(EventStore):
         self.upcasters = upcasters
         self.url = mask_url(engine.url.render_as_string(hide_password=False))
         self._insert = _InsertPlan(engine.dialect, dialect)
+        self._replay = _ReplayPlan(engine.dialect)
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -201,8 +238,11 @@ class SqlEventStore(EventStore):
         """
         existing = self._existing(conn, [e.event_id for _, enc in encoded for e, _, _ in enc]
                                   ) if careful else {}
-        versions, head, prev_hash = self._state(conn, {a.stream_id for a, enc in encoded if enc})
-        recorded_at = dt.datetime.now(dt.UTC)
+        versions, head, prev_hash, head_at = self._state(
+            conn, {a.stream_id for a, enc in encoded if enc})
+        # Never before the head: times along the log stay ordered even if the clock steps
+        # back, which is what lets `position_at` search by position.
+        recorded_at = max(dt.datetime.now(dt.UTC), head_at) if head_at else dt.datetime.now(dt.UTC)
         rows: list[tuple[Any, ...]] = []
         results: list[list[int]] = []
         for append, enc in encoded:
@@ -294,20 +334,21 @@ class SqlEventStore(EventStore):
         return conn.execute(query).scalar() or 0
 
     @staticmethod
-    def _state(conn: Connection, streams: set[str]) -> tuple[dict[str, int], int, str]:
-        """The streams' versions and the head's position and hash, in one query per chunk."""
+    def _state(conn: Connection, streams: set[str]
+               ) -> tuple[dict[str, int], int, str, dt.datetime | None]:
+        """The streams' versions and the head's position, hash and time, in one query per chunk."""
         versions: dict[str, int] = {}
-        head, prev_hash = 0, GENESIS_HASH
+        head, prev_hash, head_at = 0, GENESIS_HASH, None
         ordered = sorted(streams)
         for start in range(0, max(len(ordered), 1), IN_CHUNK):
             chunk = ordered[start:start + IN_CHUNK]
             query = APPEND_STATE if start == 0 else STREAM_VERSIONS
-            for stream_id, number, hash_ in conn.execute(query, {"streams": chunk}):
+            for stream_id, number, hash_, moment in conn.execute(query, {"streams": chunk}):
                 if stream_id is None:
-                    head, prev_hash = number, hash_
+                    head, prev_hash, head_at = number, hash_, moment
                 else:
                     versions[stream_id] = number
-        return versions, head, prev_hash
+        return versions, head, prev_hash, head_at
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -331,17 +372,24 @@ class SqlEventStore(EventStore):
     def read_for_replay(self, after: int = 0, limit: int = 1000) -> list[ReplayedEvent]:
         """`read_all` for projections: metadata is not read, the payload text is kept."""
         with self._connection() as conn:
-            rows = conn.execute(READ_FOR_REPLAY, {"after": after, "limit": limit})
-            return [self._decode_for_replay(row) for row in rows]
+            rows = conn.exec_driver_sql(self._replay.sql,
+                                        self._replay.params(after, limit)).fetchall()
+        times: dict[Any, dt.datetime] = {}
+        return [self._decode_for_replay(row, times) for row in rows]
 
-    def _decode_for_replay(self, row: Row[Any] | tuple[Any, ...]) -> ReplayedEvent:
+    def _decode_for_replay(self, row: Sequence[Any], times: dict[Any, dt.datetime]
+                           ) -> ReplayedEvent:
+        """One fetched row; `times` holds the recorded times this read has converted."""
         (position, stream_id, stream_version, event_id, type_, schema_version, recorded_at,
          payload_json, prev_hash, hash_) = row
         version, payload = self.upcasters.upcast(type_, schema_version, json.loads(payload_json))
+        when = times.get(recorded_at)
+        if when is None:
+            when = times[recorded_at] = self._replay.time(recorded_at)
         return ReplayedEvent(
             position=position, stream_id=stream_id, stream_version=stream_version,
-            event_id=event_id, type=type_, schema_version=version, recorded_at=recorded_at,
-            payload=payload, metadata={}, hash=hash_, prev_hash=prev_hash,
+            event_id=self._replay.uuid(event_id), type=type_, schema_version=version,
+            recorded_at=when, payload=payload, metadata={}, hash=hash_, prev_hash=prev_hash,
             payload_json=payload_json if version == schema_version else None,
         )
 
@@ -359,10 +407,21 @@ class SqlEventStore(EventStore):
         with self._connection() as conn:
             return conn.execute(sa.select(sa.func.max(T.c.position))).scalar() or 0
 
-    def position_at(self, moment: object) -> int:
-        query = sa.select(sa.func.max(T.c.position)).where(T.c.recorded_at <= moment)
+    def position_at(self, moment: dt.datetime) -> int:
+        """The last position recorded at or before `moment`.
+
+        A binary search over positions (about 20 primary-key reads for a million events):
+        recorded times never decrease along the log (see `_append_all`), so no index is kept.
+        """
         with self._connection() as conn:
-            return conn.execute(query).scalar() or 0
+            low, high = 0, conn.execute(sa.select(sa.func.max(T.c.position))).scalar() or 0
+            while low < high:       # invariant: time(low) <= moment < time(high + 1)
+                middle = (low + high + 1) // 2
+                if conn.execute(RECORDED_AT, {"position": middle}).scalar_one() <= moment:
+                    low = middle
+                else:
+                    high = middle - 1
+            return low
 
     def find_event(self, event_id: uuid.UUID) -> StoredEvent | None:
         with self._connection() as conn:
