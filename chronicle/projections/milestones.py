@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from chronicle.dates import HistoricalDate
+from chronicle.dates import HistoricalDate, InvalidDate, date_from_json_cached
 from chronicle.domain import (
+    MILESTONE_FIELDS,
     Milestone,
     MilestoneEvent,
     MilestoneRecorded,
     MilestoneRetracted,
     MilestoneRevised,
     MilestoneState,
+    Source,
     milestone_from_log,
     recorded_from_log,
 )
@@ -33,6 +37,9 @@ from chronicle.store.hashing import canonical_json
 from chronicle.store.sql import ReplayedEvent
 
 CHUNK = 500
+LIST_FIELDS = ("tags", "people", "places", "sources")   # tuples in a Milestone, lists in JSON
+MILESTONE_KEYS = frozenset(MILESTONE_FIELDS)
+SOURCE_KEYS = frozenset(f.name for f in fields(Source))
 DELETE_DAY = t.on_this_day.delete().where(
     t.on_this_day.c.month_day == sa.bindparam("day"),
     t.on_this_day.c.milestone_id == sa.bindparam("mid"))
@@ -56,6 +63,34 @@ def _date_columns(date: HistoricalDate) -> tuple[str, str, int, int, str | None]
             date.last_day().year, month_day_text(date))
 
 
+@functools.lru_cache(maxsize=65536)
+def _date_json(date: HistoricalDate) -> dict[str, Any]:
+    return date.to_json()
+
+
+def canonical_date(payload: Mapping[str, Any]) -> HistoricalDate | None:
+    """The date of a milestone payload that is already its milestone's `to_payload()`, or None.
+
+    Such a payload (every one our store wrote) gives its row without building the Milestone:
+    every key present and no other, lists where the milestone has tuples, sources with exactly
+    a Source's keys, and the date as its own `to_json()`. Anything else returns None and takes
+    the decoding path, with its checks.
+    """
+    if payload.keys() != MILESTONE_KEYS:
+        return None
+    for name in LIST_FIELDS:
+        if type(payload[name]) is not list:
+            return None
+    for source in payload["sources"]:
+        if type(source) is not dict or source.keys() != SOURCE_KEYS:
+            return None
+    try:
+        date = date_from_json_cached(payload["date"])
+    except InvalidDate:
+        return None
+    return date if _date_json(date) == payload["date"] else None
+
+
 def payload_text(milestone: Milestone, stored: StoredEvent | None = None) -> str:
     """The milestone's canonical JSON, reusing the log's text when it holds the same payload.
 
@@ -74,16 +109,23 @@ def milestone_row(milestone: Milestone, *, recorded: StoredEvent | dict[str, Any
                   ) -> dict[str, Any]:
     if isinstance(recorded, StoredEvent):
         recorded = {"recorded_at": recorded.recorded_at, "recorded_position": recorded.position}
-    key, precision, year_start, year_end, month_day = _date_columns(milestone.date)
+    return _row(milestone.id, milestone.title, milestone.date,
+                payload if payload is not None else canonical_json(milestone.to_payload()),
+                recorded=recorded, updated=updated, revisions=revisions)
+
+
+def _row(milestone_id: str, title: str, date: HistoricalDate, payload: str, *,
+         recorded: dict[str, Any], updated: StoredEvent, revisions: int) -> dict[str, Any]:
+    key, precision, year_start, year_end, month_day = _date_columns(date)
     return {
-        "id": milestone.id,
-        "title": milestone.title,
+        "id": milestone_id,
+        "title": title,
         "sort_key": key,
         "precision": precision,
         "year_start": year_start,
         "year_end": year_end,
         "month_day": month_day,
-        "payload": payload if payload is not None else canonical_json(milestone.to_payload()),
+        "payload": payload,
         "recorded_at": recorded["recorded_at"],
         "recorded_position": recorded["recorded_position"],
         "updated_at": updated.recorded_at,
@@ -97,13 +139,15 @@ class _Batch:
 
     Milestones stay decoded while the batch runs (a row is parsed from the database at most
     once, and the rows a batch revises or retracts are fetched in one query), so the cost of a
-    batch grows with its events, not with the size of the read model.
+    batch grows with its events, not with the size of the read model. A milestone recorded
+    from a canonical payload keeps that payload and is decoded only if the batch revises it.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.rows: dict[str, dict[str, Any] | None] = {}
-        self.milestones: dict[str, Milestone] = {}  # the decoded milestone of each live row
+        # The milestone of each live row: decoded, or its canonical payload (see canonical_date).
+        self.milestones: dict[str, Milestone | Mapping[str, Any]] = {}
         self.replaced: set[str] = set()          # ids whose stored rows must be deleted first
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.retracted: list[dict[str, Any]] = []
@@ -129,7 +173,9 @@ class _Batch:
 
     def _milestone(self, milestone_id: str, row: dict[str, Any]) -> Milestone:
         found = self.milestones.get(milestone_id)
-        return found if found is not None else milestone_from_log(json.loads(row["payload"]))
+        if isinstance(found, Milestone):
+            return found
+        return milestone_from_log(found if found is not None else json.loads(row["payload"]))
 
     def recorded(self, event: MilestoneRecorded, stored: StoredEvent) -> None:
         self.rows[event.milestone_id] = milestone_row(
@@ -137,6 +183,19 @@ class _Batch:
             payload=payload_text(event.milestone, stored))
         self.milestones[event.milestone_id] = event.milestone
         self._history(stored, event.milestone_id, None, {})
+
+    def recorded_canonical(self, stored: StoredEvent, date: HistoricalDate) -> None:
+        """`recorded` of a payload that `canonical_date` accepted: no Milestone is built."""
+        payload = stored.payload
+        text = stored.payload_json if isinstance(stored, ReplayedEvent) else None
+        milestone_id = payload["id"]
+        self.rows[milestone_id] = _row(
+            milestone_id, payload["title"], date,
+            text if text is not None else canonical_json(payload),
+            recorded={"recorded_at": stored.recorded_at, "recorded_position": stored.position},
+            updated=stored, revisions=0)
+        self.milestones[milestone_id] = payload
+        self._history(stored, milestone_id, None, {})
 
     def revised(self, event: MilestoneRevised, stored: StoredEvent) -> None:
         row = self.current(event.milestone_id)
@@ -165,6 +224,10 @@ class _Batch:
              "recorded_at": stored.recorded_at, "reason": reason,
              "changes": canonical_json(changes) if changes else "{}"})
 
+    def _tags(self, milestone_id: str) -> Sequence[str]:
+        found = self.milestones[milestone_id]
+        return found.tags if isinstance(found, Milestone) else found["tags"]
+
     def flush(self) -> None:
         conn = self.conn
         gone = [i for i in self.replaced if self.rows.get(i) is None]
@@ -183,7 +246,7 @@ class _Batch:
         _insert(conn, t.milestones, live)
         _insert(conn, t.milestone_tags, [
             {"milestone_id": row["id"], "tag": tag, "recorded_position": row["recorded_position"]}
-            for row in live for tag in self.milestones[row["id"]].tags])
+            for row in live for tag in self._tags(row["id"])])
         _insert(conn, t.on_this_day, [{"month_day": row["month_day"], "milestone_id": row["id"]}
                                       for row in live if row["month_day"]])
         _insert(conn, t.history, [h for entries in self.history.values() for h in entries])
@@ -205,49 +268,46 @@ class _DriverInsert:
     """A table's INSERT compiled once per dialect and run on the driver's executemany.
 
     SQLAlchemy would build every row's parameters on each call; here the statement and the
-    type conversions come from SQLAlchemy once, and a conversion (recorded times, shared by
-    whole appends) runs once per distinct value of a call.
+    type conversions come from SQLAlchemy once, a conversion (recorded times, shared by whole
+    appends) runs once per distinct value of a call, and rows become the driver's tuples in C.
     """
 
     def __init__(self, table: sa.Table, dialect: sa.engine.Dialect) -> None:
         compiled = table.insert().compile(dialect=dialect)
         self.sql = str(compiled)
         self.positional = compiled.positional
-        self.keys = list(compiled.positiontup or []) if self.positional else []
-        names = [c.key for c in table.columns]
+        keys = list(compiled.positiontup or []) if self.positional else []
+        # Every table has several columns, so the itemgetter gives tuples.
+        assert not self.positional or sorted(keys) == sorted(c.key for c in table.columns)
+        self.tuples = operator.itemgetter(*keys) if self.positional else None
         self.processors: dict[str, Callable[[Any], Any]] = {}
         for column in table.columns:
             process = column.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self.processors[column.key] = process
-        assert not self.positional or sorted(self.keys) == sorted(names)
 
     def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        keys = self.keys if self.positional else list(rows[0])
-        columns = [self._column(key, rows) for key in keys]
-        params = list(zip(*columns, strict=True))
-        if self.positional:
-            conn.exec_driver_sql(self.sql, params)
+        """Insert `rows`, which are converted in place to the driver's values (and spent)."""
+        for key, process in self.processors.items():
+            _convert(rows, key, process)
+        if self.tuples is not None:
+            conn.exec_driver_sql(self.sql, list(map(self.tuples, rows)))
         else:
-            conn.exec_driver_sql(self.sql, [dict(zip(keys, p, strict=True)) for p in params])
+            conn.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
 
-    def _column(self, key: str, rows: list[dict[str, Any]]) -> list[Any]:
-        values = [row[key] for row in rows]
-        process = self.processors.get(key)
-        if process is None:
-            return values
-        memo: dict[Any, Any] = {}
-        converted = []
-        for value in values:
-            try:
-                found = memo.get(value, memo)
-            except TypeError:  # unhashable: convert it every time
-                found = process(value)
-            else:
-                if found is memo:
-                    found = memo[value] = process(value)
-            converted.append(found)
-        return converted
+
+def _convert(rows: list[dict[str, Any]], key: str, process: Callable[[Any], Any]) -> None:
+    memo: dict[Any, Any] = {}
+    for row in rows:
+        value = row[key]
+        try:
+            found = memo.get(value, memo)
+        except TypeError:  # unhashable: convert it every time
+            found = process(value)
+        else:
+            if found is memo:
+                found = memo[value] = process(value)
+        row[key] = found
 
 
 _PLANS: dict[tuple[str, str, str, str], _DriverInsert] = {}
@@ -264,12 +324,20 @@ def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> No
     plan.run(conn, rows)
 
 
-def _decode(stored: StoredEvent) -> MilestoneEvent:
-    """The domain event; a current-version MilestoneRecorded takes the trusted replay path."""
+def _decode(stored: StoredEvent) -> MilestoneEvent | HistoricalDate:
+    """The domain event; a current-version MilestoneRecorded takes the trusted replay path.
+
+    A canonical one (see `canonical_date`) is not decoded at all: its date is all it needs.
+    """
     if (stored.type == MilestoneRecorded.type
             and stored.schema_version == MilestoneRecorded.schema_version):
-        return recorded_from_log(stored.payload)
+        date = canonical_date(stored.payload)
+        return date if date is not None else recorded_from_log(stored.payload)
     return to_domain(stored)
+
+
+def _milestone_id(stored: StoredEvent, decoded: MilestoneEvent | HistoricalDate) -> str:
+    return stored.payload["id"] if isinstance(decoded, HistoricalDate) else decoded.milestone_id
 
 
 class MilestonesProjection(Projection):
@@ -281,11 +349,15 @@ class MilestonesProjection(Projection):
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
         batch = _Batch(conn)
-        decoded = [(_decode(stored), stored) for stored in events if is_milestone_event(stored)]
-        recorded_here = {e.milestone_id for e, _ in decoded if isinstance(e, MilestoneRecorded)}
-        batch.prefetch(e.milestone_id for e, _ in decoded if e.milestone_id not in recorded_here)
-        for event, stored in decoded:
-            if isinstance(event, MilestoneRecorded):
+        decoded = [(stored, _decode(stored)) for stored in events if is_milestone_event(stored)]
+        recorded_here = {_milestone_id(stored, event) for stored, event in decoded
+                         if isinstance(event, HistoricalDate | MilestoneRecorded)}
+        batch.prefetch(i for i in (_milestone_id(s, e) for s, e in decoded)
+                       if i not in recorded_here)
+        for stored, event in decoded:
+            if isinstance(event, HistoricalDate):
+                batch.recorded_canonical(stored, event)
+            elif isinstance(event, MilestoneRecorded):
                 batch.recorded(event, stored)
             elif isinstance(event, MilestoneRevised):
                 batch.revised(event, stored)
