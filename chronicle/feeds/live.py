@@ -81,7 +81,7 @@ class LiveFeeds:
         if removed or index.removals_at != before:
             return None
         size, full = self.catalog.settings.archive_size, index.full_pages
-        pages = {page for p in placed for page in (p.index // size, p.index // size - 1)}
+        pages = {p.index // size for p in placed}
         pages.update(range(full_before - 1, full))  # new full pages, and the one before them
         keys: set[FeedKey] = {MAIN, POSTS}
         keys.update(("archive", k) for k in pages if 0 <= k < full)
