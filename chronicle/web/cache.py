@@ -63,7 +63,7 @@ class DocumentCache:
         fresh = {}
         for document in documents:
             old = previous.get(document.path)
-            if old is not None and old.document == document:
+            if old is not None and (old.document is document or old.document == document):
                 fresh[document.path] = old
                 continue
             # Bytes kept from the last pass with a new Last-Modified: no need to hash again.
