@@ -84,6 +84,16 @@ def test_retry_with_same_event_ids_is_a_noop(store: SqlEventStore) -> None:
     assert store.head() == 3
 
 
+@pytest.mark.parametrize("size", [1, 2, 25])   # 25 rows go by COPY on PostgreSQL
+def test_a_retry_at_any_version_is_found_by_the_unique_event_id(store: SqlEventStore,
+                                                                size: int) -> None:
+    """The fast path skips the id lookup; the insert's unique violation must send it back."""
+    batch = [ev(n) for n in range(size)]
+    first = store.append("a", batch, expected_version=0)
+    assert store.append("a", batch, expected_version=ANY_VERSION) == first
+    assert store.head() == size and store.verify().ok
+
+
 def test_same_event_id_with_other_content_is_an_error(store: SqlEventStore) -> None:
     original = ev(1)
     store.append("a", [original], expected_version=0)

@@ -6,6 +6,7 @@ import multiprocessing as mp
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from chronicle.store import ConcurrencyError, NewEvent, open_store
 
@@ -97,3 +98,23 @@ def _racer(url: str, n: int, barrier: object, queue: object) -> None:
     except ConcurrencyError:
         queue.put(0)  # type: ignore[attr-defined]
     store.close()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_killed_by_the_server_is_replaced_unnoticed(postgres_url: str
+                                                                        ) -> None:
+    """The pool's check on checkout (one empty query) must catch a terminated backend."""
+    store = open_store(postgres_url)
+    admin = sa.create_engine(store.engine.url)
+    try:
+        store.append("a", [NewEvent(type="T", payload={"n": 1})], expected_version=0)
+        with store.engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with admin.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (pid,)).scalar()
+        assert store.append("a", [NewEvent(type="T", payload={"n": 2})], expected_version=1) == [2]
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        admin.dispose()
+        store.close()

@@ -23,6 +23,14 @@ WRITE_OPTION = "chronicle_write"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 COPY_MIN_ROWS = 20
 NOTIFY = sa.text("SELECT pg_notify(:channel, :head)")
+AppendState = list[tuple[Any, ...]]
+"""(stream_id, version, NULL, NULL) per existing stream and (NULL, head, hash, recorded_at)."""
+PG_APPEND_STATE = (
+    f"SELECT stream_id, max(stream_version), NULL::varchar, NULL::timestamptz "
+    f"FROM {TABLE_NAME} WHERE stream_id = ANY(%s) GROUP BY stream_id "
+    f"UNION ALL (SELECT NULL, position, hash, recorded_at FROM {TABLE_NAME} "
+    f"ORDER BY position DESC LIMIT 1)"
+)
 
 
 class StoreDialect:
@@ -43,6 +51,22 @@ class StoreDialect:
                     rows: Sequence[Sequence[Any]]) -> bool:
         """Insert `rows` faster than executemany can, if this database has a way; False if not."""
         return False
+
+    def locked_state(self, conn: Connection, streams: Sequence[str],
+                     portable: Callable[[Connection], AppendState]) -> AppendState:
+        """Take the append lock, then read the append's state (streams' versions, head).
+
+        `portable` reads the state with SQLAlchemy; a dialect may do both in fewer round trips.
+        """
+        self.lock_for_append(conn)
+        return portable(conn)
+
+    def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
+                        rows: Sequence[Sequence[Any]], head: int) -> None:
+        """Insert an append's rows (tuples in `columns` order) and announce the new head."""
+        if not self.bulk_insert(conn, TABLE_NAME, columns, rows):
+            conn.exec_driver_sql(insert_sql, rows)  # type: ignore[arg-type]
+        self.after_append(conn, head)
 
     def immutability_ddl(self) -> list[str]:
         """Statements that make UPDATE and DELETE on the log fail inside the database."""
@@ -132,21 +156,62 @@ class PostgresDialect(StoreDialect):
     name = "postgresql"
     MIGRATION_LOCK_KEY = 0x6368726F6E  # "chron"
 
+    def configure(self, engine: Engine) -> None:
+        from psycopg import pq
+
+        @event.listens_for(engine, "checkout")
+        def _ping(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+            """A pooled connection answers an empty query before use, or the pool replaces it.
+
+            SQLAlchemy's pre-ping sends SELECT 1 through psycopg, which opens a transaction
+            first: two round trips. libpq's empty query is one and leaves no transaction.
+            """
+            try:
+                alive = (not dbapi_conn.broken
+                         and dbapi_conn.pgconn.exec_(b"").status == pq.ExecStatus.EMPTY_QUERY)
+            except Exception:          # whatever the dead socket raised: replace it
+                alive = False
+            if not alive:
+                raise sa.exc.DisconnectionError("the pooled connection did not answer")
+
     def lock_for_append(self, conn: Connection) -> None:
         conn.exec_driver_sql(f"LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE")
 
     def after_append(self, conn: Connection, head: int) -> None:
         conn.execute(NOTIFY, {"channel": NOTIFY_CHANNEL, "head": str(head)})
 
+    def locked_state(self, conn: Connection, streams: Sequence[str],
+                     portable: Callable[[Connection], AppendState]) -> AppendState:
+        """BEGIN, LOCK and the state query in one round trip (psycopg's pipeline mode).
+
+        Each statement still runs on its own snapshot, so the state is read after the lock.
+        """
+        driver = _driver(conn)
+        with _driver_errors(conn, PG_APPEND_STATE), driver.cursor() as cursor:
+            with driver.pipeline():
+                cursor.execute(f"LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE")
+                cursor.execute(PG_APPEND_STATE, (list(streams),))
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
+                        rows: Sequence[Sequence[Any]], head: int) -> None:
+        """A few rows and the NOTIFY in one round trip; many rows by COPY."""
+        if self.bulk_insert(conn, TABLE_NAME, columns, rows):
+            self.after_append(conn, head)
+            return
+        driver = _driver(conn)
+        with _driver_errors(conn, insert_sql), driver.pipeline(), driver.cursor() as cursor:
+            cursor.executemany(insert_sql, rows)
+            cursor.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(head)))
+
     def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> bool:
         """COPY, in the append's transaction: ~3x executemany for batches; one row gains nothing."""
         if len(rows) < COPY_MIN_ROWS:
             return False
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with _driver_errors(conn, statement), _driver(conn).cursor() as cursor, cursor.copy(
+                statement) as copy:
             for row in rows:
                 copy.write_row(row)
         return True
@@ -220,6 +285,30 @@ class PostgresDialect(StoreDialect):
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"),
                              {"k": self.MIGRATION_LOCK_KEY})
                 conn.commit()
+
+
+def _driver(conn: Connection) -> Any:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    return driver
+
+
+@contextlib.contextmanager
+def _driver_errors(conn: Connection, statement: str) -> Iterator[None]:
+    """Driver errors as SQLAlchemy's, as if the statement had gone through the Connection.
+
+    The store tells a retry (IntegrityError) and an outage (OperationalError) apart by
+    SQLAlchemy's classes; a lost connection is invalidated so the pool does not hand it out.
+    """
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as exc:
+        lost = conn.dialect.is_disconnect(exc, _driver(conn), None)
+        if lost:
+            conn.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error,
+                                         connection_invalidated=lost) from exc
 
 
 def dialect_for(engine: Engine) -> StoreDialect:

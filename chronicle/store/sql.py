@@ -143,31 +143,26 @@ def _same(value: Any) -> Any:
 
 
 class _InsertPlan:
-    """The log's INSERT for a dialect, run straight on the driver's executemany (or COPY).
+    """The log's INSERT for a dialect, for the driver's executemany (or the dialect's COPY).
 
     Rows arrive as tuples in the table's column order with their values already bound: the
     event id and the recorded time go through SQLAlchemy's own bind processors (once per row
     and once per append), so the stored forms are exactly what the ORM would write.
     """
 
-    def __init__(self, dialect: sa.engine.Dialect, store_dialect: StoreDialect) -> None:
+    def __init__(self, dialect: sa.engine.Dialect) -> None:
         self.names = [c.name for c in T.columns]
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self.sql = (f"INSERT INTO {T.name} ({', '.join(self.names)}) "
                     f"VALUES ({', '.join([mark] * len(self.names))})")
         self._uuid = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
         self._time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
-        self.store_dialect = store_dialect
 
     def event_id(self, value: uuid.UUID) -> object:
         return self._uuid(value) if self._uuid else value
 
     def recorded_at(self, value: dt.datetime) -> object:
         return self._time(value) if self._time else value
-
-    def run(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if not self.store_dialect.bulk_insert(conn, T.name, self.names, rows):
-            conn.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
 
 
 class SqlEventStore(EventStore):
@@ -178,7 +173,7 @@ class SqlEventStore(EventStore):
         self.dialect = dialect
         self.upcasters = upcasters
         self.url = mask_url(engine.url.render_as_string(hide_password=False))
-        self._insert = _InsertPlan(engine.dialect, dialect)
+        self._insert = _InsertPlan(engine.dialect)
         self._replay = _ReplayPlan(engine.dialect)
 
     # -- transactions ---------------------------------------------------------------------
@@ -193,11 +188,7 @@ class SqlEventStore(EventStore):
             raise StoreUnavailable(self.url, _reason(exc)) from exc
 
     def _write(self, work: Callable[[Connection], R]) -> R:
-        def locked(conn: Connection) -> R:
-            self.dialect.lock_for_append(conn)
-            return work(conn)
-
-        return run_write(self.engine, locked, self.url)
+        return run_write(self.engine, work, self.url)
 
     # -- append ---------------------------------------------------------------------------
 
@@ -224,7 +215,7 @@ class SqlEventStore(EventStore):
 
     def _append(self, conn: Connection, stream_id: str, encoded: Encoded,
                 expected_version: int) -> list[int]:
-        """One stream's append inside a transaction the caller opened and locked."""
+        """One stream's append inside a transaction the caller opened (tests hold it open)."""
         append = StreamAppend(stream_id, [e for e, _, _ in encoded], expected_version)
         return self._append_all(conn, [(append, encoded)], careful=True)[0]
 
@@ -236,10 +227,16 @@ class SqlEventStore(EventStore):
         event_id catches a retry at insert time and the caller re-runs carefully. A version
         mismatch also looks for a retry before it is called a conflict.
         """
-        existing = self._existing(conn, [e.event_id for _, enc in encoded for e, _, _ in enc]
-                                  ) if careful else {}
-        versions, head, prev_hash, head_at = self._state(
-            conn, {a.stream_id for a, enc in encoded if enc})
+        streams = sorted({a.stream_id for a, enc in encoded if enc})
+        if careful:
+            self.dialect.lock_for_append(conn)
+            existing = self._existing(conn, [e.event_id for _, enc in encoded for e, _, _ in enc])
+            state = self._state_rows(conn, streams)
+        else:
+            existing = {}
+            state = self.dialect.locked_state(
+                conn, streams, lambda c: self._state_rows(c, streams))
+        versions, head, prev_hash, head_at = self._state(state)
         # Never before the head: times along the log stay ordered even if the clock steps
         # back, which is what lets `position_at` search by position.
         recorded_at = max(dt.datetime.now(dt.UTC), head_at) if head_at else dt.datetime.now(dt.UTC)
@@ -260,8 +257,7 @@ class SqlEventStore(EventStore):
             results.append([head + offset for offset in range(1, len(enc) + 1)])
             head += len(enc)
         if rows:
-            self._insert.run(conn, rows)
-            self.dialect.after_append(conn, head)
+            self.dialect.insert_appended(conn, self._insert.sql, self._insert.names, rows, head)
         return results
 
     def _chain(self, rows: list[tuple[Any, ...]], stream_id: str, enc: Encoded, head: int,
@@ -334,20 +330,26 @@ class SqlEventStore(EventStore):
         return conn.execute(query).scalar() or 0
 
     @staticmethod
-    def _state(conn: Connection, streams: set[str]
+    def _state_rows(conn: Connection, streams: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The append state's rows (see APPEND_STATE), in one query per chunk of streams."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, max(len(streams), 1), IN_CHUNK):
+            query = APPEND_STATE if start == 0 else STREAM_VERSIONS
+            rows += [tuple(row) for row in
+                     conn.execute(query, {"streams": streams[start:start + IN_CHUNK]})]
+        return rows
+
+    @staticmethod
+    def _state(rows: list[tuple[Any, ...]]
                ) -> tuple[dict[str, int], int, str, dt.datetime | None]:
-        """The streams' versions and the head's position, hash and time, in one query per chunk."""
+        """The streams' versions and the head's position, hash and time."""
         versions: dict[str, int] = {}
         head, prev_hash, head_at = 0, GENESIS_HASH, None
-        ordered = sorted(streams)
-        for start in range(0, max(len(ordered), 1), IN_CHUNK):
-            chunk = ordered[start:start + IN_CHUNK]
-            query = APPEND_STATE if start == 0 else STREAM_VERSIONS
-            for stream_id, number, hash_, moment in conn.execute(query, {"streams": chunk}):
-                if stream_id is None:
-                    head, prev_hash, head_at = number, hash_, moment
-                else:
-                    versions[stream_id] = number
+        for stream_id, number, hash_, moment in rows:
+            if stream_id is None:
+                head, prev_hash, head_at = number, hash_, moment
+            else:
+                versions[stream_id] = number
         return versions, head, prev_hash, head_at
 
     # -- reads ----------------------------------------------------------------------------
