@@ -11,6 +11,7 @@ import sys
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from chronicle.domain import retract, revise
 from chronicle.projections import Projector, ReadModels, dump
@@ -87,6 +88,35 @@ def test_rebuild_is_identical_row_for_row_to_incremental(store: SqlEventStore) -
     assert dump(store.engine, all_tables(projector)) == incremental
     fresh, _ = replay_in_memory(store)
     assert dump(fresh.engine, all_tables(projector)) == incremental
+
+
+def indexes(store: SqlEventStore, projector: Projector) -> dict[str, list[tuple]]:
+    inspector = sa.inspect(store.engine)
+    return {table.name: sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                               for i in inspector.get_indexes(table.name))
+            for table in all_tables(projector)}
+
+
+def test_rebuild_ends_with_every_index_of_the_tables(store: SqlEventStore) -> None:
+    generate_log(store, 30)
+    projector, _ = caught_up(store)
+    built = indexes(store, projector)
+    assert "ix_rm_milestone_tags_tag_pos" in {i[0] for i in built["rm_milestone_tags"]}
+    projector.rebuild()
+    assert indexes(store, projector) == built
+
+
+def test_prepare_restores_the_indexes_a_stopped_rebuild_left_out(store: SqlEventStore) -> None:
+    generate_log(store, 30)
+    projector, _ = caught_up(store)
+    built = indexes(store, projector)
+    with store.engine.begin() as conn:  # what a rebuild killed during its bulk load leaves
+        for table in all_tables(projector):
+            for index in table.indexes:
+                index.drop(conn)
+    assert indexes(store, projector) != built
+    Projector(store).prepare()
+    assert indexes(store, projector) == built
 
 
 def generate_log_more(store: SqlEventStore) -> None:
