@@ -249,3 +249,18 @@ def test_multi_stream_append_is_all_or_nothing(store: SqlEventStore) -> None:
         store.append_streams([StreamAppend("d", [ev(4)], 0), StreamAppend("b", [ev(5)], 0)])
     assert store.head() == 4
     assert store.stream_version("d") == 0
+
+
+@pytest.mark.parametrize("streams", [3, 700, 2300])   # one state query, several, many chunks
+def test_many_streams_in_one_append_see_every_stream_version(store: SqlEventStore,
+                                                             streams: int) -> None:
+    from chronicle.store import StreamAppend
+
+    names = [f"s{n:05d}" for n in range(streams)]
+    store.append_streams([StreamAppend(name, [ev(n)], 0) for n, name in enumerate(names)])
+    store.append(names[-1], [ev(-1)], expected_version=1)
+    with pytest.raises(ConcurrencyError):   # the last stream's version was read too
+        store.append_streams([StreamAppend(name, [ev(0)], 1) for name in names])
+    positions = store.append_streams([StreamAppend(name, [ev(0)], 1) for name in names[:-1]])
+    assert positions[0] == [streams + 2] and positions[-1] == [2 * streams]
+    assert store.verify().ok

@@ -8,6 +8,7 @@ append-only.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -25,6 +26,13 @@ COPY_MIN_ROWS = 20
 NOTIFY = sa.text("SELECT pg_notify(:channel, :head)")
 AppendState = list[tuple[Any, ...]]
 """(stream_id, version, NULL, NULL) per existing stream and (NULL, head, hash, recorded_at)."""
+SQLITE_STATE_STREAMS = 500      # streams per driver-level state query; more take the portable one
+SQLITE_APPEND_STATE = (
+    f"SELECT stream_id, max(stream_version), NULL, NULL FROM {TABLE_NAME} "
+    "WHERE stream_id IN ({marks}) GROUP BY stream_id "
+    f"UNION ALL SELECT * FROM (SELECT NULL, position, hash, recorded_at FROM {TABLE_NAME} "
+    "ORDER BY position DESC LIMIT 1)"
+)
 PG_APPEND_STATE = (
     f"SELECT stream_id, max(stream_version), NULL::varchar, NULL::timestamptz "
     f"FROM {TABLE_NAME} WHERE stream_id = ANY(%s) GROUP BY stream_id "
@@ -98,6 +106,26 @@ class SQLiteDialect(StoreDialect):
 
     def __init__(self, synchronous: str = "FULL") -> None:
         self.synchronous = synchronous
+
+    def locked_state(self, conn: Connection, streams: Sequence[str],
+                     portable: Callable[[Connection], AppendState]) -> AppendState:
+        """The state query on the driver's cursor (BEGIN IMMEDIATE already holds the lock).
+
+        SQLAlchemy's statement machinery costs more than the query itself on a one-event
+        append; recorded times come back as the ISO text SQLite keeps.
+        """
+        if len(streams) > SQLITE_STATE_STREAMS:
+            return portable(conn)
+        sql = SQLITE_APPEND_STATE.format(marks=", ".join("?" * len(streams)))
+        with _driver_errors(conn, sql):
+            rows = _driver(conn).execute(sql, tuple(streams)).fetchall()
+        return [(stream, number, hash_, dt.datetime.fromisoformat(moment) if moment else None)
+                for stream, number, hash_, moment in rows]
+
+    def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
+                        rows: Sequence[Sequence[Any]], head: int) -> None:
+        with _driver_errors(conn, insert_sql):
+            _driver(conn).executemany(insert_sql, rows)
 
     def configure(self, engine: Engine) -> None:
         synchronous = self.synchronous
