@@ -46,18 +46,25 @@ class LiveFeeds:
     def documents(self, position: int) -> list[Document]:
         """Every feed document at `position` (the read models' checkpoint)."""
         with self._lock:
-            changes = None
-            if self.index is not None and position >= self.index.position:
-                changes = self.log.between(self.index.position, position)
-            if self.index is None or changes is None:
-                self._reload()
-                keys: Iterable[FeedKey] | None = None
-            else:
-                keys = self._apply(self.index, changes)
-            index = self.index
-            assert index is not None
-            index.position = position
-            return self._rebuild(index, keys)
+            try:
+                return self._refresh(position)
+            except BaseException:
+                self.index = None  # half-applied (the database went away): reload next time
+                raise
+
+    def _refresh(self, position: int) -> list[Document]:
+        changes = None
+        if self.index is not None and position >= self.index.position:
+            changes = self.log.between(self.index.position, position)
+        if self.index is None or changes is None:
+            self._reload()
+            keys: Iterable[FeedKey] | None = None
+        else:
+            keys = self._apply(self.index, changes)
+        index = self.index
+        assert index is not None
+        index.position = position
+        return self._rebuild(index, keys)
 
     def _reload(self) -> None:
         snapshot = read_snapshot(self.read_models, posts_limit=self.catalog.settings.main_size)
