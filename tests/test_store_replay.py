@@ -11,10 +11,26 @@ import json
 import pytest
 
 from chronicle.dates import HistoricalDate, InvalidDate, date_from_json_cached
-from chronicle.domain import Milestone, milestone_from_log, recorded_from_log, retract, revise
-from chronicle.projections.milestones import payload_text
-from chronicle.repository import Decision, MilestoneRepository
-from chronicle.store import SqlEventStore
+from chronicle.domain import (
+    Milestone,
+    MilestoneRecorded,
+    MilestoneRetracted,
+    MilestoneRevised,
+    milestone_from_log,
+    recorded_from_log,
+    retract,
+    revise,
+)
+from chronicle.projections.milestones import (
+    _Batch,
+    _CanonicalRecord,
+    _decode,
+    _Revision,
+    canonical_date,
+    payload_text,
+)
+from chronicle.repository import Decision, MilestoneRepository, to_domain
+from chronicle.store import NewEvent, SqlEventStore
 from chronicle.store.hashing import canonical_json
 from tests.factories import make_milestone, record_milestones
 
@@ -81,3 +97,67 @@ def test_trusted_decoding_falls_back_to_the_checks() -> None:
         date_from_json_cached({"date": "1987", "precision": "day"})
     with pytest.raises(ValueError, match="lacks"):
         milestone_from_log({"id": "milestone-1", "date": {"date": "1987"}})
+
+
+@pytest.mark.parametrize("text", DATES)
+def test_canonical_date_accepts_exactly_the_payloads_to_payload_gives_back(text: str) -> None:
+    payload = json.loads(canonical_json(make_milestone(5, date=text).to_payload()))
+    assert canonical_date(payload) == HistoricalDate.from_json(payload["date"])
+    others = [
+        {k: v for k, v in payload.items() if k != "notes"},
+        payload | {"extra": 1},
+        payload | {"tags": tuple(payload["tags"])},
+        payload | {"sources": [s | {"page": 3} for s in payload["sources"]]},
+        payload | {"sources": [{k: v for k, v in s.items() if k != "url"}
+                               for s in payload["sources"]]},
+        payload | {"date": {k: v for k, v in payload["date"].items() if k != "end"}},
+    ]
+    for other in others:
+        assert canonical_date(other) is None
+        assert milestone_from_log(other).to_payload() != other
+    for broken in ({"date": "1987", "precision": "day"},
+                   payload["date"] | {"circa": int(payload["date"]["circa"])}):
+        assert canonical_date(payload | {"date": broken}) is None
+        with pytest.raises(ValueError, match="date"):
+            milestone_from_log(payload | {"date": broken})
+
+
+def _rows(store: SqlEventStore, trusted: bool) -> tuple[dict, dict]:
+    decode = _decode if trusted else to_domain
+    with store.engine.connect() as conn:
+        batch = _Batch(conn)
+        for stored in store.read_for_replay(limit=100):
+            event = decode(stored)
+            if isinstance(event, _CanonicalRecord):
+                batch.recorded_canonical(stored, event.date)
+            elif isinstance(event, MilestoneRecorded):
+                batch.recorded(event, stored)
+            elif isinstance(event, MilestoneRevised | _Revision):
+                batch.revised(event, stored)
+            else:
+                batch.retracted_(event, stored)
+        return batch.rows, batch.history
+
+
+def test_trusted_replay_rows_equal_the_decoded_events_rows(store: SqlEventStore) -> None:
+    _recorded_and_revised(store)
+    repo = MilestoneRepository(store)
+    state = repo.get("milestone-5")
+    changed = make_milestone(5, title="Once more", date="1921-07", tags=("trade", "aid"))
+    repo.save([Decision(state, revise(state, changed, "again"))], {"by": "tests"})
+    kinds = {type(_decode(e)) for e in store.read_for_replay(limit=100)}
+    assert kinds == {_CanonicalRecord, _Revision, MilestoneRetracted}
+    assert _rows(store, trusted=True) == _rows(store, trusted=False)
+
+
+def test_a_revision_to_a_non_canonical_payload_stores_the_canonical_one(
+        store: SqlEventStore) -> None:
+    record_milestones(store, [make_milestone(1)])
+    change = {"milestone_id": "milestone-1", "reason": "short date",
+              "changes": {"date": {"date": "1921-07-11"}}}
+    store.append("milestone-milestone-1", [NewEvent(type="MilestoneRevised", payload=change,
+                                                    schema_version=2)], 1)
+    rows, _ = _rows(store, trusted=True)
+    expected = make_milestone(1, date="1921-07-11")
+    assert rows["milestone-1"]["payload"] == canonical_json(expected.to_payload())
+    assert rows == _rows(store, trusted=False)[0]

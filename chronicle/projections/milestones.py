@@ -11,7 +11,7 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,7 +24,6 @@ from chronicle.domain import (
     MilestoneRecorded,
     MilestoneRetracted,
     MilestoneRevised,
-    MilestoneState,
     Source,
     milestone_from_log,
     recorded_from_log,
@@ -39,6 +38,8 @@ from chronicle.store.sql import ReplayedEvent
 CHUNK = 500
 LIST_FIELDS = ("tags", "people", "places", "sources")   # tuples in a Milestone, lists in JSON
 MILESTONE_KEYS = frozenset(MILESTONE_FIELDS)
+CHANGEABLE = frozenset(MILESTONE_FIELDS[1:])            # what a MilestoneRevised may change
+REVISION_KEYS = frozenset(("milestone_id", "changes", "reason"))
 SOURCE_KEYS = frozenset(f.name for f in fields(Source))
 DELETE_DAY = t.on_this_day.delete().where(
     t.on_this_day.c.month_day == sa.bindparam("day"),
@@ -171,11 +172,12 @@ class _Batch:
             raise LookupError(f"milestone {milestone_id!r} is not in the read model")
         return row
 
-    def _milestone(self, milestone_id: str, row: dict[str, Any]) -> Milestone:
+    def _payload(self, milestone_id: str, row: dict[str, Any]) -> Mapping[str, Any]:
+        """The live milestone's canonical payload (its `to_payload()`)."""
         found = self.milestones.get(milestone_id)
         if isinstance(found, Milestone):
-            return found
-        return milestone_from_log(found if found is not None else json.loads(row["payload"]))
+            return found.to_payload()
+        return found if found is not None else json.loads(row["payload"])
 
     def recorded(self, event: MilestoneRecorded, stored: StoredEvent) -> None:
         self.rows[event.milestone_id] = milestone_row(
@@ -197,15 +199,29 @@ class _Batch:
         self.milestones[milestone_id] = payload
         self._history(stored, milestone_id, None, {})
 
-    def revised(self, event: MilestoneRevised, stored: StoredEvent) -> None:
-        row = self.current(event.milestone_id)
-        before = self._milestone(event.milestone_id, row)
-        after = _revise(before, event)
-        self.rows[event.milestone_id] = milestone_row(
-            after, recorded=row, updated=stored, revisions=row["revisions"] + 1)
-        self.milestones[event.milestone_id] = after
-        self.replaced.add(event.milestone_id)
-        self._history(stored, event.milestone_id, event.reason, event.changes)
+    def revised(self, event: MilestoneRevised | _Revision, stored: StoredEvent) -> None:
+        """`MilestoneState.apply` of a revision, on the replay path (see `milestone_from_log`).
+
+        The row is looked up by the event's milestone id, so the state's stream checks hold;
+        the revised payload stays a payload when it is canonical.
+        """
+        milestone_id = event.milestone_id
+        row = self.current(milestone_id)
+        after = self._payload(milestone_id, row) | event.changes
+        date = canonical_date(after)
+        revisions = row["revisions"] + 1
+        if date is not None:
+            self.rows[milestone_id] = _row(milestone_id, after["title"], date,
+                                           canonical_json(after), recorded=row,
+                                           updated=stored, revisions=revisions)
+            self.milestones[milestone_id] = after
+        else:
+            milestone = milestone_from_log(after)
+            self.rows[milestone_id] = milestone_row(milestone, recorded=row, updated=stored,
+                                                    revisions=revisions)
+            self.milestones[milestone_id] = milestone
+        self.replaced.add(milestone_id)
+        self._history(stored, milestone_id, event.reason, event.changes)
 
     def retracted_(self, event: MilestoneRetracted, stored: StoredEvent) -> None:
         row = self.current(event.milestone_id)
@@ -256,12 +272,6 @@ class _Batch:
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start:start + CHUNK]
-
-
-def _revise(before: Milestone, event: MilestoneRevised) -> Milestone:
-    """`MilestoneState.apply` of a revision, on the replay path (see `milestone_from_log`)."""
-    MilestoneState(before, None, 1)._current(event)   # the same stream checks
-    return milestone_from_log(before.to_payload() | event.changes)
 
 
 class _DriverInsert:
@@ -324,20 +334,43 @@ def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> No
     plan.run(conn, rows)
 
 
-def _decode(stored: StoredEvent) -> MilestoneEvent | HistoricalDate:
-    """The domain event; a current-version MilestoneRecorded takes the trusted replay path.
+class _CanonicalRecord(NamedTuple):
+    """A MilestoneRecorded whose payload is its milestone's canonical payload (see below)."""
 
-    A canonical one (see `canonical_date`) is not decoded at all: its date is all it needs.
+    milestone_id: str
+    date: HistoricalDate
+
+
+class _Revision(NamedTuple):
+    """A MilestoneRevised read without building the domain event (same fields)."""
+
+    milestone_id: str
+    changes: dict[str, Any]
+    reason: str
+
+
+Decoded = MilestoneEvent | _CanonicalRecord | _Revision
+
+
+def _decode(stored: StoredEvent) -> Decoded:
+    """The event as the batch applies it: current-version payloads take trusted paths.
+
+    A canonical MilestoneRecorded (see `canonical_date`) and a well-formed MilestoneRevised
+    are not decoded into domain events; anything else is, with the domain's checks.
     """
-    if (stored.type == MilestoneRecorded.type
-            and stored.schema_version == MilestoneRecorded.schema_version):
-        date = canonical_date(stored.payload)
-        return date if date is not None else recorded_from_log(stored.payload)
+    payload = stored.payload
+    if stored.type == MilestoneRecorded.type:
+        if stored.schema_version == MilestoneRecorded.schema_version:
+            date = canonical_date(payload)
+            return (_CanonicalRecord(payload["id"], date) if date is not None
+                    else recorded_from_log(payload))
+    elif (stored.type == MilestoneRevised.type
+          and stored.schema_version == MilestoneRevised.schema_version
+          and payload.keys() == REVISION_KEYS):
+        changes = payload["changes"]
+        if type(changes) is dict and changes and changes.keys() <= CHANGEABLE:
+            return _Revision(payload["milestone_id"], changes, payload["reason"])
     return to_domain(stored)
-
-
-def _milestone_id(stored: StoredEvent, decoded: MilestoneEvent | HistoricalDate) -> str:
-    return stored.payload["id"] if isinstance(decoded, HistoricalDate) else decoded.milestone_id
 
 
 class MilestonesProjection(Projection):
@@ -350,16 +383,16 @@ class MilestonesProjection(Projection):
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
         batch = _Batch(conn)
         decoded = [(stored, _decode(stored)) for stored in events if is_milestone_event(stored)]
-        recorded_here = {_milestone_id(stored, event) for stored, event in decoded
-                         if isinstance(event, HistoricalDate | MilestoneRecorded)}
-        batch.prefetch(i for i in (_milestone_id(s, e) for s, e in decoded)
-                       if i not in recorded_here)
+        recorded_here = {event.milestone_id for _, event in decoded
+                         if isinstance(event, _CanonicalRecord | MilestoneRecorded)}
+        batch.prefetch(event.milestone_id for _, event in decoded
+                       if event.milestone_id not in recorded_here)
         for stored, event in decoded:
-            if isinstance(event, HistoricalDate):
-                batch.recorded_canonical(stored, event)
+            if isinstance(event, _CanonicalRecord):
+                batch.recorded_canonical(stored, event.date)
             elif isinstance(event, MilestoneRecorded):
                 batch.recorded(event, stored)
-            elif isinstance(event, MilestoneRevised):
+            elif isinstance(event, MilestoneRevised | _Revision):
                 batch.revised(event, stored)
             else:
                 batch.retracted_(event, stored)
