@@ -72,6 +72,8 @@ def site_documents(settings: Settings, read_models: ReadModels,
 class SiteDocuments:
     """What the server re-renders after each log change: the live feeds, then the other sources.
 
+    The two parts are separate calls so the server can publish the feeds (tens of
+    milliseconds) before the pages (seconds on a large chronicle) are rendered.
     `timings` holds the seconds each part took in the last refresh ("feeds", then each
     source's qualified name), for the bench and for profiling.
     """
@@ -85,16 +87,26 @@ class SiteDocuments:
         self.sources = sources
         self.timings: dict[str, float] = {}
 
-    def documents(self, position: int) -> list[Document]:
+    def feed_documents(self, position: int) -> list[Document]:
+        """The live feeds at `position` (incremental); starts a new set of `timings`."""
         started = time.perf_counter()
         documents = self.feeds.documents(position)
         self.timings = {"feeds": time.perf_counter() - started}
+        return documents
+
+    def with_sources(self, feeds: Iterable[Document]) -> list[Document]:
+        """`feeds` followed by every other source's documents, checked for clashing paths."""
+        documents = list(feeds)
         for source in extra_sources() if self.sources is None else self.sources:
             started = time.perf_counter()
             documents.extend(source(self.settings, self.read_models))
             self.timings[f"{source.__module__}.{source.__qualname__}"] = (
                 time.perf_counter() - started)
         return checked(documents)
+
+    def documents(self, position: int) -> list[Document]:
+        """Every document at `position`, in one call (the feeds first)."""
+        return self.with_sources(self.feed_documents(position))
 
 
 def export_site(settings: Settings, read_models: ReadModels, out: Path) -> ExportReport:

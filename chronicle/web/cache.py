@@ -1,8 +1,9 @@
 """Rendered documents held in memory with their validators and ready-made response headers.
 
 A request only looks a path up in a dict: no database, no rendering, no header building.
-The follower replaces the whole dict at once when the log advanced, so a request sees either
-the old set of documents or the new one.
+The follower swaps in a new dict when the log advanced (never mutating the one requests
+read), so a request sees one consistent dict: the old set, the old set with the new feeds
+(see DocumentCache), or the new set.
 """
 
 from __future__ import annotations
@@ -50,27 +51,49 @@ class Served:
 
 
 class DocumentCache:
-    """Path → Served, replaced as a whole."""
+    """Path → Served, replaced as a whole, or ahead of that for a few documents.
+
+    A refresh publishes in two phases: `publish` adds the feeds of the new position at once,
+    keeping every other document; `replace` then installs the whole new set (so documents
+    that no longer exist disappear). Between the two, `position` is still the one every
+    served document reflects (the last `replace`), while `feeds_position` is the newer one
+    the published feeds reflect; after `replace` both are equal.
+    """
 
     def __init__(self, cache_control: str = CACHE_CONTROL) -> None:
         self.cache_control = cache_control
         self.documents: dict[str, Served] = {}
         self.position = 0
+        self.feeds_position = 0
         self.ready = False
 
-    def replace(self, documents: Iterable[Document], position: int) -> None:
+    def _served(self, document: Document, previous: dict[str, Served]) -> Served:
+        """`document` as served, reusing the previous entry (or its ETag) for the same bytes."""
+        old = previous.get(document.path)
+        if old is not None and (old.document is document or old.document == document):
+            return old
+        # Bytes kept from the last pass with a new Last-Modified: no need to hash again.
+        etag = old.etag if old is not None and old.document.body is document.body else None
+        return Served.prepare(document, self.cache_control, etag)
+
+    def publish(self, documents: Iterable[Document], position: int) -> None:
+        """Serve `documents` now, keeping every other path: the first phase of a refresh.
+
+        `ready` and `position` are left alone: the rest of the set is still older.
+        """
         previous = self.documents
-        fresh = {}
+        fresh = dict(previous)
         for document in documents:
-            old = previous.get(document.path)
-            if old is not None and (old.document is document or old.document == document):
-                fresh[document.path] = old
-                continue
-            # Bytes kept from the last pass with a new Last-Modified: no need to hash again.
-            etag = old.etag if old is not None and old.document.body is document.body else None
-            fresh[document.path] = Served.prepare(document, self.cache_control, etag)
+            fresh[document.path] = self._served(document, previous)
         self.documents = fresh  # one reference assignment: readers never see a mix
-        self.position = position
+        self.feeds_position = position
+
+    def replace(self, documents: Iterable[Document], position: int) -> None:
+        """Serve exactly `documents`, all rendered at `position`."""
+        previous = self.documents
+        fresh = {document.path: self._served(document, previous) for document in documents}
+        self.documents = fresh  # one reference assignment: readers never see a mix
+        self.position = self.feeds_position = position
         self.ready = True
 
     def get(self, path: str) -> Served | None:

@@ -36,7 +36,10 @@ class ServerState:
                              sources=sources)
 
         def refresh(position: int) -> None:
-            cache.replace(site.documents(position), position)
+            """The feeds are served as soon as they are rendered, then the whole new set."""
+            feeds = site.feed_documents(position)
+            cache.publish(feeds, position)
+            cache.replace(site.with_sources(feeds), position)
 
         projector = projector or Projector(store)
         poll = settings.server.poll_seconds
