@@ -14,7 +14,7 @@ LAST-MODIFIED `updated_at`, and SEQUENCE counts the revisions, so clients see co
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +25,7 @@ from chronicle.projections import MilestoneView
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 PRODID = "-//Chronicle//Anniversary calendar//EN"
+CALENDAR_END = b"END:VCALENDAR\r\n"
 FEB29_RULES: dict[str, dict[str, Any]] = {
     "feb28": {"freq": "yearly", "bymonth": 2, "bymonthday": -1},
     "mar1": {"freq": "yearly", "byyearday": 60},
@@ -71,9 +72,19 @@ def anniversary_event(view: MilestoneView, settings: Settings) -> Event:
     return event
 
 
+def event_ical(view: MilestoneView, settings: Settings) -> bytes:
+    """One event's content lines, as they appear inside the calendar."""
+    return bytes(anniversary_event(view, settings).to_ical())
+
+
 def render_calendar(views: Iterable[MilestoneView], settings: Settings,
-                    calendar_url: str | None = None) -> bytes:
-    """Every day-precision milestone as a yearly event, in the order given."""
+                    calendar_url: str | None = None,
+                    event: Callable[[MilestoneView], bytes] | None = None) -> bytes:
+    """Every day-precision milestone as a yearly event, in the order given.
+
+    `event` renders one event's bytes (the pages memoise it per milestone); the calendar's
+    own lines come first and END:VCALENDAR last, exactly as icalendar nests components.
+    """
     feed = settings.feed
     calendar = Calendar()
     name = f"{feed.title}: anniversaries"
@@ -90,7 +101,8 @@ def render_calendar(views: Iterable[MilestoneView], settings: Settings,
         calendar.add("source", calendar_url, parameters={"VALUE": "URI"})
     calendar.add("refresh-interval", dt.timedelta(days=1), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "P1D")
-    for view in views:
-        if view.milestone.date.month_day() is not None:
-            calendar.add_component(anniversary_event(view, settings))
-    return bytes(calendar.to_ical())
+    head = bytes(calendar.to_ical())
+    assert head.endswith(CALENDAR_END), "icalendar ends a calendar differently"
+    render = event or (lambda view: event_ical(view, settings))
+    events = [render(view) for view in views if view.milestone.date.month_day() is not None]
+    return b"".join([head[:-len(CALENDAR_END)], *events, CALENDAR_END])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from chronicle.projections import HistoryEntry, MilestoneView, ReadModels, Retra
 from chronicle.projections import tables as t
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # Last-Modified of an empty chronicle
+IN_CHUNK = 500  # ids per IN (...) list
 
 
 def retracted_all(read_models: ReadModels) -> list[RetractedView]:
@@ -23,21 +25,41 @@ def retracted_all(read_models: ReadModels) -> list[RetractedView]:
                               position=row.position) for row in conn.execute(query)]
 
 
-def all_history(read_models: ReadModels) -> dict[str, list[HistoryEntry]]:
-    """Every live milestone's audit trail in one query (ReadModels.history takes one id)."""
-    query = sa.select(t.history).order_by(t.history.c.milestone_id, t.history.c.position)
+def histories(read_models: ReadModels, ids: Iterable[str]) -> dict[str, list[HistoryEntry]]:
+    """The audit trails of the live milestones `ids` (ReadModels.history takes one id)."""
+    wanted = sorted(set(ids))
     trails: dict[str, list[HistoryEntry]] = {}
     with read_models.engine.connect() as conn:
-        for row in conn.execute(query):
-            trails.setdefault(row.milestone_id, []).append(HistoryEntry(
-                position=row.position, type=row.type, recorded_at=row.recorded_at,
-                reason=row.reason, changes=json.loads(row.changes)))
+        for start in range(0, len(wanted), IN_CHUNK):
+            query = (sa.select(t.history)
+                     .where(t.history.c.milestone_id.in_(wanted[start:start + IN_CHUNK]))
+                     .order_by(t.history.c.milestone_id, t.history.c.position))
+            for row in conn.execute(query):
+                trails.setdefault(row.milestone_id, []).append(HistoryEntry(
+                    position=row.position, type=row.type, recorded_at=row.recorded_at,
+                    reason=row.reason, changes=json.loads(row.changes)))
     return trails
+
+
+def year_span(view: MilestoneView) -> range:
+    """The years a milestone belongs to: from its first day's to its last day's."""
+    date = view.milestone.date
+    return range(date.first_day().year, date.last_day().year + 1)
+
+
+def month_day_text(view: MilestoneView) -> str | None:
+    """The month-day the calendar read model files a milestone under ("01-27")."""
+    month_day = view.milestone.date.month_day()
+    return None if month_day is None else f"{month_day[0]:02d}-{month_day[1]:02d}"
 
 
 @dataclass(frozen=True, slots=True)
 class PageData:
-    """The read models at one position, as the pages need them."""
+    """The read models at one position, as the pages need them.
+
+    The groupings by tag and by year and `changed_at` are computed once, in one pass over
+    the milestones, when the snapshot is made: every listing page asks for them.
+    """
 
     milestones: tuple[MilestoneView, ...]       # historical order
     tags: tuple[TagCount, ...]
@@ -45,31 +67,46 @@ class PageData:
     day_precision: tuple[MilestoneView, ...]    # by month-day
     retracted: tuple[RetractedView, ...]
     position: int
-    history: dict[str, list[HistoryEntry]] = field(default_factory=dict, compare=False)
+    changed_at: dt.datetime = field(init=False, compare=False)  # for Last-Modified
+    _by_tag: dict[str, list[MilestoneView]] = field(init=False, compare=False, repr=False)
+    _by_year: dict[int, list[MilestoneView]] = field(init=False, compare=False, repr=False)
 
-    @property
-    def changed_at(self) -> dt.datetime:
-        """The latest change any page can show: for Last-Modified."""
+    def __post_init__(self) -> None:
         times = [v.updated_at for v in self.milestones]
         times += [r.retracted_at for r in self.retracted]
-        return max((moment.astimezone(dt.UTC) for moment in times), default=EPOCH)
+        changed = max((moment.astimezone(dt.UTC) for moment in times), default=EPOCH)
+        by_tag: dict[str, list[MilestoneView]] = {}
+        by_year: dict[int, list[MilestoneView]] = {year: [] for year in self.years}
+        for view in self.milestones:
+            for tag in dict.fromkeys(view.milestone.tags):
+                by_tag.setdefault(tag, []).append(view)
+            for year in year_span(view):
+                if year in by_year:
+                    by_year[year].append(view)
+        object.__setattr__(self, "changed_at", changed)
+        object.__setattr__(self, "_by_tag", by_tag)
+        object.__setattr__(self, "_by_year", by_year)
 
     def tagged(self, tag: str) -> list[MilestoneView]:
-        return [v for v in self.milestones if tag in v.milestone.tags]
+        return list(self._by_tag.get(tag, ()))
 
     def in_year(self, year: int) -> list[MilestoneView]:
-        return [v for v in self.milestones
-                if v.milestone.date.first_day().year <= year <= v.milestone.date.last_day().year]
+        if year in self._by_year:
+            return list(self._by_year[year])
+        return [v for v in self.milestones if year in year_span(v)]
 
 
 def read_page_data(read_models: ReadModels) -> PageData:
+    """One snapshot; the milestones are read once (the anniversaries are a subset of them)."""
     position = read_models.position()
+    milestones = tuple(read_models.milestones())
+    dated = [(day, view) for view in milestones if (day := month_day_text(view)) is not None]
     return PageData(
-        milestones=tuple(read_models.milestones()),
+        milestones=milestones,
         tags=tuple(read_models.tags()),
         years=tuple(read_models.years()),
-        day_precision=tuple(read_models.day_precision()),
+        # By month-day, then historical order, as ReadModels.day_precision (a stable sort).
+        day_precision=tuple(view for _, view in sorted(dated, key=lambda pair: pair[0])),
         retracted=tuple(retracted_all(read_models)),
         position=position,
-        history=all_history(read_models),
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -31,6 +31,7 @@ CSS_PATH = "/assets/chronicle.css"
 JS_PATH = "/assets/filter.js"
 CALENDAR_PATH = "/calendar.ics"
 _BLANK_LINES = re.compile(r"\n\s*\n")
+Card = Callable[[MilestoneView, int], Markup]  # a milestone's entry in a list, at a heading level
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,11 @@ class PageRenderer:
 
     # -- pages -------------------------------------------------------------------------
 
-    def index(self, data: PageData, today: dt.date) -> bytes:
+    def card(self, view: MilestoneView, level: int) -> Markup:
+        """A milestone's entry in the timeline and the listings (the `card` macro)."""
+        return cast(Markup, self.env.get_template("_macros.html").module.card(view, level))
+
+    def index(self, data: PageData, today: dt.date, card: Card | None = None) -> bytes:
         upcoming = next_anniversaries(data.day_precision, today, self.settings.posting.feb29_rule)
         years = [v.milestone.date.first_day().year for v in data.milestones]
         return self._render(
@@ -137,7 +142,7 @@ class PageRenderer:
             years=data.years, count=len(data.milestones), upcoming=upcoming,
             upcoming_when=relative_day(upcoming[0].on, today) if upcoming else "",
             first_year=min(years, default=None), last_year=max(years, default=None),
-            scripts=True)
+            scripts=True, card=card or self.card)
 
     def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry]) -> bytes:
         """Independent of today's date, so the bytes change only when the milestone does."""
@@ -162,17 +167,18 @@ class PageRenderer:
         return self._render("retracted.html", f"/milestones/{quote(gone.id, safe='')}",
                             gone=gone, m=last_known, trail=trail)
 
-    def tag(self, tag: str, views: Sequence[MilestoneView]) -> bytes:
+    def tag(self, tag: str, views: Sequence[MilestoneView], card: Card | None = None) -> bytes:
         return self._render("listing.html", f"/tags/{quote(tag, safe='')}",
                             heading=f"Milestones tagged “{tag}”", views=views, tag=tag,
                             year=None, alternates=self.main_alternates()
-                            + self.tag_alternates(tag))
+                            + self.tag_alternates(tag), card=card or self.card)
 
-    def year(self, year: int, views: Sequence[MilestoneView], years: Sequence[int]) -> bytes:
+    def year(self, year: int, views: Sequence[MilestoneView], years: Sequence[int],
+             card: Card | None = None) -> bytes:
         before = [y for y in years if y < year]
         after = [y for y in years if y > year]
         return self._render("listing.html", f"/years/{year}", heading=f"Milestones of {year}",
-                            views=views, tag=None, year=year,
+                            views=views, tag=None, year=year, card=card or self.card,
                             previous_year=before[-1] if before else None,
                             next_year=after[0] if after else None)
 

@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import weakref
 from collections.abc import Callable, Hashable
 from functools import lru_cache, partial
 from importlib import resources
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
+
+from markupsafe import Markup
+from sqlalchemy.engine import Engine
 
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
 from chronicle.pages.audit import LogReader, from_history, from_stream
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
-from chronicle.pages.ical import render_calendar
-from chronicle.pages.queries import PageData, read_page_data
-from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, PageRenderer
+from chronicle.pages.ical import event_ical, render_calendar
+from chronicle.pages.queries import PageData, histories, read_page_data
+from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
 from chronicle.projections import MilestoneView, ReadModels, RetractedView
@@ -34,6 +39,7 @@ INDEX_PATH = "/index.html"
 NOT_FOUND_PATH = "/404.html"
 EXPORTED_CALENDAR_PATH = "/feeds/anniversaries.ics"
 GONE_ROUTE = "/milestones/{id} (retracted)"
+T = TypeVar("T")
 ASSETS = {CSS_PATH: ("chronicle.css", "text/css; charset=utf-8"),
           JS_PATH: ("filter.js", "text/javascript; charset=utf-8")}
 
@@ -60,9 +66,11 @@ def system_today(settings: Settings) -> dt.date:
     return local_today(_clock().now(), settings.posting.zone)
 
 
-def index_document(renderer: PageRenderer, data: PageData, today: dt.date) -> Document:
+def index_document(renderer: PageRenderer, data: PageData, today: dt.date,
+                   card: Card | None = None) -> Document:
+    """`card`: the milestones' timeline entries, memoised by the caller (or rendered here)."""
     modified = max(data.changed_at, day_start(today, renderer.settings))
-    return Document(INDEX_PATH, renderer.index(data, today), HTML, modified, route="/")
+    return Document(INDEX_PATH, renderer.index(data, today, card), HTML, modified, route="/")
 
 
 def asset_documents() -> list[Document]:
@@ -75,44 +83,70 @@ def asset_documents() -> list[Document]:
     return documents
 
 
-def calendar_documents(settings: Settings, data: PageData) -> list[Document]:
+def calendar_documents(settings: Settings, data: PageData,
+                       event_ical: Callable[[MilestoneView], bytes] | None = None
+                       ) -> list[Document]:
     """The same calendar at the brief URL and beside the anniversaries feed."""
     body = render_calendar(data.day_precision, settings,
-                           f"{settings.feed.base_url}{CALENDAR_PATH}")
+                           f"{settings.feed.base_url}{CALENDAR_PATH}", event_ical)
     return [Document(path, body, CALENDAR_TYPE, data.changed_at, route=path)
             for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH)]
 
 
-class RenderMemo:
-    """The bytes of the previous pass, reused for pages whose inputs did not change.
+def stamp(view: MilestoneView) -> tuple[str, int]:
+    """What identifies a milestone's content within one database: any change moves it."""
+    return view.id, view.updated_position
 
-    A key holds everything a page shows (a milestone page: the milestone's view and its audit
-    trail), so equal keys mean equal bytes, whichever database they came from; a new
-    milestone re-renders the pages it appears on, not all of them.
+
+class RenderMemo:
+    """The bytes of the previous pass, reused for pages and fragments whose inputs did not change.
+
+    One memo serves one configuration over one database (see `_memo_for`), so a milestone's
+    `stamp` stands for all its content: a new milestone re-renders the pages it appears on,
+    its own card and calendar event, not all of them.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self._previous: dict[Hashable, bytes] = {}
-        self._current: dict[Hashable, bytes] = {}
+        self._previous: dict[Hashable, Any] = {}
+        self._current: dict[Hashable, Any] = {}
 
-    def get(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
-        body = self._previous.get(key)
-        self._current[key] = body if body is not None else render()
-        return self._current[key]
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._current or key in self._previous
+
+    def get(self, key: Hashable, render: Callable[[], T]) -> T:
+        value = self._current.get(key)
+        if value is None:
+            value = self._previous.get(key)
+        self._current[key] = value if value is not None else render()
+        return cast(T, self._current[key])
 
     def finish(self) -> None:
         self._previous, self._current = self._current, {}
 
 
+Memos = weakref.WeakKeyDictionary[Engine, RenderMemo]
+_memos_lock = threading.Lock()
+
+
 @lru_cache(maxsize=8)
-def _renderer(settings_json: str) -> tuple[PageRenderer, RenderMemo]:
-    return PageRenderer(Settings.model_validate_json(settings_json)), RenderMemo()
+def _renderer(settings_json: str) -> tuple[PageRenderer, Memos]:
+    return PageRenderer(Settings.model_validate_json(settings_json)), weakref.WeakKeyDictionary()
 
 
 def renderer_for(settings: Settings) -> PageRenderer:
     """One renderer per configuration: its templates compile once per process."""
     return _renderer(settings.model_dump_json())[0]
+
+
+def _memo_for(settings: Settings, engine: Engine) -> tuple[PageRenderer, RenderMemo]:
+    """The renderer of a configuration and its memo for one database (dropped with its engine)."""
+    renderer, memos = _renderer(settings.model_dump_json())
+    with _memos_lock:
+        memo = memos.get(engine)
+        if memo is None:
+            memo = memos[engine] = RenderMemo()
+    return renderer, memo
 
 
 class PageBuilder:
@@ -121,52 +155,65 @@ class PageBuilder:
     def __init__(self, settings: Settings, read_models: ReadModels) -> None:
         self.settings = settings
         self.read_models = read_models
-        self.renderer, self.memo = _renderer(settings.model_dump_json())
+        self.renderer, self.memo = _memo_for(settings, read_models.engine)
         self.log = LogReader(read_models.engine)
 
     def all(self, data: PageData, today: dt.date) -> list[Document]:
         with self.memo.lock:
-            documents = [index_document(self.renderer, data, today), self.not_found(data)]
+            documents = [index_document(self.renderer, data, today, self.card),
+                         self.not_found(data)]
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
+            documents += calendar_documents(self.settings, data, self.event)
             self.memo.finish()
-        return documents + calendar_documents(self.settings, data) + asset_documents()
+        return documents + asset_documents()
+
+    def card(self, view: MilestoneView, level: int) -> Markup:
+        return self.memo.get(("card", level, stamp(view)),
+                             partial(self.renderer.card, view, level))
+
+    def event(self, view: MilestoneView) -> bytes:
+        return self.memo.get(("event", stamp(view)),
+                             partial(event_ical, view, self.settings))
 
     def not_found(self, data: PageData) -> Document:
         return Document(NOT_FOUND_PATH, self.renderer.not_found(data), HTML, data.changed_at,
                         route=NOT_FOUND_PATH)
 
     def milestones(self, data: PageData) -> list[Document]:
+        """Only the milestones whose page is not memoised read their audit trail."""
+        trails = histories(self.read_models, [view.id for view in data.milestones
+                                              if ("milestone", stamp(view)) not in self.memo])
+
         def page(view: MilestoneView) -> bytes:
-            trail = tuple(from_history(data.history.get(view.id, [])))
-            return self.memo.get(("milestone", view, trail),
-                                 lambda: self.renderer.milestone(view, trail))
+            return self.memo.get(("milestone", stamp(view)), lambda: self.renderer.milestone(
+                view, tuple(from_history(trails.get(view.id, [])))))
 
         return [Document(page_path("milestones", view.id), page(view), HTML,
                          view.updated_at.astimezone(dt.UTC), route="/milestones/{id}")
                 for view in data.milestones]
 
     def retracted(self, data: PageData) -> list[Document]:
-        def page(gone: RetractedView) -> bytes:
+        def render(gone: RetractedView) -> bytes:
             events = self.log.stream(gone.id)
             last, trail = self.log.last_known(events), tuple(from_stream(events))
-            return self.memo.get(("gone", gone, last, trail),
-                                 lambda: self.renderer.retracted(gone, last, trail))
+            return self.renderer.retracted(gone, last, trail)
 
-        return [Document(page_path("milestones", gone.id), page(gone), HTML, gone.retracted_at,
-                         route=GONE_ROUTE) for gone in data.retracted]
+        return [Document(page_path("milestones", gone.id),
+                         self.memo.get(("gone", gone), partial(render, gone)), HTML,
+                         gone.retracted_at, route=GONE_ROUTE) for gone in data.retracted]
 
     def listings(self, data: PageData) -> list[Document]:
         pages = []
         for tag in (t.tag for t in data.tags):
             views = data.tagged(tag)
-            body = self.memo.get(("tag", tag, tuple(views)),
-                                 partial(self.renderer.tag, tag, views))
+            body = self.memo.get(("tag", tag, tuple(map(stamp, views))),
+                                 partial(self.renderer.tag, tag, views, self.card))
             pages.append(Document(page_path("tags", tag), body, HTML, data.changed_at,
                                   route="/tags/{tag}"))
         for year in data.years:
             views = data.in_year(year)
-            body = self.memo.get(("year", year, tuple(views), data.years),
-                                 partial(self.renderer.year, year, views, data.years))
+            body = self.memo.get(("year", year, tuple(map(stamp, views)), data.years),
+                                 partial(self.renderer.year, year, views, data.years, self.card))
             pages.append(Document(page_path("years", year), body, HTML, data.changed_at,
                                   route="/years/{year}"))
         return pages

@@ -1,0 +1,68 @@
+"""Pages rendered incrementally (memoised pages, cards and calendar events) equal a fresh render.
+
+The warm side renders after every change through one engine, so its memo carries over; the
+cold side opens its own engine on the same database, which starts with an empty memo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from chronicle.config import Settings
+from chronicle.feeds.model import Document
+from chronicle.pages.site import documents, page_path
+from chronicle.projections import ReadModels
+from chronicle.store import SqlEventStore, open_store
+from tests.test_feeds_support import caught_up, milestone, record_all, retract_one, revise_one
+
+TODAY = dt.date(2026, 1, 20)
+SETTINGS = Settings(feed={"base_url": "https://chronicle.test/site",
+                          "tag_authority": "chronicle.test,2026"})
+
+
+@pytest.fixture
+def cold(db_url: str) -> Iterator[ReadModels]:
+    """The same database through a second engine: a from-scratch render."""
+    other = open_store(db_url)
+    try:
+        yield ReadModels(other.engine)
+    finally:
+        other.close()
+
+
+def rendered(models: ReadModels) -> dict[str, Document]:
+    return {d.path: d for d in documents(SETTINGS, models, today=lambda _s: TODAY)}
+
+
+def same_as_scratch(store: SqlEventStore, cold: ReadModels,
+                    change: Callable[[], object]) -> dict[str, Document]:
+    change()
+    warm = rendered(caught_up(store))
+    assert warm == rendered(cold)
+    return warm
+
+
+def test_incremental_pages_equal_a_fresh_render(store: SqlEventStore,
+                                               cold: ReadModels) -> None:
+    first = same_as_scratch(store, cold,
+                            lambda: record_all(store, [milestone(n) for n in range(8)]))
+    added = same_as_scratch(store, cold, lambda: record_all(store, [milestone(8)]))
+    assert page_path("milestones", "feed-milestone-8") in added
+    assert added["/index.html"].body != first["/index.html"].body
+
+    revised = same_as_scratch(store, cold, lambda: revise_one(
+        store, milestone(2, title="Revised title", date="1987-01-27", tags=("trade", "new"))))
+    assert b"Revised title" in revised["/tags/new.html"].body
+    assert b"Revised title" in revised["/calendar.ics"].body
+    assert revised[page_path("milestones", "feed-milestone-5")] == \
+        added[page_path("milestones", "feed-milestone-5")]
+
+    gone = same_as_scratch(store, cold, lambda: retract_one(store, "feed-milestone-2"))
+    assert "/tags/new.html" not in gone
+    assert b"Revised title" not in gone["/calendar.ics"].body
+    assert b"Revised title" in gone[page_path("milestones", "feed-milestone-2")].body
+
+    same_as_scratch(store, cold, lambda: record_all(store, [milestone(n) for n in (9, 10)]))
