@@ -13,9 +13,7 @@ import pytest
 from chronicle.dates import HistoricalDate, InvalidDate, date_from_json_cached
 from chronicle.domain import (
     Milestone,
-    MilestoneRecorded,
     MilestoneRetracted,
-    MilestoneRevised,
     milestone_from_log,
     recorded_from_log,
     retract,
@@ -127,15 +125,7 @@ def _rows(store: SqlEventStore, trusted: bool) -> tuple[dict, dict]:
     with store.engine.connect() as conn:
         batch = _Batch(conn)
         for stored in store.read_for_replay(limit=100):
-            event = decode(stored)
-            if isinstance(event, _CanonicalRecord):
-                batch.recorded_canonical(stored, event.date)
-            elif isinstance(event, MilestoneRecorded):
-                batch.recorded(event, stored)
-            elif isinstance(event, MilestoneRevised | _Revision):
-                batch.revised(event, stored)
-            else:
-                batch.retracted_(event, stored)
+            batch.apply(stored, decode(stored))
         return batch.rows, batch.history
 
 

@@ -179,6 +179,17 @@ class _Batch:
             return found.to_payload()
         return found if found is not None else json.loads(row["payload"])
 
+    def apply(self, stored: StoredEvent, event: Decoded) -> None:
+        """Fold one event, decoded by `_decode`, into the batch."""
+        if isinstance(event, _CanonicalRecord):
+            self.recorded_canonical(stored, event.date)
+        elif isinstance(event, MilestoneRecorded):
+            self.recorded(event, stored)
+        elif isinstance(event, MilestoneRevised | _Revision):
+            self.revised(event, stored)
+        else:
+            self.retracted_(event, stored)
+
     def recorded(self, event: MilestoneRecorded, stored: StoredEvent) -> None:
         self.rows[event.milestone_id] = milestone_row(
             event.milestone, recorded=stored, updated=stored, revisions=0,
@@ -388,12 +399,5 @@ class MilestonesProjection(Projection):
         batch.prefetch(event.milestone_id for _, event in decoded
                        if event.milestone_id not in recorded_here)
         for stored, event in decoded:
-            if isinstance(event, _CanonicalRecord):
-                batch.recorded_canonical(stored, event.date)
-            elif isinstance(event, MilestoneRecorded):
-                batch.recorded(event, stored)
-            elif isinstance(event, MilestoneRevised | _Revision):
-                batch.revised(event, stored)
-            else:
-                batch.retracted_(event, stored)
+            batch.apply(stored, event)
         batch.flush()
