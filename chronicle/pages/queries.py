@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from chronicle.projections import HistoryEntry, MilestoneView, ReadModels, RetractedView, TagCount
 from chronicle.projections import tables as t
+from chronicle.projections.readmodels import _view as milestone_view
+
+M = t.milestones
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # Last-Modified of an empty chronicle
 IN_CHUNK = 500  # ids per IN (...) list
@@ -96,10 +101,34 @@ class PageData:
         return [v for v in self.milestones if year in year_span(v)]
 
 
+ViewKey = tuple[str, int]
+_parsed: weakref.WeakKeyDictionary[Engine, dict[ViewKey, MilestoneView]] = (
+    weakref.WeakKeyDictionary())
+
+
+def current_milestones(read_models: ReadModels) -> tuple[MilestoneView, ...]:
+    """ReadModels.milestones(), parsing only the rows that changed since the last read.
+
+    Within one database a milestone's (id, updated_position) stands for its whole row, so
+    the views parsed by the previous read of the same engine are reused.
+    """
+    engine = read_models.engine
+    previous = _parsed.get(engine, {})
+    parsed: dict[ViewKey, MilestoneView] = {}
+    query = sa.select(M).order_by(M.c.sort_key, M.c.id)
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            key = (row.id, row.updated_position)
+            view = previous.get(key)
+            parsed[key] = view if view is not None else milestone_view(row)
+    _parsed[engine] = parsed  # a whole new dict: a concurrent reader keeps its own
+    return tuple(parsed.values())
+
+
 def read_page_data(read_models: ReadModels) -> PageData:
     """One snapshot; the milestones are read once (the anniversaries are a subset of them)."""
     position = read_models.position()
-    milestones = tuple(read_models.milestones())
+    milestones = current_milestones(read_models)
     dated = [(day, view) for view in milestones if (day := month_day_text(view)) is not None]
     return PageData(
         milestones=milestones,
