@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import anyio.to_thread
@@ -51,6 +51,7 @@ NOT_READY = b"the pages are not rendered yet: the database has not answered sinc
 class _Cache(Protocol):
     ready: bool
     position: int
+    listeners: list[Callable[[Mapping[str, Served]], None]]
 
     def get(self, path: str) -> Served | None: ...
 
@@ -180,14 +181,13 @@ def not_found_body(state: _State) -> bytes:
     return served.document.body if served else renderer_for(state.settings).not_found()
 
 
-def notify_hub(pinger: HubPinger, state: _State, refresh: Callable[[int], None]
-               ) -> Callable[[int], None]:
-    """After each refresh, tell the hub about every feed whose bytes changed."""
-    def refreshed(position: int) -> None:
-        refresh(position)
-        served = getattr(state.cache, "documents", {})  # path → Served, replaced as a whole
-        pinger.observe(entry.document for entry in served.values())
-    return refreshed
+def notify_hub(pinger: HubPinger, state: _State) -> None:
+    """Tell the hub about every feed whose bytes changed, as soon as the cache serves it:
+    after the feeds' phase of a refresh, not only once the pages are rendered too."""
+    def served(documents: Mapping[str, Served]) -> None:
+        pinger.observe(entry.document for entry in documents.values())
+
+    state.cache.listeners.append(served)
 
 
 def register_page_routes(app: FastAPI, state: Any,
@@ -197,7 +197,7 @@ def register_page_routes(app: FastAPI, state: Any,
     state.follower.refresh = day_index.wrap_refresh(state.follower.refresh)
     if state.settings.feed.hub_url:
         pinger = HubPinger.for_settings(state.settings)
-        state.follower.refresh = notify_hub(pinger, state, state.follower.refresh)
+        notify_hub(pinger, state)
     app.outer_layers.append(  # type: ignore[attr-defined]
         lambda inner: PageLayer(inner, state, day_index))
 

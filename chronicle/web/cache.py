@@ -9,7 +9,7 @@ read), so a request sees one consistent dict: the old set, the old set with the 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
 
@@ -66,6 +66,13 @@ class DocumentCache:
         self.position = 0
         self.feeds_position = 0
         self.ready = False
+        # Called with the new dict after each publish and replace (e.g. WebSub pings).
+        self.listeners: list[Callable[[Mapping[str, Served]], None]] = []
+
+    def _install(self, documents: dict[str, Served]) -> None:
+        self.documents = documents  # one reference assignment: readers never see a mix
+        for listener in self.listeners:
+            listener(documents)
 
     def _served(self, document: Document, previous: dict[str, Served]) -> Served:
         """`document` as served, reusing the previous entry (or its ETag) for the same bytes."""
@@ -85,16 +92,16 @@ class DocumentCache:
         fresh = dict(previous)
         for document in documents:
             fresh[document.path] = self._served(document, previous)
-        self.documents = fresh  # one reference assignment: readers never see a mix
         self.feeds_position = position
+        self._install(fresh)
 
     def replace(self, documents: Iterable[Document], position: int) -> None:
         """Serve exactly `documents`, all rendered at `position`."""
         previous = self.documents
         fresh = {document.path: self._served(document, previous) for document in documents}
-        self.documents = fresh  # one reference assignment: readers never see a mix
         self.position = self.feeds_position = position
         self.ready = True
+        self._install(fresh)
 
     def get(self, path: str) -> Served | None:
         return self.documents.get(path)
