@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, NamedTuple
 
@@ -29,7 +28,7 @@ from chronicle.domain import (
     recorded_from_log,
 )
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection
+from chronicle.projections.base import Projection, insert_rows
 from chronicle.repository import is_milestone_event, to_domain
 from chronicle.store import StoredEvent
 from chronicle.store.hashing import canonical_json
@@ -270,79 +269,19 @@ class _Batch:
         for ids in _chunks(sorted(gone)):
             conn.execute(t.history.delete().where(t.history.c.milestone_id.in_(ids)))
         live = [row for row in self.rows.values() if row is not None]
-        _insert(conn, t.milestones, live)
-        _insert(conn, t.milestone_tags, [
+        insert_rows(conn, t.milestones, live)
+        insert_rows(conn, t.milestone_tags, [
             {"milestone_id": row["id"], "tag": tag, "recorded_position": row["recorded_position"]}
             for row in live for tag in self._tags(row["id"])])
-        _insert(conn, t.on_this_day, [{"month_day": row["month_day"], "milestone_id": row["id"]}
+        insert_rows(conn, t.on_this_day, [{"month_day": row["month_day"], "milestone_id": row["id"]}
                                       for row in live if row["month_day"]])
-        _insert(conn, t.history, [h for entries in self.history.values() for h in entries])
-        _insert(conn, t.retracted, self.retracted)
+        insert_rows(conn, t.history, [h for entries in self.history.values() for h in entries])
+        insert_rows(conn, t.retracted, self.retracted)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start:start + CHUNK]
-
-
-class _DriverInsert:
-    """A table's INSERT compiled once per dialect and run on the driver's executemany.
-
-    SQLAlchemy would build every row's parameters on each call; here the statement and the
-    type conversions come from SQLAlchemy once, a conversion (recorded times, shared by whole
-    appends) runs once per distinct value of a call, and rows become the driver's tuples in C.
-    """
-
-    def __init__(self, table: sa.Table, dialect: sa.engine.Dialect) -> None:
-        compiled = table.insert().compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.positional = compiled.positional
-        keys = list(compiled.positiontup or []) if self.positional else []
-        # Every table has several columns, so the itemgetter gives tuples.
-        assert not self.positional or sorted(keys) == sorted(c.key for c in table.columns)
-        self.tuples = operator.itemgetter(*keys) if self.positional else None
-        self.processors: dict[str, Callable[[Any], Any]] = {}
-        for column in table.columns:
-            process = column.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                self.processors[column.key] = process
-
-    def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """Insert `rows`, which are converted in place to the driver's values (and spent)."""
-        for key, process in self.processors.items():
-            _convert(rows, key, process)
-        if self.tuples is not None:
-            conn.exec_driver_sql(self.sql, list(map(self.tuples, rows)))
-        else:
-            conn.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
-
-
-def _convert(rows: list[dict[str, Any]], key: str, process: Callable[[Any], Any]) -> None:
-    memo: dict[Any, Any] = {}
-    for row in rows:
-        value = row[key]
-        try:
-            found = memo.get(value, memo)
-        except TypeError:  # unhashable: convert it every time
-            found = process(value)
-        else:
-            if found is memo:
-                found = memo[value] = process(value)
-        row[key] = found
-
-
-_PLANS: dict[tuple[str, str, str, str], _DriverInsert] = {}
-
-
-def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = conn.dialect
-    key = (table.name, dialect.name, dialect.driver, str(dialect.paramstyle))
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = _PLANS[key] = _DriverInsert(table, dialect)
-    plan.run(conn, rows)
 
 
 class _CanonicalRecord(NamedTuple):
