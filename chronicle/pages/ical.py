@@ -102,7 +102,8 @@ def render_calendar(views: Iterable[MilestoneView], settings: Settings,
     calendar.add("refresh-interval", dt.timedelta(days=1), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "P1D")
     head = bytes(calendar.to_ical())
-    assert head.endswith(CALENDAR_END), "icalendar ends a calendar differently"
+    if not head.endswith(CALENDAR_END):    # the splice below relies on it: fail loudly
+        raise RuntimeError(f"icalendar ended a calendar with {head[-40:]!r}, not END:VCALENDAR")
     render = event or (lambda view: event_ical(view, settings))
     events = [render(view) for view in views if view.milestone.date.month_day() is not None]
     return b"".join([head[:-len(CALENDAR_END)], *events, CALENDAR_END])

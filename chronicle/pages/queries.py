@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from chronicle.projections import HistoryEntry, MilestoneView, ReadModels, RetractedView, TagCount
 from chronicle.projections import tables as t
-from chronicle.projections.readmodels import _view as milestone_view
+from chronicle.projections.readmodels import milestone_view
 
 M = t.milestones
 

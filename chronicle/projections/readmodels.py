@@ -23,7 +23,8 @@ M = t.milestones
 IN_CHUNK = 500   # ids per IN (...) list
 
 
-def _view(row: Row[Any]) -> MilestoneView:
+def milestone_view(row: Row[Any]) -> MilestoneView:
+    """A read-model row as the view pages and feeds render (public: pages memoise by row)."""
     return MilestoneView(
         milestone=Milestone.from_payload(json.loads(row.payload)),
         recorded_at=row.recorded_at, updated_at=row.updated_at,
@@ -40,7 +41,7 @@ class ReadModels:
 
     def _views(self, query: sa.Select[Any]) -> list[MilestoneView]:
         with self.engine.connect() as conn:
-            return [_view(row) for row in conn.execute(query)]
+            return [milestone_view(row) for row in conn.execute(query)]
 
     @staticmethod
     def _filtered(query: sa.Select[Any], tag: str | None, year: int | None,
