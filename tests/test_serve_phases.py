@@ -90,13 +90,15 @@ def test_a_refresh_between_phases_reports_both_positions(
     settings = Settings(database_url=db_url, server={"poll_seconds": 0.1})
     app = create_app(settings, store)
     cache = app.state.chronicle.cache
-    with Client(app):
+    with Client(app) as client:
         first, paths = cache.position, set(cache.documents)
         assert cache.feeds_position == first
         slow.armed = True
         record_all(store, [milestone(2)])
         assert slow.entered.wait(30)
         assert cache.position == first and cache.feeds_position > first
+        health = client.get("/healthz").json()
+        assert health["served_position"] == first < health["feeds_position"]
         assert paths <= set(cache.documents), "publishing the feeds dropped documents"
         slow.release.set()
         deadline = time.monotonic() + 30

@@ -29,7 +29,8 @@ def health(state: ServerState) -> tuple[int, dict[str, Any]]:
         "position": status.position,
         "lag": status.lag,
         "render_error": status.render_error,
-        "served_position": state.cache.position,
+        "served_position": state.cache.position,          # every document reflects it
+        "feeds_position": state.cache.feeds_position,     # the feeds, published first
         "documents": len(state.cache.documents),
         "last_success_seconds_ago": None if age is None else round(age, 3),
     }
