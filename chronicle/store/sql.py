@@ -374,8 +374,9 @@ class SqlEventStore(EventStore):
     def read_for_replay(self, after: int = 0, limit: int = 1000) -> list[ReplayedEvent]:
         """`read_all` for projections: metadata is not read, the payload text is kept."""
         with self._connection() as conn:
-            rows = conn.exec_driver_sql(self._replay.sql,
-                                        self._replay.params(after, limit)).fetchall()
+            result = conn.exec_driver_sql(self._replay.sql, self._replay.params(after, limit))
+            rows = result.cursor.fetchall()  # the driver's tuples: no Row per event
+            result.close()
         times: dict[Any, dt.datetime] = {}
         return [self._decode_for_replay(row, times) for row in rows]
 
