@@ -21,8 +21,8 @@ SQLITE_ROWS = [
     "feeds.5000",
 ]
 POSTGRES_ROWS = [
-    f"appends.postgres.{workload}{ceiling}" for workload in ("batch", "single")
-    for ceiling in ("", ".executemany", ".copy")
+    "appends.postgres.batch", "appends.postgres.batch.executemany", "appends.postgres.batch.copy",
+    "appends.postgres.single", "appends.postgres.single.executemany",
 ]
 
 

@@ -43,9 +43,9 @@ def time_calls(contender: Contender, calls: Sequence[Call]) -> float:
 
 
 def measure(site: Site, sizes: Sizes, say: Say) -> list[Row]:
-    kinds = contenders_for(site.kind)
     rows: list[Row] = []
     for workload, calls in workloads(sizes).items():
+        kinds = contenders_for(site.kind, workload)
         samples = {cls.name: Sample() for cls in kinds}
         for run in range(sizes.runs):
             for cls in kinds:       # interleaved, so drift on a shared machine hits all alike
@@ -93,10 +93,10 @@ def _ceiling_note(ceiling: Sample, peer: Sample) -> str:
 
 def placeholder_rows(kind: str, sizes: Sizes) -> list[Row]:
     """The rows `measure` would make, without figures (for a database that was skipped)."""
-    names = [cls.name for cls in contenders_for(kind)]
     count = {"batch": sizes.batch_events, "single": sizes.single_events}
     rows: list[Row] = []
     for workload in ("batch", "single"):
+        names = [cls.name for cls in contenders_for(kind, workload)]
         rows += _rows(kind, workload, {name: Sample() for name in names}, count[workload])
     for row in rows:
         row.ours = row.peer = None

@@ -18,9 +18,10 @@ from typing import Any
 from chronicle.bench.figures import Sample
 from chronicle.bench.payloads import EventFactory
 from chronicle.projections import Projector
+from chronicle.projections.projector import REBUILD_BATCH
 from chronicle.store import SqlEventStore
 
-FLOOR_BATCH = 2000
+FLOOR_BATCH = REBUILD_BATCH   # the floor commits as often as our rebuild does
 FLOOR_DDL = (
     "DROP TABLE IF EXISTS bench_floor",
     "CREATE TABLE bench_floor (id VARCHAR(80) PRIMARY KEY, title VARCHAR NOT NULL, "
