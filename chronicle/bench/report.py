@@ -70,10 +70,10 @@ def machine() -> dict[str, Any]:
             "load_average": list(os.getloadavg())}
 
 
-def document(rows: list[Row], sizes: Sizes, *, quick: bool, seconds: float, repo: Path,
+def document(rows: list[Row], sizes: Sizes, *, quick: bool, seconds: float, commit: str,
              notes: list[str]) -> dict[str, Any]:
     return {
-        "commit": commit_hash(repo),
+        "commit": commit,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "quick": quick,

@@ -45,18 +45,19 @@ def bench_command(
 
     One table: each figure's median of 3 runs (min–max), the peer's or ceiling's
     figure from the same run, their ratio, and whether the target is met.
-    Progress goes to stderr. A full run takes up to 15 minutes.
+    Progress goes to stderr. A full run takes about 20 minutes on a 2-core machine.
     """
     from chronicle.bench import FULL, QUICK, BenchOptions, report, run
 
     options = BenchOptions(QUICK if quick else FULL, postgres, _groups(only))
     for noisy in ("chronicle.store", "chronicle.projections", "alembic"):  # a schema per run
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    commit = report.commit_hash(REPO)   # what is measured: the code as the run starts
     started = time.perf_counter()
     result = run(options, lambda message: err.print(message, markup=False, highlight=False))
     seconds = time.perf_counter() - started
     title = (f"chronicle bench{' --quick' if quick else ''}: {seconds:.0f} s, "
-             f"commit {report.commit_hash(REPO)[:12]}")
+             f"commit {commit[:12]}")
     # Piped output gets a wide table rather than one squeezed into 80 columns.
     console = out if out.is_terminal else Console(width=200, soft_wrap=True)
     console.print(report.table(result.rows, title))
@@ -64,7 +65,7 @@ def bench_command(
         out.print(f"note: {note}", markup=False, highlight=False)
     if json_out is not None:
         report.write_json(json_out, report.document(result.rows, options.sizes, quick=quick,
-                                                    seconds=seconds, repo=REPO,
+                                                    seconds=seconds, commit=commit,
                                                     notes=result.notes))
         err.print(f"figures written to {json_out}", markup=False, highlight=False)
 
