@@ -118,3 +118,19 @@ def test_a_pooled_connection_killed_by_the_server_is_replaced_unnoticed(postgres
     finally:
         admin.dispose()
         store.close()
+
+
+@pytest.mark.postgres
+def test_the_append_state_query_is_never_a_cached_generic_plan(postgres_url: str) -> None:
+    """A plan cached while the log was empty would scan the whole log on every later append."""
+    store = open_store(postgres_url)
+    try:
+        for version in range(12):     # psycopg prepares a statement on its fifth run
+            store.append("a", [NewEvent(type="T", payload={"n": version})], version)
+        with store.engine.connect() as conn:   # the pool's one connection: the same session
+            prepared = [row[0] for row in conn.exec_driver_sql(
+                "SELECT statement FROM pg_prepared_statements")]
+        assert prepared, "psycopg prepared nothing: this test no longer sees the session"
+        assert not [text for text in prepared if "max(stream_version)" in text]
+    finally:
+        store.close()

@@ -218,7 +218,11 @@ class PostgresDialect(StoreDialect):
         """
         with _driver_errors(conn, PG_APPEND_STATE), _driver(conn).cursor() as cursor:
             cursor.execute(f"LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE")
-            cursor.execute(PG_APPEND_STATE, (list(streams),))
+            # Planned afresh each time: psycopg prepares a statement on its 5th run, and
+            # PostgreSQL then caches a generic plan made from the table's size at that moment.
+            # A connection that began on an empty log kept a sequential scan, and every append
+            # cost time in proportion to the log (2.5 -> 4.6 ms from 1k to 6k events).
+            cursor.execute(PG_APPEND_STATE, (list(streams),), prepare=False)
             return [tuple(row) for row in cursor.fetchall()]
 
     def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
