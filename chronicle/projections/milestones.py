@@ -32,7 +32,7 @@ from chronicle.projections.base import Projection, insert_rows
 from chronicle.repository import is_milestone_event, to_domain
 from chronicle.store import StoredEvent
 from chronicle.store.hashing import canonical_json
-from chronicle.store.sql import ReplayedEvent
+from chronicle.store.statements import ReplayedEvent
 
 CHUNK = 500
 LIST_FIELDS = ("tags", "people", "places", "sources")   # tuples in a Milestone, lists in JSON

@@ -1,0 +1,109 @@
+"""The log's statements, built once, and the plans that bind and read their values fast.
+
+SQLAlchemy compiles each statement once per dialect here; the hot paths (appends, replays)
+then hand plain tuples to the driver, with values converted by SQLAlchemy's own types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from chronicle.store.records import StoredEvent
+from chronicle.store.schema import events_table as T
+
+# Built once: constructing a statement costs more than running it through the compiled cache.
+SELECT_BY_EVENT_IDS = sa.select(T).where(T.c.event_id.in_(sa.bindparam("ids", expanding=True)))
+STREAM_VERSIONS = (
+    sa.select(T.c.stream_id, sa.func.max(T.c.stream_version), sa.cast(sa.null(), sa.String(64)),
+              sa.cast(sa.null(), T.c.recorded_at.type))
+    .where(T.c.stream_id.in_(sa.bindparam("streams", expanding=True)))
+    .group_by(T.c.stream_id)
+)
+_HEAD = (sa.select(T.c.position, T.c.hash, T.c.recorded_at).order_by(T.c.position.desc())
+         .limit(1).subquery())
+APPEND_STATE = sa.union_all(
+    STREAM_VERSIONS,
+    sa.select(sa.cast(sa.null(), sa.String(200)), _HEAD.c.position, _HEAD.c.hash,
+              _HEAD.c.recorded_at),
+)
+"""Rows (stream_id, version, NULL, NULL) per existing stream, and (NULL, position, hash, time)
+of the head."""
+RECORDED_AT = sa.select(T.c.recorded_at).where(T.c.position == sa.bindparam("position"))
+READ_ALL = (sa.select(T).where(T.c.position > sa.bindparam("after")).order_by(T.c.position)
+            .limit(sa.bindparam("limit")))
+READ_FOR_REPLAY = (
+    sa.select(*(c for c in T.columns if c.name != "metadata"))
+    .where(T.c.position > sa.bindparam("after")).order_by(T.c.position)
+    .limit(sa.bindparam("limit"))
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReplayedEvent(StoredEvent):
+    """A StoredEvent read for a projection's replay: metadata left empty (never decoded).
+
+    `payload_json` is the stored payload text when no upcaster changed the payload, so a
+    read model that keeps the payload as canonical JSON need not encode it again.
+    """
+
+    payload_json: str | None = None
+
+
+class ReplayPlan:
+    """READ_FOR_REPLAY compiled once for a dialect and fetched as the driver's plain tuples.
+
+    SQLAlchemy would wrap and convert every row; here the two conversions (event id, recorded
+    time) come from SQLAlchemy's types once, and the caller converts a recorded time, which a
+    whole append shares, once per distinct value.
+    """
+
+    def __init__(self, dialect: sa.engine.Dialect) -> None:
+        self.compiled = READ_FOR_REPLAY.compile(dialect=dialect)
+        self.sql = str(self.compiled)
+        self.uuid = _result_processor(T.c.event_id, dialect)
+        self.time = _result_processor(T.c.recorded_at, dialect)
+
+    def params(self, after: int, limit: int) -> Any:
+        values = self.compiled.construct_params({"after": after, "limit": limit})
+        if not self.compiled.positional:
+            return values
+        return tuple(values[key] for key in self.compiled.positiontup or ())
+
+
+def _result_processor(column: sa.Column[Any], dialect: sa.engine.Dialect
+                      ) -> Callable[[Any], Any]:
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    return process if process is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class InsertPlan:
+    """The log's INSERT for a dialect, for the driver's executemany (or the dialect's COPY).
+
+    Rows arrive as tuples in the table's column order with their values already bound: the
+    event id and the recorded time go through SQLAlchemy's own bind processors (once per row
+    and once per append), so the stored forms are exactly what the ORM would write.
+    """
+
+    def __init__(self, dialect: sa.engine.Dialect) -> None:
+        self.names = [c.name for c in T.columns]
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sql = (f"INSERT INTO {T.name} ({', '.join(self.names)}) "
+                    f"VALUES ({', '.join([mark] * len(self.names))})")
+        self._uuid = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
+        self._time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
+
+    def event_id(self, value: uuid.UUID) -> object:
+        return self._uuid(value) if self._uuid else value
+
+    def recorded_at(self, value: dt.datetime) -> object:
+        return self._time(value) if self._time else value
