@@ -24,7 +24,7 @@ FULL = Sizes(batch_events=100_000, single_events=10_000, rebuild_events=1_000_00
              wrk_seconds=10)
 QUICK = Sizes(batch_events=5_000, single_events=500, rebuild_events=20_000,
               catch_up_logs=(1_000, 5_000, 20_000), feed_milestones=(1_000, 5_000),
-              wrk_seconds=2, catch_up_repeats=10)
+              wrk_seconds=1, catch_up_repeats=10)
 BATCH = 100
 
 
