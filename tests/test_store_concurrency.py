@@ -121,6 +121,31 @@ def test_a_pooled_connection_killed_by_the_server_is_replaced_unnoticed(postgres
 
 
 @pytest.mark.postgres
+def test_an_append_on_a_connection_killed_moments_ago_is_retried_once_and_stored_once(
+        postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Appends skip the pool's check of a connection used under a second ago, so they must
+    retry on a new one when it turns out dead, and the retry must not store the event twice."""
+    store = open_store(postgres_url)
+    admin = sa.create_engine(store.engine.url)
+    try:
+        store.engine.dispose()        # from here on the pool holds one connection
+        store.append("a", [NewEvent(type="T", payload={"n": 1})], expected_version=0)
+        raw = store.engine.raw_connection()
+        pid = raw.driver_connection.info.backend_pid  # type: ignore[union-attr]
+        raw.close()
+        with admin.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (pid,)).scalar()
+        with caplog.at_level("INFO", logger="chronicle.store.sql"):
+            assert store.append("a", [NewEvent(type="T", payload={"n": 2})], 1) == [2]
+        assert "lost" in caplog.text and "retrying the write" in caplog.text
+        assert [e.payload["n"] for e in store.read_stream("a")] == [1, 2]
+        assert store.verify().ok
+    finally:
+        admin.dispose()
+        store.close()
+
+
+@pytest.mark.postgres
 def test_the_append_state_query_is_never_a_cached_generic_plan(postgres_url: str) -> None:
     """A plan cached while the log was empty would scan the whole log on every later append."""
     store = open_store(postgres_url)
@@ -133,4 +158,31 @@ def test_the_append_state_query_is_never_a_cached_generic_plan(postgres_url: str
         assert prepared, "psycopg prepared nothing: this test no longer sees the session"
         assert not [text for text in prepared if "max(stream_version)" in text]
     finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_listeners_hear_each_committed_append_with_its_new_head_and_nothing_else(
+        postgres_url: str) -> None:
+    """The NOTIFY rides with the lock and state query, before the insert: it must still be
+    delivered only for appends that commit, carrying the head after them."""
+    import psycopg
+
+    from chronicle.store.dialects import NOTIFY_CHANNEL
+
+    store = open_store(postgres_url)
+    listener = psycopg.connect(store.engine.url.set(drivername="postgresql")
+                               .render_as_string(hide_password=False), autocommit=True)
+    try:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        first = [NewEvent(type="T", payload={"n": n}) for n in range(3)]
+        store.append("a", first, expected_version=0)
+        with pytest.raises(ConcurrencyError):
+            store.append("a", [NewEvent(type="T", payload={"n": 9})], expected_version=0)
+        assert store.append("a", first, expected_version=0) == [1, 2, 3]   # a retry: no news
+        store.append("b", [NewEvent(type="T", payload={"n": 3})], expected_version=0)
+        heard = [n.payload for n in listener.notifies(timeout=0.5)]
+        assert heard == ["3", "4"]
+    finally:
+        listener.close()
         store.close()

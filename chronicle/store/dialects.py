@@ -8,6 +8,7 @@ append-only.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -33,12 +34,31 @@ SQLITE_APPEND_STATE = (
     f"UNION ALL SELECT * FROM (SELECT NULL, position, hash, recorded_at FROM {TABLE_NAME} "
     "ORDER BY position DESC LIMIT 1)"
 )
-PG_APPEND_STATE = (
+PG_LOCKED_STATE = (
+    f"LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE; "
     f"SELECT stream_id, max(stream_version), NULL::varchar, NULL::timestamptz "
-    f"FROM {TABLE_NAME} WHERE stream_id = ANY(%s) GROUP BY stream_id "
+    f"FROM {TABLE_NAME} WHERE stream_id = ANY({{streams}}::text[]) GROUP BY stream_id "
     f"UNION ALL (SELECT NULL, position, hash, recorded_at FROM {TABLE_NAME} "
-    f"ORDER BY position DESC LIMIT 1)"
+    f"ORDER BY position DESC LIMIT 1); "
+    f"SELECT pg_notify({{channel}}, (coalesce((SELECT max(position) FROM {TABLE_NAME}), 0) "
+    f"+ {{adding}})::text)"
 )
+"""LOCK, the append state and the announcement of the new head, sent as one simple query."""
+PING_IDLE_SECONDS = 1.0    # a pooled connection idle for longer is pinged before use
+_RETRIED_IF_LOST = contextvars.ContextVar("chronicle_retried_if_lost", default=False)
+
+
+@contextlib.contextmanager
+def retried_if_lost() -> Iterator[None]:
+    """Checkouts in this block are for work its caller retries if the connection is dead.
+
+    The pool may then skip its check of a connection used moments ago (see `_ping`).
+    """
+    token = _RETRIED_IF_LOST.set(True)
+    try:
+        yield
+    finally:
+        _RETRIED_IF_LOST.reset(token)
 
 
 class StoreDialect:
@@ -61,20 +81,24 @@ class StoreDialect:
         return False
 
     def locked_state(self, conn: Connection, streams: Sequence[str],
-                     portable: Callable[[Connection], AppendState]) -> AppendState:
-        """Take the append lock, then read the append's state (streams' versions, head).
+                     portable: Callable[[Connection], AppendState], adding: int) -> AppendState:
+        """Take the append lock, read the append's state (streams' versions, head) and
+        announce the `adding` events about to be inserted (`after_append`'s job, done early).
 
-        `portable` reads the state with SQLAlchemy; a dialect may do both in fewer round trips.
+        `portable` reads the state with SQLAlchemy; a dialect may do all three in fewer round
+        trips. An announcement is delivered only if the transaction commits.
         """
         self.lock_for_append(conn)
-        return portable(conn)
+        state = portable(conn)
+        head = next((number for stream, number, _, _ in state if stream is None), 0)
+        self.after_append(conn, head + adding)
+        return state
 
     def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
-                        rows: Sequence[Sequence[Any]], head: int) -> None:
-        """Insert an append's rows (tuples in `columns` order) and announce the new head."""
+                        rows: Sequence[Sequence[Any]]) -> None:
+        """Insert an append's rows (tuples in `columns` order)."""
         if not self.bulk_insert(conn, TABLE_NAME, columns, rows):
             conn.exec_driver_sql(insert_sql, rows)  # type: ignore[arg-type]
-        self.after_append(conn, head)
 
     def immutability_ddl(self) -> list[str]:
         """Statements that make UPDATE and DELETE on the log fail inside the database."""
@@ -108,11 +132,12 @@ class SQLiteDialect(StoreDialect):
         self.synchronous = synchronous
 
     def locked_state(self, conn: Connection, streams: Sequence[str],
-                     portable: Callable[[Connection], AppendState]) -> AppendState:
+                     portable: Callable[[Connection], AppendState], adding: int) -> AppendState:
         """The state query on the driver's cursor (BEGIN IMMEDIATE already holds the lock).
 
         SQLAlchemy's statement machinery costs more than the query itself on a one-event
-        append; recorded times come back as the ISO text SQLite keeps.
+        append; recorded times come back as the ISO text SQLite keeps. Readers poll: nothing
+        to announce.
         """
         if len(streams) > SQLITE_STATE_STREAMS:
             return portable(conn)
@@ -123,7 +148,7 @@ class SQLiteDialect(StoreDialect):
                 for stream, number, hash_, moment in rows]
 
     def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
-                        rows: Sequence[Sequence[Any]], head: int) -> None:
+                        rows: Sequence[Sequence[Any]]) -> None:
         with _driver_errors(conn, insert_sql):
             _driver(conn).executemany(insert_sql, rows)
 
@@ -187,13 +212,30 @@ class PostgresDialect(StoreDialect):
     def configure(self, engine: Engine) -> None:
         from psycopg import pq
 
+        lost = [0.0]     # when the pool last saw a connection die
+
+        @event.listens_for(engine, "invalidate")
+        def _lost(_dbapi_conn: Any, _record: Any, _exc: Any) -> None:
+            lost[0] = time.monotonic()
+
+        @event.listens_for(engine, "checkin")
+        def _returned(_dbapi_conn: Any, record: Any) -> None:
+            record.info["returned_at"] = time.monotonic()
+
         @event.listens_for(engine, "checkout")
-        def _ping(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
             """A pooled connection answers an empty query before use, or the pool replaces it.
 
             SQLAlchemy's pre-ping sends SELECT 1 through psycopg, which opens a transaction
             first: two round trips. libpq's empty query is one and leaves no transaction.
+            Work that is retried if its connection is dead (`retried_if_lost`: appends) skips
+            the check for a connection back in the pool for under a second with none lost
+            since: back-to-back appends save a round trip each.
             """
+            returned = record.info.get("returned_at")
+            if (_RETRIED_IF_LOST.get() and returned is not None and returned > lost[0]
+                    and time.monotonic() - returned < PING_IDLE_SECONDS):
+                return
             try:
                 alive = (not dbapi_conn.broken
                          and dbapi_conn.pgconn.exec_(b"").status == pq.ExecStatus.EMPTY_QUERY)
@@ -209,33 +251,35 @@ class PostgresDialect(StoreDialect):
         conn.execute(NOTIFY, {"channel": NOTIFY_CHANNEL, "head": str(head)})
 
     def locked_state(self, conn: Connection, streams: Sequence[str],
-                     portable: Callable[[Connection], AppendState]) -> AppendState:
-        """LOCK and the state query on the driver's cursor, one query for any number of streams.
+                     portable: Callable[[Connection], AppendState], adding: int) -> AppendState:
+        """LOCK, the state query and the NOTIFY in one round trip (three before).
 
-        Not in psycopg's pipeline mode: on loopback it measured slower than plain statements
-        (1.07-1.33 ms against 0.41-0.55 ms for this step), its bookkeeping costing more than the
-        round trips it saves.
+        Sent as one simple query, values inlined as quoted literals: only the simple protocol
+        carries several statements, and it never prepares, so no cached generic plan can
+        keep a sequential scan from when the log was empty (that had made every append cost
+        time in proportion to the log: 2.5 -> 4.6 ms from 1k to 6k events). The NOTIFY
+        announces the head after this append; PostgreSQL delivers it at commit, or never.
+        Not psycopg's pipeline mode: on loopback it measured slower than plain statements.
         """
-        with _driver_errors(conn, PG_APPEND_STATE), _driver(conn).cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE")
-            # Planned afresh each time: psycopg prepares a statement on its 5th run, and
-            # PostgreSQL then caches a generic plan made from the table's size at that moment.
-            # A connection that began on an empty log kept a sequential scan, and every append
-            # cost time in proportion to the log (2.5 -> 4.6 ms from 1k to 6k events).
-            cursor.execute(PG_APPEND_STATE, (list(streams),), prepare=False)
+        from psycopg import sql
+
+        statement = sql.SQL(PG_LOCKED_STATE).format(  # type: ignore[arg-type]
+            streams=sql.Literal(list(streams)), channel=sql.Literal(NOTIFY_CHANNEL),
+            adding=sql.Literal(adding))
+        with _driver_errors(conn, PG_LOCKED_STATE), _driver(conn).cursor() as cursor:
+            cursor.execute(statement)
+            cursor.nextset()               # past LOCK's empty result to the state's rows
             return [tuple(row) for row in cursor.fetchall()]
 
     def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
-                        rows: Sequence[Sequence[Any]], head: int) -> None:
-        """Many rows by COPY, a few on the driver's cursor; then the NOTIFY."""
+                        rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows by COPY, a few on the driver's cursor."""
         if not self.bulk_insert(conn, TABLE_NAME, columns, rows):
             with _driver_errors(conn, insert_sql), _driver(conn).cursor() as cursor:
                 if len(rows) == 1:
                     cursor.execute(insert_sql, rows[0])
                 else:
                     cursor.executemany(insert_sql, rows)
-        with _driver_errors(conn, "pg_notify"), _driver(conn).cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(head)))
 
     def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> bool:

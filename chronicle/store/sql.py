@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from chronicle.store import migrate
 from chronicle.store.contract import ANY_VERSION, EventStore, StreamAppend
-from chronicle.store.dialects import WRITE_OPTION, StoreDialect
+from chronicle.store.dialects import WRITE_OPTION, StoreDialect, retried_if_lost
 from chronicle.store.engine import create_store_engine, mask_url
 from chronicle.store.hashing import (
     GENESIS_HASH,
@@ -56,27 +56,42 @@ LOCKED_RETRIES = 20
 IN_CHUNK = 2000          # ids or stream ids per IN (...) list: far below any driver's limit
 Encoded = list[tuple[NewEvent, str, str]]
 
+
+class _Careful(Exception):
+    """The fast path met what only the careful path may decide (see `_append_all`)."""
+
+
 def _reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
     return text[0] if text else type(orig).__name__
 
 
-def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None = None) -> R:
+def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None = None, *,
+              idempotent: bool = False) -> R:
     """Run `work` in a write transaction (BEGIN IMMEDIATE on SQLite).
 
-    SQLite's rare lock time-outs are retried rather than shown to the user; a database that
-    cannot be reached raises StoreUnavailable naming the (masked) URL.
+    SQLite's rare lock time-outs are retried rather than shown to the user; so is, once, an
+    `idempotent` work whose pooled connection turned out dead (the pool checks only
+    connections idle for a while). A database that cannot be reached raises StoreUnavailable
+    naming the (masked) URL.
     """
+    lost_once = False
     for attempt in range(LOCKED_RETRIES):
         try:
-            with engine.connect() as plain:
+            with retried_if_lost() if idempotent else nullcontext(), engine.connect() as plain:
                 conn = plain.execution_options(**{WRITE_OPTION: True})
                 with conn.begin():
                     return work(conn)
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            where = url or mask_url(str(engine.url))
+            if idempotent and exc.connection_invalidated and not lost_once:
+                lost_once = True
+                log.info("connection to %s lost (%s): retrying the write on a new one",
+                         where, _reason(exc))
+                continue
             if "database is locked" not in str(exc) or attempt == LOCKED_RETRIES - 1:
-                raise StoreUnavailable(url or mask_url(str(engine.url)), _reason(exc)) from exc
+                raise StoreUnavailable(where, _reason(exc)) from exc
             log.debug("database busy, retrying write (attempt %d)", attempt + 1)
             time.sleep(min(0.01 * 2**attempt, 1.0))
     raise AssertionError("unreachable")
@@ -105,7 +120,8 @@ class SqlEventStore(EventStore):
             raise StoreUnavailable(self.url, _reason(exc)) from exc
 
     def _write(self, work: Callable[[Connection], R]) -> R:
-        return run_write(self.engine, work, self.url)
+        """Appends may be retried: a retry of a committed one finds its event ids stored."""
+        return run_write(self.engine, work, self.url, idempotent=True)
 
     # -- append ---------------------------------------------------------------------------
 
@@ -126,8 +142,9 @@ class SqlEventStore(EventStore):
             return [[] for _ in appends]
         try:
             return self._write(lambda conn: self._append_all(conn, encoded, careful=False))
-        except sa.exc.IntegrityError:
-            # An event id is already stored: a retry. Redo it with the idempotency check first.
+        except (sa.exc.IntegrityError, _Careful):
+            # An event id is already stored (a retry) or a stream moved (a retry or a
+            # conflict): redo it with the idempotency check first.
             return self._write(lambda conn: self._append_all(conn, encoded, careful=True))
 
     def _append(self, conn: Connection, stream_id: str, encoded: Encoded,
@@ -141,8 +158,9 @@ class SqlEventStore(EventStore):
         """Check and insert every append in one round of statements, whatever their number.
 
         The fast path (`careful=False`) skips the idempotency query: the unique index on
-        event_id catches a retry at insert time and the caller re-runs carefully. A version
-        mismatch also looks for a retry before it is called a conflict.
+        event_id catches a retry at insert time and the caller re-runs carefully, as it does
+        on a version mismatch (a retry or a conflict). So the fast path commits only appends
+        that are all new, which is what its early announcement (`locked_state`) says.
         """
         streams = sorted({a.stream_id for a, enc in encoded if enc})
         if careful:
@@ -151,8 +169,9 @@ class SqlEventStore(EventStore):
             state = self._state_rows(conn, streams)
         else:
             existing = {}
+            adding = sum(len(enc) for _, enc in encoded)
             state = self.dialect.locked_state(
-                conn, streams, lambda c: self._state_rows(c, streams))
+                conn, streams, lambda c: self._state_rows(c, streams), adding)
         versions, head, prev_hash, head_at = self._state(state)
         # Never before the head: times along the log stay ordered even if the clock steps
         # back, which is what lets `position_at` search by position.
@@ -163,7 +182,7 @@ class SqlEventStore(EventStore):
             if not enc:
                 results.append([])
                 continue
-            replay = self._retry_of(conn, append, enc, existing, versions, careful=careful)
+            replay = self._retry_of(append, enc, existing, versions, careful=careful)
             if replay is not None:
                 results.append(replay)
                 continue
@@ -174,7 +193,9 @@ class SqlEventStore(EventStore):
             results.append([head + offset for offset in range(1, len(enc) + 1)])
             head += len(enc)
         if rows:
-            self.dialect.insert_appended(conn, self._insert.sql, self._insert.names, rows, head)
+            self.dialect.insert_appended(conn, self._insert.sql, self._insert.names, rows)
+            if careful:     # the fast path's locked_state announced it
+                self.dialect.after_append(conn, head)
         return results
 
     def _chain(self, rows: list[tuple[Any, ...]], stream_id: str, enc: Encoded, head: int,
@@ -192,19 +213,20 @@ class SqlEventStore(EventStore):
             prev_hash = hash_
         return prev_hash
 
-    def _retry_of(self, conn: Connection, append: StreamAppend, enc: Encoded,
+    def _retry_of(self, append: StreamAppend, enc: Encoded,
                   existing: dict[uuid.UUID, Row[Any]], versions: dict[str, int], *,
                   careful: bool) -> list[int] | None:
         """The stored positions if this append already committed; None if it is new.
 
-        Raises ConcurrencyError when it is new and the stream moved past `expected_version`.
+        Raises ConcurrencyError when it is new and the stream moved past `expected_version`,
+        and _Careful on the fast path, which cannot tell the two apart.
         """
         ids = [e.event_id for e, _, _ in enc]
         mine = {i: existing[i] for i in ids if i in existing}
         actual = versions.get(append.stream_id, 0)
         moved = append.expected_version not in (ANY_VERSION, actual)
-        if not mine and moved and not careful:
-            mine = self._existing(conn, ids)
+        if moved and not careful:
+            raise _Careful
         if mine:
             return self._replayed(mine, append.stream_id, enc)
         if moved:
