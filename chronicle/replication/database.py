@@ -17,15 +17,13 @@ from sqlalchemy.engine import Connection
 
 from chronicle.replication.rows import COLUMNS, NotAPrefix, Row
 from chronicle.store import SqlEventStore, StoreUnavailable
+from chronicle.store.dialects import PG_COPY_TYPES
 from chronicle.store.hashing import GENESIS_HASH
 from chronicle.store.schema import TABLE_NAME
 from chronicle.store.schema import events_table as T
 from chronicle.store.sql import run_write
 
 HASH_PAGE = 50_000
-POSTGRES_TYPES = ("int8", "varchar", "int4", "uuid", "varchar", "int4", "timestamptz", "text",
-                  "text", "varchar", "varchar")
-"""The log's column types in COLUMNS order, as binary COPY needs them (migration 0001)."""
 
 
 @contextmanager
@@ -111,6 +109,6 @@ def _copy_postgres(conn: Connection, rows: Sequence[Row]) -> None:
     columns = ", ".join(f'"{name}"' for name in COLUMNS)
     statement = f"COPY {TABLE_NAME} ({columns}) FROM STDIN (FORMAT BINARY)"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        copy.set_types(list(POSTGRES_TYPES))
+        copy.set_types([PG_COPY_TYPES[name] for name in COLUMNS])
         for row in rows:
             copy.write_row([row[name] for name in COLUMNS])

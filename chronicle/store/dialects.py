@@ -44,6 +44,12 @@ PG_LOCKED_STATE = (
     f"+ {{adding}})::text)"
 )
 """LOCK, the append state and the announcement of the new head, sent as one simple query."""
+PG_COPY_TYPES = {
+    "position": "int8", "stream_id": "varchar", "stream_version": "int4", "event_id": "uuid",
+    "type": "varchar", "schema_version": "int4", "recorded_at": "timestamptz", "payload": "text",
+    "metadata": "text", "prev_hash": "varchar", "hash": "varchar",
+}
+"""The log's column types as binary COPY needs them (migration 0001)."""
 PING_IDLE_SECONDS = 1.0    # a pooled connection idle for longer is pinged before use
 _RETRIED_IF_LOST = contextvars.ContextVar("chronicle_retried_if_lost", default=False)
 
@@ -283,12 +289,14 @@ class PostgresDialect(StoreDialect):
 
     def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> bool:
-        """COPY, in the append's transaction: ~3x executemany for batches; one row gains nothing."""
+        """Binary COPY in the append's transaction: faster than executemany for batches (and
+        than text COPY: the server parses nothing); for one row it gains nothing."""
         if len(rows) < COPY_MIN_ROWS:
             return False
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with _driver_errors(conn, statement), _driver(conn).cursor() as cursor, cursor.copy(
                 statement) as copy:
+            copy.set_types([PG_COPY_TYPES[name] for name in columns])
             for row in rows:
                 copy.write_row(row)
         return True
