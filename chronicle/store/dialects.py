@@ -174,8 +174,11 @@ class SQLiteDialect(StoreDialect):
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
+            """On the driver's connection: SQLAlchemy's statement path costs more than this."""
             write = conn.get_execution_options().get(WRITE_OPTION, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+            with _driver_errors(conn, statement):
+                _driver(conn).execute(statement)
 
     def immutability_ddl(self) -> list[str]:
         return [
