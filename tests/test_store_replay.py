@@ -19,6 +19,7 @@ from chronicle.domain import (
     retract,
     revise,
 )
+from chronicle.projections.milestone_rows import PAYLOAD
 from chronicle.projections.milestones import (
     _Batch,
     _CanonicalRecord,
@@ -149,5 +150,5 @@ def test_a_revision_to_a_non_canonical_payload_stores_the_canonical_one(
                                                     schema_version=2)], 1)
     rows, _ = _rows(store, trusted=True)
     expected = make_milestone(1, date="1921-07-11")
-    assert rows["milestone-1"]["payload"] == canonical_json(expected.to_payload())
+    assert rows["milestone-1"][PAYLOAD] == canonical_json(expected.to_payload())
     assert rows == _rows(store, trusted=False)[0]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from chronicle.store import StoredEvent
+from chronicle.store.schema import UTCDateTime
 
 
 class Projection(abc.ABC):
@@ -91,3 +92,33 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
     if plan is None:
         plan = _PLANS[key] = _DriverInsert(table, dialect)
     plan.run(conn, rows)
+
+
+_TUPLE_SQL: dict[tuple[str, str], str] = {}
+
+
+def insert_tuples(conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows given as tuples in the table's column order, values already bound.
+
+    Only columns whose type binds nothing (or UTCDateTime, bound by the caller, see
+    milestone_rows.TimeBinder) may be given this way; the plan checks it once per dialect.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    key = (table.name, str(dialect.paramstyle))
+    sql = _TUPLE_SQL.get(key)
+    if sql is None:
+        sql = _TUPLE_SQL[key] = _tuple_sql(table, dialect)
+    conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+
+
+def _tuple_sql(table: sa.Table, dialect: sa.engine.Dialect) -> str:
+    for column in table.columns:
+        bound = column.type.dialect_impl(dialect).bind_processor(dialect) is not None
+        assert not bound or isinstance(column.type, UTCDateTime), (
+            f"{table.name}.{column.key} needs its bind processor: use insert_rows")
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in table.columns)
+    return (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
+            f"VALUES ({', '.join([mark] * len(table.columns))})")

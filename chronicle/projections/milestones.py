@@ -1,21 +1,20 @@
 """The milestone read models: current milestones, tags, the on-this-day index, history, retractions.
 
 Events are applied a batch at a time: rows touched by the batch are kept in memory and written
-once at the end, so a rebuild inserts in bulk instead of row by row.
+once at the end, so a rebuild inserts in bulk instead of row by row. Rows are the driver's
+tuples (see milestone_rows).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from chronicle.dates import HistoricalDate, InvalidDate, date_from_json_cached
+from chronicle.dates import HistoricalDate
 from chronicle.domain import (
     MILESTONE_FIELDS,
     Milestone,
@@ -23,115 +22,45 @@ from chronicle.domain import (
     MilestoneRecorded,
     MilestoneRetracted,
     MilestoneRevised,
-    Source,
     milestone_from_log,
     recorded_from_log,
 )
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection, insert_rows
+from chronicle.projections.base import Projection, insert_tuples
+from chronicle.projections.milestone_rows import (
+    ID,
+    MONTH_DAY,
+    PAYLOAD,
+    RECORDED_AT,
+    RECORDED_POSITION,
+    REVISIONS,
+    TITLE,
+    UPDATED_AT,
+    DateColumns,
+    Row,
+    TimeBinder,
+    canonical_columns,
+    canonical_date,
+    date_columns,
+    milestone_tuple,
+    month_day_text,
+    payload_text,
+    sort_key,
+)
 from chronicle.repository import is_milestone_event, to_domain
 from chronicle.store import StoredEvent
 from chronicle.store.hashing import canonical_json
 from chronicle.store.statements import ReplayedEvent
 
+__all__ = ["MilestonesProjection", "canonical_date", "month_day_text", "payload_text",
+           "sort_key"]
+
 CHUNK = 500
-LIST_FIELDS = ("tags", "people", "places", "sources")   # tuples in a Milestone, lists in JSON
-MILESTONE_KEYS = frozenset(MILESTONE_FIELDS)
 CHANGEABLE = frozenset(MILESTONE_FIELDS[1:])            # what a MilestoneRevised may change
 REVISION_KEYS = frozenset(("milestone_id", "changes", "reason"))
-SOURCE_KEYS = frozenset(f.name for f in fields(Source))
 DELETE_DAY = t.on_this_day.delete().where(
     t.on_this_day.c.month_day == sa.bindparam("day"),
     t.on_this_day.c.milestone_id == sa.bindparam("mid"))
-
-
-def sort_key(date: HistoricalDate) -> str:
-    """A text that sorts like the historical dates do (4-digit years keep ISO text ordered)."""
-    first, rank, last, end_rank, circa = date.sort_key()
-    return f"{first.isoformat()}|{rank}|{last.isoformat()}|{end_rank + 1}|{int(circa)}"
-
-
-def month_day_text(date: HistoricalDate) -> str | None:
-    md = date.month_day()
-    return f"{md[0]:02d}-{md[1]:02d}" if md else None
-
-
-@functools.lru_cache(maxsize=65536)
-def _date_columns(date: HistoricalDate) -> tuple[str, str, int, int, str | None]:
-    """sort_key, precision, year_start, year_end, month_day: computed once per distinct date."""
-    return (sort_key(date), date.precision.value, date.first_day().year,
-            date.last_day().year, month_day_text(date))
-
-
-@functools.lru_cache(maxsize=65536)
-def _date_json(date: HistoricalDate) -> dict[str, Any]:
-    return date.to_json()
-
-
-def canonical_date(payload: Mapping[str, Any]) -> HistoricalDate | None:
-    """The date of a milestone payload that is already its milestone's `to_payload()`, or None.
-
-    Such a payload (every one our store wrote) gives its row without building the Milestone:
-    every key present and no other, lists where the milestone has tuples, sources with exactly
-    a Source's keys, and the date as its own `to_json()`. Anything else returns None and takes
-    the decoding path, with its checks.
-    """
-    if payload.keys() != MILESTONE_KEYS:
-        return None
-    for name in LIST_FIELDS:
-        if type(payload[name]) is not list:
-            return None
-    for source in payload["sources"]:
-        if type(source) is not dict or source.keys() != SOURCE_KEYS:
-            return None
-    try:
-        date = date_from_json_cached(payload["date"])
-    except InvalidDate:
-        return None
-    return date if _date_json(date) == payload["date"] else None
-
-
-def payload_text(milestone: Milestone, stored: StoredEvent | None = None) -> str:
-    """The milestone's canonical JSON, reusing the log's text when it holds the same payload.
-
-    The store writes payloads as canonical JSON, so a MilestoneRecorded whose payload equals
-    the milestone's own payload already carries the exact text this row needs.
-    """
-    payload = milestone.to_payload()
-    if (isinstance(stored, ReplayedEvent) and stored.payload_json is not None
-            and stored.type == MilestoneRecorded.type and stored.payload == payload):
-        return stored.payload_json
-    return canonical_json(payload)
-
-
-def milestone_row(milestone: Milestone, *, recorded: StoredEvent | dict[str, Any],
-                  updated: StoredEvent, revisions: int, payload: str | None = None
-                  ) -> dict[str, Any]:
-    if isinstance(recorded, StoredEvent):
-        recorded = {"recorded_at": recorded.recorded_at, "recorded_position": recorded.position}
-    return _row(milestone.id, milestone.title, milestone.date,
-                payload if payload is not None else canonical_json(milestone.to_payload()),
-                recorded=recorded, updated=updated, revisions=revisions)
-
-
-def _row(milestone_id: str, title: str, date: HistoricalDate, payload: str, *,
-         recorded: dict[str, Any], updated: StoredEvent, revisions: int) -> dict[str, Any]:
-    key, precision, year_start, year_end, month_day = _date_columns(date)
-    return {
-        "id": milestone_id,
-        "title": title,
-        "sort_key": key,
-        "precision": precision,
-        "year_start": year_start,
-        "year_end": year_end,
-        "month_day": month_day,
-        "payload": payload,
-        "recorded_at": recorded["recorded_at"],
-        "recorded_position": recorded["recorded_position"],
-        "updated_at": updated.recorded_at,
-        "updated_position": updated.position,
-        "revisions": revisions,
-    }
 
 
 class _Batch:
@@ -141,29 +70,35 @@ class _Batch:
     once, and the rows a batch revises or retracts are fetched in one query), so the cost of a
     batch grows with its events, not with the size of the read model. A milestone recorded
     from a canonical payload keeps that payload and is decoded only if the batch revises it.
+    Rows are rm_milestones tuples (see milestone_rows) with their times already bound.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.rows: dict[str, dict[str, Any] | None] = {}
+        self.time = TimeBinder(conn.dialect)
+        self.rows: dict[str, Row | None] = {}
         # The milestone of each live row: decoded, or its canonical payload (see canonical_date).
         self.milestones: dict[str, Milestone | Mapping[str, Any]] = {}
         self.replaced: set[str] = set()          # ids whose stored rows must be deleted first
-        self.history: dict[str, list[dict[str, Any]]] = {}
-        self.retracted: list[dict[str, Any]] = []
+        self.history: dict[str, list[Row]] = {}
+        self.retracted: list[Row] = []
         self.stored_days: dict[str, str] = {}    # the on-this-day key of each fetched row
 
     def prefetch(self, milestone_ids: Iterable[str]) -> None:
         """Load the stored rows of milestones this batch changes but did not record."""
         wanted = sorted({i for i in milestone_ids if i not in self.rows})
+        bind = self.time
         for ids in _chunks(wanted):
             for found in self.conn.execute(sa.select(t.milestones)
                                            .where(t.milestones.c.id.in_(ids))):
-                self.rows[found.id] = dict(found._mapping)
+                row = list(found)
+                row[RECORDED_AT] = bind(found.recorded_at)
+                row[UPDATED_AT] = bind(found.updated_at)
+                self.rows[found.id] = tuple(row)
                 if found.month_day is not None:
                     self.stored_days[found.id] = found.month_day
 
-    def current(self, milestone_id: str) -> dict[str, Any]:
+    def current(self, milestone_id: str) -> Row:
         if milestone_id not in self.rows:
             self.prefetch([milestone_id])
         row = self.rows.get(milestone_id)
@@ -171,17 +106,17 @@ class _Batch:
             raise LookupError(f"milestone {milestone_id!r} is not in the read model")
         return row
 
-    def _payload(self, milestone_id: str, row: dict[str, Any]) -> Mapping[str, Any]:
+    def _payload(self, milestone_id: str, row: Row) -> Mapping[str, Any]:
         """The live milestone's canonical payload (its `to_payload()`)."""
         found = self.milestones.get(milestone_id)
         if isinstance(found, Milestone):
             return found.to_payload()
-        return found if found is not None else json.loads(row["payload"])
+        return found if found is not None else json.loads(row[PAYLOAD])
 
     def apply(self, stored: StoredEvent, event: Decoded) -> None:
         """Fold one event, decoded by `_decode`, into the batch."""
         if isinstance(event, _CanonicalRecord):
-            self.recorded_canonical(stored, event.date)
+            self.recorded_canonical(stored, event.columns)
         elif isinstance(event, MilestoneRecorded):
             self.recorded(event, stored)
         elif isinstance(event, MilestoneRevised | _Revision):
@@ -190,24 +125,27 @@ class _Batch:
             self.retracted_(event, stored)
 
     def recorded(self, event: MilestoneRecorded, stored: StoredEvent) -> None:
-        self.rows[event.milestone_id] = milestone_row(
-            event.milestone, recorded=stored, updated=stored, revisions=0,
-            payload=payload_text(event.milestone, stored))
-        self.milestones[event.milestone_id] = event.milestone
-        self._history(stored, event.milestone_id, None, {})
+        milestone = event.milestone
+        when = self.time(stored.recorded_at)
+        self.rows[milestone.id] = milestone_tuple(
+            milestone.id, milestone.title, date_columns(milestone.date),
+            payload_text(milestone, stored), when, stored.position, when, stored.position, 0)
+        self.milestones[milestone.id] = milestone
+        self._history(stored, milestone.id, None, {})
 
-    def recorded_canonical(self, stored: StoredEvent, date: HistoricalDate) -> None:
+    def recorded_canonical(self, stored: StoredEvent, columns: DateColumns) -> None:
         """`recorded` of a payload that `canonical_date` accepted: no Milestone is built."""
         payload = stored.payload
         text = stored.payload_json if isinstance(stored, ReplayedEvent) else None
         milestone_id = payload["id"]
-        self.rows[milestone_id] = _row(
-            milestone_id, payload["title"], date,
+        when = self.time(stored.recorded_at)
+        self.rows[milestone_id] = milestone_tuple(
+            milestone_id, payload["title"], columns,
             text if text is not None else canonical_json(payload),
-            recorded={"recorded_at": stored.recorded_at, "recorded_position": stored.position},
-            updated=stored, revisions=0)
+            when, stored.position, when, stored.position, 0)
         self.milestones[milestone_id] = payload
-        self._history(stored, milestone_id, None, {})
+        self.history.setdefault(milestone_id, []).append(
+            (milestone_id, stored.position, stored.type, when, None, "{}"))
 
     def revised(self, event: MilestoneRevised | _Revision, stored: StoredEvent) -> None:
         """`MilestoneState.apply` of a revision, on the replay path (see `milestone_from_log`).
@@ -218,18 +156,18 @@ class _Batch:
         milestone_id = event.milestone_id
         row = self.current(milestone_id)
         after = self._payload(milestone_id, row) | event.changes
-        date = canonical_date(after)
-        revisions = row["revisions"] + 1
-        if date is not None:
-            self.rows[milestone_id] = _row(milestone_id, after["title"], date,
-                                           canonical_json(after), recorded=row,
-                                           updated=stored, revisions=revisions)
+        found = canonical_columns(after)
+        if found is not None:
+            title, columns, text = after["title"], found[1], canonical_json(after)
             self.milestones[milestone_id] = after
         else:
             milestone = milestone_from_log(after)
-            self.rows[milestone_id] = milestone_row(milestone, recorded=row, updated=stored,
-                                                    revisions=revisions)
+            title, columns = milestone.title, date_columns(milestone.date)
+            text = canonical_json(milestone.to_payload())
             self.milestones[milestone_id] = milestone
+        self.rows[milestone_id] = milestone_tuple(
+            milestone_id, title, columns, text, row[RECORDED_AT], row[RECORDED_POSITION],
+            self.time(stored.recorded_at), stored.position, row[REVISIONS] + 1)
         self.replaced.add(milestone_id)
         self._history(stored, milestone_id, event.reason, event.changes)
 
@@ -239,16 +177,14 @@ class _Batch:
         self.milestones.pop(event.milestone_id, None)
         self.replaced.add(event.milestone_id)
         self.history.pop(event.milestone_id, None)
-        self.retracted.append({"id": event.milestone_id, "title": row["title"],
-                               "reason": event.reason, "retracted_at": stored.recorded_at,
-                               "position": stored.position})
+        self.retracted.append((event.milestone_id, row[TITLE], event.reason,
+                               self.time(stored.recorded_at), stored.position))
 
     def _history(self, stored: StoredEvent, milestone_id: str, reason: str | None,
                  changes: dict[str, Any]) -> None:
         self.history.setdefault(milestone_id, []).append(
-            {"milestone_id": milestone_id, "position": stored.position, "type": stored.type,
-             "recorded_at": stored.recorded_at, "reason": reason,
-             "changes": canonical_json(changes) if changes else "{}"})
+            (milestone_id, stored.position, stored.type, self.time(stored.recorded_at), reason,
+             canonical_json(changes) if changes else "{}"))
 
     def _tags(self, milestone_id: str) -> Sequence[str]:
         found = self.milestones[milestone_id]
@@ -269,14 +205,14 @@ class _Batch:
         for ids in _chunks(sorted(gone)):
             conn.execute(t.history.delete().where(t.history.c.milestone_id.in_(ids)))
         live = [row for row in self.rows.values() if row is not None]
-        insert_rows(conn, t.milestones, live)
-        insert_rows(conn, t.milestone_tags, [
-            {"milestone_id": row["id"], "tag": tag, "recorded_position": row["recorded_position"]}
-            for row in live for tag in self._tags(row["id"])])
-        insert_rows(conn, t.on_this_day, [{"month_day": row["month_day"], "milestone_id": row["id"]}
-                                      for row in live if row["month_day"]])
-        insert_rows(conn, t.history, [h for entries in self.history.values() for h in entries])
-        insert_rows(conn, t.retracted, self.retracted)
+        insert_tuples(conn, t.milestones, live)
+        tags = self._tags
+        insert_tuples(conn, t.milestone_tags, [
+            (row[ID], tag, row[RECORDED_POSITION]) for row in live for tag in tags(row[ID])])
+        insert_tuples(conn, t.on_this_day, [(row[MONTH_DAY], row[ID]) for row in live
+                                            if row[MONTH_DAY]])
+        insert_tuples(conn, t.history, [h for entries in self.history.values() for h in entries])
+        insert_tuples(conn, t.retracted, self.retracted)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -289,6 +225,7 @@ class _CanonicalRecord(NamedTuple):
 
     milestone_id: str
     date: HistoricalDate
+    columns: DateColumns
 
 
 class _Revision(NamedTuple):
@@ -311,8 +248,8 @@ def _decode(stored: StoredEvent) -> Decoded:
     payload = stored.payload
     if stored.type == MilestoneRecorded.type:
         if stored.schema_version == MilestoneRecorded.schema_version:
-            date = canonical_date(payload)
-            return (_CanonicalRecord(payload["id"], date) if date is not None
+            found = canonical_columns(payload)
+            return (_CanonicalRecord(payload["id"], *found) if found is not None
                     else recorded_from_log(payload))
     elif (stored.type == MilestoneRevised.type
           and stored.schema_version == MilestoneRevised.schema_version

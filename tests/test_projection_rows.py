@@ -1,0 +1,107 @@
+"""The rebuild's tuple rows and cached dates: each shortcut gives what the checked path gives."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from chronicle.dates import HistoricalDate
+from chronicle.domain import Milestone, retract, revise
+from chronicle.projections import Projector, dump
+from chronicle.projections.base import insert_tuples
+from chronicle.projections.milestone_rows import (
+    canonical_columns,
+    canonical_date,
+    date_columns,
+    stored_date,
+)
+from chronicle.projections.posts import posts
+from chronicle.projections.replay import replay_in_memory
+from chronicle.repository import Decision, MilestoneRepository
+from chronicle.store import NewEvent, SqlEventStore
+from chronicle.store.hashing import canonical_json
+from tests.factories import make_milestone, record_milestones
+
+DATES = ["1987-01-27", "1988-04", "1862", "c. 1911-12-29", "2019-07-30/2019-08-02",
+         "1990/1995", "circa 2003-08/2004"]
+
+
+@pytest.mark.parametrize("text", DATES)
+def test_a_cached_date_is_the_checked_date_with_its_columns(text: str) -> None:
+    value = HistoricalDate.parse(text).to_json()
+    for _ in range(2):  # computed, then from the cache
+        found = stored_date(dict(value))
+        assert found == (HistoricalDate.from_json(value), date_columns(found[0]))
+    assert stored_date(dict(reversed(value.items()))) == found  # key order does not matter
+
+
+def test_the_date_cache_never_answers_for_a_value_that_only_equals_a_canonical_one() -> None:
+    value = HistoricalDate.parse("1987-01-27").to_json()
+    assert stored_date(value) is not None
+    assert stored_date(value | {"circa": 0}) is None        # 0 == False, but not a bool
+    assert stored_date(value | {"circa": 0.0}) is None
+    assert stored_date({k: v for k, v in value.items() if k != "circa"}) is None
+    assert stored_date({k: v for k, v in value.items() if k != "end"}) is None
+    assert stored_date(value | {"extra": None}) is None
+    assert stored_date(value | {"end": ["1988"]}) is None   # unhashable
+    assert stored_date(value | {"precision": "month"}) is None
+    assert stored_date("1987-01-27") is None
+    assert stored_date(None) is None
+
+
+@pytest.mark.parametrize("text", DATES)
+def test_canonical_columns_are_the_columns_of_the_milestones_date(text: str) -> None:
+    milestone = make_milestone(2, date=text)
+    payload = json.loads(canonical_json(milestone.to_payload()))
+    found = canonical_columns(payload)
+    assert found == (milestone.date, date_columns(milestone.date))
+    assert canonical_date(payload) == milestone.date
+    assert canonical_columns(payload | {"tags": tuple(payload["tags"])}) is None
+
+
+def test_tuple_inserts_refuse_a_column_that_needs_its_bind_processor() -> None:
+    engine = sa.create_engine("sqlite://")
+    posts.metadata.create_all(engine, tables=[posts])
+    with engine.begin() as conn, pytest.raises(AssertionError, match="local_date"):
+        insert_tuples(conn, posts, [tuple(range(len(posts.columns)))])
+
+
+def _odd_log(store: SqlEventStore) -> None:
+    """Records, revisions across batches, retractions and non-canonical payloads."""
+    record_milestones(store, [make_milestone(n, date=DATES[n % len(DATES)]) for n in range(12)])
+    repo = MilestoneRepository(store)
+    for n, title in ((1, "First revision"), (1, "Second revision"), (6, "Moved")):
+        state = repo.get(f"milestone-{n}")
+        changed = make_milestone(n, title=title, date="1921-07-11", tags=("trade", "aid"))
+        repo.save([Decision(state, revise(state, changed, "better"))], {"by": "tests"})
+    state = repo.get("milestone-2")
+    repo.save([Decision(state, retract(state, "duplicate"))], {"by": "tests"})
+    odd = make_milestone(20).to_payload()
+    odd["date"] = {"date": "1999-03-04"}          # short date: decoded, stored canonical
+    store.append("milestone-milestone-20", [NewEvent(type="MilestoneRecorded", payload=odd,
+                                                                schema_version=2)], 0)
+    change = {"milestone_id": "milestone-3", "reason": "short date",
+              "changes": {"date": {"date": "1921-07-11", "circa": True}}}
+    store.append("milestone-milestone-3", [NewEvent(type="MilestoneRevised", payload=change,
+                                                    schema_version=2)], 1)
+
+
+@pytest.mark.parametrize("batch", [1, 4, 1000])
+def test_rebuilt_rows_equal_rows_caught_up_one_event_at_a_time(store: SqlEventStore,
+                                                                batch: int) -> None:
+    _odd_log(store)
+    slow = Projector(store, batch_size=1)
+    slow.prepare()
+    slow.catch_up()
+    tables = [table for p in slow.projections for table in p.tables()]
+    expected = dump(store.engine, tables)
+    rows = {r[0]: r for r in expected["rm_milestones"]}
+    assert "milestone-2" not in rows and rows["milestone-1"][-1] == 2   # revisions
+    assert json.loads(rows["milestone-20"][7]) == Milestone.from_payload(
+        json.loads(rows["milestone-20"][7])).to_payload()
+    assert Projector(store, rebuild_batch_size=batch, batch_size=batch).rebuild() == store.head()
+    assert dump(store.engine, tables) == expected
+    fresh, _ = replay_in_memory(store)
+    assert dump(fresh.engine, tables) == expected
