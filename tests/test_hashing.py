@@ -49,3 +49,16 @@ def test_a_known_row_keeps_its_hash() -> None:
                      recorded_at=dt.datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=dt.UTC),
                      payload_json='{"title":"Ülaanbaatar \\"quoted\\"\\n"}', metadata_json="{}")
     assert got == "f84602087348c0137b2d1f06b65883c6a7f82d39a2483c458ecb2655401fc9d3"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=20)
+
+
+@given(value=JSON)
+def test_canonical_json_is_json_dumps_with_sorted_keys(value: object) -> None:
+    """The prebuilt C encoder must give the bytes json.dumps gives, floats and nesting included."""
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_json(value) == expected  # type: ignore[arg-type]
