@@ -46,6 +46,17 @@ def test_append_assigns_positions_and_versions(store: SqlEventStore) -> None:
     assert [e.position for e in store.iter_all(after=1, page_size=2)] == [2, 3, 4]
 
 
+@pytest.mark.parametrize("stream", ["o'brien", "back\\slash", "{braces}", "comma,\"quote\"",
+                                    "Улаанбаатар ᠮᠣᠩᠭᠣᠯ"])
+def test_any_stream_name_keeps_its_version(store: SqlEventStore, stream: str) -> None:
+    """Stream ids reach PostgreSQL's state query as quoted literals: quoting must hold."""
+    assert store.append(stream, [ev(1)], expected_version=0) == [1]
+    assert store.append(stream, [ev(2)], expected_version=1) == [2]
+    with pytest.raises(ConcurrencyError):
+        store.append(stream, [ev(3)], expected_version=1)
+    assert [e.stream_id for e in store.read_stream(stream)] == [stream, stream]
+
+
 def test_stale_expected_version_raises_and_writes_nothing(store: SqlEventStore) -> None:
     store.append("a", [ev(1), ev(2)], expected_version=0)
     with pytest.raises(ConcurrencyError) as info:

@@ -40,10 +40,12 @@ PG_LOCKED_STATE = (
     f"FROM {TABLE_NAME} WHERE stream_id = ANY({{streams}}::text[]) GROUP BY stream_id "
     f"UNION ALL (SELECT NULL, position, hash, recorded_at FROM {TABLE_NAME} "
     f"ORDER BY position DESC LIMIT 1); "
-    f"SELECT pg_notify({{channel}}, (coalesce((SELECT max(position) FROM {TABLE_NAME}), 0) "
-    f"+ {{adding}})::text)"
+    f"SELECT pg_notify('{NOTIFY_CHANNEL}', (coalesce((SELECT max(position) FROM {TABLE_NAME}), "
+    "0) + {adding})::text)"
 )
-"""LOCK, the append state and the announcement of the new head, sent as one simple query."""
+"""LOCK, the append state and the announcement of the new head, sent as one simple query.
+
+`{streams}` takes a quoted literal (psycopg's), `{adding}` an int; the rest is constant."""
 PG_COPY_TYPES = {
     "position": "int8", "stream_id": "varchar", "stream_version": "int4", "event_id": "uuid",
     "type": "varchar", "schema_version": "int4", "recorded_at": "timestamptz", "payload": "text",
@@ -272,11 +274,11 @@ class PostgresDialect(StoreDialect):
         """
         from psycopg import sql
 
-        statement = sql.SQL(PG_LOCKED_STATE).format(  # type: ignore[arg-type]
-            streams=sql.Literal(list(streams)), channel=sql.Literal(NOTIFY_CHANNEL),
-            adding=sql.Literal(adding))
-        with _driver_errors(conn, PG_LOCKED_STATE), _driver(conn).cursor() as cursor:
-            cursor.execute(statement)
+        driver = _driver(conn)
+        streams_literal = sql.Literal(list(streams)).as_string(driver)
+        statement = PG_LOCKED_STATE.format(streams=streams_literal, adding=int(adding))
+        with _driver_errors(conn, PG_LOCKED_STATE), driver.cursor() as cursor:
+            cursor.execute(statement.encode())
             cursor.nextset()               # past LOCK's empty result to the state's rows
             return [tuple(row) for row in cursor.fetchall()]
 
