@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from chronicle.projections.milestone_rows import (
     stored_date,
 )
 from chronicle.projections.posts import posts
+from chronicle.projections.projector import REBUILD_CHECKPOINT_PAGES
 from chronicle.projections.replay import replay_in_memory
 from chronicle.repository import Decision, MilestoneRepository
 from chronicle.store import NewEvent, SqlEventStore
@@ -105,3 +107,30 @@ def test_rebuilt_rows_equal_rows_caught_up_one_event_at_a_time(store: SqlEventSt
     assert dump(store.engine, tables) == expected
     fresh, _ = replay_in_memory(store)
     assert dump(fresh.engine, tables) == expected
+
+
+def test_a_rebuild_puts_back_each_connections_wal_checkpoint_interval(tmp_path: Path) -> None:
+    from chronicle.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'log.db'}")
+    record_milestones(store, [make_milestone(n) for n in range(30)])
+    during: list[int] = []
+    projector = Projector(store, rebuild_batch_size=7, batch_size=7)
+    step = projector._big_step
+
+    def spy(conn: sa.Connection, upto: int | None, size: int) -> tuple[int, int]:
+        result = step(conn, upto, size)
+        during.append(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar())
+        return result
+
+    projector._big_step = spy  # type: ignore[method-assign]
+    assert projector.rebuild() == 30
+    assert len(during) == 6 and set(during) == {REBUILD_CHECKPOINT_PAGES}
+    connections = [store.engine.connect() for _ in range(3)]
+    try:
+        assert [c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+                for c in connections] == [1000] * 3
+    finally:
+        for conn in connections:
+            conn.close()
+        store.close()
