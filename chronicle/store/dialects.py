@@ -73,6 +73,8 @@ class StoreDialect:
     """Hooks the store calls at fixed points of an append and of a wait."""
 
     name = "generic"
+    appends_in_one_call = False
+    """Whether `append_in_one_call` can do a whole append (see chronicle/store/pgappend.py)."""
 
     def configure(self, engine: Engine) -> None:
         """Install connection-level settings once per engine."""
@@ -107,6 +109,24 @@ class StoreDialect:
         """Insert an append's rows (tuples in `columns` order)."""
         if not self.bulk_insert(conn, TABLE_NAME, columns, rows):
             conn.exec_driver_sql(insert_sql, rows)  # type: ignore[arg-type]
+
+    def append_in_one_call(self, conn: Connection, when: dt.datetime, streams: Sequence[str],
+                           expected: Sequence[int], owner: Sequence[int],
+                           events: Sequence[tuple[Any, ...]]) -> int | None:
+        """Lock, check, chain, insert and announce in one statement, on a connection in
+        autocommit; returns the first position, or None if a stream moved.
+
+        `owner[k]` is the 1-based index in `streams` of event k; `events` are (event id, type,
+        schema version, payload JSON, metadata JSON) tuples.
+        """
+        raise NotImplementedError(self.name)
+
+    def append_function_ddl(self) -> list[str]:
+        """Statements that create what `append_in_one_call` calls."""
+        return []
+
+    def drop_append_function_ddl(self) -> list[str]:
+        return []
 
     def immutability_ddl(self) -> list[str]:
         """Statements that make UPDATE and DELETE on the log fail inside the database."""
@@ -218,6 +238,7 @@ class PostgresDialect(StoreDialect):
     """An EXCLUSIVE table lock per append (readers still read) and LISTEN/NOTIFY for followers."""
 
     name = "postgresql"
+    appends_in_one_call = True
     MIGRATION_LOCK_KEY = 0x6368726F6E  # "chron"
 
     def configure(self, engine: Engine) -> None:
@@ -291,6 +312,28 @@ class PostgresDialect(StoreDialect):
                     cursor.execute(insert_sql, rows[0])
                 else:
                     cursor.executemany(insert_sql, rows)
+
+    def append_in_one_call(self, conn: Connection, when: dt.datetime, streams: Sequence[str],
+                           expected: Sequence[int], owner: Sequence[int],
+                           events: Sequence[tuple[Any, ...]]) -> int | None:
+        from chronicle.store import pgappend
+
+        columns = list(zip(*events, strict=True))
+        with _driver_errors(conn, pgappend.CALL), _driver(conn).cursor() as cursor:
+            cursor.execute(pgappend.CALL, (when, list(streams), list(expected), list(owner),
+                                           *map(list, columns)))
+            row = cursor.fetchone()
+        return None if row is None else row[0]
+
+    def append_function_ddl(self) -> list[str]:
+        from chronicle.store import pgappend
+
+        return [pgappend.CREATE]
+
+    def drop_append_function_ddl(self) -> list[str]:
+        from chronicle.store import pgappend
+
+        return [pgappend.DROP]
 
     def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> bool:

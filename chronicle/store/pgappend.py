@@ -1,0 +1,93 @@
+"""PostgreSQL's append in one round trip: a server-side function that locks, checks, chains
+and inserts, called in autocommit so that the call is the whole transaction.
+
+An append from the client took four round trips (BEGIN; LOCK + state + NOTIFY; INSERT; COMMIT)
+because the chain hash of each row needs the head's hash, which only the locked transaction
+may read. The function computes the same hash on the server: SHA-256 of the documented JSON
+array (chronicle/store/hashing.py), whose strings PostgreSQL's `to_json(text)` escapes exactly
+as Python's `json` does with `ensure_ascii=False` (`\\b \\f \\n \\r \\t \\" \\\\`, other
+controls as lowercase `\\u00XX`, everything else as is). `chronicle verify` recomputes every
+hash in Python, and the tests append hostile text through the function and verify it.
+
+The client still encodes payloads as canonical JSON; the function returns NULL when a stream is
+not at its expected version, and the store then takes its careful path, which tells a retry
+from a conflict. Statement plans inside the function are always custom: a generic plan made
+while the log was small would keep a sequential scan (see `PostgresDialect.locked_state`).
+"""
+
+from __future__ import annotations
+
+from chronicle.store.dialects import NOTIFY_CHANNEL
+from chronicle.store.hashing import GENESIS_HASH
+from chronicle.store.schema import TABLE_NAME
+
+FUNCTION = f"{TABLE_NAME}_append"
+ARGUMENTS = ("when_ timestamptz, streams text[], expected int[], owner int[], ids uuid[], "
+             "types text[], schemas int[], payloads text[], metadata text[]")
+CALL = (f"SELECT {FUNCTION}(%s::timestamptz, %s::text[], %s::int[], %s::int[], %s::uuid[], "
+        "%s::text[], %s::int[], %s::text[], %s::text[])")
+ANY_VERSION = -1   # the contract's ANY_VERSION: no check for that stream
+
+CREATE = f"""
+CREATE OR REPLACE FUNCTION {FUNCTION}({ARGUMENTS}) RETURNS bigint
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    head bigint := 0;
+    prev text := '{GENESIS_HASH}';
+    head_at timestamptz;
+    versions int[] := '{{}}';
+    stored int;
+    stamp text;
+    count int := cardinality(ids);
+    row_versions int[] := '{{}}';
+    row_streams text[] := '{{}}';
+    prevs text[] := '{{}}';
+    hashes text[] := '{{}}';
+    s int;
+    k int;
+BEGIN
+    LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE;
+    SELECT position, hash, recorded_at INTO head, prev, head_at
+        FROM {TABLE_NAME} ORDER BY position DESC LIMIT 1;
+    IF NOT FOUND THEN
+        head := 0;
+        prev := '{GENESIS_HASH}';
+    END IF;
+    FOR s IN 1 .. cardinality(streams) LOOP
+        SELECT coalesce(max(stream_version), 0) INTO stored
+            FROM {TABLE_NAME} WHERE stream_id = streams[s];
+        IF expected[s] <> {ANY_VERSION} AND expected[s] <> stored THEN
+            RETURN NULL;
+        END IF;
+        versions[s] := stored;
+    END LOOP;
+    -- Never before the head: recorded times stay ordered along the log.
+    IF head_at IS NOT NULL AND head_at > when_ THEN
+        when_ := head_at;
+    END IF;
+    stamp := to_char(when_ AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    FOR k IN 1 .. count LOOP
+        s := owner[k];
+        versions[s] := versions[s] + 1;
+        row_versions[k] := versions[s];
+        row_streams[k] := streams[s];
+        prevs[k] := prev;
+        prev := encode(sha256(convert_to(concat(
+            '[', to_json(prev), ',', head + k, ',', to_json(streams[s]), ',', versions[s], ',',
+            to_json(ids[k]::text), ',', to_json(types[k]), ',', schemas[k], ',', to_json(stamp),
+            ',', to_json(payloads[k]), ',', to_json(metadata[k]), ']'), 'UTF8')), 'hex');
+        hashes[k] := prev;
+    END LOOP;
+    INSERT INTO {TABLE_NAME} (position, stream_id, stream_version, event_id, type,
+                              schema_version, recorded_at, payload, metadata, prev_hash, hash)
+        SELECT head + n, r_stream, r_version, r_id, r_type, r_schema, when_, r_payload,
+               r_metadata, r_prev, r_hash
+        FROM unnest(row_streams, row_versions, ids, types, schemas, payloads, metadata, prevs,
+                    hashes) WITH ORDINALITY
+             AS u(r_stream, r_version, r_id, r_type, r_schema, r_payload, r_metadata, r_prev,
+                  r_hash, n);
+    PERFORM pg_notify('{NOTIFY_CHANNEL}', (head + count)::text);
+    RETURN head + 1;
+END $$
+"""
+DROP = f"DROP FUNCTION IF EXISTS {FUNCTION}({ARGUMENTS})"
