@@ -147,16 +147,25 @@ def test_an_append_on_a_connection_killed_moments_ago_is_retried_once_and_stored
 
 @pytest.mark.postgres
 def test_the_append_state_query_is_never_a_cached_generic_plan(postgres_url: str) -> None:
-    """A plan cached while the log was empty would scan the whole log on every later append."""
+    """A plan cached while the log was empty would scan the whole log on every later append:
+    neither the client's state query (appends of 20 events or more) nor the append function's
+    queries (smaller appends) may keep one."""
+    from chronicle.store.pgappend import FUNCTION
+
     store = open_store(postgres_url)
     try:
         for version in range(12):     # psycopg prepares a statement on its fifth run
             store.append("a", [NewEvent(type="T", payload={"n": version})], version)
+            store.append(f"b{version}", [NewEvent(type="T", payload={"n": n}) for n in range(25)],
+                         0)
         with store.engine.connect() as conn:   # the pool's one connection: the same session
             prepared = [row[0] for row in conn.exec_driver_sql(
                 "SELECT statement FROM pg_prepared_statements")]
+            config = conn.exec_driver_sql("SELECT proconfig FROM pg_proc WHERE proname = %s",
+                                          (FUNCTION,)).scalar()
         assert prepared, "psycopg prepared nothing: this test no longer sees the session"
         assert not [text for text in prepared if "max(stream_version)" in text]
+        assert config == ["plan_cache_mode=force_custom_plan"]
     finally:
         store.close()
 
