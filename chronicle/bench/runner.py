@@ -77,6 +77,7 @@ def _rebuild_row(store: SqlEventStore, path: Path, size: int, runs: int, say: Sa
         ours.runs.append(rebuild.our_rebuild(store))
         say(f"rebuild run {run + 1}/{runs}: ours {ours.runs[-1]:,.0f} events/s, "
             f"floor {floor.runs[-1]:,.0f} events/s")
+    rebuild.drop_floor(path)
     return Row("rebuild.sqlite", "rebuild", f"rebuild read models, {size:,}-event log (SQLite)",
                "events/s", "sqlite3 read + 1 row/event (floor)", ours, floor,
                Target(">=", REBUILD_TARGET))
