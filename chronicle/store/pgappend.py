@@ -11,8 +11,10 @@ hash in Python, and the tests append hostile text through the function and verif
 
 The client still encodes payloads as canonical JSON; the function returns NULL when a stream is
 not at its expected version, and the store then takes its careful path, which tells a retry
-from a conflict. Statement plans inside the function are always custom: a generic plan made
-while the log was small would keep a sequential scan (see `PostgresDialect.locked_state`).
+from a conflict. Its two reads are written so that any plan, the generic one PostgreSQL caches
+for a function's statements included, is an index scan (a plan made while the log was small
+once kept a sequential scan, see `PostgresDialect.locked_state`); forcing custom plans instead
+cost ~0.2 ms a call in planning.
 """
 
 from __future__ import annotations
@@ -27,10 +29,14 @@ ARGUMENTS = ("when_ timestamptz, streams text[], expected int[], owner int[], id
 CALL = (f"SELECT {FUNCTION}(%s::timestamptz, %s::text[], %s::int[], %s::int[], %s::uuid[], "
         "%s::text[], %s::int[], %s::text[], %s::text[])")
 ANY_VERSION = -1   # the contract's ANY_VERSION: no check for that stream
+HEAD = f"SELECT position, hash, recorded_at FROM {TABLE_NAME} ORDER BY position DESC LIMIT 1"
+VERSION = (f"SELECT stream_version FROM {TABLE_NAME} WHERE stream_id = {{stream}} "
+           "ORDER BY stream_version DESC LIMIT 1")
+"""The function's reads; `{stream}` is a parameter (tests EXPLAIN their generic plans)."""
 
 CREATE = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}({ARGUMENTS}) RETURNS bigint
-LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     head bigint := 0;
     prev text := '{GENESIS_HASH}';
@@ -47,15 +53,16 @@ DECLARE
     k int;
 BEGIN
     LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE;
-    SELECT position, hash, recorded_at INTO head, prev, head_at
-        FROM {TABLE_NAME} ORDER BY position DESC LIMIT 1;
+    {HEAD} INTO head, prev, head_at;
     IF NOT FOUND THEN
         head := 0;
         prev := '{GENESIS_HASH}';
     END IF;
     FOR s IN 1 .. cardinality(streams) LOOP
-        SELECT coalesce(max(stream_version), 0) INTO stored
-            FROM {TABLE_NAME} WHERE stream_id = streams[s];
+        {VERSION.format(stream="streams[s]")} INTO stored;
+        IF NOT FOUND THEN
+            stored := 0;
+        END IF;
         IF expected[s] <> {ANY_VERSION} AND expected[s] <> stored THEN
             RETURN NULL;
         END IF;
