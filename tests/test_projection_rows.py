@@ -126,6 +126,7 @@ def test_a_rebuild_puts_back_each_connections_wal_checkpoint_interval(tmp_path: 
     projector._big_step = spy  # type: ignore[method-assign]
     assert projector.rebuild() == 30
     assert len(during) == 6 and set(during) == {REBUILD_CHECKPOINT_PAGES}
+    assert (tmp_path / "log.db-wal").stat().st_size == 0   # checkpointed and cut back
     connections = [store.engine.connect() for _ in range(3)]
     try:
         assert [c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()

@@ -147,9 +147,10 @@ class Projector:
         with self.dialect.migration_lock(self.engine):
             self._create_indexes()
         if self.engine.dialect.name == "sqlite":
-            # The pages the last batches left in the WAL: copied here, not by the next writer.
+            # The pages the last batches left in the WAL: copied here, not by the next writer,
+            # and the WAL file cut back (after a rebuild of 1M events it had grown to 343 MB).
             with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return applied
 
     def position(self) -> int:
