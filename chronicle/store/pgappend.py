@@ -19,6 +19,7 @@ cost ~0.2 ms a call in planning.
 
 from __future__ import annotations
 
+from chronicle.store.contract import ANY_VERSION
 from chronicle.store.dialects import NOTIFY_CHANNEL
 from chronicle.store.hashing import GENESIS_HASH
 from chronicle.store.schema import TABLE_NAME
@@ -28,7 +29,6 @@ ARGUMENTS = ("when_ timestamptz, streams text[], expected int[], owner int[], id
              "types text[], schemas int[], payloads text[], metadata text[]")
 CALL = (f"SELECT {FUNCTION}(%s::timestamptz, %s::text[], %s::int[], %s::int[], %s::uuid[], "
         "%s::text[], %s::int[], %s::text[], %s::text[])")
-ANY_VERSION = -1   # the contract's ANY_VERSION: no check for that stream
 HEAD = f"SELECT position, hash, recorded_at FROM {TABLE_NAME} ORDER BY position DESC LIMIT 1"
 VERSION = (f"SELECT stream_version FROM {TABLE_NAME} WHERE stream_id = {{stream}} "
            "ORDER BY stream_version DESC LIMIT 1")
