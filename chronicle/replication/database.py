@@ -1,5 +1,5 @@
 """Raw rows in and out of a store's log table, in pages; the one storage-specific part is
-`bulk_insert` (COPY on PostgreSQL, executemany elsewhere).
+`bulk_insert` (the store dialect's binary COPY on PostgreSQL, executemany elsewhere).
 
 Rows are inserted as they are — never re-appended — so positions, ids, recorded times and
 hashes survive the move. Each batch is its own transaction under the store's append lock and
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from chronicle.replication.rows import COLUMNS, NotAPrefix, Row
 from chronicle.store import SqlEventStore, StoreUnavailable
-from chronicle.store.dialects import PG_COPY_TYPES
+from chronicle.store.dialects import StoreDialect
 from chronicle.store.hashing import GENESIS_HASH
 from chronicle.store.schema import TABLE_NAME
 from chronicle.store.schema import events_table as T
@@ -87,28 +87,14 @@ def append_rows(store: SqlEventStore, rows: Sequence[Row]) -> None:
                 f"the target changed while copying: it now ends at position {position}, but "
                 f"the next row to write is position {first['position']}; run the command "
                 "again to resume")
-        bulk_insert(conn, rows)
+        bulk_insert(conn, store.dialect, rows)
         store.dialect.after_append(conn, rows[-1]["position"])
 
     run_write(store.engine, work, store.url)
 
 
-def bulk_insert(conn: Connection, rows: Sequence[Row]) -> None:
-    """The fastest insert each database offers for many rows in one statement stream."""
-    if conn.dialect.name == "postgresql":
-        _copy_postgres(conn, rows)
-    else:
+def bulk_insert(conn: Connection, dialect: StoreDialect, rows: Sequence[Row]) -> None:
+    """The store's own bulk insert (binary COPY on PostgreSQL), else one executemany."""
+    values = [tuple(row[name] for name in COLUMNS) for row in rows]
+    if not dialect.bulk_insert(conn, TABLE_NAME, COLUMNS, values):
         conn.execute(T.insert(), list(rows))
-
-
-def _copy_postgres(conn: Connection, rows: Sequence[Row]) -> None:
-    """Binary COPY … FROM STDIN on the transaction's own psycopg connection: no text
-    escaping on our side, no parsing on the server's (about 1.6 times text COPY's rate)."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    columns = ", ".join(f'"{name}"' for name in COLUMNS)
-    statement = f"COPY {TABLE_NAME} ({columns}) FROM STDIN (FORMAT BINARY)"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        copy.set_types([PG_COPY_TYPES[name] for name in COLUMNS])
-        for row in rows:
-            copy.write_row([row[name] for name in COLUMNS])
