@@ -19,10 +19,10 @@ from chronicle.projections.milestone_rows import (
     stored_date,
 )
 from chronicle.projections.posts import posts
-from chronicle.projections.projector import REBUILD_CHECKPOINT_PAGES
 from chronicle.projections.replay import replay_in_memory
 from chronicle.repository import Decision, MilestoneRepository
 from chronicle.store import NewEvent, SqlEventStore
+from chronicle.store.bulkwrite import CHECKPOINT_PAGES
 from chronicle.store.hashing import canonical_json
 from tests.factories import make_milestone, record_milestones
 
@@ -127,8 +127,8 @@ def test_a_rebuild_puts_back_each_connections_wal_checkpoint_interval(tmp_path: 
         sa.event.remove(store.engine, "commit", at_commit)
     # The five batches of 7 events and the empty one that ends the replay ran with the
     # rebuild's interval; every other transaction (schema, checkpoints) with the default.
-    assert during.count(REBUILD_CHECKPOINT_PAGES) == 6
-    assert set(during) == {REBUILD_CHECKPOINT_PAGES, 1000}
+    assert during.count(CHECKPOINT_PAGES) == 6
+    assert set(during) == {CHECKPOINT_PAGES, 1000}
     assert (tmp_path / "log.db-wal").stat().st_size == 0   # checkpointed and cut back
     connections = [store.engine.connect() for _ in range(3)]
     try:

@@ -12,7 +12,6 @@ import contextlib
 import gc
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -20,15 +19,13 @@ from sqlalchemy.engine import Connection, Engine
 from chronicle.projections import tables as t
 from chronicle.projections.base import Projection
 from chronicle.store import SqlEventStore
+from chronicle.store.bulkwrite import bulk_batch, bulk_writes
 from chronicle.store.dialects import StoreDialect
 from chronicle.store.sql import run_write
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]   # (position reached, head)
 REBUILD_BATCH = 20_000
-REBUILD_CACHE_KIB = 262_144  # SQLite page cache of a rebuild's write transactions (256 MiB)
-REBUILD_CHECKPOINT_PAGES = 65_536  # SQLite: checkpoint a rebuild's WAL every 256 MiB of pages
-_AUTOCHECKPOINT = "chronicle_rebuild_autocheckpoint"   # pool-record key: the value to restore
 
 
 def default_projections() -> list[Projection]:
@@ -55,17 +52,6 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def _restore_autocheckpoint(dbapi_conn: Any, record: Any) -> None:
-    """Pool checkin hook during a rebuild: the connection's own WAL checkpoint interval."""
-    before = record.info.pop(_AUTOCHECKPOINT, None)
-    if before is not None:
-        cursor = dbapi_conn.cursor()
-        try:
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
-        finally:
-            cursor.close()
 
 
 class Projector:
@@ -138,19 +124,11 @@ class Projector:
         with self.dialect.migration_lock(self.engine):
             for index in self._deferred_indexes():
                 index.drop(self.engine, checkfirst=True)
-        sa.event.listen(self.engine, "checkin", _restore_autocheckpoint)
-        try:
+        with bulk_writes(self.engine):   # SQLite: see chronicle/store/bulkwrite.py
             with collector_paused():
                 applied = self._catch_up(progress, None, rebuilding=True)
-        finally:
-            sa.event.remove(self.engine, "checkin", _restore_autocheckpoint)
-        with self.dialect.migration_lock(self.engine):
-            self._create_indexes()
-        if self.engine.dialect.name == "sqlite":
-            # The pages the last batches left in the WAL: copied here, not by the next writer,
-            # and the WAL file cut back (after a rebuild of 1M events it had grown to 343 MB).
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            with self.dialect.migration_lock(self.engine):
+                self._create_indexes()
         return applied
 
     def position(self) -> int:
@@ -177,32 +155,9 @@ class Projector:
                 return applied
 
     def _big_step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:
-        """A rebuild's step: on SQLite, a page cache that holds the batch's dirty pages.
-
-        SQLite's default cache (2 MiB) spills a large batch's B-tree pages to the WAL again
-        and again; the cache is a per-connection setting that durability does not depend on,
-        and is put back before the connection returns to the pool. So is the WAL's automatic
-        checkpoint, done every REBUILD_CHECKPOINT_PAGES instead of at every commit: a batch's
-        random inserts dirty pages all over the growing trees, and a checkpoint per batch
-        writes (and syncs) each of them to the database file again each time. Every commit is
-        still synced to the WAL (synchronous stays as configured).
-        """
-        if conn.dialect.name != "sqlite":
+        """A rebuild's step, with the database's bulk-write settings."""
+        with bulk_batch(conn):
             return self._step(conn, upto, size)
-        record = conn.connection._connection_record
-        if record is not None and _AUTOCHECKPOINT not in record.info:
-            # Put back on checkin (after the commit, which runs the checkpoint hook).
-            record.info[_AUTOCHECKPOINT] = conn.exec_driver_sql(
-                "PRAGMA wal_autocheckpoint").scalar()
-            conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {REBUILD_CHECKPOINT_PAGES}")
-        before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-        conn.exec_driver_sql(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
-        try:
-            return self._step(conn, upto, size)
-        finally:
-            # A failed batch's connection may be unusable: its error is the one to report.
-            with contextlib.suppress(sa.exc.DBAPIError):
-                conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
 
     def _step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:
         names = [p.name for p in self.projections]
