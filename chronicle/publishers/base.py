@@ -8,18 +8,50 @@ never posts twice.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
 __all__ = [
+    "ChannelCheck",
     "OutgoingPost",
+    "PostImage",
     "PermanentPublishError",
     "PublishError",
     "Publisher",
     "RateLimited",
     "Receipt",
+    "TextLimit",
     "TransientPublishError",
 ]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PostImage:
+    """The card image of a post: PNG bytes and the alt text a screen reader reads."""
+
+    png: bytes
+    alt: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TextLimit:
+    """How a channel counts a text (X: weighted; Mastodon: URLs fixed; Bluesky: graphemes)."""
+
+    max_length: int
+    measure: Callable[[str], int]
+
+    def fits(self, text: str) -> bool:
+        return self.measure(text) <= self.max_length
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChannelCheck:
+    """A preflight's verdict on one channel: credentials, limits, reachability."""
+
+    channel: str
+    ok: bool
+    detail: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -31,6 +63,8 @@ class OutgoingPost:
     text: str
     milestone_ids: tuple[str, ...]
     local_date: datetime.date
+    language: str = "en"
+    image: PostImage | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
