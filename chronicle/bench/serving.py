@@ -61,6 +61,16 @@ class WrkResult:
     p99_ms: float
 
 
+def isolated_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without its `CHRONICLE_*` settings.
+
+    A bench child must serve the chronicle the bench generated: an inherited
+    `CHRONICLE_DATABASE_URL` once made `serve` measure the caller's (empty) database instead.
+    """
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CHRONICLE_")}
+    return env | extra
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -123,7 +133,7 @@ def chronicle_server(directory: Path) -> Iterator[str]:
     config = directory / "chronicle.toml"
     config.write_text(f'database_url = "sqlite:///{directory / "served.db"}"\nsources = []\n'
                       f"[server]\nport = {port}\nscheduler = false\nload_on_start = false\n")
-    env = {**os.environ, "CHRONICLE_CONFIG": str(config)}
+    env = isolated_env(CHRONICLE_CONFIG=str(config))
     proc = subprocess.Popen([sys.executable, "-m", "chronicle", "--config", str(config), "-q",
                              "serve"], env=env, stdout=subprocess.DEVNULL,
                             stderr=(directory / "serve.log").open("wb"))
@@ -148,7 +158,7 @@ def nginx_server(directory: Path, body: bytes) -> Iterator[str]:
     user = "user root;\n" if os.geteuid() == 0 else ""
     conf.write_text(NGINX_CONF.format(dir=directory, port=port, user=user))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    proc = subprocess.Popen([nginx, "-p", str(directory), "-c", str(conf)],
+    proc = subprocess.Popen([nginx, "-p", str(directory), "-c", str(conf)], env=isolated_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}{FEED_PATH}"
     try:
