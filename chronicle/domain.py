@@ -131,6 +131,8 @@ class Milestone:
     id: str
     title: str
     date: HistoricalDate
+    date_caveat: str | None = None
+    """Shown with the date wherever it appears: a date known to be doubtful never shows alone."""
     summary: str = ""
     tags: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
@@ -151,6 +153,7 @@ class Milestone:
         problems += text_problems("title", self.title, required=True, max_length=MAX_TITLE_LENGTH)
         if not isinstance(self.date, HistoricalDate):
             problems.append(Problem("date", "must be a HistoricalDate"))
+        problems += text_problems("date_caveat", self.date_caveat, optional=True, required=True)
         problems += text_problems("summary", self.summary, multiline=True)
         problems += list_problems("tags", self.tags, slug_problems)
         problems += list_problems("people", self.people, name_problems)
@@ -169,6 +172,7 @@ class Milestone:
             "id": self.id,
             "title": self.title,
             "date": self.date.to_json(),
+            "date_caveat": self.date_caveat,
             "summary": self.summary,
             "tags": list(self.tags),
             "people": list(self.people),
@@ -193,6 +197,7 @@ class Milestone:
             id=data["id"],
             title=data["title"],
             date=date,
+            date_caveat=data.get("date_caveat"),
             summary=data.get("summary", ""),
             tags=_tuple_of(data, "tags"),
             people=_tuple_of(data, "people"),
@@ -201,6 +206,14 @@ class Milestone:
             notes=data.get("notes"),
             anniversary_of=data.get("anniversary_of"),
         )
+
+    def with_caveat(self, date_text: str) -> str:
+        """Any rendering of the date ("May 2023", "2023"), followed by its caveat if it has one."""
+        return f"{date_text} ({self.date_caveat})" if self.date_caveat else date_text
+
+    def date_words(self) -> str:
+        """The date in words as readers see it: `date.words()` with the caveat."""
+        return self.with_caveat(self.date.words())
 
     def diff(self, other: Milestone) -> dict[str, tuple[Any, Any]]:
         """Changed fields as name -> (old payload value, new payload value)."""
@@ -476,6 +489,7 @@ def milestone_from_log(payload: Mapping[str, Any]) -> Milestone:
         return Milestone(
             id=payload["id"], title=payload["title"],
             date=date_from_json_cached(payload["date"]),
+            date_caveat=payload.get("date_caveat"),
             summary=payload.get("summary", ""),
             tags=tuple(payload.get("tags", ())), people=tuple(payload.get("people", ())),
             places=tuple(payload.get("places", ())),

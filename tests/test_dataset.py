@@ -25,6 +25,7 @@ REQUIRED_SOURCE_FIELDS = ("title", "file", "quote")
 KNOWN_FIELDS = {
     *REQUIRED_FIELDS,
     "circa",
+    "date_caveat",
     "anniversary_of",
     "people",
     "places",

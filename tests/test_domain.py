@@ -84,6 +84,7 @@ def test_milestone_fields_are_the_dataclass_fields_in_order():
         "id",
         "title",
         "date",
+        "date_caveat",
         "summary",
         "tags",
         "people",

@@ -276,7 +276,7 @@ def test_the_shipped_data_set_reloaded_and_rebuilt(store: SqlEventStore) -> None
     views = {f"tag:{AUTHORITY}:milestone/{v.id}": v.milestone
              for v in caught_up(store).milestones()}
     titles = {e.id: e.title for e in atom.entries + archive.entries}
-    assert titles == {key: f"{m.date.words()}: {m.title}" for key, m in views.items()}
+    assert titles == {key: f"{m.date_words()}: {m.title}" for key, m in views.items()}
     assert "27 January 1987: The United States and Mongolia establish diplomatic relations" in (
         titles.values())
     assert {w.split(":")[0] for w in titles.values()} >= {"April 1988", "c. 1899"}

@@ -85,6 +85,7 @@ def milestone_payload(n: int) -> dict[str, Any]:
         "id": f"bench-{n}",
         "title": f"Milestone {n}: a delegation from Ulaanbaatar visits Washington",
         "date": date_json(n),
+        "date_caveat": None,
         "summary": f"Summary {n}: both governments signed a memorandum on education.",
         "tags": TAG_SETS[n % len(TAG_SETS)],
         "people": [f"Envoy {n}"],

@@ -20,6 +20,7 @@ from chronicle.loader import (
     json_schema_text,
     load_sources,
 )
+from chronicle.loader.inferred import inferred_names
 from chronicle.store import ConcurrencyError
 
 PathsArgument = Annotated[list[Path] | None, typer.Argument(
@@ -72,6 +73,8 @@ def check_command(ctx: typer.Context, paths: PathsArgument = None) -> None:
     checked = check_sources(app_context(ctx).settings, paths or None)
     if checked.problems:
         raise BadInput(format_problems(checked.problems, outcome="see events/README.md"))
+    for warning in inferred_names(checked.milestones):  # inferred names warn, never fail
+        _say(f"warning: {warning}")
     files = len(checked.files)
     _say(f"{files} file{'' if files == 1 else 's'}, {len(checked.milestones)} milestones: "
          "no problems")

@@ -61,10 +61,10 @@ def milestone_json(view: MilestoneView) -> dict[str, Any]:
     date = m.date.to_json()
     return {
         "id": m.id, "title": m.title, "date": date["date"], "end": date["end"],
-        "precision": date["precision"], "circa": date["circa"], "date_words": m.date.words(),
+        "precision": date["precision"], "circa": date["circa"], "date_words": m.date_words(),
         "summary": m.summary, "tags": list(m.tags), "people": list(m.people),
         "places": list(m.places), "sources": [s.to_payload() for s in m.sources],
-        "notes": m.notes, "anniversary_of": m.anniversary_of,
+        "notes": m.notes, "anniversary_of": m.anniversary_of, "date_caveat": m.date_caveat,
         "recorded_at": view.recorded_at.isoformat(), "updated_at": view.updated_at.isoformat(),
         "revisions": view.revisions,
     }
@@ -88,7 +88,7 @@ def milestones_command(
     table = Table("date", "id", "title", "tags", title=f"{len(views)} milestones", box=None)
     for view in views:
         m = view.milestone
-        table.add_row(m.date.words(), m.id, m.title, ", ".join(m.tags))
+        table.add_row(m.date_words(), m.id, m.title, ", ".join(m.tags))
     out.print(table)
 
 
@@ -115,7 +115,7 @@ def show_command(
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     m = view.milestone
-    out.print(f"[bold]{m.title}[/bold]\n{m.date.words()}  ·  {m.id}  ·  {', '.join(m.tags)}")
+    out.print(f"[bold]{m.title}[/bold]\n{m.date_words()}  ·  {m.id}  ·  {', '.join(m.tags)}")
     out.print(m.summary, markup=False)
     for label, values in (("people", m.people), ("places", m.places)):
         if values:

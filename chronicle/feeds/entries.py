@@ -36,7 +36,7 @@ def tag_url(feed: FeedSettings, tag: str) -> str:
 
 def milestone_title(milestone: Milestone) -> str:
     """"27 January 1987: The United States and Mongolia establish …": date first, in words."""
-    return xml_safe(f"{milestone.date.words()}: {milestone.title}")
+    return xml_safe(f"{milestone.date_words()}: {milestone.title}")
 
 
 def _source_html(source: Source) -> str:
@@ -52,7 +52,7 @@ def _list_line(label: str, values: tuple[str, ...]) -> str:
 
 def milestone_html(milestone: Milestone, page_url: str) -> str:
     """The entry's content: date, summary, people and places, sources with quotes, notes, page."""
-    parts = [f"<p><strong>{escape(milestone.date.words())}</strong></p>",
+    parts = [f"<p><strong>{escape(milestone.date_words())}</strong></p>",
              paragraphs(milestone.summary),
              _list_line("People", milestone.people),
              _list_line("Places", milestone.places)]

@@ -69,6 +69,9 @@ class MilestoneEntry(_Strict):
                       "with the same precision on both ends; never more precise than the source.")
     circa: bool | SkipJsonSchema[None] = Field(
         None, description="true only when the source says about, around or circa the date.")
+    date_caveat: Text | SkipJsonSchema[None] = Field(
+        None, description="One line shown next to the date wherever it appears, when the date "
+        "is the source's but known to be doubtful, e.g. \"source error: …\".")
     summary: Text = Field(description="One to three sentences in your own words.")
     anniversary_of: Text | SkipJsonSchema[None] = Field(
         None, description="Noun phrase for yearly posts; only on single-day milestones.")

@@ -249,6 +249,7 @@ class _MilestoneChecker:
                       "posts are sent on a day")
         return Milestone(
             id=self._text("id") or "", title=title or "", date=date or _PLACEHOLDER_DATE,
+            date_caveat=self._text("date_caveat"),
             summary=summary or "", tags=self._tags(), people=self._names("people"),
             places=self._names("places"), sources=self._sources(), notes=self._text("notes"),
             anniversary_of=anniversary_of)

@@ -128,7 +128,7 @@ def occasion(anniversary: Anniversary, local_date: dt.date, base_url: str) -> Oc
         title=milestone.title,
         summary=milestone.summary,
         anniversary_of=milestone.anniversary_of,
-        date_words=milestone.date.words(),
+        date_words=milestone.date_words(),
         month_day_words=month_day_words(local_date),
         years=anniversary.years,
         url=f"{base_url}/milestones/{milestone.id}",
