@@ -138,7 +138,7 @@ def test_429_with_a_distant_reset_goes_back_to_the_scheduler(api: FakeMastodon,
 def test_401_is_permanent_and_the_token_is_never_shown(api: FakeMastodon, clock: FakeClock,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(PermanentPublishError, match="401.*The access token is invalid"):
+    with pytest.raises(PermanentPublishError, match=r"401.*The access token is invalid"):
         publisher(api, clock, token="wrong-token-123").publish(POST)
     assert "wrong-token-123" not in caplog.text
     assert api.statuses == []
@@ -146,7 +146,7 @@ def test_401_is_permanent_and_the_token_is_never_shown(api: FakeMastodon, clock:
 
 def test_422_too_long_is_permanent(api: FakeMastodon, clock: FakeClock) -> None:
     api.fail("/api/v1/statuses", Fault(422))
-    with pytest.raises(PermanentPublishError, match="422.*500 Zeichen"):
+    with pytest.raises(PermanentPublishError, match=r"422.*500 Zeichen"):
         publisher(api, clock).publish(POST)
 
 
