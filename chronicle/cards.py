@@ -143,7 +143,7 @@ def card_png(*, title: str, date_words: str, count_label: str | None, site_name:
     draw.text((MARGIN, height - MARGIN - 36), site_name, font=site_font, fill=MUTED)
 
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=False, compress_level=9)
+    image.save(out, format="PNG", optimize=False, compress_level=6)
     return out.getvalue()
 
 
