@@ -26,9 +26,9 @@ from sqlalchemy.engine import Engine
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
 from chronicle.pages.audit import LogReader, from_history, from_stream
+from chronicle.pages.cardimages import card_documents
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
 from chronicle.pages.ical import event_ical, render_calendar
-from chronicle.pages.cardimages import card_documents
 from chronicle.pages.queries import PageData, histories, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
 from chronicle.pages.upcoming import local_today
