@@ -8,8 +8,9 @@ facets whose UTF-8 byte range holds the link text, images embeds that reference 
 blob and carry alt text. A taken rkey gets the bare 500 observed on the real PDS
 (bluesky-social/atproto#3718). Error bodies come from ``tests/fixtures/bluesky-api.json``
 (copied from ``shared/bluesky-api/``). ``fail()`` queues faults for an XRPC method: a status,
-``drop`` (the record is written, then the connection closed unanswered) or ``expire`` (the
-session's access token is expired before the request is checked).
+``drop`` (the record is written, then the connection closed unanswered), ``hang`` (the same,
+once ``release`` is set: a client killed mid-post) or ``expire`` (the session's access token
+is expired before the request is checked).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Seen:
 class Fault:
     status: int = 0
     drop: bool = False
+    hang: bool = False  # like drop, but only once ``release`` is set (a client killed mid-post)
     expire: bool = False
     reset_in: int = 30
 
@@ -85,6 +87,7 @@ class FakePds:
 
     def __post_init__(self) -> None:
         self._faults: dict[str, deque[Fault]] = {}
+        self.release = threading.Event()
         self._access: set[str] = set()
         self._refresh: set[str] = set()
         self._nonce = 0
@@ -103,6 +106,7 @@ class FakePds:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -162,12 +166,14 @@ class FakePds:
             if fault is not None and fault.expire:
                 self._access.clear()
                 fault = None
-            if fault is not None and not fault.drop:
+            if fault is not None and fault.status:
                 return self._fault(fault)
             answer = self._route(seen)
-            if fault is not None and fault.drop and answer[0] == 200:
-                return None
-            return answer
+        if fault is not None and (fault.drop or fault.hang) and answer[0] == 200:
+            if fault.hang:  # the record is written; its answer never comes
+                self.release.wait(timeout=60)
+            return None
+        return answer
 
     def _route(self, seen: Seen) -> Answer:
         if seen.nsid == "com.atproto.server.createSession":

@@ -6,8 +6,9 @@ multipart ``POST /api/v2/media`` with ``file`` and ``description``) and keeps Ma
 idempotency: a status posted under an ``Idempotency-Key`` it has seen returns the original
 status and creates nothing. Answers are the recorded bodies and headers from
 ``tests/fixtures/mastodon-api.json`` (copied from ``shared/mastodon-api/``). ``fail()`` queues
-faults for a path: an error status, or ``drop`` (the post is created, then the connection is
-closed before any answer).
+faults for a path: an error status, ``drop`` (the request takes effect, then the connection is
+closed before any answer) or ``hang`` (the same, once ``release`` is set: a client killed
+mid-post).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Fault:
 
     status: int = 0
     drop: bool = False
+    hang: bool = False  # like drop, but only once ``release`` is set (or the client is gone)
     reset_in: float = 30.0  # seconds, for 429
 
 
@@ -74,6 +76,7 @@ class FakeMastodon:
 
     def __post_init__(self) -> None:
         self._faults: dict[str, deque[Fault]] = {}
+        self.release = threading.Event()
         self._keys: dict[str, Created] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -90,6 +93,7 @@ class FakeMastodon:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -132,26 +136,33 @@ class FakeMastodon:
 
     def handle(self, seen: Seen) -> tuple[int, dict[str, str], bytes] | None:
         """The answer, or None to drop the connection without one."""
-        path = urlsplit(seen.path).path
         with self._lock:
-            self.requests.append(seen)
-            if seen.headers.get("authorization") != f"Bearer {self.token}":
-                return self._recorded("error_401_invalid_token")
-            faults = self._faults.get(path)
-            fault = faults.popleft() if faults else None
-            if fault is not None and not fault.drop:
-                return self._error(fault)
-            if (seen.method, path) == ("GET", "/api/v2/instance/"):
-                return self._instance()
-            if (seen.method, path) == ("GET", "/api/v1/accounts/verify_credentials"):
-                return self._recorded("verify_credentials")
-            if (seen.method, path) == ("POST", "/api/v2/media"):
-                return self._media(seen)
-            if (seen.method, path) == ("POST", "/api/v1/statuses"):
-                answer = self._status(seen)
-                return None if fault is not None and answer[0] == 200 else answer
-            self.problems.append(f"unexpected {seen.method} {seen.path}")
-            return 404, {"Content-Type": "application/json"}, b'{"error":"Record not found"}'
+            answer, fault = self._answer(seen)
+        if fault is not None and (fault.drop or fault.hang) and answer[0] == 200:
+            if fault.hang:  # the request took effect; its answer never comes
+                self.release.wait(timeout=60)
+            return None
+        return answer
+
+    def _answer(self, seen: Seen) -> tuple[tuple[int, dict[str, str], bytes], Fault | None]:
+        path = urlsplit(seen.path).path
+        self.requests.append(seen)
+        if seen.headers.get("authorization") != f"Bearer {self.token}":
+            return self._recorded("error_401_invalid_token"), None
+        faults = self._faults.get(path)
+        fault = faults.popleft() if faults else None
+        if fault is not None and fault.status:
+            return self._error(fault), None
+        if (seen.method, path) == ("GET", "/api/v2/instance/"):
+            return self._instance(), fault
+        if (seen.method, path) == ("GET", "/api/v1/accounts/verify_credentials"):
+            return self._recorded("verify_credentials"), fault
+        if (seen.method, path) == ("POST", "/api/v2/media"):
+            return self._media(seen), fault
+        if (seen.method, path) == ("POST", "/api/v1/statuses"):
+            return self._status(seen), fault
+        self.problems.append(f"unexpected {seen.method} {seen.path}")
+        return (404, {"Content-Type": "application/json"}, b'{"error":"Record not found"}'), None
 
     def _instance(self) -> tuple[int, dict[str, str], bytes]:
         status, headers, body = self._recorded("instance_v2")
