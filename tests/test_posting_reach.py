@@ -21,7 +21,7 @@ from chronicle.posting import events as ev
 from chronicle.store import open_store
 from tests.fake_bluesky_api import FakePds
 from tests.fake_bluesky_api import Fault as PdsFault
-from tests.fake_mastodon_api import Fault, FakeMastodon
+from tests.fake_mastodon_api import FakeMastodon, Fault
 from tests.fake_x_api import FakeXApi, Secrets, XResponses
 from tests.fake_x_api import load_fixtures as x_fixtures
 from tests.test_posting_cli import Service, env_for, free_port, outbox, wait_for, write_config
