@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import email.parser
 import email.policy
+import html
 import json
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -73,6 +75,7 @@ class FakeMastodon:
     statuses: list[Created] = field(default_factory=list)
     media: dict[str, dict[str, Any]] = field(default_factory=dict)
     max_characters: int = 500
+    created_at: dt.datetime | None = None  # what new statuses say; None: the real now
 
     def __post_init__(self) -> None:
         self._faults: dict[str, deque[Fault]] = {}
@@ -161,8 +164,15 @@ class FakeMastodon:
             return self._media(seen), fault
         if (seen.method, path) == ("POST", "/api/v1/statuses"):
             return self._status(seen), fault
+        if seen.method == "GET" and path == f"/api/v1/accounts/{self.account_id}/statuses":
+            newest_first = [created.body for created in reversed(self.statuses)]
+            return self._json(200, newest_first), fault
         self.problems.append(f"unexpected {seen.method} {seen.path}")
         return (404, {"Content-Type": "application/json"}, b'{"error":"Record not found"}'), None
+
+    @property
+    def account_id(self) -> str:
+        return str(json.loads(self._recorded("verify_credentials")[2])["id"])
 
     def _instance(self) -> tuple[int, dict[str, str], bytes]:
         status, headers, body = self._recorded("instance_v2")
@@ -205,8 +215,10 @@ class FakeMastodon:
         status, headers, body = self._recorded("status_post_form")
         entity = json.loads(body)
         status_id = str(117440831243989713 + len(self.statuses))
+        created_at = self.created_at or dt.datetime.now(dt.UTC)
         entity.update(id=status_id, url=f"{self.base_url}/@mastodonpy_test/{status_id}",
-                      content=f"<p>{text}</p>", language=form.get("language", [None])[0],
+                      created_at=created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                      content=f"<p>{_linkify(text)}</p>", language=form.get("language", [None])[0],
                       visibility=form.get("visibility", ["public"])[0],
                       media_attachments=[{k: v for k, v in self.media[m].items()
                                           if not k.startswith("_")}
@@ -216,6 +228,15 @@ class FakeMastodon:
         if key:
             self._keys[key] = created
         return status, headers, json.dumps(entity).encode()
+
+
+def _linkify(text: str) -> str:
+    """Mastodon's HTML for a plain text: escaped, URLs as links (app/lib/text_formatter.rb)."""
+    def link(match: re.Match[str]) -> str:
+        url = match[0]
+        return (f'<a href="{html.escape(url)}" target="_blank" rel="nofollow noopener" '
+                f'translate="no"><span class="">{html.escape(url)}</span></a>')
+    return re.sub(r"https?://\S+", link, html.escape(text, quote=False))
 
 
 def _multipart(seen: Seen) -> dict[str, tuple[str | None, str, bytes]]:

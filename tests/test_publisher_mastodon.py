@@ -77,8 +77,9 @@ def test_posts_the_card_then_the_status_under_the_claim_key(api: FakeMastodon,
     media = api.media[media_id]
     assert bytes.fromhex(media["_png"]) == IMAGE.png
     assert media["description"] == IMAGE.alt
-    assert [s.path for s in api.requests] == ["/api/v2/instance/", "/api/v2/media",
-                                              "/api/v1/statuses"]
+    assert [s.path.split("?")[0] for s in api.requests] == [
+        "/api/v2/instance/", "/api/v1/accounts/verify_credentials",
+        f"/api/v1/accounts/{api.account_id}/statuses", "/api/v2/media", "/api/v1/statuses"]
     assert all(s.headers["authorization"] == f"Bearer {TOKEN}" for s in api.requests)
 
 
@@ -100,6 +101,26 @@ def test_a_second_publish_after_a_crash_returns_the_original_status(
     again = publisher(api, clock).publish(POST)  # a new process, the same claim key
     assert again.remote_id == first.remote_id
     assert len(api.statuses) == 1
+
+
+def test_a_retry_after_the_instance_forgot_the_key_finds_the_earlier_status(
+        api: FakeMastodon, clock: FakeClock) -> None:
+    api.created_at = START
+    first = publisher(api, clock).publish(POST)
+    api._keys.clear()  # an hour later: Mastodon no longer knows the Idempotency-Key
+    again = publisher(api, clock).publish(POST)
+    assert again.already_published and again.remote_id == first.remote_id
+    assert len(api.statuses) == 1 and len(api.posts_to("/api/v1/statuses")) == 1
+
+
+def test_last_years_post_of_the_same_page_is_not_this_years(api: FakeMastodon,
+                                                          clock: FakeClock) -> None:
+    api.created_at = START - dt.timedelta(days=365)
+    publisher(api, clock).publish(POST)
+    api._keys.clear()
+    again = publisher(api, clock).publish(POST)
+    assert not again.already_published
+    assert len(api.statuses) == 2
 
 
 def test_503_is_retried_with_backoff(api: FakeMastodon, clock: FakeClock) -> None:

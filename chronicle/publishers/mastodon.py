@@ -3,7 +3,9 @@
 Exactly once: the claim key is sent as the ``Idempotency-Key`` header. Mastodon stores the key
 (per account, for one hour) once the status exists, and answers a repeat with the original
 status (200) without creating anything: a retry after a crash between sending and recording
-gets the first post back, whose id the service then records at once. The card image is
+gets the first post back, whose id the service then records at once. Because the instance
+forgets keys after an hour, each publish first looks at the account's recent statuses for one
+linking the same page since the day before (see ``_earlier``). The card image is
 uploaded first (``POST /api/v2/media``, multipart, with the alt text as ``description``); a
 retry uploads it again, and the unattached copy is removed by the instance.
 
@@ -24,6 +26,7 @@ The token never reaches a log record or an exception message (see ``_logsafe``).
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -41,7 +44,7 @@ from mastodon.errors import (
 
 from chronicle.publishers._logsafe import protect_secrets
 from chronicle.publishers._retry import RetryPolicy
-from chronicle.publishers._text import mastodon_length
+from chronicle.publishers._text import mastodon_length, urls_with_spans
 from chronicle.publishers.base import (
     ChannelCheck,
     OutgoingPost,
@@ -62,6 +65,7 @@ DEFAULT_URL_CHARS = 23
 UNKNOWN_RESET_WAIT = dt.timedelta(minutes=5)  # Mastodon's per-account API window
 # Mastodon.py checks endpoint versions against this instead of asking the instance first.
 ASSUMED_VERSION = "4.0.0"
+RECENT_STATUSES = 40  # how far back a retry looks for its own earlier status
 
 T = TypeVar("T")
 
@@ -103,6 +107,7 @@ class MastodonPublisher:
             mastodon_version=ASSUMED_VERSION,
         )
         self._limit: TextLimit | None = None
+        self._me: Any = None
 
     def __repr__(self) -> str:
         return f"MastodonPublisher({self.base_url!r}, visibility={self.visibility!r})"
@@ -127,7 +132,7 @@ class MastodonPublisher:
     def preflight(self) -> ChannelCheck:
         """Read-only: the token (``verify_credentials``) and the instance's limits."""
         try:
-            account = self._call(self._api.account_verify_credentials)
+            account = self._account()
             limit = self.text_limit()
         except (PermanentPublishError, TransientPublishError) as exc:
             return ChannelCheck(channel=self.name, ok=False, detail=str(exc))
@@ -143,6 +148,9 @@ class MastodonPublisher:
         if length > limit.max_length:
             raise PermanentPublishError(
                 f"{post.key}: text is {length} characters > {limit.max_length} on {self.base_url}")
+        earlier = self.retry.run(f"Mastodon check for {post.key}", lambda: self._earlier(post))
+        if earlier is not None:
+            return earlier
         media_ids: list[Any] | None = None
         if post.image is not None:
             image = post.image
@@ -158,6 +166,38 @@ class MastodonPublisher:
             raise TransientPublishError(f"{post.key}: Mastodon answered without a status id")
         log.info("Mastodon post %s published as %s", post.key, status_id)
         return Receipt(remote_id=status_id, url=status.get("url"))
+
+    def _earlier(self, post: OutgoingPost) -> Receipt | None:
+        """Our own recent status linking the same page: a post whose key the instance forgot.
+
+        Mastodon keeps an Idempotency-Key for one hour; a retry after a longer outage (inside
+        the grace window) would otherwise post twice. A status of this account created since
+        the day before the post's date whose links include the post's last link is taken as
+        this post. Yearly posts of one milestone are a year apart, so they never match.
+        """
+        links = [url for url, _start, _end in urls_with_spans(post.text)]
+        if not links:
+            return None
+        href = f'href="{html.escape(links[-1], quote=True)}"'
+        since = post.local_date - dt.timedelta(days=1)
+        account = self._account()
+        statuses = self._call(self._api.account_statuses, account["id"], exclude_reblogs=True,
+                              exclude_replies=True, limit=RECENT_STATUSES)
+        for status in statuses:
+            created = status.get("created_at")
+            if isinstance(created, dt.datetime) and created.date() < since:
+                continue
+            if href in str(status.get("content") or ""):
+                log.info("Mastodon post %s: status %s already links %s", post.key,
+                         status.get("id"), links[-1])
+                return Receipt(remote_id=str(status.get("id")), url=status.get("url"),
+                               already_published=True)
+        return None
+
+    def _account(self) -> Any:
+        if self._me is None:
+            self._me = self._call(self._api.account_verify_credentials)
+        return self._me
 
     # -- one request --------------------------------------------------------------------
 
