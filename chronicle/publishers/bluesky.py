@@ -171,9 +171,8 @@ class BlueskyPublisher:
             client = self._login()
         except (PermanentPublishError, TransientPublishError) as exc:
             return ChannelCheck(channel=self.name, ok=False, detail=str(exc))
-        did = client.me.did if client.me else getattr(client._session, "did", "?")
         return ChannelCheck(channel=self.name, ok=True,
-                            detail=f"@{self.handle} ({did}) on {self.pds_url}; "
+                            detail=f"@{self.handle} ({self._did(client)}) on {self.pds_url}; "
                                    f"{MAX_GRAPHEMES} graphemes")
 
     def publish(self, post: OutgoingPost) -> Receipt:
@@ -266,6 +265,7 @@ class BlueskyPublisher:
 
     @staticmethod
     def _did(client: Client) -> str:
+        """The logged-in account's DID (the SDK keeps it on its session, with no accessor)."""
         session = client._session
         if session is None:
             raise TransientPublishError("no Bluesky session")
@@ -293,6 +293,8 @@ class BlueskyPublisher:
             return self._translate(lambda: request(self._session_client()))
 
     def _refresh(self, client: Client) -> None:
+        """After a server-side ExpiredToken: the SDK refreshes by the token's own expiry only,
+        so its refresh step is called here directly."""
         try:
             self._translate(client._refresh_and_set_session)
         except (_Expired, PermanentPublishError):
