@@ -66,9 +66,9 @@ class PostingSettings(_Section):
     grace_hours: float = Field(6.0, ge=0, le=24,
                                description="After downtime, posts due earlier today are still "
                                "sent within this many hours; later they are recorded as skipped.")
-    channels: list[Literal["x", "outbox"]] | None = Field(
-        None, description="Channels to post to; default: x when X credentials are set, "
-        "and always outbox.")
+    channels: list[Literal["x", "outbox", "mastodon", "bluesky"]] | None = Field(
+        None, description="Channels to post to; default: outbox, plus x, mastodon and bluesky "
+        "each when its settings and credentials are set.")
     outbox_path: Path = Field(Path("feeds/outbox.jsonl"), description="JSON-lines outbox file.")
     digest: bool = Field(False, description="Several anniversaries on one day: one digest post "
                          "instead of one post each.")
@@ -82,6 +82,20 @@ class PostingSettings(_Section):
     x_api_base_url: str | None = Field(None, description="Send X API calls to this base URL "
                                        "instead of X (tests, egress proxies).")
     x_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of each X API request.")
+    images: bool = Field(True, description="Attach a card image (PNG, with alt text) to each "
+                         "anniversary post on Mastodon and Bluesky.")
+    mastodon_base_url: str | None = Field(None, description="The Mastodon instance to post to, "
+                                          "e.g. https://mastodon.social (token: "
+                                          "CHRONICLE_MASTODON_ACCESS_TOKEN).")
+    mastodon_visibility: Literal["public", "unlisted", "private", "direct"] = Field(
+        "public", description="Visibility of Mastodon posts.")
+    mastodon_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of each Mastodon "
+                                            "request.")
+    bluesky_pds_url: str = Field("https://bsky.social", description="The Bluesky PDS to log in "
+                                 "at (credentials: CHRONICLE_BLUESKY_HANDLE, "
+                                 "CHRONICLE_BLUESKY_APP_PASSWORD).")
+    bluesky_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of each Bluesky "
+                                           "request.")
 
     @field_validator("timezone")
     @classmethod

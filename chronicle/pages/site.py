@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
 from chronicle.pages.audit import LogReader, from_history, from_stream
+from chronicle.pages.cardimages import card_documents
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
 from chronicle.pages.ical import event_ical, render_calendar
 from chronicle.pages.queries import PageData, histories, read_page_data
@@ -163,6 +164,7 @@ class PageBuilder:
             documents = [index_document(self.renderer, data, today, self.card),
                          self.not_found(data)]
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
+            documents += card_documents(self.settings, data, self.memo)
             documents += calendar_documents(self.settings, data, self.event)
             self.memo.finish()
         return documents + asset_documents()

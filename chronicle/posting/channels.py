@@ -10,9 +10,12 @@ from typing import Any
 from chronicle.config import ConfigError, Settings
 from chronicle.posting.clock import Clock
 from chronicle.publishers import OutboxPublisher, Publisher
+from chronicle.publishers._retry import RetryPolicy
+from chronicle.publishers.bluesky import APP_PASSWORD_ENV, HANDLE_ENV, BlueskyPublisher
+from chronicle.publishers.mastodon import TOKEN_ENV, MastodonPublisher
 from chronicle.publishers.x import XCredentials, XPublisher
 
-OUTBOX, X = "outbox", "x"
+OUTBOX, X, MASTODON, BLUESKY = "outbox", "x", "mastodon", "bluesky"
 
 
 def channel_names(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
@@ -20,7 +23,12 @@ def channel_names(settings: Settings, environ: Mapping[str, str] | None = None) 
     if settings.posting.channels is not None:
         return list(dict.fromkeys(settings.posting.channels))
     env = os.environ if environ is None else environ
-    return [OUTBOX, X] if XCredentials.from_env(env) else [OUTBOX]
+    names = [OUTBOX, X] if XCredentials.from_env(env) else [OUTBOX]
+    if env.get(TOKEN_ENV, "").strip() and settings.posting.mastodon_base_url:
+        names.append(MASTODON)
+    if env.get(HANDLE_ENV, "").strip() and env.get(APP_PASSWORD_ENV, "").strip():
+        names.append(BLUESKY)
+    return names
 
 
 def build_publishers(settings: Settings, clock: Clock, environ: Mapping[str, str] | None = None,
@@ -39,9 +47,33 @@ def build_publishers(settings: Settings, clock: Clock, environ: Mapping[str, str
             publishers[name] = OutboxPublisher(path, clock=clock.now)
         elif name == X:
             publishers[name] = _x_publisher(settings, clock, env, x_options or {})
+        elif name in (MASTODON, BLUESKY):
+            publishers[name] = _fediverse_publisher(name, settings, clock, env)
         else:
-            raise ConfigError(f"posting.channels: unknown channel {name!r} (use x or outbox)")
+            raise ConfigError(f"posting.channels: unknown channel {name!r} "
+                              "(use outbox, x, mastodon or bluesky)")
     return publishers
+
+
+def _fediverse_publisher(name: str, settings: Settings, clock: Clock,
+                         environ: Mapping[str, str]) -> Publisher:
+    """Mastodon or Bluesky; waits longer than 2 minutes go back to the scheduler, as for X."""
+    posting = settings.posting
+    retry = RetryPolicy(clock=clock.now, max_wait=dt.timedelta(minutes=2))
+    if name == MASTODON:
+        mastodon = MastodonPublisher.from_env(
+            environ, base_url=posting.mastodon_base_url, visibility=posting.mastodon_visibility,
+            timeout=posting.mastodon_timeout_seconds, retry=retry)
+        if mastodon is None:
+            raise ConfigError("posting.channels lists mastodon: set posting.mastodon_base_url "
+                              f"and {TOKEN_ENV}")
+        return mastodon
+    bluesky = BlueskyPublisher.from_env(environ, pds_url=posting.bluesky_pds_url,
+                                        timeout=posting.bluesky_timeout_seconds, retry=retry)
+    if bluesky is None:
+        raise ConfigError(f"posting.channels lists bluesky: set {HANDLE_ENV} and "
+                          f"{APP_PASSWORD_ENV}")
+    return bluesky
 
 
 def _x_publisher(settings: Settings, clock: Clock, environ: Mapping[str, str],

@@ -38,6 +38,7 @@ from chronicle.config import Settings
 from chronicle.posting import events as ev
 from chronicle.posting.anniversaries import PlannedPost, Planner, due_at, local_today
 from chronicle.posting.clock import Clock
+from chronicle.posting.images import post_image
 from chronicle.posting.queries import pending_posts
 from chronicle.projections import Projector, ReadModels
 from chronicle.publishers import OutgoingPost, Publisher, PublishError
@@ -217,7 +218,8 @@ class PostingService:
 
     def _publish(self, post: PlannedPost, text: str, attempt: int, version: int) -> PostResult:
         outgoing = OutgoingPost(key=post.key, channel=post.channel, text=text,
-                                milestone_ids=post.milestone_ids, local_date=post.local_date)
+                                milestone_ids=post.milestone_ids, local_date=post.local_date,
+                                image=post_image(self.settings, self.read_models(), post))
         try:
             receipt = self.publishers[post.channel].publish(outgoing)
         except Exception as exc:  # anything a channel throws is a failed attempt, never a crash
