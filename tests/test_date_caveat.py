@@ -120,6 +120,8 @@ def test_no_page_or_feed_of_the_data_set_shows_the_source_error_date_alone(
         *(s.quote for s in v.milestone.sources)) if "May 2023" in t}, key=len, reverse=True)
     seen = 0
     for document in rendered:
+        if not document.media_type.startswith(("text/", "application/")):
+            continue  # card images: their words are checked where they are drawn from
         text = _visible_text(document.body)
         for words in own_words:
             text = text.replace(words, "")
