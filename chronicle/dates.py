@@ -3,7 +3,8 @@
 A milestone's date says when something happened, which sources often know only to the
 month or year. `HistoricalDate` keeps that precision instead of inventing a day, so
 feeds can say "April 1988" and the anniversary engine can skip what has no day.
-Pure Python: no locale, no I/O, safe to share between threads.
+No process locale, no I/O, safe to share between threads; words in other languages than
+English are in chronicle.datewords.
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from babel.dates import get_month_names
+
 __all__ = ["DatePoint", "HistoricalDate", "InvalidDate", "Precision"]
 
 MIN_YEAR = 1000
 MAX_YEAR = 2999
 
-# A fixed table, not strftime("%B"): strftime follows the process locale.
-MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+# CLDR's English month names through Babel, read once, not strftime("%B"), which follows the
+# process locale. English words keep their own order here ("27 January 1987"); every other
+# language's words come from chronicle.datewords.
+MONTH_NAMES: tuple[str, ...] = tuple(
+    str(name) for _, name in sorted(get_month_names("wide", locale="en").items()))
 
 CIRCA_PREFIXES = ("c. ", "circa ")
 FORMAT_HINT = "expected YYYY, YYYY-MM, YYYY-MM-DD or START/END"

@@ -56,7 +56,7 @@ class SourceEntry(_Strict):
 
 
 class AnniversaryEntry(_Strict):
-    """A translated yearly post: Jinja templates over years, ordinal, date, full_date, year, title."""
+    """A translated yearly post: Jinja templates (years, ordinal, date, full_date, year, title)."""
 
     model_config = ConfigDict(title="Anniversary text")
 
