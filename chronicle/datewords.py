@@ -4,8 +4,9 @@ English keeps the exact words `HistoricalDate.words()` has always produced ("27 
 "27–29 July 2019", "c. 1899"), because feeds are byte-compared across releases; its month names
 come from CLDR too (see chronicle.dates). Mongolian uses CLDR's own `mn` skeletons ("1987 оны
 нэгдүгээр сарын 27", a narrow no-break space binding the year to "оны"); its ranges are
-composed from them because CLDR's `mn` interval formats fall back to Roman-numeral months ("VII/30 – VIII/02"). Any other language Babel knows gets
-CLDR's skeletons and interval formats unchanged.
+composed from them because CLDR's `mn` interval formats fall back to Roman-numeral months
+("VII/30 – VIII/02"). Any other language Babel knows gets CLDR's skeletons and interval
+formats unchanged.
 """
 
 from __future__ import annotations
