@@ -22,6 +22,7 @@ from num2words import num2words
 from chronicle.dates import DatePoint, HistoricalDate, Precision
 
 __all__ = [
+    "anniversary_variables",
     "anniversary_words",
     "date_words",
     "full_date_words",
@@ -110,6 +111,19 @@ def anniversary_words(number: int, language: str = "en") -> str:
     if language == "mn":
         return f"{number} жилийн ой"
     return f"{ordinal(number, language)} anniversary"
+
+
+def anniversary_variables(*, on: date, since: HistoricalDate, years: int, title: str,
+                          language: str = "en") -> dict[str, object]:
+    """The variables of an anniversary template (the shared contract), in `language`.
+
+    `date` is the day of the post without the year, `full_date` the same day with its year,
+    `year` the historical year; the link is never a variable (the post adds it).
+    """
+    return {"years": years, "ordinal": ordinal(years, language),
+            "date": month_day_words(on.month, on.day, language),
+            "full_date": full_date_words(on, language), "year": since.start.year,
+            "title": title}
 
 
 # -- Mongolian ---------------------------------------------------------------------------
