@@ -47,12 +47,12 @@ def test_every_milestone_has_a_mongolian_title_and_summary(milestone: Milestone)
 
 
 @pytest.mark.parametrize("milestone", MILESTONES, ids=IDS)
-def test_a_single_day_milestone_has_a_mongolian_anniversary_that_fits_a_post(
+def test_a_day_precision_milestone_has_a_mongolian_anniversary_that_fits_a_post(
         milestone: Milestone) -> None:
+    """Day-precision ranges too: the planner posts on their first day."""
     mn = milestone.translation("mn")
     assert mn is not None
-    single_day = milestone.date.precision is Precision.DAY and not milestone.date.is_range
-    assert (mn.anniversary is not None) is single_day
+    assert (mn.anniversary is not None) is (milestone.date.precision is Precision.DAY)
     if mn.anniversary is None:
         return
     month, day = milestone.date.month_day() or (1, 1)

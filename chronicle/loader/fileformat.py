@@ -76,7 +76,7 @@ class TranslationEntry(_Strict):
         None, description="The summary in this language: the same facts, nothing added.")
     notes: Text | SkipJsonSchema[None] = Field(None, description="The notes in this language.")
     anniversary: AnniversaryEntry | SkipJsonSchema[None] = Field(
-        None, description="Yearly post texts; only on single-day milestones.")
+        None, description="Yearly post texts; only on milestones that start on a day.")
     translator: Text = Field(description="Who translated it (a person, or an honest "
                              "description such as \"machine-assisted draft\").")
     reviewed: bool = Field(description="true once a second fluent reader has checked it.")

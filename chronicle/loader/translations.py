@@ -111,8 +111,9 @@ def _anniversary(checker: _Checker, value: Map, parts: Path_, date: HistoricalDa
     if not isinstance(found, Map):
         checker._add(where, "must be a mapping: text (and optionally round)")
         return None
-    if date is not None and (date.is_range or date.precision is not Precision.DAY):
-        checker._add(where, "needs a single-day date (YYYY-MM-DD): yearly posts are sent on a day")
+    if date is not None and date.precision is not Precision.DAY:
+        checker._add(where, "needs a date that starts on a day (YYYY-MM-DD): yearly posts are "
+                     "sent on the first day")
     _unknown_keys(checker.report, found, path, ANNIVERSARY_KEYS)
     _missing_keys(checker.report, found, path, ANNIVERSARY_REQUIRED)
     texts = {key: _as_text(checker.report, found.entries[key].value, (*path, key))
