@@ -229,7 +229,7 @@ class Milestone:
 
     def diff(self, other: Milestone) -> dict[str, tuple[Any, Any]]:
         """Changed fields as name -> (old payload value, new payload value)."""
-        empty = {"translations": {}}
+        empty: dict[str, Any] = {"translations": {}}
         old, new = empty | self.to_payload(), empty | other.to_payload()
         return {name: (old[name], new[name]) for name in MILESTONE_FIELDS if old[name] != new[name]}
 

@@ -63,13 +63,14 @@ def localize(milestone: Milestone, language: str) -> LocalizedMilestone:
             ("notes", milestone.notes)) if value)
         return LocalizedMilestone(language, milestone.title, milestone.summary, milestone.notes,
                                   dates, fallbacks, None, None)
-    fallbacks = []
+    missing: list[str] = []
     summary = translation.summary
     if not summary and milestone.summary:
-        summary, fallbacks = milestone.summary, ["summary"]
+        summary = milestone.summary
+        missing.append("summary")
     notes = translation.notes
     if notes is None and milestone.notes:
         notes = milestone.notes
-        fallbacks.append("notes")
+        missing.append("notes")
     return LocalizedMilestone(language, translation.title, summary, notes, dates,
-                              tuple(fallbacks), translation.reviewed, translation.translator)
+                              tuple(missing), translation.reviewed, translation.translator)
