@@ -6,17 +6,19 @@ import datetime as dt
 import json
 import re
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from chronicle.cli.context import AppContext, BadInput, app_context, err, out, progress_bar
-from chronicle.localized import UnknownLanguage, check_language, localize
 from chronicle.projections import MilestoneView, Projector, ReadModels
 from chronicle.projections.replay import replay_in_memory
 from chronicle.translations import translations_payload
+
+if TYPE_CHECKING:   # Babel and CLDR data load only when a command shows a milestone
+    from chronicle.localized import LocalizedMilestone
 
 AS_OF_HELP = ("Show the chronicle as it was known then: a log position (e.g. 120), a date "
               "(2026-05-01, meaning the end of that day, UTC) or an ISO timestamp with zone.")
@@ -27,6 +29,8 @@ Lang = Annotated[str, typer.Option("--lang", help=LANG_HELP)]
 
 
 def parse_language(text: str) -> str:
+    from chronicle.localized import UnknownLanguage, check_language
+
     try:
         return check_language(text)
     except UnknownLanguage as error:
@@ -69,6 +73,12 @@ def parse_month_day(text: str) -> tuple[int, int]:
     return day.month, day.day
 
 
+def localized(view: MilestoneView, language: str) -> LocalizedMilestone:
+    from chronicle.localized import localize
+
+    return localize(view.milestone, language)
+
+
 def milestone_json(view: MilestoneView, language: str = "en") -> dict[str, Any]:
     """The milestone as JSON; in another language its texts are localised, with `fallbacks`
     naming the ones still in English and `translations` carrying every language as stored."""
@@ -85,7 +95,7 @@ def milestone_json(view: MilestoneView, language: str = "en") -> dict[str, Any]:
     }
     if language == "en":
         return data
-    local = localize(m, language)
+    local = localized(view, language)
     return data | {"language": language, "title": local.title, "summary": local.summary,
                    "notes": local.notes, "date_words": local.date_words,
                    "fallbacks": list(local.fallbacks), "reviewed": local.reviewed,
@@ -113,7 +123,7 @@ def milestones_command(
     table = Table("date", "id", "title", "tags", title=f"{len(views)} milestones", box=None)
     for view in views:
         m = view.milestone
-        local = localize(m, language)
+        local = localized(view, language)
         table.add_row(local.date_words, m.id, Text(local.marked("title", local.title)),
                       ", ".join(m.tags))
     out.print(table)
@@ -144,7 +154,7 @@ def show_command(
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     m = view.milestone
-    local = localize(m, language)
+    local = localized(view, language)
     out.print(local.marked("title", local.title), style="bold", markup=False)
     out.print(f"{local.date_words}  ·  {m.id}  ·  {', '.join(m.tags)}", markup=False)
     out.print(local.marked("summary", local.summary), markup=False)
