@@ -26,6 +26,7 @@ from chronicle.translations import AnniversaryText, Translation
 from tests.conftest import run_cli
 from tests.test_domain import make
 from tests.test_loader_validation import variant
+from tests.test_posting_cli import env_for, loaded_sqlite  # noqa: F401 (a fixture)
 
 MN = Translation(language="mn", title="АНУ, Монгол Улс дипломат харилцаа тогтоов",
                  summary="АНУ 1987 онд Монгол Улсыг хүлээн зөвшөөрчээ.",
@@ -246,3 +247,16 @@ def test_an_anniversary_needs_a_date_that_starts_on_a_day(tmp_path: Path) -> Non
     assert "starts on a day" in problem.message
     on_a_day = variant("first", ('"1991-08"', '"1991-08-01/1991-08-03"')) + anniversary
     assert check_files([_write(tmp_path, on_a_day)]) == []
+
+
+@pytest.mark.usefixtures("loaded_sqlite")
+def test_upcoming_lists_the_fortieth_s_title_in_mongolian(tmp_path: Path) -> None:
+    env = env_for(tmp_path / "chronicle.toml", CHRONICLE_FAKE_NOW="2026-11-23T12:00:00+08:00")
+    result = run_cli("upcoming", "--days", "400", "--json", "--lang", "mn", env=env)
+    assert result.code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    (fortieth,) = [r for r in rows if r["milestone_ids"] == ["diplomatic-relations-established"]]
+    assert fortieth["titles"] == ["АНУ, Монгол Улс дипломат харилцаа тогтоов"]
+    assert all(title and not title.startswith("[en]") for r in rows for title in r["titles"])
+    english = run_cli("upcoming", "--days", "400", "--json", env=env)
+    assert "titles" not in json.loads(english.stdout)[0]
