@@ -3,7 +3,8 @@
 A milestone's date says when something happened, which sources often know only to the
 month or year. `HistoricalDate` keeps that precision instead of inventing a day, so
 feeds can say "April 1988" and the anniversary engine can skip what has no day.
-Pure Python: no locale, no I/O, safe to share between threads.
+No process locale, no I/O, safe to share between threads; words in other languages than
+English are in chronicle.datewords.
 """
 
 from __future__ import annotations
@@ -21,11 +22,26 @@ __all__ = ["DatePoint", "HistoricalDate", "InvalidDate", "Precision"]
 MIN_YEAR = 1000
 MAX_YEAR = 2999
 
-# A fixed table, not strftime("%B"): strftime follows the process locale.
-MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+
+
+@functools.cache
+def month_names() -> tuple[str, ...]:
+    """CLDR's English month names through Babel, not strftime("%B") (the process locale).
+
+    Read on first use: Babel's import and locale data cost ~0.1 s, which a process that never
+    says a date should not pay. English words keep their own order here ("27 January 1987");
+    every other language's words come from chronicle.datewords.
+    """
+    from babel.dates import get_month_names
+
+    return tuple(str(name) for _, name in sorted(get_month_names("wide", locale="en").items()))
+
+
+def __getattr__(name: str) -> Any:
+    """`MONTH_NAMES`, the tuple of `month_names()`, for the modules that import it."""
+    if name == "MONTH_NAMES":
+        return month_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 CIRCA_PREFIXES = ("c. ", "circa ")
 FORMAT_HINT = "expected YYYY, YYYY-MM, YYYY-MM-DD or START/END"
@@ -65,7 +81,7 @@ def _point_problem(year: int, month: int | None, day: int | None) -> str | None:
         return None
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
-        return f"{MONTH_NAMES[month - 1]} {year} has no day {day}"
+        return f"{month_names()[month - 1]} {year} has no day {day}"
     return None
 
 
@@ -102,7 +118,7 @@ class DatePoint:
         if self.day is not None:
             parts.append(str(self.day))
         if self.month is not None:
-            parts.append(MONTH_NAMES[self.month - 1])
+            parts.append(month_names()[self.month - 1])
         if with_year or not parts:
             parts.append(str(self.year))
         return " ".join(parts)

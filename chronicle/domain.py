@@ -7,7 +7,10 @@ are the only bridge between the two.
 
 Milestone payload (JSON-safe, every key always present, in `MILESTONE_FIELDS` order): the
 date is nested under "date" as `HistoricalDate.to_json()`; tuples become lists; sources
-are objects with "title", "quote", "url", "file" (absent ones as null).
+are objects with "title", "quote", "url", "file" (absent ones as null). One exception:
+"translations" is present only when the milestone has any (see chronicle.translations), so the
+payloads of milestones without translations keep the shape they had before translations
+existed: no new schema version, no upcaster, the same hashes.
 """
 
 from __future__ import annotations
@@ -25,6 +28,13 @@ from chronicle.fieldchecks import (
     slug_problems,
     text_problems,
     url_problems,
+)
+from chronicle.translations import (
+    MalformedTranslation,
+    Translation,
+    translations_from_payload,
+    translations_payload,
+    translations_problems,
 )
 
 MAX_TITLE_LENGTH = 200
@@ -140,9 +150,10 @@ class Milestone:
     sources: tuple[Source, ...] = ()
     notes: str | None = None
     anniversary_of: str | None = None
+    translations: tuple[Translation, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("tags", "people", "places", "sources"):
+        for name in ("tags", "people", "places", "sources", "translations"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
@@ -165,7 +176,15 @@ class Milestone:
         problems += text_problems(
             "anniversary_of", self.anniversary_of, optional=True, required=True
         )
+        problems += translations_problems(self.translations)
         return problems
+
+    def translation(self, language: str) -> Translation | None:
+        """The milestone's text in `language`, or None (English is the milestone itself)."""
+        for translation in self.translations:
+            if translation.language == language:
+                return translation
+        return None
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -180,7 +199,12 @@ class Milestone:
             "sources": [source.to_payload() for source in self.sources],
             "notes": self.notes,
             "anniversary_of": self.anniversary_of,
-        }
+        } | self._translations_payload()
+
+    def _translations_payload(self) -> dict[str, Any]:
+        if not self.translations:
+            return {}
+        return {"translations": translations_payload(self.translations)}
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any]) -> Milestone:
@@ -205,6 +229,7 @@ class Milestone:
             sources=tuple(Source.from_payload(s) for s in _tuple_of(data, "sources")),
             notes=data.get("notes"),
             anniversary_of=data.get("anniversary_of"),
+            translations=_translations_of(data),
         )
 
     def with_caveat(self, date_text: str) -> str:
@@ -217,7 +242,8 @@ class Milestone:
 
     def diff(self, other: Milestone) -> dict[str, tuple[Any, Any]]:
         """Changed fields as name -> (old payload value, new payload value)."""
-        old, new = self.to_payload(), other.to_payload()
+        empty: dict[str, Any] = {"translations": {}}
+        old, new = empty | self.to_payload(), empty | other.to_payload()
         return {name: (old[name], new[name]) for name in MILESTONE_FIELDS if old[name] != new[name]}
 
 
@@ -230,6 +256,13 @@ def _refuse_unknown_keys(what: str, data: Mapping[str, Any], known: Iterable[str
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise MalformedPayload(f"{what} payload has unknown field(s): {', '.join(unknown)}")
+
+
+def _translations_of(data: Mapping[str, Any]) -> tuple[Translation, ...]:
+    try:
+        return translations_from_payload(data.get("translations"))
+    except MalformedTranslation as error:
+        raise MalformedPayload(f"milestone {data.get('id')!r}: {error}") from error
 
 
 def _tuple_of(data: Mapping[str, Any], name: str) -> tuple[Any, ...]:
@@ -496,8 +529,9 @@ def milestone_from_log(payload: Mapping[str, Any]) -> Milestone:
             sources=tuple(Source(title=s["title"], quote=s["quote"], url=s.get("url"),
                                  file=s.get("file")) for s in payload.get("sources", ())),
             notes=payload.get("notes"), anniversary_of=payload.get("anniversary_of"),
+            translations=translations_from_payload(payload.get("translations")),
         )
-    except (KeyError, TypeError, AttributeError, InvalidDate):
+    except (KeyError, TypeError, AttributeError, InvalidDate, MalformedTranslation):
         return Milestone.from_payload(payload)
 
 

@@ -32,6 +32,7 @@ KNOWN_FIELDS = {
     "notes",
     "reason",
     "retracted",
+    "translations",
 }
 KNOWN_SOURCE_FIELDS = {*REQUIRED_SOURCE_FIELDS, "url"}
 TAGS = {

@@ -6,18 +6,35 @@ import datetime as dt
 import json
 import re
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from chronicle.cli.context import AppContext, BadInput, app_context, err, out, progress_bar
 from chronicle.projections import MilestoneView, Projector, ReadModels
 from chronicle.projections.replay import replay_in_memory
+from chronicle.translations import translations_payload
+
+if TYPE_CHECKING:   # Babel and CLDR data load only when a command shows a milestone
+    from chronicle.localized import LocalizedMilestone
 
 AS_OF_HELP = ("Show the chronicle as it was known then: a log position (e.g. 120), a date "
               "(2026-05-01, meaning the end of that day, UTC) or an ISO timestamp with zone.")
 AsOf = Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)]
+LANG_HELP = ("Show titles, summaries and dates in this language (en, mn); text not translated "
+             "is shown in English, marked [en].")
+Lang = Annotated[str, typer.Option("--lang", help=LANG_HELP)]
+
+
+def parse_language(text: str) -> str:
+    from chronicle.localized import UnknownLanguage, check_language
+
+    try:
+        return check_language(text)
+    except UnknownLanguage as error:
+        raise BadInput(f"--lang: {error}") from None
 
 
 def current_read_models(context: AppContext, as_of: str | None) -> ReadModels:
@@ -56,18 +73,33 @@ def parse_month_day(text: str) -> tuple[int, int]:
     return day.month, day.day
 
 
-def milestone_json(view: MilestoneView) -> dict[str, Any]:
+def localized(view: MilestoneView, language: str) -> LocalizedMilestone:
+    from chronicle.localized import localize
+
+    return localize(view.milestone, language)
+
+
+def milestone_json(view: MilestoneView, language: str = "en") -> dict[str, Any]:
+    """The milestone as JSON; in another language its texts are localised, with `fallbacks`
+    naming the ones still in English and `translations` carrying every language as stored."""
     m = view.milestone
     date = m.date.to_json()
-    return {
+    data = {
         "id": m.id, "title": m.title, "date": date["date"], "end": date["end"],
         "precision": date["precision"], "circa": date["circa"], "date_words": m.date_words(),
         "summary": m.summary, "tags": list(m.tags), "people": list(m.people),
         "places": list(m.places), "sources": [s.to_payload() for s in m.sources],
         "notes": m.notes, "anniversary_of": m.anniversary_of, "date_caveat": m.date_caveat,
         "recorded_at": view.recorded_at.isoformat(), "updated_at": view.updated_at.isoformat(),
-        "revisions": view.revisions,
+        "revisions": view.revisions, "translations": translations_payload(m.translations),
     }
+    if language == "en":
+        return data
+    local = localized(view, language)
+    return data | {"language": language, "title": local.title, "summary": local.summary,
+                   "notes": local.notes, "date_words": local.date_words,
+                   "fallbacks": list(local.fallbacks), "reviewed": local.reviewed,
+                   "translator": local.translator}
 
 
 def milestones_command(
@@ -77,18 +109,23 @@ def milestones_command(
     on: Annotated[str | None, typer.Option(help="Only day-precision milestones on MM-DD.")] = None,
     year: Annotated[int | None, typer.Option(help="Only milestones in this year.")] = None,
     as_of: AsOf = None,
+    lang: Lang = "en",
 ) -> None:
     """List the milestones in historical order."""
+    language = parse_language(lang)
     month_day = parse_month_day(on) if on else None
     models = current_read_models(app_context(ctx), as_of)
     views = models.milestones(tag=tag, year=year, on=month_day)
     if as_json:
-        print(json.dumps([milestone_json(v) for v in views], ensure_ascii=False, indent=2))
+        print(json.dumps([milestone_json(v, language) for v in views], ensure_ascii=False,
+                         indent=2))
         return
     table = Table("date", "id", "title", "tags", title=f"{len(views)} milestones", box=None)
     for view in views:
         m = view.milestone
-        table.add_row(m.date_words(), m.id, m.title, ", ".join(m.tags))
+        local = localized(view, language)
+        table.add_row(local.date_words, m.id, Text(local.marked("title", local.title)),
+                      ", ".join(m.tags))
     out.print(table)
 
 
@@ -97,8 +134,10 @@ def show_command(
     milestone_id: Annotated[str, typer.Argument(metavar="ID", help="The milestone's id.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
     as_of: AsOf = None,
+    lang: Lang = "en",
 ) -> None:
     """Show one milestone with its sources and its full revision history."""
+    language = parse_language(lang)
     models = current_read_models(app_context(ctx), as_of)
     view = models.milestone(milestone_id)
     if view is None:
@@ -109,22 +148,26 @@ def show_command(
         raise BadInput(f"{milestone_id}: no such milestone")
     history = models.history(milestone_id)
     if as_json:
-        data = milestone_json(view) | {"history": [
+        data = milestone_json(view, language) | {"history": [
             {"position": h.position, "type": h.type, "recorded_at": h.recorded_at.isoformat(),
              "reason": h.reason, "changes": h.changes} for h in history]}
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     m = view.milestone
-    out.print(f"[bold]{m.title}[/bold]\n{m.date_words()}  ·  {m.id}  ·  {', '.join(m.tags)}")
-    out.print(m.summary, markup=False)
+    local = localized(view, language)
+    out.print(local.marked("title", local.title), style="bold", markup=False)
+    out.print(f"{local.date_words}  ·  {m.id}  ·  {', '.join(m.tags)}", markup=False)
+    out.print(local.marked("summary", local.summary), markup=False)
+    if local.reviewed is False:
+        out.print(f"translation not yet reviewed; translator: {local.translator}", markup=False)
     for label, values in (("people", m.people), ("places", m.places)):
         if values:
             out.print(f"{label}: {', '.join(values)}", markup=False)
     for source in m.sources:
         out.print(f"source: {source.title} ({source.url or source.file})", markup=False)
         out.print(f"  “{source.quote}”", markup=False)
-    if m.notes:
-        out.print(f"notes: {m.notes}", markup=False)
+    if local.notes:
+        out.print(f"notes: {local.marked('notes', local.notes)}", markup=False)
     out.print("history:")
     for entry in history:
         what = ", ".join(sorted(entry.changes)) if entry.changes else ""

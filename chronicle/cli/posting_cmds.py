@@ -67,15 +67,20 @@ def upcoming_command(
                                       help="How many days ahead, today included.")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON list instead of a table.")
                        ] = False,
+    lang: Annotated[str, typer.Option("--lang", help="Also list each post's milestone titles "
+                                      "in this language (en, mn); [en] marks a fallback.")
+                    ] = "en",
 ) -> None:
     """List the next anniversary posts: local and UTC times, channels, full text and its length.
 
     Today's posts are listed with their state in the log (published, skipped, …).
     """
+    from chronicle.cli.milestone_cmds import parse_language
     from chronicle.posting.anniversaries import Planner, local_today
     from chronicle.posting.queries import post_statuses
     from chronicle.posttext import X_MAX_WEIGHT
 
+    language = parse_language(lang)
     service = _service(ctx)
     settings = service.settings
     today = local_today(service.clock.now(), settings.posting)
@@ -86,6 +91,8 @@ def upcoming_command(
     entries = [_entry(p, settings, known[p.key].status if p.key in known else "scheduled")
                for p in plans]
     rows = _grouped(entries)
+    if language != "en":
+        _add_titles(rows, service, language)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -102,9 +109,21 @@ def upcoming_command(
         channels = [f"{name} ({state})" for name, state in row["channels"].items()]
         weight = f"{row['weighted_length']}/{X_MAX_WEIGHT}" if row["weighted_length"] else "-"
         text = row["text"] or f"[not sent: {row['problem']}]"
+        text = "\n".join([*row.get("titles", ()), text])
         table.add_row(f"{local:%Y-%m-%d %H:%M} local\n{utc:%Y-%m-%d %H:%M} UTC",
                       "\n".join([*channels, weight]), text)
     out.print(table, markup=False, highlight=False)
+
+
+def _add_titles(rows: list[dict[str, Any]], service: PostingService, language: str) -> None:
+    """Each row's milestone titles in `language`, English ones marked "[en] "."""
+    from chronicle.localized import localize
+
+    models = service.read_models()
+    for row in rows:
+        found = [models.milestone(i) for i in row["milestone_ids"]]
+        local = [localize(view.milestone, language) for view in found if view is not None]
+        row["titles"] = [text.marked("title", text.title) for text in local]
 
 
 def _describe(result: PostResult) -> str:

@@ -22,6 +22,7 @@ _POINT = r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?"
 DATE_PATTERN = rf"^{_POINT}(?:/{_POINT})?$"
 NOT_BLANK_PATTERN = r"\S"
 TITLE_PATTERN = r"^[^\n\r]*[^.\s]$"
+LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 SCHEMA_ID = "https://chronicle.example.org/schemas/milestones.schema.json"
 
 Tag = Literal[
@@ -52,6 +53,36 @@ class SourceEntry(_Strict):
     url: Url | SkipJsonSchema[None] = Field(
         None, description="Only when the source document gives its address. Never guess one.")
     quote: Text = Field(description="A passage copied character for character from the source.")
+
+
+class AnniversaryEntry(_Strict):
+    """A translated yearly post: Jinja templates (years, ordinal, date, full_date, year, title)."""
+
+    model_config = ConfigDict(title="Anniversary text")
+
+    text: Text = Field(description="The post's text; the post adds the milestone's link itself.")
+    round: Text | SkipJsonSchema[None] = Field(
+        None, description="Used instead of `text` in round years (10, 25, 40 …).")
+
+
+class TranslationEntry(_Strict):
+    """A milestone's text in another language; quotes stay in their source's language."""
+
+    model_config = ConfigDict(title="Translation")
+
+    title: str = Field(max_length=MAX_TITLE_LENGTH, pattern=TITLE_PATTERN,
+                       description="The title in this language; one line, no trailing period.")
+    summary: Text | SkipJsonSchema[None] = Field(
+        None, description="The summary in this language: the same facts, nothing added.")
+    notes: Text | SkipJsonSchema[None] = Field(None, description="The notes in this language.")
+    anniversary: AnniversaryEntry | SkipJsonSchema[None] = Field(
+        None, description="Yearly post texts; only on milestones that start on a day.")
+    translator: Text = Field(description="Who translated it (a person, or an honest "
+                             "description such as \"machine-assisted draft\").")
+    reviewed: bool = Field(description="true once a second fluent reader has checked it.")
+
+
+Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN)]
 
 
 class MilestoneEntry(_Strict):
@@ -89,6 +120,9 @@ class MilestoneEntry(_Strict):
         None, description="Why the milestone was changed; becomes the revision's reason.")
     retracted: Text | SkipJsonSchema[None] = Field(
         None, description="Why the milestone is withdrawn; it stays in the log and the file.")
+    translations: dict[Language, TranslationEntry] | SkipJsonSchema[None] = Field(
+        None, json_schema_extra={"additionalProperties": False},
+        description="The milestone's text in other languages, by language code ('mn').")
 
 
 class MilestonesFile(_Strict):
@@ -112,6 +146,10 @@ MILESTONE_KEYS = _keys(MilestoneEntry)
 MILESTONE_REQUIRED = _required(MilestoneEntry)
 SOURCE_KEYS = _keys(SourceEntry)
 SOURCE_REQUIRED = _required(SourceEntry)
+TRANSLATION_KEYS = _keys(TranslationEntry)
+TRANSLATION_REQUIRED = _required(TranslationEntry)
+ANNIVERSARY_KEYS = _keys(AnniversaryEntry)
+ANNIVERSARY_REQUIRED = _required(AnniversaryEntry)
 TEXT_LIST_KEYS = ("tags", "people", "places")
 
 

@@ -28,6 +28,7 @@ from chronicle.loader.fileformat import (
 )
 from chronicle.loader.problems import FileProblem, Path_, field_name
 from chronicle.loader.yamlread import Document, Map, Scalar, Seq, Value, implicit_kind
+from chronicle.translations import Translation
 
 # Stand-ins for values already reported, so the domain can still check everything else.
 _PLACEHOLDER_DATE = HistoricalDate.parse("1000")
@@ -252,7 +253,12 @@ class _MilestoneChecker:
             date_caveat=self._text("date_caveat"),
             summary=summary or "", tags=self._tags(), people=self._names("people"),
             places=self._names("places"), sources=self._sources(), notes=self._text("notes"),
-            anniversary_of=anniversary_of)
+            anniversary_of=anniversary_of, translations=self._translations(date))
+
+    def _translations(self, date: HistoricalDate | None) -> tuple[Translation, ...]:
+        from chronicle.loader.translations import read_translations  # it imports this module
+
+        return read_translations(self, date)
 
     # -- reporting -------------------------------------------------------------------
 

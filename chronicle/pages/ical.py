@@ -9,6 +9,12 @@ LAST-MODIFIED `updated_at`, and SEQUENCE counts the revisions, so clients see co
   feb28  FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1  (the last day of February: 29th or 28th)
   mar1   FREQ=YEARLY;BYYEARDAY=60             (day 60: 29 February, or 1 March in common years)
   skip   FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29  (leap years only)
+
+A calendar per language (`/mn/calendar.ics`): titles, summaries and dates in that language with
+English standing in, tagged LANGUAGE=en, where a text is not translated; its events link the
+language's pages (`/mn/milestones/<id>`) and have their own UIDs (`<id>.mn@host`), so a reader
+subscribed to both calendars sees two events, not one overwriting the other. English is
+unchanged: no LANGUAGE parameters, the same bytes as before.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from urllib.parse import quote
 from icalendar import Calendar, Event
 
 from chronicle.config import Settings
+from chronicle.localized import localize
 from chronicle.projections import MilestoneView
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -31,6 +38,15 @@ FEB29_RULES: dict[str, dict[str, Any]] = {
     "mar1": {"freq": "yearly", "byyearday": 60},
     "skip": {"freq": "yearly", "bymonth": 2, "bymonthday": 29},
 }
+CALENDAR_TEXTS = {   # (name suffix, description) of the calendar itself, per language
+    "en": ("anniversaries", "Yearly anniversaries of the milestones."),
+    "mn": ("ойн өдрүүд", "Үйл явдлуудын жил бүрийн ой."),
+}
+
+
+def language_prefix(language: str) -> str:
+    """Where a language's documents live: English at the root, others under /<code>."""
+    return "" if language == "en" else f"/{language}"
 
 
 def uid_host(tag_authority: str) -> str:
@@ -48,23 +64,29 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def anniversary_event(view: MilestoneView, settings: Settings) -> Event:
+def anniversary_event(view: MilestoneView, settings: Settings, language: str = "en") -> Event:
     """One milestone's yearly all-day event; its UID never changes."""
     milestone = view.milestone
     first_day = milestone.date.first_day()
-    page = f"{settings.feed.base_url}/milestones/{quote(milestone.id, safe='')}"
+    prefix = language_prefix(language)
+    page = f"{settings.feed.base_url}{prefix}/milestones/{quote(milestone.id, safe='')}"
     event = Event()
-    event.add("uid", f"{milestone.id}@{uid_host(settings.feed.tag_authority)}")
+    suffix = "" if language == "en" else f".{language}"
+    event.add("uid", f"{milestone.id}{suffix}@{uid_host(settings.feed.tag_authority)}")
     event.add("dtstamp", _utc(view.updated_at))
     event.add("created", _utc(view.recorded_at))
     event.add("last-modified", _utc(view.updated_at))
     event.add("sequence", view.revisions)
-    event.add("summary", f"{milestone.title} ({milestone.with_caveat(str(first_day.year))})")
+    local = localize(milestone, language)
+    tagged = ({} if language == "en" else
+              {name: {"LANGUAGE": "en" if name in local.fallbacks else language}
+               for name in ("title", "summary")})
+    event.add("summary", f"{local.title} ({milestone.with_caveat(str(first_day.year))})", parameters=tagged.get("title", {}))
     event.add("dtstart", first_day)
     event.add("dtend", first_day + dt.timedelta(days=1))
     event.add("rrule", recurrence(first_day, settings.posting.feb29_rule))
-    text = f"{milestone.date_words()}: {milestone.summary}".rstrip(": ")
-    event.add("description", f"{text}\n\n{page}")
+    text = f"{local.date_words}: {local.summary}".rstrip(": ")
+    event.add("description", f"{text}\n\n{page}", parameters=tagged.get("summary", {}))
     event.add("url", page)
     event.add("transp", "TRANSPARENT")
     if milestone.tags:
@@ -72,14 +94,15 @@ def anniversary_event(view: MilestoneView, settings: Settings) -> Event:
     return event
 
 
-def event_ical(view: MilestoneView, settings: Settings) -> bytes:
+def event_ical(view: MilestoneView, settings: Settings, language: str = "en") -> bytes:
     """One event's content lines, as they appear inside the calendar."""
-    return bytes(anniversary_event(view, settings).to_ical())
+    return bytes(anniversary_event(view, settings, language).to_ical())
 
 
 def render_calendar(views: Iterable[MilestoneView], settings: Settings,
                     calendar_url: str | None = None,
-                    event: Callable[[MilestoneView], bytes] | None = None) -> bytes:
+                    event: Callable[[MilestoneView], bytes] | None = None,
+                    language: str = "en") -> bytes:
     """Every day-precision milestone as a yearly event, in the order given.
 
     `event` renders one event's bytes (the pages memoise it per milestone); the calendar's
@@ -87,8 +110,9 @@ def render_calendar(views: Iterable[MilestoneView], settings: Settings,
     """
     feed = settings.feed
     calendar = Calendar()
-    name = f"{feed.title}: anniversaries"
-    description = f"Yearly anniversaries of the milestones. {feed.subtitle}"
+    suffix, about = CALENDAR_TEXTS.get(language, CALENDAR_TEXTS["en"])
+    name = f"{feed.title}: {suffix}"
+    description = f"{about} {feed.subtitle}"
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
@@ -96,7 +120,7 @@ def render_calendar(views: Iterable[MilestoneView], settings: Settings,
     calendar.add("x-wr-calname", name)
     calendar.add("description", description)
     calendar.add("x-wr-caldesc", description)
-    calendar.add("url", f"{feed.base_url}/")
+    calendar.add("url", f"{feed.base_url}{language_prefix(language)}/")
     if calendar_url:
         calendar.add("source", calendar_url, parameters={"VALUE": "URI"})
     calendar.add("refresh-interval", dt.timedelta(days=1), parameters={"VALUE": "DURATION"})
@@ -104,6 +128,6 @@ def render_calendar(views: Iterable[MilestoneView], settings: Settings,
     head = bytes(calendar.to_ical())
     if not head.endswith(CALENDAR_END):    # the splice below relies on it: fail loudly
         raise RuntimeError(f"icalendar ended a calendar with {head[-40:]!r}, not END:VCALENDAR")
-    render = event or (lambda view: event_ical(view, settings))
+    render = event or (lambda view: event_ical(view, settings, language))
     events = [render(view) for view in views if view.milestone.date.month_day() is not None]
     return b"".join([head[:-len(CALENDAR_END)], *events, CALENDAR_END])

@@ -23,7 +23,8 @@ from chronicle.store.hashing import canonical_json
 from chronicle.store.statements import ReplayedEvent
 
 LIST_FIELDS = ("tags", "people", "places", "sources")   # tuples in a Milestone, lists in JSON
-MILESTONE_KEYS = frozenset(MILESTONE_FIELDS)
+# The keys every canonical payload has; a payload with translations takes the decoding path.
+MILESTONE_KEYS = frozenset(MILESTONE_FIELDS) - {"translations"}
 SOURCE_KEYS = frozenset(f.name for f in fields(Source))
 DATE_CACHE = 65536          # distinct stored date values kept (a chronicle has a few thousand)
 
