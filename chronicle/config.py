@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///chronicle.db", description="SQLAlchemy URL of the log: "
                               "sqlite:///FILE (default) or postgresql://USER@HOST/DB.")
     sources: list[str] = Field(["events/*.yaml"], description="Milestone files (glob patterns).")
+    seeds_dir: Path = Field(Path("../shared/seeds"), description="The source documents a "
+                            "milestone's sources[].file names; when the folder is present the "
+                            "loader checks that each quote appears in its file.")
     export_dir: Path = Field(Path("feeds"), description="Where `chronicle export` writes files.")
     feed: FeedSettings = Field(default_factory=FeedSettings)
     posting: PostingSettings = Field(default_factory=PostingSettings)

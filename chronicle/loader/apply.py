@@ -17,7 +17,7 @@ from chronicle.config import Settings
 from chronicle.domain import stream_id
 from chronicle.loader.plan import Change, plan_load
 from chronicle.loader.problems import LoadError
-from chronicle.loader.sources import configured_files, given_files, read_files
+from chronicle.loader.sources import find_and_read
 from chronicle.repository import MilestoneRepository
 from chronicle.store import EventStore
 
@@ -68,9 +68,7 @@ def load_sources(store: EventStore, settings: Settings,
     log that none of them holds is refused. Raises StoreUnavailable when the database is down
     and ConcurrencyError when another writer appended meanwhile; nothing is written then.
     """
-    files, problems = (configured_files(settings) if paths is None
-                       else given_files(paths, settings.base_dir))
-    checked = read_files(files, problems)
+    checked = find_and_read(settings, paths)
     if checked.problems:
         raise LoadError(checked.problems)
     repository = MilestoneRepository(store)

@@ -14,6 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 MAX_TITLE_LENGTH = 120
+# Post texts must fit every channel whatever the milestone: X counts 280 (weighted: 2 for each
+# character outside Latin and Cyrillic, 23 for the link), Bluesky 300 graphemes, Mastodon 500.
+# The summary is dropped and the title cut after a word when a post is too long; what cannot be
+# cut is the template's own words, the dates and the link (at most 116 of X's 280 in the
+# longest default, the round one: "Today, September 30, we mark 1000 years of …, the 1000th
+# anniversary of September 30, 1987: …. <link>"), `anniversary_of`, and the title's first word.
+# 116 + 100 + 40 + 1 ("…") = 257 <= 280, leaving room for a longer translation's wording.
+MAX_ANNIVERSARY_OF_WEIGHT = 100
+"""`anniversary_of` in X's weighted length: 100 Latin/Cyrillic characters, 50 wide ones."""
+MAX_TITLE_WORD_WEIGHT = 40
+"""A title is cut after a word: its longest word must fit where the whole title does not."""
 MAX_ID_LENGTH = 80
 MIN_TAGS, MAX_TAGS = 1, 3
 

@@ -32,6 +32,9 @@ from chronicle.loader.problems import FileProblem, Path_, field_name
 MAX_FILE_BYTES = 1024 * 1024
 MAX_LISTED_BAD_BYTES = 10
 MAX_DEPTH = 20
+MAX_VALUES = 50_000
+"""Values (scalars, lists, mappings) in one file: the data set's largest file has ~400, a full
+1 MiB of milestones ~30,000; a flood of `- {}` lines (200,000) is refused before it is checked."""
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
 
@@ -86,6 +89,10 @@ class Document:
     """Paths already reported (refused tags, aliases...): later checks stay quiet about them."""
 
 
+class _TooManyValues(ComposerError):
+    """The file is too big in values, not in bytes: a flood, refused as a whole."""
+
+
 class _RefusingComposer(Composer):
     """Composes nodes without resolving aliases, noting tags, anchors and aliases as refused.
 
@@ -96,9 +103,14 @@ class _RefusingComposer(Composer):
         super().__init__()
         self.refusals: dict[int, list[str]] = {}
         self.depth = 0
+        self.values = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         self.depth += 1
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _TooManyValues(None, None, f"holds more than {MAX_VALUES} values; split it "
+                                 "into several files", self.peek_event().start_mark)
         try:
             return self._compose_node(parent, index)
         finally:
@@ -296,6 +308,8 @@ def _parse_problem(file: str, text: str, error: yaml.YAMLError | RecursionError)
     Too deep a nesting and tab indentation are named by us whatever PyYAML or libyaml say
     (their messages and limits change between versions); other errors keep the parser's words.
     """
+    if isinstance(error, _TooManyValues) and error.problem_mark is not None:
+        return FileProblem(file, error.problem_mark.line + 1, "file", str(error.problem))
     too_deep = _nesting_deeper_than(text, MAX_DEPTH)
     if too_deep:
         return FileProblem(file, too_deep, "yaml",
