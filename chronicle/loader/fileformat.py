@@ -97,6 +97,10 @@ class MilestoneEntry(_Strict):
         None, description="Why the milestone was changed; becomes the revision's reason.")
     retracted: Text | SkipJsonSchema[None] = Field(
         None, description="Why the milestone is withdrawn; it stays in the log and the file.")
+    moved_from: Text | SkipJsonSchema[None] = Field(
+        None, description="The file the milestone was last loaded from, when it moved here on "
+        "purpose (e.g. \"events/02-establishment.yaml\"); without it, an id already defined "
+        "in another file is refused.")
 
 
 class MilestonesFile(_Strict):

@@ -50,6 +50,7 @@ class FileMilestone:
     file: str
     line: int
     field_lines: dict[str, int]
+    moved_from: str | None = None
 
     def line_of(self, field: str) -> int:
         return self.field_lines.get(field, self.line)
@@ -245,7 +246,7 @@ class _MilestoneChecker:
             self._domain_problem(problem)
         field_lines = {field_name(path): line for path, line in self.lines.items()}
         return FileMilestone(milestone, self._prose("reason"), self._prose("retracted"),
-                             self.report.file, item.line, field_lines)
+                             self.report.file, item.line, field_lines, self._text("moved_from"))
 
     def _milestone(self, item: Map) -> Milestone:
         title = self._text("title")
