@@ -1,0 +1,57 @@
+"""Bounds on what a client may send before the app sees a request: the request head's size.
+
+uvicorn picks httptools when it is installed, and httptools buffers a header of any size (a
+single 100 MB header was accepted). h11 has a bound (`h11_max_incomplete_event_size`);
+httptools gets the same one here, counted on the bytes received until the head is complete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+"""Request line and headers: browsers send a few KiB; nginx's default buffers hold 4 x 8 KiB."""
+_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+              b"content-type: text/plain; charset=utf-8\r\ncontent-length: 32\r\n"
+              b"connection: close\r\n\r\nrequest header fields too large\n")
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - httptools is not installed: uvicorn uses h11
+    HttpToolsProtocol = None
+
+
+if HttpToolsProtocol is not None:
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc, valid-type]
+        """httptools with a bound on each request's head (request line and headers)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._head_bytes: int | None = 0
+            """Bytes received of the current request's head; None while reading its body."""
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_bytes is not None:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_REQUEST_HEAD_BYTES:
+                    self._head_bytes = None
+                    self.transport.write(_TOO_LARGE)
+                    self.transport.close()
+                    return
+            super().data_received(data)
+
+        def on_headers_complete(self) -> None:
+            self._head_bytes = None
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._head_bytes = 0
+
+
+def server_options() -> dict[str, Any]:
+    """uvicorn options that bound a request's head, whichever HTTP parser is installed."""
+    if HttpToolsProtocol is None:  # pragma: no cover
+        return {"http": "h11", "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES}
+    return {"http": BoundedHttpToolsProtocol,
+            "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES}
