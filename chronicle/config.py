@@ -108,9 +108,9 @@ class ServerSettings(_Section):
                                 "starts and they changed.")
     poll_seconds: float = Field(1.0, gt=0, description="How often a server checks the log for "
                                 "new events (PostgreSQL is also notified at once).")
-    metrics_allow: list[str] = Field([], description="Networks (CIDR, e.g. \"127.0.0.1/32\") "
-                                     "allowed to read /metrics; empty: everyone. Behind a proxy "
-                                     "the peer is the proxy.")
+    metrics_allow: list[str] = Field(default=[], description="Networks (CIDR, such as "
+                                     "\"127.0.0.1/32\") allowed to read /metrics; empty: "
+                                     "everyone. Behind a proxy the peer is the proxy.")
 
     @field_validator("metrics_allow")
     @classmethod
@@ -135,9 +135,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///chronicle.db", description="SQLAlchemy URL of the log: "
                               "sqlite:///FILE (default) or postgresql://USER@HOST/DB.")
     sources: list[str] = Field(["events/*.yaml"], description="Milestone files (glob patterns).")
-    seeds_dir: Path = Field(Path("../shared/seeds"), description="The source documents a "
-                            "milestone's sources[].file names; when the folder is present the "
-                            "loader checks that each quote appears in its file.")
+    seeds_dir: Path = Field(default=Path("../shared/seeds"), description="The source "
+                            "documents a milestone's sources[].file names; when the folder is "
+                            "present the loader checks that each quote appears in its file.")
     export_dir: Path = Field(Path("feeds"), description="Where `chronicle export` writes files.")
     feed: FeedSettings = Field(default_factory=FeedSettings)
     posting: PostingSettings = Field(default_factory=PostingSettings)

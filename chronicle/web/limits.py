@@ -7,6 +7,8 @@ httptools gets the same one here, counted on the bytes received until the head i
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from typing import Any
 
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
@@ -15,14 +17,15 @@ _TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
               b"content-type: text/plain; charset=utf-8\r\ncontent-length: 32\r\n"
               b"connection: close\r\n\r\nrequest header fields too large\n")
 
-try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:  # pragma: no cover - httptools is not installed: uvicorn uses h11
-    HttpToolsProtocol = None
+@functools.cache
+def bounded_httptools() -> type[asyncio.Protocol] | None:
+    """uvicorn's httptools protocol with the bound, or None when httptools is not installed."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - uvicorn then uses h11
+        return None
 
-
-if HttpToolsProtocol is not None:
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc, valid-type]
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):
         """httptools with a bound on each request's head (request line and headers)."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -48,10 +51,10 @@ if HttpToolsProtocol is not None:
             super().on_message_complete()
             self._head_bytes = 0
 
+    return BoundedHttpToolsProtocol
+
 
 def server_options() -> dict[str, Any]:
     """uvicorn options that bound a request's head, whichever HTTP parser is installed."""
-    if HttpToolsProtocol is None:  # pragma: no cover
-        return {"http": "h11", "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES}
-    return {"http": BoundedHttpToolsProtocol,
-            "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES}
+    protocol = bounded_httptools()
+    return {"http": protocol or "h11", "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES}
