@@ -310,11 +310,13 @@ class _MilestoneChecker:
             self._add(("title",), f"is {len(title)} characters long; at most {MAX_TITLE_LENGTH}")
         if title.rstrip().endswith("."):
             self._add(("title",), "must not end with a period")
-        longest = max(title.split(), key=post_weight, default="")
-        if post_weight(longest) > MAX_TITLE_WORD_WEIGHT:
-            self._add(("title",), f"has a word of weight {post_weight(longest)} "
-                      f"(\"{longest[:20]}…\"); at most {MAX_TITLE_WORD_WEIGHT}, so that a post "
-                      "can cut the title after a word")
+        # Only a word of more than half the limit's characters can weigh more than the limit.
+        long_words = [w for w in title.split() if 2 * len(w) > MAX_TITLE_WORD_WEIGHT]
+        heaviest = max(long_words, key=post_weight, default="")
+        if heaviest and post_weight(heaviest) > MAX_TITLE_WORD_WEIGHT:
+            self._add(("title",), f"has a word of weight {post_weight(heaviest)} "
+                      f"(\"{heaviest[:20]}…\"); at most {MAX_TITLE_WORD_WEIGHT}, so that a "
+                      "post can cut the title after a word")
 
     def _list(self, key: str) -> list[tuple[Path_, Value]]:
         value = self._value(key)
