@@ -64,9 +64,10 @@ def create_app(settings: Settings, store: SqlEventStore, *, projector: Projector
     app = ChronicleApp(title="Chronicle", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.chronicle = state
-    register_routes(app, state)
+    # Inside the document layer: documents carry the same headers, prepared once (hot path).
     app.outer_layers.append(lambda inner: HardeningMiddleware(
-        inner, metrics_allow=parse_networks(settings.server.metrics_allow)))  # the outermost
+        inner, metrics_allow=parse_networks(settings.server.metrics_allow)))
+    register_routes(app, state)
     return app
 
 

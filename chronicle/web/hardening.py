@@ -1,6 +1,7 @@
 """What every answer of the server carries, and what it refuses, before any route runs.
 
-One outermost ASGI layer, cheap enough for the document hot path (a few header tuples):
+An ASGI layer around the routes; documents answered from the cache (the hot path) carry
+`SECURITY_HEADERS` prepared once with the document instead, and never redirect.
 
 - security headers on every answer: a Content-Security-Policy that allows only the site's own
   scripts, styles and images and no framing, `X-Content-Type-Options: nosniff`, a
