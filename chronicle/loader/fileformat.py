@@ -20,7 +20,10 @@ MAX_TITLE_LENGTH = 120
 # cut is the template's own words, the dates and the link (at most 116 of X's 280 in the
 # longest default, the round one: "Today, September 30, we mark 1000 years of …, the 1000th
 # anniversary of September 30, 1987: …. <link>"), `anniversary_of`, and the title's first word.
-# 116 + 100 + 40 + 1 ("…") = 257 <= 280, leaving room for a longer translation's wording.
+# X: 116 + 100 + 40 + 1 ("…") = 257 <= 280. Mastodon (links count 23, limit 500) has room to
+# spare. Bluesky counts the link's own characters: 93 + 100 + 41 = 234 leaves 66 of its 300 for
+# the link, which a base URL of up to ~25 characters and an id of up to ~30 always fit; a longer
+# one still fits whenever the words are shorter than these worst cases.
 MAX_ANNIVERSARY_OF_WEIGHT = 100
 """`anniversary_of` in X's weighted length: 100 Latin/Cyrillic characters, 50 wide ones."""
 MAX_TITLE_WORD_WEIGHT = 40
