@@ -9,6 +9,7 @@ Environment variables: `CHRONICLE_DATABASE_URL`, and nested keys with `__`, e.g.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -121,6 +122,20 @@ class ServerSettings(_Section):
                                 "starts and they changed.")
     poll_seconds: float = Field(1.0, gt=0, description="How often a server checks the log for "
                                 "new events (PostgreSQL is also notified at once).")
+    metrics_allow: list[str] = Field(default=[], description="Networks (CIDR, such as "
+                                     "\"127.0.0.1/32\") allowed to read /metrics; empty: "
+                                     "everyone. Behind a proxy the peer is the proxy.")
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a network (CIDR such as 127.0.0.1/32)"
+                                 ) from exc
+        return values
 
 
 class Settings(BaseSettings):
@@ -134,6 +149,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///chronicle.db", description="SQLAlchemy URL of the log: "
                               "sqlite:///FILE (default) or postgresql://USER@HOST/DB.")
     sources: list[str] = Field(["events/*.yaml"], description="Milestone files (glob patterns).")
+    seeds_dir: Path = Field(default=Path("../shared/seeds"), description="The source "
+                            "documents a milestone's sources[].file names; when the folder is "
+                            "present the loader checks that each quote appears in its file.")
     export_dir: Path = Field(Path("feeds"), description="Where `chronicle export` writes files.")
     feed: FeedSettings = Field(default_factory=FeedSettings)
     posting: PostingSettings = Field(default_factory=PostingSettings)

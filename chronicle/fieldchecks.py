@@ -27,6 +27,12 @@ def is_noncharacter(code: int) -> bool:
     return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Embeddings, overrides and isolates: they reorder what a reader sees ("Trojan Source")."""
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+"""Invisible characters that make two texts look the same and hide words from search."""
+
+
 def forbidden_character(text: str, *, multiline: bool) -> str | None:
     """Describe the first character that cannot go into feeds, XML or a post, if any."""
     for index, char in enumerate(text):
@@ -38,6 +44,10 @@ def forbidden_character(text: str, *, multiline: bool) -> str | None:
             return f"must be a single line (line break {where})"
         if category == "Cc":
             return f"contains a control character ({where})"
+        if char in BIDI_CONTROLS:
+            return f"contains a bidirectional control character ({where}); remove it"
+        if char in ZERO_WIDTH:
+            return f"contains an invisible zero-width character ({where}); remove it"
         if category == "Cs":
             return f"contains a lone surrogate ({where})"
         if is_noncharacter(ord(char)):

@@ -41,13 +41,18 @@ def load_fixtures() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer; ``hang`` keeps the connection open without answering."""
+    """One scripted answer; ``hang`` keeps the connection open without answering.
+
+    ``echo_headers`` answers with the request's headers in X's error ``detail``, the way a
+    misbehaving proxy or debugging server does (credentials included).
+    """
 
     status: int
     reason: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     hang: bool = False
+    echo_headers: bool = False
 
 
 def _headers(recorded: dict[str, str]) -> dict[str, str]:
@@ -246,12 +251,17 @@ def _handler_for(api: FakeXApi) -> type[BaseHTTPRequestHandler]:
                 api.release.wait(timeout=10)
                 self.close_connection = True
                 return
+            body = reply.body
+            if reply.echo_headers:
+                body = json.dumps({"title": "Unauthorized", "type": "about:blank",
+                                   "status": reply.status,
+                                   "detail": f"Request headers were {seen.headers}"}).encode()
             self.send_response(reply.status, reply.reason or None)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(reply.body)
+            self.wfile.write(body)
 
         do_POST = do_GET = do_PUT = do_DELETE = _serve
 

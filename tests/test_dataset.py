@@ -26,6 +26,7 @@ KNOWN_FIELDS = {
     *REQUIRED_FIELDS,
     "circa",
     "date_caveat",
+    "moved_from",
     "anniversary_of",
     "people",
     "places",

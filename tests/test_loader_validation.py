@@ -148,12 +148,16 @@ CASES = [
     _case("title-rules",
           variant("title-rules", ('in Mongolia"\n', "in Mongolia" + "!" * 80 + '."\n')),
           (3, "title", "is 132 characters long; at most 120"),
-          (3, "title", "must not end with a period")),
+          (3, "title", "must not end with a period"),
+          (3, "title", "has a word of weight 89 (\"Mongolia!!!!!!!!!!!!…\"); at most 40")),
     _case("anniversary",
           variant("anniversary", ("    tags:", '    anniversary_of: "arrivals"\n    tags:')),
           (6, "anniversary_of", "needs a single-day date (YYYY-MM-DD)")),
     _case("mixed-precision", variant("mixed-precision", ('"1991-08"', '"2003-08/2004"')),
           (4, "date", "2003-08/2004: use the same precision on both ends of a range")),
+    _case("tab-indented",
+          variant("tab-indented", ('    tags: ["education"]', '\ttags: ["education"]')),
+          (6, "yaml", "invalid YAML: YAML forbids tabs for indentation; indent with spaces")),
     _case("empty-file", "# nothing here yet\n", (1, "file", "is empty; expected 'milestones:'")),
     _case("not-a-mapping", "- id: x\n",
           (1, "(document)", "the file must be a mapping with one key, 'milestones:'")),
@@ -264,6 +268,18 @@ def test_deep_nesting_is_refused_not_a_stack_overflow(tmp_path: Path) -> None:
     (tmp_path / "deep.yaml").write_text("milestones: " + "[" * 100_000 + "]" * 100_000, "utf-8")
     assert [str(p) for p in check_files([tmp_path], base_dir=tmp_path)] == [
         "deep.yaml:1: yaml: invalid YAML: values nested more than 20 levels deep"]
+
+
+@pytest.mark.parametrize("pure_python", [False, True])
+def test_nesting_refusal_is_ours_whatever_the_parser_says(pure_python: bool) -> None:
+    """libyaml stops at 1000 levels with its own words; PyYAML would overflow the stack."""
+    for depth in (21, 1001, 50_000):
+        text = "milestones:\n  - tags: " + "[" * depth + "]" * depth + "\n"
+        assert [str(p) for p in parse_text(text, "f.yaml", pure_python=pure_python).problems
+                ] == ["f.yaml:2: yaml: invalid YAML: values nested more than 20 levels deep"]
+    quoted = 'milestones:\n  - title: "' + "[" * 30 + '" # {{{{\n    bad: "x" y\n'
+    (problem,) = parse_text(quoted, "f.yaml", pure_python=pure_python).problems
+    assert problem.line == 3 and "nested" not in problem.message, "quoted text is not nesting"
 
 
 def test_problem_format_and_missing_paths(tmp_path: Path) -> None:

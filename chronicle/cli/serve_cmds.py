@@ -68,9 +68,10 @@ def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector,
     import uvicorn
 
     from chronicle.web import create_app
+    from chronicle.web.limits import server_options
 
     options: dict[str, Any] = {"host": host, "port": port, "access_log": access_log,
-                               "log_config": None, "server_header": False}
+                               "log_config": None, "server_header": False, **server_options()}
     workers = settings.server.workers
     log.info("serving on http://%s:%d (%d worker%s)", host, port, workers,
              "" if workers == 1 else "s")

@@ -14,14 +14,12 @@ from pathlib import Path
 
 from chronicle import __version__
 from chronicle.config import Settings
-from chronicle.domain import stream_id
-from chronicle.loader.plan import Change, plan_load
+from chronicle.domain import MilestoneRevised, stream_id
+from chronicle.loader.plan import UNKNOWN_ORIGIN, Change, Origin, plan_load
 from chronicle.loader.problems import LoadError
-from chronicle.loader.sources import configured_files, given_files, read_files
+from chronicle.loader.sources import find_and_read
 from chronicle.repository import MilestoneRepository
 from chronicle.store import EventStore
-
-UNKNOWN_ORIGIN = "(event log)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +66,7 @@ def load_sources(store: EventStore, settings: Settings,
     log that none of them holds is refused. Raises StoreUnavailable when the database is down
     and ConcurrencyError when another writer appended meanwhile; nothing is written then.
     """
-    files, problems = (configured_files(settings) if paths is None
-                       else given_files(paths, settings.base_dir))
-    checked = read_files(files, problems)
+    checked = find_and_read(settings, paths)
     if checked.problems:
         raise LoadError(checked.problems)
     repository = MilestoneRepository(store)
@@ -96,10 +92,15 @@ def _user() -> str:
         return "unknown"
 
 
-def _origin(store: EventStore, milestone_id: str) -> tuple[str, int]:
-    """The file and line a milestone was last loaded from, as its events' metadata says."""
-    for event in reversed(store.read_stream(stream_id(milestone_id))):
+def _origin(store: EventStore, milestone_id: str) -> Origin:
+    """The file and line a milestone was last loaded from, as its events' metadata says, and
+    the reason of its last revision."""
+    events = store.read_stream(stream_id(milestone_id))
+    reasons = [event.payload.get("reason") for event in events
+               if event.type == MilestoneRevised.type]
+    last_reason = reasons[-1] if reasons and isinstance(reasons[-1], str) else None
+    for event in reversed(events):
         file, line = event.metadata.get("source_file"), event.metadata.get("source_line")
         if isinstance(file, str):
-            return file, line if isinstance(line, int) else 0
-    return UNKNOWN_ORIGIN, 0
+            return Origin(file, line if isinstance(line, int) else 0, last_reason)
+    return Origin(UNKNOWN_ORIGIN, 0, last_reason)

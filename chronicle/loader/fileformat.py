@@ -14,6 +14,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 MAX_TITLE_LENGTH = 120
+# Post texts must fit every channel whatever the milestone: X counts 280 (weighted: 2 for each
+# character outside Latin and Cyrillic, 23 for the link), Bluesky 300 graphemes, Mastodon 500.
+# The summary is dropped and the title cut after a word when a post is too long; what cannot be
+# cut is the template's own words, the dates and the link (at most 116 of X's 280 in the
+# longest default, the round one: "Today, September 30, we mark 1000 years of …, the 1000th
+# anniversary of September 30, 1987: …. <link>"), `anniversary_of`, and the title's first word.
+# X: 116 + 100 + 40 + 1 ("…") = 257 <= 280. Mastodon (links count 23, limit 500) has room to
+# spare. Bluesky counts the link's own characters: 93 + 100 + 41 = 234 leaves 66 of its 300 for
+# the link, which a base URL of up to ~25 characters and an id of up to ~30 always fit; a longer
+# one still fits whenever the words are shorter than these worst cases.
+MAX_ANNIVERSARY_OF_WEIGHT = 100
+"""`anniversary_of` in X's weighted length: 100 Latin/Cyrillic characters, 50 wide ones."""
+MAX_TITLE_WORD_WEIGHT = 40
+"""A title is cut after a word: its longest word must fit where the whole title does not."""
 MAX_ID_LENGTH = 80
 MIN_TAGS, MAX_TAGS = 1, 3
 
@@ -120,6 +134,10 @@ class MilestoneEntry(_Strict):
         None, description="Why the milestone was changed; becomes the revision's reason.")
     retracted: Text | SkipJsonSchema[None] = Field(
         None, description="Why the milestone is withdrawn; it stays in the log and the file.")
+    moved_from: Text | SkipJsonSchema[None] = Field(
+        None, description="The file the milestone was last loaded from, when it moved here on "
+        "purpose (e.g. \"events/02-establishment.yaml\"); without it, an id already defined "
+        "in another file is refused.")
     translations: dict[Language, TranslationEntry] | SkipJsonSchema[None] = Field(
         None, json_schema_extra={"additionalProperties": False},
         description="The milestone's text in other languages, by language code ('mn').")

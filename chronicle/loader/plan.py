@@ -24,8 +24,21 @@ from chronicle.loader.validate import FileMilestone
 from chronicle.repository import Decision
 
 ChangeKind = Literal["recorded", "revised", "retracted"]
-Locator = Callable[[str], tuple[str, int]]
-"""Where a milestone of the log was last loaded from: (file, line)."""
+UNKNOWN_ORIGIN = "(event log)"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """What the log says of a milestone's last load: the file and line, the last revision's
+    reason (None when never revised). `file` is UNKNOWN_ORIGIN when no load appended it."""
+
+    file: str
+    line: int
+    last_reason: str | None = None
+
+
+Locator = Callable[[str], Origin]
+"""Where a milestone of the log was last loaded from, and its last revision's reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +72,10 @@ def plan_load(entries: Sequence[FileMilestone], states: Mapping[str, MilestoneSt
     for entry in entries:
         state = states.get(entry.milestone.id, MilestoneState.initial())
         try:
-            events, entry_changes = _decide(entry, state)
+            origin = None if state.milestone is None else locate(entry.milestone.id)
+            if origin is not None:
+                _check_same_file(entry, origin)
+            events, entry_changes = _decide(entry, state, origin)
         except _Refused as refusal:
             problems.append(refusal.problem)
             continue
@@ -85,7 +101,42 @@ class _Refused(Exception):
         self.problem = problem
 
 
-def _decide(entry: FileMilestone, state: MilestoneState
+def _check_same_file(entry: FileMilestone, origin: Origin) -> None:
+    """An id defined in another file is a copied block, not an edit, unless moved on purpose."""
+    if origin.file in (UNKNOWN_ORIGIN, entry.file):
+        return
+    if entry.moved_from == origin.file:
+        return
+    if entry.moved_from is not None:
+        raise _Refused(FileProblem(
+            entry.file, entry.line_of("moved_from"), "moved_from",
+            f"'{entry.milestone.id}' was last loaded from {origin.file}, not "
+            f"{entry.moved_from}: write moved_from: \"{origin.file}\""))
+    raise _Refused(FileProblem(
+        entry.file, entry.line_of("id"), "id",
+        f"already defined in {origin.file}:{origin.line}; to move the milestone here on "
+        f"purpose, add moved_from: \"{origin.file}\" (and remove it from {origin.file})"))
+
+
+def _check_reason(entry: FileMilestone, origin: Origin | None, changed: bool) -> None:
+    """A reason belongs to one revision: a leftover one never becomes the next one's."""
+    if entry.reason is None or origin is None or origin.last_reason is None:
+        return
+    milestone_id = entry.milestone.id
+    if changed and entry.reason == origin.last_reason:
+        raise _Refused(FileProblem(
+            entry.file, entry.line_of("reason"), "reason",
+            f"\"{entry.reason}\" is the reason of the previous revision of '{milestone_id}'; "
+            "replace it with why this change was made"))
+    if not changed and entry.reason != origin.last_reason:
+        raise _Refused(FileProblem(
+            entry.file, entry.line_of("reason"), "reason",
+            f"nothing else changed in '{milestone_id}', so this reason would be recorded "
+            f"nowhere: change the milestone too, or put back its last revision's reason "
+            f"\"{origin.last_reason}\""))
+
+
+def _decide(entry: FileMilestone, state: MilestoneState, origin: Origin | None
             ) -> tuple[list[MilestoneEvent], list[Change]]:
     if state.retracted is not None:
         _check_still_retracted(entry, state, state.retracted)
@@ -97,10 +148,11 @@ def _decide(entry: FileMilestone, state: MilestoneState
         events = record(state, milestone)
         changes.append(Change("recorded", **where))
     else:
+        diff = state.milestone.diff(milestone)
+        _check_reason(entry, origin, bool(diff))
         reason = entry.reason or f"edited in {entry.file}"
         events = revise(state, milestone, reason)
         if events:
-            diff = state.milestone.diff(milestone)
             changes.append(Change("revised", **where, reason=reason, diff=diff))
     if entry.retracted is not None:
         events += retract(fold(events, state), entry.retracted)
@@ -139,9 +191,9 @@ def _missing(entries: Sequence[FileMilestone], states: Mapping[str, MilestoneSta
     for milestone_id, state in states.items():
         if state.milestone is None or state.retracted is not None or milestone_id in in_files:
             continue
-        file, line = locate(milestone_id)
+        origin = locate(milestone_id)
         problems.append(FileProblem(
-            file, line, "id",
+            origin.file, origin.line, "id",
             f"'{milestone_id}' is in the log but in none of the files loaded; it is not "
             "retracted silently: keep it in its file and add retracted: \"why\" to withdraw it "
             "(when loading only some of the files on purpose, pass --partial)"))

@@ -34,14 +34,25 @@ class LoadError(Exception):
         super().__init__(format_problems(self.problems))
 
 
+MAX_LISTED = 100
+"""Problems printed; more would scroll the first (usually the cause of the rest) away."""
+STOP_AFTER = 1000
+"""Checking stops once this many are found: a flood (a 1 MiB file of `- {}`) stays quick."""
+
+
 def format_problems(problems: Sequence[FileProblem], *, outcome: str = "nothing was loaded"
                     ) -> str:
-    """Every problem on its own line, then a count, so a long list still ends with a verdict."""
+    """The first problems, one a line, then a count, so a long list still ends with a verdict."""
     files = len({p.file for p in problems})
     noun = "problem" if len(problems) == 1 else "problems"
     where = "file" if files == 1 else "files"
-    lines = [str(p) for p in problems]
-    lines.append(f"{len(problems)} {noun} in {files} {where}; {outcome}")
+    lines = [str(p) for p in problems[:MAX_LISTED]]
+    if len(problems) > MAX_LISTED:
+        lines.append(f"… and {len(problems) - MAX_LISTED} more")
+    count = f"{len(problems)} {noun}"
+    if len(problems) >= STOP_AFTER:
+        count = f"{STOP_AFTER} problems or more (checking stopped there)"
+    lines.append(f"{count} in {files} {where}; {outcome}")
     return "\n".join(lines)
 
 

@@ -7,12 +7,14 @@ messages and event metadata read the same wherever the command runs from.
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from chronicle.config import Settings
 from chronicle.loader.problems import FileProblem
+from chronicle.loader.quotes import check_quotes
 from chronicle.loader.validate import Checked, check_documents
 from chronicle.loader.yamlread import read_document
 
@@ -34,13 +36,28 @@ def display_name(path: Path, base_dir: Path) -> str:
         return str(resolved)
 
 
+def expand(pattern: Path) -> list[Path]:
+    """The paths an absolute glob matches, sorted; `**` never enters a symlinked directory.
+
+    glob.glob follows symlinks under `**`, so two `ln -s .` loops make it run until memory
+    runs out; pathlib's `**` does not follow them. Hidden names are skipped, as glob does.
+    """
+    parts = pattern.parts
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    root = Path(*parts[:fixed])
+    if fixed == len(parts):
+        return [root] if root.exists() else []
+    matches = root.glob(str(Path(*parts[fixed:])))
+    return sorted(p for p in matches if not any(
+        part.startswith(".") for part in p.relative_to(root).parts))
+
+
 def configured_files(settings: Settings) -> tuple[list[SourceFile], list[FileProblem]]:
     """The files matched by the `sources` globs; a glob matching nothing is a problem."""
     found: list[Path] = []
     problems = []
     for pattern in settings.sources:
-        matches = sorted(Path(p) for p in glob.glob(str(settings.path(pattern)), recursive=True))
-        files = [p for p in matches if p.is_file()]
+        files = [p for p in expand(settings.path(pattern)) if p.is_file()]
         if not files:
             problems.append(FileProblem(pattern, 0, "sources", "no file matches this pattern "
                                         "(the configured sources)"))
@@ -78,17 +95,45 @@ def _unique(paths: list[Path], base_dir: Path) -> list[SourceFile]:
     return files
 
 
-def read_files(files: Sequence[SourceFile], problems: Sequence[FileProblem] = ()) -> Checked:
-    """Read and check every file; `problems` found while finding them come first."""
+def _name_problems(files: Sequence[SourceFile]) -> list[FileProblem]:
+    """File names that are not UTF-8 are refused: they cannot go into the log's metadata."""
+    problems = []
+    for file in files:
+        try:
+            file.name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(file.name).decode("utf-8", errors="replace")
+            problems.append(FileProblem(shown, 0, "file", "the file name is not UTF-8; "
+                                        "rename the file"))
+    return problems
+
+
+def read_files(files: Sequence[SourceFile], problems: Sequence[FileProblem] = (),
+               seeds_dir: Path | None = None) -> Checked:
+    """Read and check every file; `problems` found while finding them come first.
+
+    With `seeds_dir`, every quote is also looked up in the source document it names.
+    """
+    refused = _name_problems(files)
+    if refused:
+        return Checked([], [*problems, *refused], [])
     checked = check_documents([read_document(f.path, f.name) for f in files])
-    return Checked(checked.milestones, [*problems, *checked.problems], checked.files)
+    found = [*problems, *checked.problems]
+    if seeds_dir is not None and not checked.problems:
+        found += check_quotes(checked.milestones, seeds_dir)
+    return Checked(checked.milestones, found, checked.files)
+
+
+def find_and_read(settings: Settings, paths: Sequence[Path | str] | None = None) -> Checked:
+    """The configured sources (or the given paths) read and checked, quotes included."""
+    files, problems = (configured_files(settings) if paths is None
+                       else given_files(paths, settings.base_dir))
+    return read_files(files, problems, settings.path(settings.seeds_dir))
 
 
 def check_sources(settings: Settings, paths: Sequence[Path | str] | None = None) -> Checked:
     """Check the configured sources (or the given paths) without any database."""
-    files, problems = (configured_files(settings) if paths is None
-                       else given_files(paths, settings.base_dir))
-    return read_files(files, problems)
+    return find_and_read(settings, paths)
 
 
 def check_files(paths: Sequence[Path | str], *, base_dir: Path | None = None

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from twitter_text import parse_tweet
+
 from chronicle.dates import HistoricalDate, InvalidDate, Precision
 from chronicle.domain import Milestone, Problem, Source
+from chronicle.fieldchecks import forbidden_character
 from chronicle.loader.fileformat import (
     FILE_KEYS,
+    MAX_ANNIVERSARY_OF_WEIGHT,
     MAX_TAGS,
     MAX_TITLE_LENGTH,
+    MAX_TITLE_WORD_WEIGHT,
     MILESTONE_KEYS,
     MILESTONE_REQUIRED,
     MIN_TAGS,
@@ -26,7 +30,7 @@ from chronicle.loader.fileformat import (
     SOURCE_REQUIRED,
     TAGS,
 )
-from chronicle.loader.problems import FileProblem, Path_, field_name
+from chronicle.loader.problems import STOP_AFTER, FileProblem, Path_, field_name
 from chronicle.loader.yamlread import Document, Map, Scalar, Seq, Value, implicit_kind
 from chronicle.translations import Translation
 
@@ -47,6 +51,7 @@ class FileMilestone:
     file: str
     line: int
     field_lines: dict[str, int]
+    moved_from: str | None = None
 
     def line_of(self, field: str) -> int:
         return self.field_lines.get(field, self.line)
@@ -90,13 +95,15 @@ def check_documents(documents: Sequence[Document]) -> Checked:
     milestones: list[FileMilestone] = []
     problems: list[FileProblem] = []
     for document in documents:
-        found, report = _check_document(document)
+        found, report = _check_document(document, STOP_AFTER - len(problems))
         milestones += found
         problems += report.problems
+        if len(problems) >= STOP_AFTER:
+            break
     problems += _duplicate_ids(milestones)
     order = {document.file: index for index, document in enumerate(documents)}
     problems.sort(key=lambda p: (order.get(p.file, len(order)), p.line))
-    return Checked(milestones, problems, [document.file for document in documents])
+    return Checked(milestones, problems[:STOP_AFTER], [document.file for document in documents])
 
 
 def _duplicate_ids(milestones: list[FileMilestone]) -> list[FileProblem]:
@@ -116,7 +123,8 @@ def _duplicate_ids(milestones: list[FileMilestone]) -> list[FileProblem]:
     return problems
 
 
-def _check_document(document: Document) -> tuple[list[FileMilestone], _Report]:
+def _check_document(document: Document, budget: int) -> tuple[list[FileMilestone], _Report]:
+    """One file's milestones and problems; stops at the milestone that exceeds `budget`."""
     report = _Report(document)
     root = document.root
     if root is None:
@@ -137,6 +145,8 @@ def _check_document(document: Document) -> tuple[list[FileMilestone], _Report]:
         milestone = _MilestoneChecker(report, item, ("milestones", index)).check()
         if milestone is not None:
             found.append(milestone)
+        if len(report.problems) >= budget:
+            break
     return found, report
 
 
@@ -194,17 +204,21 @@ def _as_text(report: _Report, value: Value, path: Path_) -> str | None:
     return value.text
 
 
+def _is_plain_name(name: str) -> bool:
+    """A file name without a folder: no separator, not "." nor "..", not hidden."""
+    return not re.search(r"[/\\\x00]", name) and not name.startswith(".") and bool(name.strip())
+
+
+def post_weight(text: str) -> int:
+    """How much of a post `text` takes on X, the strictest channel (wide characters count 2)."""
+    return int(parse_tweet(text).weightedLength)
+
+
 def _prose_problem(text: str) -> str | None:
     """The rule of revision and retraction reasons: not blank, nothing invisible."""
     if not text.strip():
         return "must not be blank"
-    for index, char in enumerate(text):
-        where = f"U+{ord(char):04X} at position {index}"
-        if char not in "\n\t" and unicodedata.category(char) in ("Cc", "Cs"):
-            return f"contains a control character ({where})"
-        if (ord(char) & 0xFFFE) == 0xFFFE or 0xFDD0 <= ord(char) <= 0xFDEF:
-            return f"contains a noncharacter ({where})"
-    return None
+    return forbidden_character(text, multiline=True)
 
 
 def _suggest_tag(tag: str) -> str:
@@ -231,9 +245,9 @@ class _MilestoneChecker:
         milestone = self._milestone(item)
         for problem in milestone.validate():
             self._domain_problem(problem)
-        field_lines = {key: entry.key_line for key, entry in item.entries.items()}
+        field_lines = {field_name(path): line for path, line in self.lines.items()}
         return FileMilestone(milestone, self._prose("reason"), self._prose("retracted"),
-                             self.report.file, item.line, field_lines)
+                             self.report.file, item.line, field_lines, self._text("moved_from"))
 
     def _milestone(self, item: Map) -> Milestone:
         title = self._text("title")
@@ -248,6 +262,11 @@ class _MilestoneChecker:
                 date.is_range or date.precision is not Precision.DAY):
             self._add(("anniversary_of",), "needs a single-day date (YYYY-MM-DD): yearly "
                       "posts are sent on a day")
+        if anniversary_of is not None and (
+                weight := post_weight(anniversary_of)) > MAX_ANNIVERSARY_OF_WEIGHT:
+            self._add(("anniversary_of",), f"weighs {weight} in a post (X counts 2 for wide "
+                      f"characters); at most {MAX_ANNIVERSARY_OF_WEIGHT}, or no channel could "
+                      "ever send its anniversary post")
         return Milestone(
             id=self._text("id") or "", title=title or "", date=date or _PLACEHOLDER_DATE,
             date_caveat=self._text("date_caveat"),
@@ -298,6 +317,13 @@ class _MilestoneChecker:
             self._add(("title",), f"is {len(title)} characters long; at most {MAX_TITLE_LENGTH}")
         if title.rstrip().endswith("."):
             self._add(("title",), "must not end with a period")
+        # Only a word of more than half the limit's characters can weigh more than the limit.
+        long_words = [w for w in title.split() if 2 * len(w) > MAX_TITLE_WORD_WEIGHT]
+        heaviest = max(long_words, key=post_weight, default="")
+        if heaviest and post_weight(heaviest) > MAX_TITLE_WORD_WEIGHT:
+            self._add(("title",), f"has a word of weight {post_weight(heaviest)} "
+                      f"(\"{heaviest[:20]}…\"); at most {MAX_TITLE_WORD_WEIGHT}, so that a "
+                      "post can cut the title after a word")
 
     def _list(self, key: str) -> list[tuple[Path_, Value]]:
         value = self._value(key)
@@ -379,6 +405,11 @@ class _MilestoneChecker:
             _missing_keys(self.report, item, path, SOURCE_REQUIRED)
             texts = {key: _as_text(self.report, entry.value, (*path, key))
                      for key, entry in item.entries.items() if key in SOURCE_KEYS}
+            file = texts.get("file")
+            if file is not None and not _is_plain_name(file):
+                self.report.add((*path, "file"), self._line((*parts, "file")),
+                                f"{file!r} must be the name of a file in the sources folder "
+                                "(seeds_dir), not a path")
             sources.append(Source(title=texts.get("title") or "", quote=texts.get("quote") or "",
                                   url=texts.get("url"), file=texts.get("file")))
         return tuple(sources)

@@ -32,6 +32,9 @@ from chronicle.loader.problems import FileProblem, Path_, field_name
 MAX_FILE_BYTES = 1024 * 1024
 MAX_LISTED_BAD_BYTES = 10
 MAX_DEPTH = 20
+MAX_VALUES = 50_000
+"""Values (scalars, lists, mappings) in one file: the data set's largest file has ~400, a full
+1 MiB of milestones ~30,000; a flood of `- {}` lines (200,000) is refused before it is checked."""
 _STR_TAG = "tag:yaml.org,2002:str"
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
 
@@ -86,6 +89,10 @@ class Document:
     """Paths already reported (refused tags, aliases...): later checks stay quiet about them."""
 
 
+class _TooManyValues(ComposerError):
+    """The file is too big in values, not in bytes: a flood, refused as a whole."""
+
+
 class _RefusingComposer(Composer):
     """Composes nodes without resolving aliases, noting tags, anchors and aliases as refused.
 
@@ -96,9 +103,14 @@ class _RefusingComposer(Composer):
         super().__init__()
         self.refusals: dict[int, list[str]] = {}
         self.depth = 0
+        self.values = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         self.depth += 1
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _TooManyValues(None, None, f"holds more than {MAX_VALUES} values; split it "
+                                 "into several files", self.peek_event().start_mark)
         try:
             return self._compose_node(parent, index)
         finally:
@@ -268,10 +280,8 @@ def parse_text(text: str, file: str, *, pure_python: bool = False) -> Document:
     loader = _PyTextLoader(cleaned) if pure_python else _TextLoader(cleaned)
     try:
         node = loader.get_single_node()
-    except yaml.MarkedYAMLError as error:
-        return Document(file, None, [_syntax_problem(file, error)])
-    except yaml.YAMLError as error:
-        return Document(file, None, [FileProblem(file, 0, "yaml", str(error))])
+    except (yaml.YAMLError, RecursionError) as error:
+        return Document(file, None, [_parse_problem(file, cleaned, error)])
     finally:
         loader.dispose()
     if node is None:
@@ -290,6 +300,71 @@ def _raw_character_problem(file: str, text: str, index: int, converter: _Convert
     kind = "a noncharacter" if code > 0x9F else "a control character"
     return FileProblem(file, line, converter.field_at(index),
                        f"contains {kind} (U+{code:04X} at column {column}); remove it")
+
+
+def _parse_problem(file: str, text: str, error: yaml.YAMLError | RecursionError) -> FileProblem:
+    """Why the parser stopped, in our words where we know better than the parser's version.
+
+    Too deep a nesting and tab indentation are named by us whatever PyYAML or libyaml say
+    (their messages and limits change between versions); other errors keep the parser's words.
+    """
+    if isinstance(error, _TooManyValues) and error.problem_mark is not None:
+        return FileProblem(file, error.problem_mark.line + 1, "file", str(error.problem))
+    too_deep = _nesting_deeper_than(text, MAX_DEPTH)
+    if too_deep:
+        return FileProblem(file, too_deep, "yaml",
+                           f"invalid YAML: values nested more than {MAX_DEPTH} levels deep")
+    tabbed = [number for number, line in enumerate(text.splitlines(), 1)
+              if _TAB_INDENT.match(line)]
+    if tabbed:
+        more = f" (and {len(tabbed) - 1} more lines)" if len(tabbed) > 1 else ""
+        return FileProblem(file, tabbed[0], "yaml", "invalid YAML: YAML forbids tabs for "
+                           f"indentation; indent with spaces{more}")
+    if isinstance(error, yaml.MarkedYAMLError):
+        return _syntax_problem(file, error)
+    return FileProblem(file, 0, "yaml", f"invalid YAML: {error}")
+
+
+_TAB_INDENT = re.compile(r" *\t")
+_FLOW_TOKENS = re.compile(r"""[\[\]{}]|(?:^|(?<=\s))#|(?:^|(?<=[\s\[{,:]))["']""")
+
+
+def _nesting_deeper_than(text: str, limit: int) -> int:
+    """The line where flow brackets nest deeper than `limit`, or 0.
+
+    A scan of our own, outside quoted text and comments, so the answer never depends on
+    the parser's own limits (libyaml stops at 1000 with its own words, PyYAML recurses).
+    """
+    depth, index = 0, 0
+    while match := _FLOW_TOKENS.search(text, index):
+        char, index = match.group(), match.end()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return text.count("\n", 0, match.start()) + 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif char == "#":
+            index = _end_of(text, index, "\n")
+        elif char == '"':
+            index = _end_of_double_quoted(text, index)
+        elif char == "'":
+            index = _end_of(text, index, "'")
+    return 0
+
+
+def _end_of(text: str, start: int, closing: str) -> int:
+    end = text.find(closing, start)
+    return len(text) if end < 0 else end + 1
+
+
+def _end_of_double_quoted(text: str, start: int) -> int:
+    while (end := text.find('"', start)) >= 0:
+        backslashes = len(text[start:end]) - len(text[start:end].rstrip("\\"))
+        if backslashes % 2 == 0:
+            return end + 1
+        start = end + 1
+    return len(text)
 
 
 def _syntax_problem(file: str, error: yaml.MarkedYAMLError) -> FileProblem:

@@ -42,6 +42,7 @@ from chronicle.posting.images import post_image
 from chronicle.posting.queries import pending_posts
 from chronicle.projections import Projector, ReadModels
 from chronicle.publishers import OutgoingPost, Publisher, PublishError
+from chronicle.redaction import redact
 from chronicle.store import ConcurrencyError, NewEvent, SqlEventStore
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,8 @@ class PostingService:
         permanent = isinstance(exc, PublishError) and exc.permanent
         channel_retry = exc.retry_at if isinstance(exc, PublishError) else None
         retry_at = None if permanent else (channel_retry or now + backoff(attempt))
-        error = str(exc) if isinstance(exc, PublishError) else f"{type(exc).__name__}: {exc}"
+        error = redact(str(exc) if isinstance(exc, PublishError)
+                       else f"{type(exc).__name__}: {exc}")
         log.warning("post %s: attempt %d failed%s: %s", post.key, attempt,
                     " for good" if permanent else f", retry at {retry_at}", error)
         event = ev.failed(post, now, attempt=attempt, error=error, permanent=permanent,

@@ -3,8 +3,9 @@
 tweepy, requests-oauthlib, oauthlib and urllib3 log at DEBUG; requests-oauthlib and oauthlib
 log the signed ``Authorization`` header (consumer key, access token, signature) and the
 signature base string. Two layers: those chatty loggers are raised to WARNING, and a filter on
-every logger of these libraries replaces any known secret (raw or percent-encoded) in a record's
-message and traceback text before any handler sees it. Logger filters only apply to records
+every logger of these libraries applies `chronicle.redaction.redact` (every known secret, raw or
+percent-encoded, and anything shaped like an authorization) to a record's message and traceback
+text before any handler sees it. Logger filters only apply to records
 created on that very logger, hence the filter is attached to each module logger by name.
 """
 
@@ -13,11 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from urllib.parse import quote
+
+from chronicle.redaction import REDACTED, redact, register_secrets
 
 __all__ = ["REDACTED", "protect_secrets"]
 
-REDACTED = "[REDACTED]"
 _PREFIXES = ("tweepy", "requests_oauthlib", "oauthlib", "urllib3", "requests", "chronicle")
 _KNOWN = (
     "tweepy",
@@ -52,15 +53,13 @@ class _RedactSecrets(logging.Filter):
         self._secrets: tuple[str, ...] = ()
 
     def add(self, secrets: Iterable[str]) -> None:
-        forms = {form for s in secrets if s for form in (s, quote(s, safe=""), quote(s))}
+        secrets = tuple(s for s in secrets if s)
+        register_secrets(secrets)
         with self._lock:
-            merged = set(self._secrets) | forms
-            self._secrets = tuple(sorted(merged, key=len, reverse=True))
+            self._secrets = tuple(set(self._secrets) | set(secrets))
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:

@@ -39,6 +39,7 @@ from chronicle.publishers.base import (
     Receipt,
     TransientPublishError,
 )
+from chronicle.redaction import redact
 
 __all__ = ["IncompleteXCredentials", "XCredentials", "XPublisher"]
 
@@ -119,10 +120,10 @@ def rate_limit_reset(headers: Mapping[str, str]) -> datetime.datetime | None:
 
 
 def _describe(exc: tweepy.HTTPException) -> str:
-    """X's status and messages; tweepy's exceptions carry no credentials in their text."""
+    """X's status and messages, redacted: a proxy or a fake X may echo the request's headers."""
     response = exc.response
     messages = "; ".join(str(m) for m in exc.api_messages) or "no message"
-    return f"X answered {response.status_code} {response.reason}: {messages}"
+    return redact(f"X answered {response.status_code} {response.reason}: {messages}")
 
 
 def _is_duplicate(exc: tweepy.Forbidden) -> bool:
@@ -229,7 +230,8 @@ class XPublisher:
             error = TransientPublishError(f"network error talking to X: {type(exc).__name__}")
             return _Retry(error, self._backoff_delay(attempt))
         except requests.RequestException as exc:
-            raise PermanentPublishError(f"{post.key}: {type(exc).__name__}: {exc}") from None
+            raise PermanentPublishError(
+                f"{post.key}: {type(exc).__name__}: {redact(str(exc))}") from None
         return self._receipt(post, body)
 
     def _receipt(self, post: OutgoingPost, body: object) -> Receipt:

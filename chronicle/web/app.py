@@ -15,6 +15,7 @@ from chronicle import __version__
 from chronicle.config import Settings, load_settings
 from chronicle.projections import Projector
 from chronicle.store import SqlEventStore, open_store
+from chronicle.web.hardening import HardeningMiddleware, parse_networks
 from chronicle.web.routes import register_routes
 from chronicle.web.state import ServerState
 
@@ -63,6 +64,9 @@ def create_app(settings: Settings, store: SqlEventStore, *, projector: Projector
     app = ChronicleApp(title="Chronicle", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.chronicle = state
+    # Inside the document layer: documents carry the same headers, prepared once (hot path).
+    app.outer_layers.append(lambda inner: HardeningMiddleware(
+        inner, metrics_allow=parse_networks(settings.server.metrics_allow)))
     register_routes(app, state)
     return app
 

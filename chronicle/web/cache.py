@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 
 from chronicle.feeds.model import Document
+from chronicle.web.hardening import SECURITY_HEADERS
 
 CACHE_CONTROL = "public, max-age=60"
 Headers = list[tuple[bytes, bytes]]
@@ -44,7 +45,7 @@ class Served:
                   (b"cache-control", cache_control.encode())]
         ok = [(b"content-type", document.media_type.encode()),
               (b"content-length", str(len(document.body)).encode()),
-              (b"x-content-type-options", b"nosniff"), *common]
+              *SECURITY_HEADERS, *common]
         return cls(document=document, etag=etag,
                    last_modified=int(document.last_modified.timestamp()),
                    ok_headers=ok, not_modified_headers=common)
