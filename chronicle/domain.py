@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Self
 
-from chronicle.dates import HistoricalDate, InvalidDate, date_from_json_cached
+from chronicle.anniversary_text import template_problem
+from chronicle.dates import HistoricalDate, InvalidDate, Precision, date_from_json_cached
 from chronicle.fieldchecks import (
     Problem,
     list_problems,
@@ -113,6 +114,39 @@ class Source:
             raise MalformedPayload(f"source payload lacks {error}") from error
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AnniversaryText:
+    """An editor's own yearly post text (Jinja templates; see `chronicle.anniversary_text`).
+
+    ``round`` replaces ``text`` in round years (5, 10, … by `posting.round_every`).
+    """
+
+    text: str
+    round: str | None = None
+
+    def problems(self, name: str) -> list[Problem]:
+        found = text_problems(f"{name}.text", self.text, required=True)
+        found += text_problems(f"{name}.round", self.round, optional=True, required=True)
+        for key, source in (("text", self.text), ("round", self.round)):
+            problem = template_problem(source) if isinstance(source, str) else None
+            if problem is not None and not any(p.field == f"{name}.{key}" for p in found):
+                found.append(Problem(f"{name}.{key}", problem))
+        return found
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"text": self.text, "round": self.round}
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any] | None) -> AnniversaryText | None:
+        if data is None:
+            return None
+        _refuse_unknown_keys("anniversary", data, ("text", "round"))
+        try:
+            return cls(text=data["text"], round=data.get("round"))
+        except KeyError as error:
+            raise MalformedPayload(f"anniversary payload lacks {error}") from error
+
+
 def _source_problems(name: str, value: object) -> list[Problem]:
     if not isinstance(value, Source):
         return [Problem(name, f"must be a source, not {type(value).__name__}")]
@@ -138,6 +172,8 @@ class Milestone:
     sources: tuple[Source, ...] = ()
     notes: str | None = None
     anniversary_of: str | None = None
+    anniversary: AnniversaryText | None = None
+    anniversary_posts: bool = True
 
     def __post_init__(self) -> None:
         for name in ("tags", "people", "places", "sources"):
@@ -162,7 +198,19 @@ class Milestone:
         problems += text_problems(
             "anniversary_of", self.anniversary_of, optional=True, required=True
         )
+        if self.anniversary is not None:
+            problems += self.anniversary.problems("anniversary")
+            if isinstance(self.date, HistoricalDate) and self.date.precision is not Precision.DAY:
+                problems.append(Problem("anniversary", "needs a date known to the day: yearly "
+                                        "posts are sent on a day"))
+        if not isinstance(self.anniversary_posts, bool):
+            problems.append(Problem("anniversary_posts", "must be true or false"))
         return problems
+
+    @property
+    def posts_yearly(self) -> bool:
+        """Whether this milestone gets anniversary posts: known to the day and not opted out."""
+        return self.anniversary_posts and self.date.precision is Precision.DAY
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -176,6 +224,8 @@ class Milestone:
             "sources": [source.to_payload() for source in self.sources],
             "notes": self.notes,
             "anniversary_of": self.anniversary_of,
+            "anniversary": None if self.anniversary is None else self.anniversary.to_payload(),
+            "anniversary_posts": self.anniversary_posts,
         }
 
     @classmethod
@@ -200,6 +250,8 @@ class Milestone:
             sources=tuple(Source.from_payload(s) for s in _tuple_of(data, "sources")),
             notes=data.get("notes"),
             anniversary_of=data.get("anniversary_of"),
+            anniversary=AnniversaryText.from_payload(data.get("anniversary")),
+            anniversary_posts=data.get("anniversary_posts", True),
         )
 
     def diff(self, other: Milestone) -> dict[str, tuple[Any, Any]]:
@@ -482,6 +534,8 @@ def milestone_from_log(payload: Mapping[str, Any]) -> Milestone:
             sources=tuple(Source(title=s["title"], quote=s["quote"], url=s.get("url"),
                                  file=s.get("file")) for s in payload.get("sources", ())),
             notes=payload.get("notes"), anniversary_of=payload.get("anniversary_of"),
+            anniversary=AnniversaryText.from_payload(payload.get("anniversary")),
+            anniversary_posts=payload.get("anniversary_posts", True),
         )
     except (KeyError, TypeError, AttributeError, InvalidDate):
         return Milestone.from_payload(payload)

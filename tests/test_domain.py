@@ -91,6 +91,8 @@ def test_milestone_fields_are_the_dataclass_fields_in_order():
         "sources",
         "notes",
         "anniversary_of",
+        "anniversary",
+        "anniversary_posts",
     )
 
 

@@ -37,7 +37,7 @@ def _service(ctx: typer.Context) -> PostingService:
 
 
 def _entry(post: PlannedPost, settings: Settings, status: str) -> dict[str, Any]:
-    from chronicle.posttext import weighted_length
+    from chronicle.posting.posttext import weighted_length
 
     local = post.due_at.astimezone(settings.posting.zone)
     return {
@@ -74,7 +74,7 @@ def upcoming_command(
     """
     from chronicle.posting.anniversaries import Planner, local_today
     from chronicle.posting.queries import post_statuses
-    from chronicle.posttext import X_MAX_WEIGHT
+    from chronicle.posting.posttext import X_MAX_WEIGHT
 
     service = _service(ctx)
     settings = service.settings
@@ -131,7 +131,7 @@ def post_command(
     A post already published is not sent again (a second run says so). Exits 1 if a post failed.
     """
     from chronicle.posting.service import FAILED
-    from chronicle.posttext import weighted_length
+    from chronicle.posting.posttext import weighted_length
 
     try:
         local_date = dt.date.fromisoformat(date)

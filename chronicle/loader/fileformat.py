@@ -54,6 +54,19 @@ class SourceEntry(_Strict):
     quote: Text = Field(description="A passage copied character for character from the source.")
 
 
+class AnniversaryEntry(_Strict):
+    """A milestone's own yearly post text: Jinja templates, the link is appended by the post."""
+
+    model_config = ConfigDict(title="Anniversary text")
+
+    text: Text = Field(description="Jinja template of the yearly post, e.g. \"Today, {{ date }}, "
+                       "marks {{ years }} years since …\". Variables: years, ordinal, date, "
+                       "full_date, year, title. No link: the post appends it.")
+    round: Text | SkipJsonSchema[None] = Field(
+        None, description="Template used instead in round years (5, 10, 15, …), e.g. \"On "
+        "{{ date }} we mark the {{ ordinal }} anniversary of …\".")
+
+
 class MilestoneEntry(_Strict):
     """One milestone as an editor writes it."""
 
@@ -72,6 +85,12 @@ class MilestoneEntry(_Strict):
     summary: Text = Field(description="One to three sentences in your own words.")
     anniversary_of: Text | SkipJsonSchema[None] = Field(
         None, description="Noun phrase for yearly posts; only on single-day milestones.")
+    anniversary: AnniversaryEntry | SkipJsonSchema[None] = Field(
+        None, description="The milestone's own yearly post text; only on day-precision "
+        "milestones.")
+    anniversary_posts: bool | SkipJsonSchema[None] = Field(
+        None, description="false opts the milestone out of yearly posts (default: posted when "
+        "its date is known to the day).")
     tags: list[Tag] = Field(min_length=MIN_TAGS, max_length=MAX_TAGS,
                             json_schema_extra={"uniqueItems": True},
                             description="One to three tags from the vocabulary.")
@@ -108,6 +127,8 @@ FILE_KEYS = _keys(MilestonesFile)
 MILESTONE_KEYS = _keys(MilestoneEntry)
 MILESTONE_REQUIRED = _required(MilestoneEntry)
 SOURCE_KEYS = _keys(SourceEntry)
+ANNIVERSARY_KEYS = _keys(AnniversaryEntry)
+ANNIVERSARY_REQUIRED = _required(AnniversaryEntry)
 SOURCE_REQUIRED = _required(SourceEntry)
 TEXT_LIST_KEYS = ("tags", "people", "places")
 
