@@ -103,6 +103,12 @@ class CrashAfterPublishing:
         self.inner = inner
         self.deliver = deliver
 
+    def text_limit(self) -> Any:
+        return self.inner.text_limit()
+
+    def preflight(self) -> Any:
+        return self.inner.preflight()
+
     def publish(self, post: Any) -> Any:
         if self.deliver:
             self.inner.publish(post)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chronicle.config import Settings
+from chronicle.posting.alerts import Alerts
 from chronicle.posting.channels import build_publishers
 from chronicle.posting.clock import SchedulingClock, clock_from_env
 from chronicle.posting.leadership import Leadership, leadership_for
@@ -113,12 +114,14 @@ def start_scheduler(settings: Settings, store: SqlEventStore, *,
     """Start the anniversary scheduler in background threads and return its handle.
 
     The clock defaults to the system clock, or the rehearsal clock when CHRONICLE_FAKE_NOW is
-    set (see chronicle.posting.clock). X credentials come from `environ` (default: os.environ).
+    set (see chronicle.posting.clock). X credentials and the alert targets
+    (CHRONICLE_ALERT_URLS) come from `environ` (default: os.environ).
     """
     env = os.environ if environ is None else environ
     chosen = clock or clock_from_env(env)
     publishers = build_publishers(settings, chosen, env, x_options=x_options)
-    service = PostingService(store, settings, publishers, chosen)
+    alerts = Alerts.from_env(store, chosen, env)
+    service = PostingService(store, settings, publishers, chosen, alerts=alerts)
     handle = SchedulerHandle(service, leadership_for(store.engine), chosen,
                              lock_retry_seconds=lock_retry_seconds)
     return handle.start()
