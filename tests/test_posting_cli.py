@@ -25,11 +25,11 @@ from tests.conftest import REPO, run_cli
 from tests.fake_x_api import FakeXApi, Secrets, XResponses, load_fixtures
 from tests.test_posting_support import FORTIETH, RELATIONS, milestone, record_all, relations
 
-SHIPPED_FORTIETH = ("Today, January 27, the United States and Mongolia celebrate 40 years of "
-                    "diplomatic relations, established on this day in 1987.")
 from tests.test_posting_x import CREDENTIALS, ENVIRON
 
 NINE_UB = dt.datetime(2027, 1, 27, 1, 0, tzinfo=dt.UTC)  # 09:00 in Ulaanbaatar
+SHIPPED_FORTIETH = ("Today, January 27, the United States and Mongolia celebrate 40 years of "
+                    "diplomatic relations, established on this day in 1987.")
 CLEARED = ("CHRONICLE_DATABASE_URL", "CHRONICLE_FAKE_NOW", "CHRONICLE_FAKE_NOW_RATE",
            *ENVIRON)
 
