@@ -24,7 +24,6 @@ from chronicle.store import SqlEventStore, open_store
 from tests.conftest import REPO, run_cli
 from tests.fake_x_api import FakeXApi, Secrets, XResponses, load_fixtures
 from tests.test_posting_support import FORTIETH, RELATIONS, milestone, record_all, relations
-
 from tests.test_posting_x import CREDENTIALS, ENVIRON
 
 NINE_UB = dt.datetime(2027, 1, 27, 1, 0, tzinfo=dt.UTC)  # 09:00 in Ulaanbaatar

@@ -12,6 +12,7 @@ import pytest
 from chronicle.posting import events as ev
 from chronicle.posting import service as svc
 from chronicle.posting.clock import FixedClock
+from chronicle.posting.queries import post_counts
 from chronicle.posting.review import ReviewDesk, ReviewError
 from chronicle.store import SqlEventStore, open_store
 from tests.test_posting_support import (
@@ -43,7 +44,7 @@ def test_a_future_date_is_refused_and_nothing_is_written(
         loaded: SqlEventStore, tmp_path: Path, db_url: str) -> None:
     settings = settings_for(tmp_path, db_url)
     service = service_for(loaded, settings, FixedClock(DUE - dt.timedelta(days=417)))
-    with pytest.raises(svc.NotYetDue, match="in the future.*--dry-run.*chronicle rehearse"):
+    with pytest.raises(svc.NotYetDue, match=r"in the future.*--dry-run.*chronicle rehearse"):
         service.post_date(dt.date(2027, 1, 27))
     assert post_events(loaded) == [] and outbox_records(settings) == []
     (preview,) = service.post_date(dt.date(2027, 1, 27), dry_run=True)
@@ -100,6 +101,8 @@ def test_an_edit_voids_the_approval_and_the_edited_text_is_what_goes_out(
     (entry,) = [e for e in desk.entries(5, by="editor") if e.post.key == KEY]
     assert entry.state == "draft"
     assert [a["by"] for a in entry.actions] == ["editor", "editor", "writer"]
+    service.read_models()  # the posts read model (what /metrics counts) follows the review
+    assert post_counts(loaded.engine) == {"draft": 1}
     with pytest.raises(ReviewError, match="takes at most"):
         desk.edit(post, "x" * 100_001, by="writer")
 
@@ -107,6 +110,8 @@ def test_an_edit_voids_the_approval_and_the_edited_text_is_what_goes_out(
     assert [r.outcome for r in service.post_due()] == [svc.HELD]
     assert outbox_records(settings) == []
     desk.approve(post, by="editor")
+    service.read_models()
+    assert post_counts(loaded.engine) == {"published": 1}
     assert [r["text"] for r in outbox_records(settings)] == [
         "Forty years of friendship. https://chronicle.example.org/x"]
 

@@ -59,8 +59,8 @@ def upcoming_command(
     Today's posts are listed with their state in the log (published, skipped, …).
     """
     from chronicle.posting.anniversaries import local_today
-    from chronicle.posting.queries import post_statuses
     from chronicle.posting.posttext import X_MAX_WEIGHT
+    from chronicle.posting.queries import post_statuses
 
     service = posting_service(ctx)
     settings = service.settings

@@ -16,9 +16,9 @@ if TYPE_CHECKING:  # the posting modules (tweepy, twitter-text) load only when a
 
 
 def posting_service(ctx: typer.Context) -> PostingService:
-    from chronicle.posting.channels import build_publishers
     from chronicle.config import ConfigError
     from chronicle.posting.alerts import Alerts
+    from chronicle.posting.channels import build_publishers
     from chronicle.posting.clock import clock_from_env
     from chronicle.posting.service import PostingService
     from chronicle.publishers.x import IncompleteXCredentials
