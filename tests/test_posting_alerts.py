@@ -21,6 +21,8 @@ from chronicle.posting.alerts import (
     alert_stream,
 )
 from chronicle.posting.clock import FixedClock
+from chronicle.posting.leadership import leader_present, leadership_for
+from chronicle.posting.runner import LeaderWatch
 from chronicle.store import SqlEventStore
 from tests.test_posting_support import RELATIONS, record_all, relations, service_for, settings_for
 
@@ -101,3 +103,28 @@ def test_a_target_apprise_does_not_know_is_named(store: SqlEventStore) -> None:
         Alerts.from_env(store, clock, {ALERT_URLS_ENV: "json://127.0.0.1:9/a,nonsense"})
     assert not Alerts(store, [], clock).send(Alert(cause="c", title="t", body="b"))
     assert store.read_stream(alert_stream("c")) == []  # nothing sent, nothing recorded
+
+
+def test_no_scheduler_leader_for_five_minutes_is_alerted_once(
+        store: SqlEventStore, tmp_path: Path, db_url: str, receiver: Receiver) -> None:
+    settings = settings_for(tmp_path, db_url)
+    clock = FixedClock(DUE)
+    alerts = Alerts.from_env(store, clock, {ALERT_URLS_ENV: receiver.url})
+    leader = leadership_for(store.engine)
+    assert leader.try_acquire()
+    try:
+        assert leader_present(store.engine) is True
+        watch = LeaderWatch(store, settings, alerts, clock)
+        assert not watch.check() and watch.since is None
+    finally:
+        leader.release()
+    assert leader_present(store.engine) is False
+    assert not watch.check()  # noticed, not yet five minutes
+    clock.advance(dt.timedelta(minutes=5))
+    assert watch.check()
+    restarted = LeaderWatch(store, settings, alerts, clock)
+    restarted.since = watch.since
+    assert not restarted.check()  # the same outage is not announced again
+    (alert,) = receiver.bodies
+    assert alert["title"] == "No anniversary scheduler is running"
+    assert "since 2027-01-27 09:00 Asia/Ulaanbaatar" in alert["message"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import apprise
 
+from chronicle.config import ConfigError
 from chronicle.posting.clock import Clock
 from chronicle.store import ConcurrencyError, NewEvent, SqlEventStore
 
@@ -32,7 +33,7 @@ MAX_DELIVERIES = 3
 _UNSAFE = re.compile(r"[^a-z0-9.-]+")
 
 
-class AlertConfigError(ValueError):
+class AlertConfigError(ConfigError, ValueError):
     """A target in CHRONICLE_ALERT_URLS that Apprise does not know."""
 
 
