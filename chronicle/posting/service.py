@@ -278,7 +278,7 @@ class PostingService:
         """Record the current text as the post's draft unless it is already (or was claimed)."""
         for _ in range(3):  # another writer may append between our read and our append
             text = self.sendable_text(post, state)
-            if state.text is not None or text is None or text == state.review.draft:
+            if state.finished or state.text is not None or text in (None, state.review.draft):
                 return state
             event = ev.drafted(post, text, self.clock.now(), by=by, edited=False)
             try:
