@@ -80,6 +80,10 @@ class PostingSettings(_Section):
     template_regular: str | None = Field(None, description="Jinja2 template of a regular post.")
     template_round: str | None = Field(None, description="Jinja2 template of a round anniversary.")
     template_digest: str | None = Field(None, description="Jinja2 template of a digest post.")
+    require_approval: bool = Field(False, description="Publish only texts an editor approved "
+                                   "(`chronicle approve`); an unapproved post is held at its time.")
+    draft_days: int = Field(14, ge=0, le=366, description="Days before a post is due that its "
+                            "text for each channel is recorded as a draft for review.")
     x_api_base_url: str | None = Field(None, description="Send X API calls to this base URL "
                                        "instead of X (tests, egress proxies).")
     x_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of each X API request.")

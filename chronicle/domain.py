@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Self
 
-from chronicle.dates import HistoricalDate, InvalidDate, date_from_json_cached
+from chronicle.anniversary_text import AnniversaryText, MalformedAnniversary
+from chronicle.dates import HistoricalDate, InvalidDate, Precision, date_from_json_cached
 from chronicle.fieldchecks import (
     Problem,
     list_problems,
@@ -123,6 +124,16 @@ class Source:
             raise MalformedPayload(f"source payload lacks {error}") from error
 
 
+def _anniversary_of(data: Mapping[str, Any]) -> AnniversaryText | None:
+    stored = data.get("anniversary")
+    if stored is None:
+        return None
+    try:
+        return AnniversaryText.from_payload(stored)
+    except MalformedAnniversary as error:
+        raise MalformedPayload(str(error)) from error
+
+
 def _source_problems(name: str, value: object) -> list[Problem]:
     if not isinstance(value, Source):
         return [Problem(name, f"must be a source, not {type(value).__name__}")]
@@ -151,6 +162,8 @@ class Milestone:
     notes: str | None = None
     anniversary_of: str | None = None
     translations: tuple[Translation, ...] = ()
+    anniversary: AnniversaryText | None = None
+    anniversary_posts: bool = True
 
     def __post_init__(self) -> None:
         for name in ("tags", "people", "places", "sources", "translations"):
@@ -177,6 +190,13 @@ class Milestone:
             "anniversary_of", self.anniversary_of, optional=True, required=True
         )
         problems += translations_problems(self.translations)
+        if self.anniversary is not None:
+            problems += self.anniversary.problems("anniversary")
+            if isinstance(self.date, HistoricalDate) and self.date.precision is not Precision.DAY:
+                problems.append(Problem("anniversary", "needs a date known to the day: yearly "
+                                        "posts are sent on a day"))
+        if not isinstance(self.anniversary_posts, bool):
+            problems.append(Problem("anniversary_posts", "must be true or false"))
         return problems
 
     def translation(self, language: str) -> Translation | None:
@@ -185,6 +205,11 @@ class Milestone:
             if translation.language == language:
                 return translation
         return None
+
+    @property
+    def posts_yearly(self) -> bool:
+        """Whether this milestone gets anniversary posts: known to the day and not opted out."""
+        return self.anniversary_posts and self.date.precision is Precision.DAY
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -199,6 +224,8 @@ class Milestone:
             "sources": [source.to_payload() for source in self.sources],
             "notes": self.notes,
             "anniversary_of": self.anniversary_of,
+            "anniversary": None if self.anniversary is None else self.anniversary.to_payload(),
+            "anniversary_posts": self.anniversary_posts,
         } | self._translations_payload()
 
     def _translations_payload(self) -> dict[str, Any]:
@@ -230,6 +257,8 @@ class Milestone:
             notes=data.get("notes"),
             anniversary_of=data.get("anniversary_of"),
             translations=_translations_of(data),
+            anniversary=_anniversary_of(data),
+            anniversary_posts=data.get("anniversary_posts", True),
         )
 
     def with_caveat(self, date_text: str) -> str:
@@ -530,6 +559,8 @@ def milestone_from_log(payload: Mapping[str, Any]) -> Milestone:
                                  file=s.get("file")) for s in payload.get("sources", ())),
             notes=payload.get("notes"), anniversary_of=payload.get("anniversary_of"),
             translations=translations_from_payload(payload.get("translations")),
+            anniversary=_anniversary_of(payload),
+            anniversary_posts=payload.get("anniversary_posts", True),
         )
     except (KeyError, TypeError, AttributeError, InvalidDate, MalformedTranslation):
         return Milestone.from_payload(payload)

@@ -15,14 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
+from chronicle.anniversary_text import AnniversaryText, MalformedAnniversary
 from chronicle.fieldchecks import Problem, text_problems
 
 __all__ = [
     "SHIPPED_LANGUAGES",
-    "TEMPLATE_VARIABLES",
     "AnniversaryText",
     "Translation",
     "translations_from_payload",
@@ -36,40 +33,12 @@ SHIPPED_LANGUAGES: tuple[str, ...] = ("mn",)
 SOURCE_LANGUAGE = "en"
 LANGUAGE_RE = re.compile(r"[a-z]{2,3}")
 MAX_TITLE_LENGTH = 200          # the domain's bound; the file format's is stricter
-MAX_TEMPLATE_LENGTH = 1000
-TEMPLATE_VARIABLES = frozenset(("years", "ordinal", "date", "full_date", "year", "title"))
-"""What an anniversary template may use (the shared contract); the link is added by the composer."""
 
 _TRANSLATION_KEYS = ("title", "summary", "notes", "anniversary", "translator", "reviewed")
-_ANNIVERSARY_KEYS = ("text", "round")
-_JINJA = ImmutableSandboxedEnvironment()
 
 
 class MalformedTranslation(ValueError):
     """A stored translation payload without the shape this code reads."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AnniversaryText:
-    """Jinja templates of a yearly post; `round` replaces `text` in round years when given."""
-
-    text: str
-    round: str | None = None
-
-    def problems(self, name: str) -> list[Problem]:
-        found = _template_problems(f"{name}.text", self.text, optional=False)
-        found += _template_problems(f"{name}.round", self.round, optional=True)
-        return found
-
-    def to_payload(self) -> dict[str, Any]:
-        return {"text": self.text, "round": self.round}
-
-    @classmethod
-    def from_payload(cls, data: object) -> AnniversaryText:
-        mapping = _mapping("anniversary", data, _ANNIVERSARY_KEYS)
-        if "text" not in mapping:
-            raise MalformedTranslation("anniversary payload lacks 'text'")
-        return cls(text=mapping["text"], round=mapping.get("round"))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -120,10 +89,14 @@ class Translation:
             raise MalformedTranslation(
                 f"translation {language!r} payload lacks {', '.join(missing)}")
         anniversary = mapping.get("anniversary")
+        try:
+            text = None if anniversary is None else AnniversaryText.from_payload(anniversary)
+        except MalformedAnniversary as error:
+            raise MalformedTranslation(str(error)) from error
         return cls(
             language=language, title=mapping["title"], translator=mapping["translator"],
             summary=mapping.get("summary", ""), notes=mapping.get("notes"),
-            anniversary=None if anniversary is None else AnniversaryText.from_payload(anniversary),
+            anniversary=text,
             reviewed=mapping.get("reviewed", False))
 
 
@@ -165,24 +138,6 @@ def _language_problems(name: str, language: object) -> list[Problem]:
 
     if not localedata.exists(language):
         return [Problem(name, f"{language!r} is a language Babel has no locale data for")]
-    return []
-
-
-def _template_problems(name: str, value: object, *, optional: bool) -> list[Problem]:
-    found = text_problems(name, value, optional=optional, required=True, multiline=False,
-                          max_length=MAX_TEMPLATE_LENGTH)
-    if found or value is None:
-        return found
-    try:
-        used = meta.find_undeclared_variables(_JINJA.parse(str(value)))
-    except TemplateSyntaxError as error:
-        return [Problem(name, f"is not a valid template: {error.message}")]
-    unknown = sorted(used - TEMPLATE_VARIABLES)
-    if unknown:
-        return [Problem(name, f"uses unknown variable(s) {', '.join(unknown)} (known: "
-                        f"{', '.join(sorted(TEMPLATE_VARIABLES))})")]
-    if "http://" in str(value) or "https://" in str(value):
-        return [Problem(name, "must not contain a link: the post adds the milestone's own")]
     return []
 
 

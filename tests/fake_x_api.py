@@ -3,7 +3,8 @@
 Not a mock of our code: a real HTTP server that the real tweepy client talks to through the
 publisher's ``api_base_url``. Every request is checked as X would: ``POST /2/tweets``, a JSON
 body ``{"text": ...}``, and an OAuth 1.0a header whose HMAC-SHA1 signature oauthlib verifies
-against the test secrets for ``https://api.twitter.com/2/tweets``. A request that fails a
+against the test secrets for ``https://api.twitter.com/2/tweets``; or ``GET /2/users/me``
+(the preflight's read-only check), signed for its own URL, with no body. A request that fails a
 check gets X's real 401 body and is listed in ``problems``. Answers come from a scripted
 queue built from the real X bodies and headers in ``shared/x-api/responses.json``.
 """
@@ -27,6 +28,8 @@ from oauthlib.oauth1.rfc5849 import signature, utils
 FIXTURES_ENV = "CHRONICLE_X_API_FIXTURES"
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "x-api" / "responses.json"
 SIGNED_URL = "https://api.twitter.com/2/tweets"
+ME_URL = "https://api.twitter.com/2/users/me"
+ME_ID = "1720000000000000000"
 MAX_CLOCK_SKEW = 300  # seconds X tolerates on oauth_timestamp
 DROPPED_HEADERS = {"content-encoding", "content-length", "date", "server", "connection"}
 
@@ -109,6 +112,13 @@ class XResponses:
         return self.error("429_too_many_requests", **values)
 
     @staticmethod
+    def me(username: str = "ChronicleMnUs") -> Reply:
+        """``GET /2/users/me`` as X documents it: the authenticated user's id, name, username."""
+        body = {"data": {"id": ME_ID, "name": "Chronicle", "username": username}}
+        return Reply(200, "OK", {"content-type": "application/json; charset=utf-8"},
+                     json.dumps(body).encode())
+
+    @staticmethod
     def hang() -> Reply:
         return Reply(0, hang=True)
 
@@ -189,6 +199,10 @@ class FakeXApi:
 
 def check_request(seen: SeenRequest, secrets: Secrets, nonces: set[str]) -> list[str]:
     """What X would object to in this request (empty when it is a valid signed post)."""
+    if (seen.method, seen.path) == ("GET", "/2/users/me"):
+        problems = [] if not seen.body else [f"GET /2/users/me with a body: {seen.body!r}"]
+        return problems + check_oauth(seen.headers.get("authorization", ""), secrets, nonces,
+                                      url=ME_URL, method="GET")
     problems = []
     if (seen.method, seen.path) != ("POST", "/2/tweets"):
         problems.append(f"expected POST /2/tweets, got {seen.method} {seen.path}")
@@ -203,7 +217,8 @@ def check_request(seen: SeenRequest, secrets: Secrets, nonces: set[str]) -> list
     return problems + check_oauth(seen.headers.get("authorization", ""), secrets, nonces)
 
 
-def check_oauth(header: str, secrets: Secrets, nonces: set[str]) -> list[str]:
+def check_oauth(header: str, secrets: Secrets, nonces: set[str], *, url: str = SIGNED_URL,
+                method: str = "POST") -> list[str]:
     """OAuth 1.0a header fields, freshness, and the HMAC-SHA1 signature for X's URL."""
     if not header.startswith("OAuth "):
         return ["no 'Authorization: OAuth ...' header"]
@@ -222,15 +237,15 @@ def check_oauth(header: str, secrets: Secrets, nonces: set[str]) -> list[str]:
     if not timestamp.isdigit() or abs(int(timestamp) - time.time()) > MAX_CLOCK_SKEW:
         problems.append(f"oauth_timestamp {timestamp!r} is not now")
     request = SimpleNamespace(
-        uri=SIGNED_URL,
-        http_method="POST",
+        uri=url,
+        http_method=method,
         params=signature.collect_parameters(headers={"Authorization": header}),
         signature=fields.get("oauth_signature", ""),
     )
     if not signature.verify_hmac_sha1(
         request, secrets.consumer_secret, secrets.access_token_secret
     ):
-        problems.append("HMAC-SHA1 signature does not verify for " + SIGNED_URL)
+        problems.append("HMAC-SHA1 signature does not verify for " + url)
     return problems
 
 

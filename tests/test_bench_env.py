@@ -16,7 +16,8 @@ def test_serve_group_ignores_the_callers_chronicle_settings(tmp_path: Path) -> N
     empty = tmp_path / "caller.db"
     out = tmp_path / "bench.json"
     env = {"CHRONICLE_DATABASE_URL": f"sqlite:///{empty}", "CHRONICLE_FEED__MAIN_SIZE": "1"}
-    result = run_cli("bench", "--quick", "--only", "serve", "--json", str(out), env=env, timeout=300)
+    result = run_cli("bench", "--quick", "--only", "serve", "--json", str(out), env=env,
+                     timeout=300)
     assert result.code == 0, result.stderr[-3000:]
     rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
     figure = rows["serve.200.rps"]["figure"]

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from chronicle.posttext import PostComposer
 
 from chronicle.config import Settings
 from chronicle.dates import HistoricalDate
@@ -18,7 +19,6 @@ from chronicle.loader import check_files, json_schema, load_sources
 from chronicle.pages.ical import anniversary_event
 from chronicle.pages.site import documents
 from chronicle.posting.anniversaries import Anniversary, occasion
-from chronicle.posttext import PostComposer
 from chronicle.projections import MilestoneView, Projector, ReadModels
 from chronicle.store import SqlEventStore
 from tests.conftest import REPO

@@ -94,6 +94,8 @@ def test_milestone_fields_are_the_dataclass_fields_in_order():
         "notes",
         "anniversary_of",
         "translations",
+        "anniversary",
+        "anniversary_posts",
     )
 
 

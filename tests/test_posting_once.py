@@ -54,12 +54,13 @@ def claims_per_stream(store: SqlEventStore) -> Counter[str]:
     return Counter(e.stream_id for e in post_events(store, ev.CLAIMED))
 
 
-def test_before_the_posting_time_nothing_happens(store: SqlEventStore, tmp_path: Path,
-                                                 db_url: str) -> None:
+def test_before_the_posting_time_only_drafts_are_recorded(store: SqlEventStore, tmp_path: Path,
+                                                         db_url: str) -> None:
     settings = settings_for(tmp_path, db_url)
     clock = FixedClock(DUE - dt.timedelta(seconds=1))
     assert service_for(store, settings, clock).post_due() == []
-    assert post_events(store) == []
+    assert {e.type for e in post_events(store)} == {ev.DRAFTED}
+    assert outbox_records(settings) == []
 
 
 def test_racing_threads_post_once(store: SqlEventStore, tmp_path: Path, db_url: str) -> None:
@@ -214,7 +215,7 @@ def test_a_failed_attempt_is_retried_then_skipped_when_the_window_closes(
     assert {r.outcome for r in service.post_due()} == {svc.PUBLISHED}
     assert len(outbox_records(settings)) == 2
     stream = [e.type for e in store.read_stream(f"post-{RELATIONS}-2027-outbox")]
-    assert stream == [ev.CLAIMED, ev.FAILED, ev.CLAIMED, ev.PUBLISHED]
+    assert stream == [ev.DRAFTED, ev.CLAIMED, ev.FAILED, ev.CLAIMED, ev.PUBLISHED]
 
 
 def test_retries_stop_when_the_grace_window_closes(
@@ -227,7 +228,7 @@ def test_retries_stop_when_the_grace_window_closes(
     clock.advance(dt.timedelta(minutes=11))
     assert {r.outcome for r in service.post_due()} == {svc.SKIPPED}
     stream = store.read_stream(f"post-{RELATIONS}-2027-outbox")
-    assert [e.type for e in stream] == [ev.CLAIMED, ev.FAILED, ev.SKIPPED]
+    assert [e.type for e in stream] == [ev.DRAFTED, ev.CLAIMED, ev.FAILED, ev.SKIPPED]
     assert stream[-1].payload["reason"] == ev.TOO_LATE
 
 
@@ -284,7 +285,7 @@ def test_a_crashed_claim_found_after_the_window_is_skipped_not_sent(
     late = service_for(store, settings, FixedClock(DUE + dt.timedelta(hours=7)))
     late.post_due()
     stream = store.read_stream(f"post-{RELATIONS}-2027-outbox")
-    assert [e.type for e in stream] == [ev.CLAIMED, ev.SKIPPED]
+    assert [e.type for e in stream] == [ev.DRAFTED, ev.CLAIMED, ev.SKIPPED]
     assert stream[-1].payload["reason"] == ev.TOO_LATE
     assert "never reported back" in stream[-1].payload["detail"]
     assert [r["key"] for r in outbox_records(settings)].count(f"{RELATIONS}/2027/outbox") == 0

@@ -25,8 +25,8 @@ from chronicle.store import SqlEventStore, open_store
 UB = dt.timezone(dt.timedelta(hours=8))
 RELATIONS = "diplomatic-relations-established"
 RELATIONS_TITLE = "The United States and Mongolia establish diplomatic relations"
-FORTIETH = ("Today, January 27, we mark 40 years of diplomatic relations between the United "
-            "States and Mongolia")
+FORTIETH = ("Today, January 27, we mark the 40th anniversary of diplomatic relations between "
+            "the United States and Mongolia")
 SOURCE = Source(title="Test source", quote="A quote.", file="000_test.txt")
 
 
@@ -102,6 +102,12 @@ class CrashAfterPublishing:
     def __init__(self, inner: Any, *, deliver: bool) -> None:
         self.inner = inner
         self.deliver = deliver
+
+    def text_limit(self) -> Any:
+        return self.inner.text_limit()
+
+    def preflight(self) -> Any:
+        return self.inner.preflight()
 
     def publish(self, post: Any) -> Any:
         if self.deliver:

@@ -87,7 +87,7 @@ def test_duplicate_content_403_counts_as_published(store: SqlEventStore, tmp_pat
     x_api.script(x_api.responses.error("403_duplicate_content"))
     service = x_service(store, tmp_path, x_api, FixedClock(DUE + dt.timedelta(seconds=2)))
     assert x_outcomes(service.post_due()) == [svc.ALREADY_ON_CHANNEL]
-    assert [e.type for e in store.read_stream(X_STREAM)] == [ev.CLAIMED, ev.PUBLISHED]
+    assert [e.type for e in store.read_stream(X_STREAM)] == [ev.DRAFTED, ev.CLAIMED, ev.PUBLISHED]
     assert store.read_stream(X_STREAM)[-1].payload["already_published"] is True
 
 
@@ -97,7 +97,7 @@ def test_503_is_retried_by_the_publisher(store: SqlEventStore, tmp_path: Path,
     service = x_service(store, tmp_path, x_api, FixedClock(DUE + dt.timedelta(seconds=2)))
     assert x_outcomes(service.post_due()) == [svc.PUBLISHED]
     assert len(x_api.requests) == 2
-    assert [e.type for e in store.read_stream(X_STREAM)] == [ev.CLAIMED, ev.PUBLISHED]
+    assert [e.type for e in store.read_stream(X_STREAM)] == [ev.DRAFTED, ev.CLAIMED, ev.PUBLISHED]
 
 
 def test_503_beyond_the_publishers_attempts_is_retried_from_the_log(
@@ -116,7 +116,7 @@ def test_503_beyond_the_publishers_attempts_is_retried_from_the_log(
     clock.advance(dt.timedelta(minutes=1))
     assert x_outcomes(service.post_due()) == [svc.PUBLISHED]
     assert [e.type for e in store.read_stream(X_STREAM)] == [
-        ev.CLAIMED, ev.FAILED, ev.CLAIMED, ev.PUBLISHED]
+        ev.DRAFTED, ev.CLAIMED, ev.FAILED, ev.CLAIMED, ev.PUBLISHED]
     first, second = x_api.requests
     assert first.text == second.text  # the retry sends the claimed text again
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import time
 import unicodedata
 
 import jinja2
@@ -11,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twitter_text import extract_urls, parse_tweet
 
-from chronicle.posttext import (
+from chronicle.posting.posttext import (
     DEFAULT_TEMPLATES,
     MIN_SUMMARY_WORDS,
     Occasion,
@@ -21,6 +23,8 @@ from chronicle.posttext import (
     is_round,
     weighted_length,
 )
+from chronicle.publishers import TextLimit
+from chronicle.publishers.xtext import X_TEXT_LIMIT
 
 TITLE = "The United States and Mongolia establish diplomatic relations"
 SUMMARY = "Ambassadors exchange notes at the United Nations."
@@ -31,8 +35,10 @@ RELATIONS = Occasion(
     summary=SUMMARY,
     anniversary_of="diplomatic relations between the United States and Mongolia",
     date_words="27 January 1987",
+    full_date="January 27, 1987",
     month_day_words="January 27",
     years=40,
+    year=1987,
     url=URL,
 )
 PEACE_CORPS = Occasion(
@@ -41,8 +47,10 @@ PEACE_CORPS = Occasion(
     summary="Twenty-one volunteers begin teaching English.",
     anniversary_of=None,
     date_words="12 April 2001",
+    full_date="April 12, 2001",
     month_day_words="April 12",
     years=25,
+    year=2001,
     url="https://chronicle.example.org/milestones/peace-corps-arrives",
 )
 REGULAR_ONLY = PostTemplates(round_every=())
@@ -52,41 +60,57 @@ def test_fortieth_regular_text_is_exact() -> None:
     text = PostComposer(REGULAR_ONLY).compose(RELATIONS)
     assert text == (
         "Today, January 27, we mark 40 years of diplomatic relations between the United States "
-        f"and Mongolia: on 27 January 1987, {TITLE}. {SUMMARY} {URL}"
+        f"and Mongolia. January 27, 1987: {TITLE}. {SUMMARY} {URL}"
     )
 
 
-def test_fortieth_default_text_keeps_the_opening_and_names_the_ordinal() -> None:
+def test_fortieth_default_text_names_the_ordinal_not_the_count_twice() -> None:
     text = PostComposer().compose(RELATIONS)
     assert text == (
-        "Today, January 27, we mark 40 years of diplomatic relations between the United States "
-        f"and Mongolia, the 40th anniversary of 27 January 1987: {TITLE}. {SUMMARY} {URL}"
+        "Today, January 27, we mark the 40th anniversary of diplomatic relations between the "
+        f"United States and Mongolia. January 27, 1987: {TITLE}. {SUMMARY} {URL}"
     )
     assert weighted_length(text) <= 280
 
 
-def test_fallback_without_anniversary_of() -> None:
+def test_fallback_without_anniversary_of_keeps_the_title_a_headline() -> None:
     occasion = dataclasses.replace(PEACE_CORPS, years=24)
     assert PostComposer().compose(occasion) == (
-        f"Today, April 12, marks 24 years since {occasion.title} (12 April 2001). "
-        f"{occasion.summary} {occasion.url}"
+        f"24 years ago today. April 12, 2001: {occasion.title}. {occasion.summary} {occasion.url}"
     )
+    assert PostComposer().compose(dataclasses.replace(PEACE_CORPS, years=1)).startswith(
+        "1 year ago today. April 12, 2001: ")
     assert PostComposer().compose(PEACE_CORPS) == (
-        f"Today, April 12, marks 25 years since {PEACE_CORPS.title} (12 April 2001), "
-        f"the 25th anniversary. {PEACE_CORPS.summary} {PEACE_CORPS.url}"
+        f"Today is the 25th anniversary. April 12, 2001: {PEACE_CORPS.title}. "
+        f"{PEACE_CORPS.summary} {PEACE_CORPS.url}"
     )
+
+
+def test_a_milestones_own_text_is_rendered_as_written_with_the_link_appended() -> None:
+    own = dataclasses.replace(
+        RELATIONS, years=41, text="On {{ date }}, {{ year }}, {{ title|lower }}: {{ years }}.",
+        round_text="The {{ ordinal }} anniversary of {{ full_date }}.")
+    assert PostComposer().compose(own) == (
+        "On January 27, 1987, the united states and mongolia establish diplomatic relations: 41. "
+        + URL)
+    assert PostComposer().compose(dataclasses.replace(own, years=40)) == (
+        f"The 40th anniversary of January 27, 1987. {URL}")
+    with pytest.raises(PostTooLong, match="its own anniversary text"):
+        PostComposer().compose(dataclasses.replace(own, text="word " * 60))
 
 
 @pytest.mark.parametrize("years", [5, 10, 40, 15, 100])
 def test_round_years_use_round_template(years: int) -> None:
     text = PostComposer().compose(dataclasses.replace(RELATIONS, years=years))
     assert f"the {years}th anniversary of" in text
+    assert f"{years} years" not in text
 
 
 @pytest.mark.parametrize("years", [41, 1, 3, 22, 39])
 def test_other_years_use_regular_template(years: int) -> None:
     text = PostComposer().compose(dataclasses.replace(RELATIONS, years=years))
     assert "anniversary" not in text
+    assert not re.search(r"\b1 years", text)
     unit = "year" if years == 1 else "years"
     assert text.startswith(f"Today, January 27, we mark {years} {unit} of diplomatic")
 
@@ -141,7 +165,26 @@ def test_impossible_post_raises() -> None:
     with pytest.raises(PostTooLong, match="diplomatic-relations-established"):
         PostComposer().compose(occasion)
     with pytest.raises(ValueError):
-        PostComposer(max_weight=281)
+        PostComposer(limit=TextLimit(max_length=0, measure=len))
+
+
+def test_each_channel_is_measured_its_own_way() -> None:
+    summary = " ".join(["ᠮᠣᠩᠭᠣᠯ"] * 30)  # weighs 2 per character on X, 1 in a file
+    occasion = dataclasses.replace(RELATIONS, years=41, summary=summary)
+    on_x = PostComposer().compose(occasion)
+    in_file = PostComposer(limit=TextLimit(max_length=100_000, measure=len)).compose(occasion)
+    assert in_file.endswith(f"{summary} {URL}")
+    assert summary not in on_x and weighted_length(on_x) <= 280
+
+
+def test_fitting_a_huge_summary_stays_fast() -> None:
+    summary = " ".join(f"word{i}" for i in range(150_000)) + " " + "x" * 200_000
+    occasion = dataclasses.replace(RELATIONS, summary=summary)
+    started = time.perf_counter()
+    for limit in (X_TEXT_LIMIT, TextLimit(max_length=500, measure=len)):
+        text = PostComposer(limit=limit).compose(occasion)
+        assert limit.fits(text) and "…" in text
+    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.parametrize(
@@ -206,8 +249,8 @@ def test_text_is_nfc_and_free_of_invalid_characters() -> None:
 def test_digest_lists_every_occasion_and_fits() -> None:
     occasions = [RELATIONS, PEACE_CORPS, dataclasses.replace(PEACE_CORPS, years=1, url=URL + "1")]
     text = PostComposer().compose_digest(occasions)
-    assert text.startswith("Today, January 27, we mark:\n- 40 years since")
-    assert "\n- 1 year since" in text
+    assert text.startswith("Today, January 27, we mark:\n- 40 years since January 27, 1987: ")
+    assert "\n- 1 year since April 12, 2001: " in text
     assert extract_urls(text) == [o.url for o in occasions]
     assert weighted_length(text) <= 280
     with pytest.raises(ValueError):

@@ -105,3 +105,10 @@ def test_two_processes_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     assert len(keys) == len(set(keys)) == len(expected)
     assert set(keys) == expected
     assert out.get(timeout=5) + out.get(timeout=5) == 40  # each shared key: one won, one saw it
+
+
+def test_outbox_takes_any_real_text_and_is_ready_when_writable(tmp_path: Path) -> None:
+    outbox = OutboxPublisher(tmp_path / "feeds" / "outbox.jsonl")
+    assert outbox.text_limit().fits("x" * 10_000)
+    check = outbox.preflight()
+    assert check.ok and str(outbox.path) in check.detail

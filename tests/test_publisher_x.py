@@ -285,3 +285,26 @@ def test_credentials_from_env() -> None:
     assert "CHRONICLE_X_CONSUMER_KEY" not in message
     assert "visible-key" not in message
     assert XPublisher.from_env({}) is None
+
+
+def test_preflight_asks_who_the_credentials_belong_to_and_posts_nothing(
+        x_api: FakeXApi, replies: XResponses, clock: FakeClock) -> None:
+    x_api.script(replies.me("ChronicleMnUs"))
+    check = publisher(x_api, clock).preflight()
+    assert (check.channel, check.ok, check.detail) == ("x", True, "authenticated as @ChronicleMnUs")
+    assert [(r.method, r.path) for r in x_api.requests] == [("GET", "/2/users/me")]
+
+
+def test_preflight_names_a_refused_credential_without_raising(
+        x_api: FakeXApi, replies: XResponses, clock: FakeClock) -> None:
+    x_api.script(replies.error("401_unauthorized"))
+    check = publisher(x_api, clock).preflight()
+    assert not check.ok and check.detail.startswith("X answered 401")
+    assert CREDENTIALS.consumer_secret not in check.detail
+
+
+def test_x_counts_weighted_up_to_280(x_api: FakeXApi, clock: FakeClock) -> None:
+    limit = publisher(x_api, clock).text_limit()
+    assert limit.max_length == 280
+    assert limit.fits("蒙" * 140) and not limit.fits("蒙" * 141)
+    assert not limit.fits("")  # X refuses an empty text

@@ -177,6 +177,7 @@ def test_healthz_and_metrics(served: Served) -> None:
     metrics = served.server.get("/metrics").text
     assert 'chronicle_http_requests_total{route="/feeds/milestones.atom",status="200"}' in metrics
     assert 'chronicle_feed_renders_total{format="atom"}' in metrics
+    assert 'chronicle_posts{state="held"} 0.0' in metrics  # posting states, for alerting rules
     assert f"chronicle_projection_position {float(served.store.head())}" in metrics
     assert f"chronicle_log_head {float(served.store.head())}" in metrics
 

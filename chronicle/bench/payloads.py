@@ -94,6 +94,8 @@ def milestone_payload(n: int) -> dict[str, Any]:
                      "file": "000_389149d6423ab54b.txt"}],
         "notes": None,
         "anniversary_of": None,
+        "anniversary": None,
+        "anniversary_posts": True,
     }
 
 

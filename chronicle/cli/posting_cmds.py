@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from chronicle.cli import rehearsal_cmds, review_cmds
 from chronicle.cli.context import BadInput, Failure, app_context, err, out
+from chronicle.cli.posting_common import parse_date, posting_service
 
 if TYPE_CHECKING:  # the posting modules (tweepy, twitter-text) load only when a command runs
     from chronicle.config import Settings
@@ -20,24 +22,8 @@ if TYPE_CHECKING:  # the posting modules (tweepy, twitter-text) load only when a
     from chronicle.posting.service import PostingService, PostResult
 
 
-def _service(ctx: typer.Context) -> PostingService:
-    from chronicle.posting.channels import build_publishers
-    from chronicle.posting.clock import clock_from_env
-    from chronicle.posting.service import PostingService
-    from chronicle.publishers.x import IncompleteXCredentials
-
-    context = app_context(ctx)
-    settings = context.settings
-    try:
-        clock = clock_from_env()
-        publishers = build_publishers(settings, clock)
-    except (ValueError, IncompleteXCredentials) as exc:
-        raise BadInput(str(exc)) from None
-    return PostingService(context.store(), settings, publishers, clock)
-
-
 def _entry(post: PlannedPost, settings: Settings, status: str) -> dict[str, Any]:
-    from chronicle.posttext import weighted_length
+    from chronicle.posting.posttext import weighted_length
 
     local = post.due_at.astimezone(settings.posting.zone)
     return {
@@ -76,15 +62,15 @@ def upcoming_command(
     Today's posts are listed with their state in the log (published, skipped, …).
     """
     from chronicle.cli.milestone_cmds import parse_language
-    from chronicle.posting.anniversaries import Planner, local_today
+    from chronicle.posting.anniversaries import local_today
+    from chronicle.posting.posttext import X_MAX_WEIGHT
     from chronicle.posting.queries import post_statuses
-    from chronicle.posttext import X_MAX_WEIGHT
 
     language = parse_language(lang)
-    service = _service(ctx)
+    service = posting_service(ctx)
     settings = service.settings
     today = local_today(service.clock.now(), settings.posting)
-    planner = Planner(settings, service.read_models())
+    planner = service.planner()
     channels = service.channels
     plans = [p for n in range(days) for p in planner.plan(today + dt.timedelta(days=n), channels)]
     known = post_statuses(service.store.engine, [p.key for p in plans])
@@ -144,21 +130,27 @@ def post_command(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be posted; "
                                           "change nothing.")] = False,
+    late: Annotated[bool, typer.Option("--late", help="Send a past day's posts although its "
+                                       "grace window closed (recorded as sent late).")] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who runs this (default: the OS "
+                                           "user); recorded on a late post.")] = None,
 ) -> None:
-    """Post what is due on a date now, under the exactly-once rule.
+    """Post what is due on a date now, under the exactly-once rule. Never a future date.
 
-    A post already published is not sent again (a second run says so). Exits 1 if a post failed.
+    A date after today (in the posting time zone) is refused: use --dry-run or `chronicle
+    rehearse`. A past date whose grace window closed needs --late. A post already published is
+    not sent again (a second run says so). With posting.require_approval, only approved texts
+    go out. Exits 1 if a post failed.
     """
+    from chronicle.posting.posttext import weighted_length
+    from chronicle.posting.review import default_user
     from chronicle.posting.service import FAILED
-    from chronicle.posttext import weighted_length
 
+    local_date = parse_date("--date", date)
+    service = posting_service(ctx)
     try:
-        local_date = dt.date.fromisoformat(date)
-    except ValueError:
-        raise BadInput(f"--date {date!r}: expected YYYY-MM-DD") from None
-    service = _service(ctx)
-    try:
-        results = service.post_date(local_date, channels=channel or None, dry_run=dry_run)
+        results = service.post_date(local_date, channels=channel or None, dry_run=dry_run,
+                                    late_by=(by or default_user()) if late else None)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     if not results:
@@ -210,6 +202,8 @@ def register(app: typer.Typer) -> None:
     app.command("upcoming")(upcoming_command)
     app.command("post")(post_command)
     app.command("scheduler")(scheduler_command)
+    rehearsal_cmds.register(app)
+    review_cmds.register(app)
 
 
 __all__ = ["register"]

@@ -63,6 +63,13 @@ def start_scheduler(settings: Settings, store: SqlEventStore) -> Stoppable:
     return scheduler
 
 
+def watch_leader(settings: Settings, store: SqlEventStore) -> Stoppable:
+    """Without a scheduler here, alert when no replica leads one (CHRONICLE_ALERT_URLS)."""
+    from chronicle.posting.runner import start_leader_watch
+
+    return start_leader_watch(settings, store)
+
+
 def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector, host: str,
                  port: int, access_log: bool) -> None:
     import uvicorn
@@ -107,7 +114,8 @@ def serve_command(
         projector.catch_up()
     count = ReadModels(store.engine).count()
     log.info("loaded %d milestones from the log (head %d)", count, store.head())
-    scheduler = start_scheduler(settings, store) if settings.server.scheduler else None
+    scheduler = start_scheduler(settings, store) if settings.server.scheduler else (
+        watch_leader(settings, store))
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         _run_uvicorn(settings, store, projector, host or settings.server.host,

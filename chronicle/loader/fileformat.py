@@ -70,13 +70,16 @@ class SourceEntry(_Strict):
 
 
 class AnniversaryEntry(_Strict):
-    """A translated yearly post: Jinja templates (years, ordinal, date, full_date, year, title)."""
+    """A milestone's own yearly post text: Jinja templates, the link is appended by the post."""
 
     model_config = ConfigDict(title="Anniversary text")
 
-    text: Text = Field(description="The post's text; the post adds the milestone's link itself.")
+    text: Text = Field(description="Jinja template of the yearly post, e.g. \"Today, {{ date }}, "
+                       "marks {{ years }} years since …\". Variables: years, ordinal, date, "
+                       "full_date, year, title. No link: the post appends it.")
     round: Text | SkipJsonSchema[None] = Field(
-        None, description="Used instead of `text` in round years (10, 25, 40 …).")
+        None, description="Template used instead in round years (5, 10, 15, …), e.g. \"On "
+        "{{ date }} we mark the {{ ordinal }} anniversary of …\".")
 
 
 class TranslationEntry(_Strict):
@@ -120,6 +123,12 @@ class MilestoneEntry(_Strict):
     summary: Text = Field(description="One to three sentences in your own words.")
     anniversary_of: Text | SkipJsonSchema[None] = Field(
         None, description="Noun phrase for yearly posts; only on single-day milestones.")
+    anniversary: AnniversaryEntry | SkipJsonSchema[None] = Field(
+        None, description="The milestone's own yearly post text; only on day-precision "
+        "milestones.")
+    anniversary_posts: bool | SkipJsonSchema[None] = Field(
+        None, description="false opts the milestone out of yearly posts (default: posted when "
+        "its date is known to the day).")
     tags: list[Tag] = Field(min_length=MIN_TAGS, max_length=MAX_TAGS,
                             json_schema_extra={"uniqueItems": True},
                             description="One to three tags from the vocabulary.")
@@ -163,6 +172,8 @@ FILE_KEYS = _keys(MilestonesFile)
 MILESTONE_KEYS = _keys(MilestoneEntry)
 MILESTONE_REQUIRED = _required(MilestoneEntry)
 SOURCE_KEYS = _keys(SourceEntry)
+ANNIVERSARY_KEYS = _keys(AnniversaryEntry)
+ANNIVERSARY_REQUIRED = _required(AnniversaryEntry)
 SOURCE_REQUIRED = _required(SourceEntry)
 TRANSLATION_KEYS = _keys(TranslationEntry)
 TRANSLATION_REQUIRED = _required(TranslationEntry)

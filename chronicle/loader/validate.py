@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from twitter_text import parse_tweet
 
 from chronicle.dates import HistoricalDate, InvalidDate, Precision
-from chronicle.domain import Milestone, Problem, Source
+from chronicle.domain import AnniversaryText, Milestone, Problem, Source
 from chronicle.fieldchecks import forbidden_character
 from chronicle.loader.fileformat import (
+    ANNIVERSARY_KEYS,
+    ANNIVERSARY_REQUIRED,
     FILE_KEYS,
     MAX_ANNIVERSARY_OF_WEIGHT,
     MAX_TAGS,
@@ -272,7 +274,9 @@ class _MilestoneChecker:
             date_caveat=self._text("date_caveat"),
             summary=summary or "", tags=self._tags(), people=self._names("people"),
             places=self._names("places"), sources=self._sources(), notes=self._text("notes"),
-            anniversary_of=anniversary_of, translations=self._translations(date))
+            anniversary_of=anniversary_of, anniversary=self._anniversary(),
+            anniversary_posts=self._flag("anniversary_posts", default=True),
+            translations=self._translations(date))
 
     def _translations(self, date: HistoricalDate | None) -> tuple[Translation, ...]:
         from chronicle.loader.translations import read_translations  # it imports this module
@@ -361,15 +365,34 @@ class _MilestoneChecker:
         return tuple(tags)
 
     def _circa(self) -> bool:
-        value = self._value("circa")
+        return self._flag("circa", default=False)
+
+    def _flag(self, key: str, *, default: bool) -> bool:
+        value = self._value(key)
         if value is None:
-            return False
+            return default
         if isinstance(value, Scalar) and value.plain and value.text in ("true", "false"):
             return value.text == "true"
         shown = f"\"{value.text}\"" if isinstance(value, Scalar) and not value.plain else (
             value.text if isinstance(value, Scalar) else "a list or mapping")
-        self._add(("circa",), f"must be true or false, unquoted, not {shown}")
-        return False
+        self._add((key,), f"must be true or false, unquoted, not {shown}")
+        return default
+
+    def _anniversary(self) -> AnniversaryText | None:
+        value = self._value("anniversary")
+        if value is None:
+            return None
+        path = (*self.path, "anniversary")
+        if not isinstance(value, Map):
+            self.report.add(path, value.line, "must be a mapping: text, and round if needed")
+            return None
+        _unknown_keys(self.report, value, path, ANNIVERSARY_KEYS)
+        _missing_keys(self.report, value, path, ANNIVERSARY_REQUIRED)
+        texts = {key: _as_text(self.report, entry.value, (*path, key))
+                 for key, entry in value.entries.items() if key in ANNIVERSARY_KEYS}
+        text = texts.get("text")  # None: reported above; a stand-in lets the rest be checked
+        return AnniversaryText(text="(reported)" if text is None else text,
+                               round=texts.get("round"))
 
     def _date(self) -> HistoricalDate | None:
         circa = self._circa()

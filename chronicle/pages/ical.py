@@ -81,7 +81,8 @@ def anniversary_event(view: MilestoneView, settings: Settings, language: str = "
     tagged = ({} if language == "en" else
               {name: {"LANGUAGE": "en" if name in local.fallbacks else language}
                for name in ("title", "summary")})
-    event.add("summary", f"{local.title} ({milestone.with_caveat(str(first_day.year))})", parameters=tagged.get("title", {}))
+    event.add("summary", f"{local.title} ({milestone.with_caveat(str(first_day.year))})",
+              parameters=tagged.get("title", {}))
     event.add("dtstart", first_day)
     event.add("dtend", first_day + dt.timedelta(days=1))
     event.add("rrule", recurrence(first_day, settings.posting.feb29_rule))

@@ -1,8 +1,11 @@
 """Anniversary posts: what is due (anniversaries), exactly once (service), when (runner).
 
-Modules: ``anniversaries`` (due computation, texts), ``events`` (the post events and their
-fold), ``service`` (claim, publish, reconcile), ``channels`` (publishers from settings),
+Modules: ``anniversaries`` (due computation, per-channel texts), ``posttext`` (templates and
+fitting a text to a channel's limit), ``events`` (the post events, review included, and their
+fold), ``service`` (draft, claim, publish, reconcile), ``review`` (queue, approve, hold, edit),
+``rehearsal`` (rehearse a day, preflight), ``alerts`` (Apprise, once per cause) and
+``reminders`` (what the operator is told), ``channels`` (publishers from settings),
 ``wakeups`` (APScheduler), ``leadership`` (one active replica), ``runner``
-(``start_scheduler``), ``queries`` (the posts read model), ``clock`` (injectable time and the
-``CHRONICLE_FAKE_NOW`` rehearsal clock).
+(``start_scheduler``, the leader watch), ``queries`` (the posts read model), ``clock``
+(injectable time and the ``CHRONICLE_FAKE_NOW`` rehearsal clock).
 """

@@ -10,12 +10,24 @@ and milestones, so each one reads on its own (the posts projection needs nothing
 - ``AnniversaryPostPublished``: where it landed (remote id, url, already_published).
 - ``AnniversaryPostFailed``: attempt, error, permanent, retry_at.
 - ``AnniversaryPostSkipped``: never sent, and why ("too late", "retracted", "too long",
-  "no longer due").
+  "no longer due", "not approved").
+
+The editor's review lives in the same stream, so the claim's expected version also fences it:
+
+- ``AnniversaryPostDrafted``: the text this channel will send and its SHA-256, by whom
+  (``scheduler`` when composed, the editor when edited: ``edited`` true). A new draft voids
+  any earlier approval.
+- ``AnniversaryPostApproved``: the editor, and the hash of the exact text approved.
+- ``AnniversaryPostHeld``: stopped, by an editor (``hold``) or at the posting time because
+  approval was required and missing ("not approved"); only an approval lifts it.
+
+Every review event carries ``by`` (the acting user) and ``at``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import socket
 import uuid
@@ -29,13 +41,23 @@ CLAIMED = "AnniversaryPostClaimed"
 PUBLISHED = "AnniversaryPostPublished"
 FAILED = "AnniversaryPostFailed"
 SKIPPED = "AnniversaryPostSkipped"
-POST_EVENT_TYPES = frozenset({CLAIMED, PUBLISHED, FAILED, SKIPPED})
+DRAFTED = "AnniversaryPostDrafted"
+APPROVED = "AnniversaryPostApproved"
+HELD = "AnniversaryPostHeld"
+POST_EVENT_TYPES = frozenset({CLAIMED, PUBLISHED, FAILED, SKIPPED, DRAFTED, APPROVED, HELD})
+SCHEDULER = "scheduler"
 POST_STREAM_PREFIX = "post-"
 
 TOO_LATE = "too late"
 RETRACTED = "retracted"
 TOO_LONG = "too long"
 NO_LONGER_DUE = "no longer due"
+NOT_APPROVED = "not approved"
+
+
+def text_hash(text: str) -> str:
+    """What an approval names: the SHA-256 of the exact text (UTF-8)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def is_post_event(stored: StoredEvent) -> bool:
@@ -60,20 +82,44 @@ def _common(post: PlannedPost) -> dict[str, Any]:
             "milestone_ids": list(post.milestone_ids)}
 
 
-def claimed(post: PlannedPost, worker: Worker, now: dt.datetime, text: str, attempt: int
-            ) -> NewEvent:
+def claimed(post: PlannedPost, worker: Worker, now: dt.datetime, text: str, attempt: int,
+            *, late_by: str | None = None) -> NewEvent:
+    """A claim; ``late_by`` names who sent a post after its grace window (``post --late``)."""
+    late = {} if late_by is None else {"late": True, "by": late_by}
     return NewEvent(type=CLAIMED, payload={
         **_common(post), "worker_id": worker.worker_id, "host": worker.host, "pid": worker.pid,
         "claimed_at": _iso(now), "text": text, "due_at": _iso(post.due_at),
-        "years": list(post.years), "attempt": attempt,
+        "years": list(post.years), "attempt": attempt, **late,
     })
 
 
 def published(post: PlannedPost, text: str, now: dt.datetime, *, remote_id: str | None,
-              url: str | None, already_published: bool, attempt: int) -> NewEvent:
+              url: str | None, already_published: bool, attempt: int,
+              late_by: str | None = None) -> NewEvent:
+    late = {} if late_by is None else {"late": True, "by": late_by}
     return NewEvent(type=PUBLISHED, payload={
         **_common(post), "text": text, "published_at": _iso(now), "remote_id": remote_id,
-        "url": url, "already_published": already_published, "attempt": attempt,
+        "url": url, "already_published": already_published, "attempt": attempt, **late,
+    })
+
+
+def drafted(post: PlannedPost, text: str, now: dt.datetime, *, by: str, edited: bool
+            ) -> NewEvent:
+    return NewEvent(type=DRAFTED, payload={
+        **_common(post), "text": text, "text_hash": text_hash(text), "by": by, "at": _iso(now),
+        "edited": edited, "due_at": _iso(post.due_at), "years": list(post.years),
+    })
+
+
+def approved(post: PlannedPost, hash_: str, now: dt.datetime, *, by: str) -> NewEvent:
+    return NewEvent(type=APPROVED, payload={
+        **_common(post), "text_hash": hash_, "by": by, "at": _iso(now),
+    })
+
+
+def held(post: PlannedPost, reason: str, now: dt.datetime, *, by: str) -> NewEvent:
+    return NewEvent(type=HELD, payload={
+        **_common(post), "reason": reason, "by": by, "at": _iso(now),
     })
 
 
@@ -94,6 +140,41 @@ def skipped(post: PlannedPost, now: dt.datetime, reason: str, detail: str | None
 
 
 @dataclass(frozen=True, slots=True)
+class Review:
+    """Where the editor's review of a post stands: the draft, its approval, a hold."""
+
+    draft: str | None = None
+    draft_hash: str | None = None
+    edited: bool = False
+    approved_hash: str | None = None
+    held: str | None = None          # the reason, until an approval lifts it
+    actions: tuple[dict[str, Any], ...] = ()  # every review event's payload, oldest first
+
+    @property
+    def approved(self) -> bool:
+        return self.draft_hash is not None and self.approved_hash == self.draft_hash
+
+    def state(self) -> str:
+        if self.held is not None:
+            return "held"
+        if self.approved:
+            return "approved"
+        return "draft" if self.draft is not None else "scheduled"
+
+    def apply(self, type_: str, payload: dict[str, Any]) -> Review:
+        actions = (*self.actions, {"type": type_, **payload})
+        if type_ == DRAFTED:
+            return Review(draft=payload["text"], draft_hash=payload["text_hash"],
+                          edited=bool(payload.get("edited")), approved_hash=None,
+                          held=self.held, actions=actions)
+        if type_ == APPROVED:
+            return Review(draft=self.draft, draft_hash=self.draft_hash, edited=self.edited,
+                          approved_hash=payload["text_hash"], held=None, actions=actions)
+        return Review(draft=self.draft, draft_hash=self.draft_hash, edited=self.edited,
+                      approved_hash=self.approved_hash, held=payload["reason"], actions=actions)
+
+
+@dataclass(frozen=True, slots=True)
 class PostState:
     """One post stream folded: how far the post got, and what the next append expects."""
 
@@ -104,6 +185,8 @@ class PostState:
     claim: dict[str, Any] | None = None
     retry_at: dt.datetime | None = None
     permanent: bool = False
+    review: Review = field(default_factory=Review)
+    outcome: dict[str, Any] | None = None  # the last claim/outcome event's payload
 
     @property
     def finished(self) -> bool:
@@ -121,10 +204,20 @@ class PostState:
         return dt.datetime.fromisoformat(value) if value else None
 
 
+REVIEW_TYPES = frozenset({DRAFTED, APPROVED, HELD})
+
+
 def fold_post(events: list[StoredEvent]) -> PostState:
     state = PostState()
     for stored in events:
         payload = stored.payload
+        if stored.type in REVIEW_TYPES:  # the review moves on; the delivery stays where it is
+            state = PostState(version=stored.stream_version, last_type=state.last_type,
+                              attempts=state.attempts, text=state.text, claim=state.claim,
+                              retry_at=state.retry_at, permanent=state.permanent,
+                              review=state.review.apply(stored.type, payload),
+                              outcome=state.outcome)
+            continue
         text, claim, retry_at, permanent = state.text, state.claim, state.retry_at, False
         attempts = state.attempts
         if stored.type == CLAIMED:
@@ -137,5 +230,5 @@ def fold_post(events: list[StoredEvent]) -> PostState:
                 "retry_at") else None
         state = PostState(version=stored.stream_version, last_type=stored.type,
                           attempts=attempts, text=text, claim=claim, retry_at=retry_at,
-                          permanent=permanent)
+                          permanent=permanent, review=state.review, outcome=payload)
     return state

@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 LOCK_CLASS = 0x6368726E  # "chrn": first half of the two-int advisory lock key
 _TRY_LOCK = sa.text("SELECT pg_try_advisory_lock(:cls, hashtext('chronicle-scheduler:' || "
                     "current_database() || '.' || current_schema()))")
+_HELD = sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = :cls AND objsubid = 2 AND database = (SELECT oid FROM "
+                "pg_database WHERE datname = current_database()) AND objid::bigint = "
+                "(hashtext('chronicle-scheduler:' || current_database() || '.' || "
+                "current_schema())::bigint & 4294967295)")
 _UNLOCK = sa.text("SELECT pg_advisory_unlock(:cls, hashtext('chronicle-scheduler:' || "
                   "current_database() || '.' || current_schema()))")
 
@@ -140,3 +145,25 @@ def leadership_for(engine: Engine) -> Leadership:
     if database and database != ":memory:":
         return FileLeadership(Path(f"{database}.scheduler-lock"))
     return AlwaysLeader()
+
+
+def leader_present(engine: Engine) -> bool | None:
+    """Whether some process leads the scheduler now; None when this database cannot tell.
+
+    Asked by a process that does not run the scheduler itself (`serve` with
+    `server.scheduler = false`), so an operator learns when no replica posts.
+    """
+    if engine.dialect.name == "postgresql":
+        try:
+            with engine.connect() as conn:
+                return bool(conn.execute(_HELD, {"cls": LOCK_CLASS}).scalar())
+        except sa.exc.SQLAlchemyError:
+            return None
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return None
+    probe = FileLeadership(Path(f"{database}.scheduler-lock"))
+    if probe.try_acquire():
+        probe.release()
+        return False
+    return True

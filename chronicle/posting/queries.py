@@ -74,3 +74,12 @@ def post_statuses(engine: Engine, keys: list[str]) -> dict[str, PostStatusView]:
     query = sa.select(posts).where(posts.c.key.in_(keys))
     with engine.connect() as conn:
         return {row.key: _status(row) for row in conn.execute(query)}
+
+
+def post_counts(engine: Engine) -> dict[str, int]:
+    """How many posts stand in each state (draft, approved, held, claimed, published, …)."""
+    if not sa.inspect(engine).has_table(posts.name):
+        return {}
+    query = sa.select(posts.c.status, sa.func.count()).group_by(posts.c.status)
+    with engine.connect() as conn:
+        return {str(status): int(count) for status, count in conn.execute(query)}

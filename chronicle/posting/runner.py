@@ -10,6 +10,7 @@ death. Two replicas that both believe they lead still post once: the claim is th
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
@@ -17,9 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from chronicle.config import Settings
+from chronicle.posting.alerts import Alert, Alerts
 from chronicle.posting.channels import build_publishers
 from chronicle.posting.clock import SchedulingClock, clock_from_env
-from chronicle.posting.leadership import Leadership, leadership_for
+from chronicle.posting.leadership import Leadership, leader_present, leadership_for
 from chronicle.posting.service import FAILED, WAITING, PostingService
 from chronicle.posting.wakeups import Wakeups
 from chronicle.store import SqlEventStore, StoreError
@@ -113,12 +115,75 @@ def start_scheduler(settings: Settings, store: SqlEventStore, *,
     """Start the anniversary scheduler in background threads and return its handle.
 
     The clock defaults to the system clock, or the rehearsal clock when CHRONICLE_FAKE_NOW is
-    set (see chronicle.posting.clock). X credentials come from `environ` (default: os.environ).
+    set (see chronicle.posting.clock). X credentials and the alert targets
+    (CHRONICLE_ALERT_URLS) come from `environ` (default: os.environ).
     """
     env = os.environ if environ is None else environ
     chosen = clock or clock_from_env(env)
     publishers = build_publishers(settings, chosen, env, x_options=x_options)
-    service = PostingService(store, settings, publishers, chosen)
+    alerts = Alerts.from_env(store, chosen, env)
+    service = PostingService(store, settings, publishers, chosen, alerts=alerts)
     handle = SchedulerHandle(service, leadership_for(store.engine), chosen,
                              lock_retry_seconds=lock_retry_seconds)
     return handle.start()
+
+
+NO_LEADER_AFTER = dt.timedelta(minutes=5)
+
+
+class LeaderWatch:
+    """In a process that runs no scheduler: alerts when no replica has led for 5 minutes."""
+
+    def __init__(self, store: SqlEventStore, settings: Settings, alerts: Alerts,
+                 clock: SchedulingClock, *, every_seconds: float = 30.0,
+                 after: dt.timedelta = NO_LEADER_AFTER) -> None:
+        self.store = store
+        self.settings = settings
+        self.alerts = alerts
+        self.clock = clock
+        self.every_seconds = every_seconds
+        self.after = after
+        self.since: dt.datetime | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="leader-watch", daemon=True)
+
+    def check(self) -> bool:
+        """One look; True when it sent the alert."""
+        present = leader_present(self.store.engine)
+        now = self.clock.now()
+        if present is not False:
+            self.since = None
+            return False
+        self.since = self.since or now
+        if now - self.since < self.after:
+            return False
+        local = self.since.astimezone(self.settings.posting.zone)
+        return self.alerts.send(Alert(
+            cause=f"no-leader-{local:%Y-%m-%d}",
+            title="No anniversary scheduler is running",
+            body=f"No replica has led the anniversary scheduler since {local:%Y-%m-%d %H:%M} "
+            f"{self.settings.posting.timezone}: no post will go out. Start one "
+            "(`chronicle scheduler`, or a replica with CHRONICLE_SERVER__SCHEDULER=true)."))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_seconds):
+            try:
+                self.check()
+            except Exception:
+                log.exception("leader watch failed; next look in %.0fs", self.every_seconds)
+
+    def start(self) -> LeaderWatch:
+        self._thread.start()
+        return self
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def start_leader_watch(settings: Settings, store: SqlEventStore, *,
+                       environ: Mapping[str, str] | None = None) -> LeaderWatch:
+    """Watch for a missing scheduler leader (for `serve` with the scheduler off)."""
+    env = os.environ if environ is None else environ
+    clock = clock_from_env(env)
+    return LeaderWatch(store, settings, Alerts.from_env(store, clock, env), clock).start()

@@ -23,7 +23,9 @@ CLAIMED = "AnniversaryPostClaimed"
 PUBLISHED = "AnniversaryPostPublished"
 FAILED = "AnniversaryPostFailed"
 SKIPPED = "AnniversaryPostSkipped"
-STATUS = {CLAIMED: "claimed", PUBLISHED: "published", FAILED: "failed", SKIPPED: "skipped"}
+DRAFTED, APPROVED, HELD = "AnniversaryPostDrafted", "AnniversaryPostApproved", "AnniversaryPostHeld"
+STATUS = {CLAIMED: "claimed", PUBLISHED: "published", FAILED: "failed", SKIPPED: "skipped",
+          DRAFTED: "draft", APPROVED: "approved", HELD: "held"}
 
 
 def _utc(nullable: bool = True) -> Any:
@@ -81,8 +83,12 @@ def _apply(row: dict[str, Any], stored: StoredEvent) -> None:
     """Fold one event into its post's row."""
     p = stored.payload
     row["status"], row["position"] = STATUS[stored.type], stored.position
-    if stored.type == CLAIMED:
-        row["text"] = row["text"] or p.get("text")
+    if stored.type == DRAFTED:  # the review comes before any claim (see posting.review)
+        row.update(text=p.get("text"), due_at=_time(p.get("due_at")) or row["due_at"])
+    elif stored.type in (APPROVED, HELD):
+        row["reason"] = (p.get("reason") or "")[:40] or None  # a hold says why
+    elif stored.type == CLAIMED:
+        row["text"] = p.get("text") or row["text"]
         row["due_at"] = _time(p.get("due_at")) or row["due_at"]
         row["attempts"] = max(row["attempts"], int(p.get("attempt") or 1))
     elif stored.type == PUBLISHED:
@@ -101,7 +107,7 @@ def _apply(row: dict[str, Any], stored: StoredEvent) -> None:
 
 class PostsProjection(Projection):
     name = "posts"
-    version = 1
+    version = 2  # 2: drafts, approvals and holds
 
     def tables(self) -> Sequence[sa.Table]:
         return (posts,)

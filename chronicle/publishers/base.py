@@ -15,8 +15,8 @@ from typing import ClassVar, Protocol, runtime_checkable
 __all__ = [
     "ChannelCheck",
     "OutgoingPost",
-    "PostImage",
     "PermanentPublishError",
+    "PostImage",
     "PublishError",
     "Publisher",
     "RateLimited",
@@ -78,11 +78,20 @@ class Receipt:
 
 @runtime_checkable
 class Publisher(Protocol):
-    """A channel: delivers a post or raises a :class:`PublishError`."""
+    """A channel: delivers a post or raises a :class:`PublishError`.
+
+    ``text_limit`` says how the channel counts a text and how much it takes (texts are composed
+    per channel against it); ``preflight`` checks the credentials with a read-only call and
+    never posts, so an operator learns of a revoked token days before the post is due.
+    """
 
     name: str
 
     def publish(self, post: OutgoingPost) -> Receipt: ...
+
+    def text_limit(self) -> TextLimit: ...
+
+    def preflight(self) -> ChannelCheck: ...
 
 
 class PublishError(Exception):

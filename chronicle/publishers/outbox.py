@@ -17,9 +17,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from chronicle.publishers.base import OutgoingPost, Receipt
+from chronicle.publishers.base import ChannelCheck, OutgoingPost, Receipt, TextLimit
 
-__all__ = ["OutboxPublisher"]
+__all__ = ["OUTBOX_MAX_LENGTH", "OutboxPublisher"]
+
+OUTBOX_MAX_LENGTH = 100_000
+"""A file takes any text; the bound only keeps one runaway post from bloating it."""
 
 Clock = Callable[[], datetime.datetime]
 
@@ -67,6 +70,19 @@ class OutboxPublisher:
 
     def __repr__(self) -> str:
         return f"OutboxPublisher({str(self.path)!r})"
+
+    def text_limit(self) -> TextLimit:
+        """Characters, with a bound no real post reaches."""
+        return TextLimit(max_length=OUTBOX_MAX_LENGTH, measure=len)
+
+    def preflight(self) -> ChannelCheck:
+        """Ready unless the file (or its nearest existing folder) cannot be written."""
+        existing = self.path if self.path.exists() else next(
+            (p for p in self.path.parents if p.exists()), Path("/"))
+        if not os.access(existing, os.W_OK):
+            return ChannelCheck(channel=self.name, ok=False,
+                                detail=f"{existing} is not writable (outbox file {self.path})")
+        return ChannelCheck(channel=self.name, ok=True, detail=f"appends to {self.path}")
 
     def publish(self, post: OutgoingPost) -> Receipt:
         """Append ``post`` unless its key is already in the file."""

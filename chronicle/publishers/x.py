@@ -12,6 +12,9 @@ How X's answers map onto the publisher interface:
 - 5xx, timeouts and network errors: retried with capped exponential backoff and full jitter.
 - 400, 401, 403 (other), 404: :class:`PermanentPublishError` with X's message.
 
+``preflight`` asks ``GET /2/users/me`` (read-only) whether the credentials still work;
+``text_limit`` is X's weighted length and 280 (see ``xtext``).
+
 Credentials never reach a log record, an exception message or a repr: see ``_logsafe``.
 """
 
@@ -28,17 +31,19 @@ from typing import Any, ClassVar
 import requests
 import tweepy
 
-from chronicle.posttext import X_MAX_WEIGHT, weighted_length
 from chronicle.publishers._http import Timeout, XTransport
 from chronicle.publishers._logsafe import protect_secrets
 from chronicle.publishers.base import (
+    ChannelCheck,
     OutgoingPost,
     PermanentPublishError,
     PublishError,
     RateLimited,
     Receipt,
+    TextLimit,
     TransientPublishError,
 )
+from chronicle.publishers.xtext import X_MAX_WEIGHT, X_TEXT_LIMIT, weighted_length
 from chronicle.redaction import redact
 
 __all__ = ["IncompleteXCredentials", "XCredentials", "XPublisher"]
@@ -187,6 +192,25 @@ class XPublisher:
         """An X publisher when the CHRONICLE_X_* variables are set, else None."""
         credentials = XCredentials.from_env(environ)
         return cls(credentials, **options) if credentials else None
+
+    def text_limit(self) -> TextLimit:
+        return X_TEXT_LIMIT
+
+    def preflight(self) -> ChannelCheck:
+        """Who the credentials belong to (``GET /2/users/me``); posts nothing."""
+        try:
+            body = self._client.get_me(user_auth=True)
+        except tweepy.HTTPException as exc:
+            return ChannelCheck(channel=self.name, ok=False, detail=_describe(exc))
+        except requests.RequestException as exc:
+            return ChannelCheck(channel=self.name, ok=False,
+                                detail=f"cannot reach X: {type(exc).__name__}")
+        data = body.get("data") if isinstance(body, dict) else None
+        username = data.get("username") if isinstance(data, dict) else None
+        if not isinstance(username, str) or not username:
+            return ChannelCheck(channel=self.name, ok=False,
+                                detail="X answered /2/users/me without a username")
+        return ChannelCheck(channel=self.name, ok=True, detail=f"authenticated as @{username}")
 
     def publish(self, post: OutgoingPost) -> Receipt:
         """Post ``post.text`` once, retrying only what X or the network may fix."""

@@ -30,6 +30,9 @@ class Metrics:
                                  registry=self.registry)
         self.documents = Gauge("chronicle_documents", "Documents held ready to serve.",
                                registry=self.registry)
+        self.posts = Gauge("chronicle_posts", "Anniversary posts by state (draft, approved, "
+                           "held, claimed, published, failed, skipped).", ["state"],
+                           registry=self.registry)
         self._children: dict[tuple[str, int], Counter] = {}
 
     def request(self, route: str, status: int) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from fastapi.responses import JSONResponse, Response
 
 from chronicle.web.documents import DocumentMiddleware
@@ -57,4 +59,13 @@ def register_routes(app: ChronicleApp, state: ServerState) -> None:
         state.metrics.position.set(status.position)
         state.metrics.database_up.set(1 if status.database_ok else 0)
         state.metrics.documents.set(len(state.cache.documents))
+        if status.database_ok:
+            from chronicle.posting.queries import post_counts
+
+            for post_state in ("draft", "approved", "held", "claimed", "published", "failed",
+                               "skipped"):
+                state.metrics.posts.labels(post_state).set(0)
+            with contextlib.suppress(sa.exc.SQLAlchemyError):  # the database may just have gone
+                for post_state, count in post_counts(state.store.engine).items():
+                    state.metrics.posts.labels(post_state).set(count)
         return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,13 +1,18 @@
-"""Anniversary post texts that X will accept.
+"""Anniversary post texts that each channel will accept.
 
 Texts come from Jinja2 templates rendered in a sandbox (templates are configuration, not code)
-with ``StrictUndefined`` so a misspelt variable fails loudly instead of posting a gap.
+with ``StrictUndefined`` so a misspelt variable fails loudly instead of posting a gap. A
+milestone may carry its own text (``anniversary.text``, and ``anniversary.round`` for round
+counts) written by an editor; it is rendered as written and followed by the milestone's link,
+never shortened. Otherwise the generic templates below apply. They keep the milestone's title
+as a headline after a colon ("January 27, 1987: The United States and …"), so a present-tense
+title never sits inside a past-tense sentence and never follows a comma; they say "1 year", and
+name the count once (round years say "the 40th anniversary" instead of "40 years").
 
-Length is X's *weighted* length as computed by ``twitter-text`` (the library X's own clients
-use): a URL counts 23, CJK characters, emoji and most non-Latin scripts above U+10FF (e.g. the
-traditional Mongolian script) count 2, Latin, Cyrillic and most punctuation count 1.
+Length is measured the channel's way (:class:`~chronicle.publishers.TextLimit`: X's weighted
+length, Mastodon's, Bluesky's graphemes, the outbox's characters).
 
-Shortening rule, applied only when the full text is over ``max_weight``; every step is measured
+Shortening rule, applied only when the full text is over the limit; every step is measured
 and the first text that fits is returned:
 
 1. shorten the summary to its longest word prefix that fits, ending it with "…", as long as
@@ -22,6 +27,11 @@ lose a whole summary rather than being cut mid-phrase. In a digest the same step
 occasions together (one common word cap). Inputs are normalised to NFC, runs of whitespace are
 collapsed to one space, and control characters and the characters X rejects (twitter-text's
 "invalid characters": U+FEFF, U+FFFE, U+FFFF) are removed.
+
+Fitting costs the same whatever the summary's length: before any measuring, a summary is
+bounded to as many words, and four times as many characters, as the channel takes in all (every
+word weighs at least one, a space one more), so a megabyte of summary is measured as a few
+hundred characters, in a dozen renders of a binary search.
 """
 
 from __future__ import annotations
@@ -32,11 +42,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from jinja2 import StrictUndefined, Template
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import Template
 from num2words import num2words
-from twitter_text import parse_tweet
 from twitter_text.regexp.invalid_chars import invalid_chars
+
+from chronicle.anniversary_text import compiled
+from chronicle.publishers.base import TextLimit
+from chronicle.publishers.xtext import X_MAX_WEIGHT, X_TEXT_LIMIT, weighted_length
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -46,17 +58,24 @@ __all__ = [
     "PostTemplates",
     "PostTooLong",
     "is_round",
+    "ordinal",
     "weighted_length",
 ]
 
-X_MAX_WEIGHT = 280
 ELLIPSIS = "…"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CHARS_PER_UNIT = 4
+"""A summary is bounded to this many characters per unit of the channel's limit."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Occasion:
-    """One milestone's anniversary on one day."""
+    """One milestone's anniversary on one day.
+
+    ``date_words`` is the historical date as the feeds say it ("27 January 1987"),
+    ``full_date`` as a post says it ("January 27, 1987"), ``month_day_words`` the day of the
+    post ("January 27"). ``text``/``round_text`` are the milestone's own templates, if any.
+    """
 
     milestone_id: str
     title: str
@@ -66,30 +85,29 @@ class Occasion:
     month_day_words: str
     years: int
     url: str
+    year: int
+    full_date: str = ""
+    text: str | None = None
+    round_text: str | None = None
+    language: str = "en"
 
 
+_HEADLINE = "{{ full_date or date_words }}: {{ title }}.{% if summary %} {{ summary }}{% endif %}"
+_UNIT = "{% set unit = 'year' if years == 1 else 'years' %}"
 _REGULAR = (
-    "Today, {{ month_day_words }}, "
-    "{% set unit = 'year' if years == 1 else 'years' %}"
-    "{% if anniversary_of %}we mark {{ years }} {{ unit }} of {{ anniversary_of }}: "
-    "on {{ date_words }}, {{ title }}."
-    "{% else %}marks {{ years }} {{ unit }} since {{ title }} ({{ date_words }})."
-    "{% endif %}"
-    "{% if summary %} {{ summary }}{% endif %} {{ url }}"
+    _UNIT + "{% if anniversary_of %}"
+    "Today, {{ month_day_words }}, we mark {{ years }} {{ unit }} of {{ anniversary_of }}. "
+    "{% else %}{{ years }} {{ unit }} ago today. {% endif %}" + _HEADLINE + " {{ url }}"
 )
 _ROUND = (
-    "Today, {{ month_day_words }}, "
-    "{% if anniversary_of %}we mark {{ years }} years of {{ anniversary_of }}, "
-    "the {{ ordinal }} anniversary of {{ date_words }}: {{ title }}."
-    "{% else %}marks {{ years }} years since {{ title }} ({{ date_words }}), "
-    "the {{ ordinal }} anniversary."
-    "{% endif %}"
-    "{% if summary %} {{ summary }}{% endif %} {{ url }}"
+    "{% if anniversary_of %}Today, {{ month_day_words }}, we mark the {{ ordinal }} "
+    "anniversary of {{ anniversary_of }}. "
+    "{% else %}Today is the {{ ordinal }} anniversary. {% endif %}" + _HEADLINE + " {{ url }}"
 )
 _DIGEST = (
     "Today, {{ month_day_words }}, we mark:"
     "{% for o in occasions %}\n- {{ o.years }} {{ 'year' if o.years == 1 else 'years' }} "
-    "since {{ o.title }} ({{ o.date_words }})."
+    "since {{ o.full_date or o.date_words }}: {{ o.title }}."
     "{% if o.summary %} {{ o.summary }}{% endif %} {{ o.url }}{% endfor %}"
 )
 
@@ -116,17 +134,18 @@ MIN_SUMMARY_WORDS = 6
 
 
 class PostTooLong(ValueError):
-    """Even the shortest allowed form of the post is over X's weighted limit."""
-
-
-def weighted_length(text: str) -> int:
-    """X's weighted length of ``text`` (URLs 23, CJK/emoji 2)."""
-    return parse_tweet(text).weightedLength
+    """Even the shortest allowed form of the post is over the channel's limit."""
 
 
 def is_round(years: int, round_every: Sequence[int]) -> bool:
     """Whether ``years`` deserves the round-anniversary wording (never below 5 years)."""
     return years >= 5 and any(years % n == 0 for n in round_every)
+
+
+def ordinal(years: int, language: str = "en") -> str:
+    """ "40th"; other languages have their own (num2words knows English's)."""
+    # num2words, not inflect: same words, but inflect's import costs ~3 s of CPU per process.
+    return str(num2words(years, to="ordinal_num"))
 
 
 def _clean(text: str) -> str:
@@ -137,28 +156,46 @@ def _clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _clean_occasion(occasion: Occasion) -> Occasion:
+def _bounded(text: str, limit: TextLimit) -> str:
+    """At most as many words, and CHARS_PER_UNIT times as many characters, as the limit.
+
+    Nothing beyond either bound can be part of a text that fits, so cutting it first changes
+    no result and keeps every later measure short. The character cut keeps whole words.
+    """
+    max_chars = limit.max_length * CHARS_PER_UNIT
+    if len(text) > max_chars:
+        cut = text[: max_chars + 1]
+        text = cut[: cut.rfind(" ")] if " " in cut else ""
+    words = text.split(maxsplit=limit.max_length)
+    return " ".join(words[: limit.max_length])
+
+
+def _clean_occasion(occasion: Occasion, limit: TextLimit) -> Occasion:
     return replace(
         occasion,
-        title=_clean(occasion.title),
-        summary=_clean(occasion.summary),
+        title=_clean(_bounded(occasion.title, limit)),
+        summary=_clean(_bounded(occasion.summary, limit)),
         anniversary_of=_clean(occasion.anniversary_of) if occasion.anniversary_of else None,
         date_words=_clean(occasion.date_words),
+        full_date=_clean(occasion.full_date),
         month_day_words=_clean(occasion.month_day_words),
         url=_clean(occasion.url),
     )
 
 
 def _context(occasion: Occasion) -> dict[str, Any]:
-    # num2words, not inflect: same words, but inflect's import costs ~3 s of CPU per process.
+    """Every template variable: the shared ones of milestone texts, and the generic ones."""
     return {
         "milestone_id": occasion.milestone_id,
         "years": occasion.years,
-        "ordinal": num2words(occasion.years, to="ordinal_num"),
+        "ordinal": ordinal(occasion.years, occasion.language),
         "years_words": num2words(occasion.years),
         "title": occasion.title,
         "summary": occasion.summary,
         "anniversary_of": occasion.anniversary_of,
+        "date": occasion.month_day_words,
+        "full_date": occasion.full_date,
+        "year": occasion.year,
         "date_words": occasion.date_words,
         "month_day_words": occasion.month_day_words,
         "url": occasion.url,
@@ -196,23 +233,24 @@ def _largest_fitting(lo: int, hi: int, make: Callable[[int], str | None]) -> str
 
 
 class PostComposer:
-    """Renders occasions into post texts that fit X's weighted limit."""
+    """Renders occasions into post texts that fit one channel's limit."""
 
-    def __init__(
-        self, templates: PostTemplates = DEFAULT_TEMPLATES, max_weight: int = X_MAX_WEIGHT
-    ) -> None:
-        if not 0 < max_weight <= X_MAX_WEIGHT:
-            raise ValueError(f"max_weight must be within 1..{X_MAX_WEIGHT}, got {max_weight}")
-        env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    def __init__(self, templates: PostTemplates = DEFAULT_TEMPLATES,
+                 limit: TextLimit = X_TEXT_LIMIT) -> None:
+        if limit.max_length < 1:
+            raise ValueError(f"a text limit must be positive, got {limit.max_length}")
         self.templates = templates
-        self.max_weight = max_weight
-        self._regular: Template = env.from_string(templates.regular)
-        self._round: Template = env.from_string(templates.round)
-        self._digest: Template = env.from_string(templates.digest)
+        self.limit = limit
+        self._regular: Template = compiled(templates.regular)
+        self._round: Template = compiled(templates.round)
+        self._digest: Template = compiled(templates.digest)
 
     def compose(self, occasion: Occasion) -> str:
-        """One occasion's post, shortened by the module's rule if needed."""
+        """One occasion's post: its own text if it has one, else the generic one, fitted."""
         rounded = is_round(occasion.years, self.templates.round_every)
+        own = (occasion.round_text if rounded else None) or occasion.text
+        if own is not None:
+            return self._own(occasion, own)
         template = self._round if rounded else self._regular
         return self._fit([occasion], lambda occs: template.render(_context(occs[0])))
 
@@ -222,22 +260,34 @@ class PostComposer:
             raise ValueError("a digest needs at least one occasion")
         return self._fit(list(occasions), self._render_digest)
 
+    def _own(self, occasion: Occasion, source: str) -> str:
+        """An editor's text, as written, and the link: never shortened (an editor signed it)."""
+        cleaned = _clean_occasion(occasion, self.limit)
+        body = _clean(compiled(source).render(_context(cleaned)))
+        text = self._accept(f"{body} {cleaned.url}")
+        if text is None:
+            raise PostTooLong(
+                f"post for {occasion.milestone_id}: its own anniversary text is over the "
+                f"limit of {self.limit.max_length} "
+                f"({self.limit.measure(body + ' ' + cleaned.url)}); shorten it in its YAML")
+        return text
+
     def _render_digest(self, occasions: Sequence[Occasion]) -> str:
         return self._digest.render(
             occasions=[_context(o) for o in occasions],
             month_day_words=occasions[0].month_day_words,
+            date=occasions[0].month_day_words,
             count=len(occasions),
         )
 
     def _accept(self, text: str) -> str | None:
         text = unicodedata.normalize("NFC", text).strip()
-        parsed = parse_tweet(text)
-        return text if parsed.valid and parsed.weightedLength <= self.max_weight else None
+        return text if text and self.limit.fits(text) else None
 
     def _fit(
         self, occasions: Sequence[Occasion], render: Callable[[Sequence[Occasion]], str]
     ) -> str:
-        cleaned = [_clean_occasion(o) for o in occasions]
+        cleaned = [_clean_occasion(o, self.limit) for o in occasions]
 
         def attempt(summary_cap: int | None, title_cap: int | None) -> str | None:
             shortened = [
@@ -265,7 +315,7 @@ class PostComposer:
             ).strip()
             raise PostTooLong(
                 f"post for {', '.join(o.milestone_id for o in cleaned)} cannot fit "
-                f"{self.max_weight} weighted characters even shortened "
-                f"(shortest form weighs {weighted_length(shortest)})"
+                f"{self.limit.max_length} even shortened "
+                f"(shortest form measures {self.limit.measure(shortest)})"
             )
         return text
