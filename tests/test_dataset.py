@@ -28,6 +28,8 @@ KNOWN_FIELDS = {
     "date_caveat",
     "moved_from",
     "anniversary_of",
+    "anniversary",
+    "anniversary_posts",
     "people",
     "places",
     "notes",

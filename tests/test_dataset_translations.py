@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from chronicle.posttext import X_MAX_WEIGHT, weighted_length
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -18,6 +17,7 @@ from chronicle.domain import Milestone
 from chronicle.loader import check_files
 from chronicle.loader.validate import check_documents
 from chronicle.loader.yamlread import Map, read_document
+from chronicle.posting.posttext import X_MAX_WEIGHT, weighted_length
 from tests.conftest import REPO
 
 EVENTS = REPO / "events"

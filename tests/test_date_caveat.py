@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-from chronicle.posttext import PostComposer
 
 from chronicle.config import Settings
 from chronicle.dates import HistoricalDate
@@ -19,6 +18,7 @@ from chronicle.loader import check_files, json_schema, load_sources
 from chronicle.pages.ical import anniversary_event
 from chronicle.pages.site import documents
 from chronicle.posting.anniversaries import Anniversary, occasion
+from chronicle.posting.posttext import PostComposer
 from chronicle.projections import MilestoneView, Projector, ReadModels
 from chronicle.store import SqlEventStore
 from tests.conftest import REPO
@@ -86,7 +86,7 @@ def test_posts_and_calendar_events_show_the_caveat_with_the_date() -> None:
     milestone = caveated("2023-05-20")
     text = PostComposer().compose(occasion(Anniversary(view=view(milestone), years=3),
                                            dt.date(2026, 5, 20), "https://example.org"))
-    assert f"(20 May 2023 ({CAVEAT}))" in text
+    assert f"May 20, 2023 ({CAVEAT})" in text
     event = anniversary_event(view(milestone), Settings())
     assert str(event["summary"]) == f"An exercise begins (2023 ({CAVEAT}))"
     assert str(event["description"]).startswith(f"20 May 2023 ({CAVEAT}): It began.")
