@@ -121,7 +121,8 @@ class PostTooLong(ValueError):
 
 def weighted_length(text: str) -> int:
     """X's weighted length of ``text`` (URLs 23, CJK/emoji 2)."""
-    return parse_tweet(text).weightedLength
+    length: int = parse_tweet(text).weightedLength
+    return length
 
 
 def is_round(years: int, round_every: Sequence[int]) -> bool:

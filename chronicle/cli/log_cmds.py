@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -48,6 +49,7 @@ def log_command(
 ) -> None:
     """Print the event log, oldest first: as a table, or as JSON lines with --json."""
     store = app_context(ctx).store()
+    events: Iterator[StoredEvent]
     if stream:
         events = iter(e for e in store.read_stream(stream) if e.position > after)
     else:

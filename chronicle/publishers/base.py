@@ -15,8 +15,8 @@ from typing import ClassVar, Protocol, runtime_checkable
 __all__ = [
     "ChannelCheck",
     "OutgoingPost",
-    "PostImage",
     "PermanentPublishError",
+    "PostImage",
     "PublishError",
     "Publisher",
     "RateLimited",
