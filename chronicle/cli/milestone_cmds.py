@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from chronicle.cli.context import AppContext, BadInput, app_context, err, out, progress_bar
 from chronicle.projections import MilestoneView, Projector, ReadModels
@@ -79,17 +80,30 @@ def milestones_command(
     as_of: AsOf = None,
 ) -> None:
     """List the milestones in historical order."""
+    if year is not None and not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise BadInput(f"--year: {year} is not a year ({dt.MINYEAR} to {dt.MAXYEAR})")
     month_day = parse_month_day(on) if on else None
     models = current_read_models(app_context(ctx), as_of)
     views = models.milestones(tag=tag, year=year, on=month_day)
     if as_json:
         print(json.dumps([milestone_json(v) for v in views], ensure_ascii=False, indent=2))
         return
-    table = Table("date", "id", "title", "tags", title=f"{len(views)} milestones", box=None)
+    out.print(milestones_table(views))
+
+
+def milestones_table(views: list[MilestoneView]) -> Table:
+    """Ids whole on one line, to copy into `show` at any width; titles (and tags) wrap."""
+    longest_id = max((len(v.milestone.id) for v in views), default=2)
+    table = Table(title=f"{len(views)} milestones", box=None)
+    table.add_column("id", no_wrap=True, min_width=longest_id)
+    table.add_column("date", max_width=12)
+    table.add_column("title · tags", ratio=1, min_width=12)
     for view in views:
         m = view.milestone
-        table.add_row(m.date.words(), m.id, m.title, ", ".join(m.tags))
-    out.print(table)
+        title = Text(m.title)
+        title.append(f"\n{', '.join(m.tags)}", style="dim")
+        table.add_row(m.id, m.date.words(), title)
+    return table
 
 
 def show_command(

@@ -77,7 +77,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise Failure(f"port {port} on {host} is in use: stop what listens there or choose "
-                          "another port (--port, or server.port / CHRONICLE_SERVER__PORT)") from None
+                          "another (--port, server.port or CHRONICLE_SERVER__PORT)") from None
         raise Failure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)  # worker processes serve the same socket
     return sock
