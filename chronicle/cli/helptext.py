@@ -3,7 +3,7 @@
 Applied once to the built command tree (`document_options`), so options added later get the
 same treatment without repeating it in each declaration. An option states its own default with
 `show_default="…"` or in its help text ("default: …"); otherwise the value is shown, a flag
-shows on/off, and an option without a value shows "none".
+shows on/off, an option without a value shows "none", and a required one no default.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ def _document(option: Any) -> None:
     if flag:
         option.metavar = ""  # a flag takes no value: no `<bool>` beside it
     if isinstance(option.show_default, str) or "default:" in (option.help or "").lower():
+        return
+    if option.required:  # shown as required; a default would never apply
+        option.show_default = False
         return
     if flag:
         option.show_default = "on" if option.default else "off"

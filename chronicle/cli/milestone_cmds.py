@@ -96,8 +96,8 @@ def milestones_table(views: list[MilestoneView]) -> Table:
     longest_id = max((len(v.milestone.id) for v in views), default=2)
     table = Table(title=f"{len(views)} milestones", box=None)
     table.add_column("id", no_wrap=True, min_width=longest_id)
-    table.add_column("date", max_width=12)
-    table.add_column("title · tags", ratio=1, min_width=12)
+    table.add_column("date", max_width=12, overflow="fold")
+    table.add_column("title · tags", ratio=1, min_width=12, overflow="fold")
     for view in views:
         m = view.milestone
         title = Text(m.title)
