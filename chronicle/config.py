@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,11 +23,13 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 DEFAULT_CONFIG = Path("config/chronicle.toml")
 CONFIG_ENV = "CHRONICLE_CONFIG"
+ENV_PREFIX = "CHRONICLE_"
 
 
 class ConfigError(Exception):
@@ -145,7 +150,7 @@ class ServerSettings(_Section):
 class Settings(BaseSettings):
     """All of Chronicle's settings. Paths are relative to `base_dir`."""
 
-    model_config = SettingsConfigDict(env_prefix="CHRONICLE_", env_nested_delimiter="__",
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__",
                                       extra="forbid", frozen=True)
 
     base_dir: Path = Field(Path("."), description="Directory relative paths start from; in the "
@@ -191,15 +196,51 @@ class Settings(BaseSettings):
         return url
 
 
-def _format_errors(error: ValidationError, origin: str) -> str:
+def _env_names(loc: tuple[str | int, ...]) -> list[str]:
+    """The environment variables that set the key at `loc` or a key inside it."""
+    name = (ENV_PREFIX + "__".join(str(part) for part in loc)).upper()
+    return sorted(k for k in os.environ if k.upper() == name or k.upper().startswith(name + "__"))
+
+
+def _origin(loc: tuple[str | int, ...], file_origin: str, overrides: Mapping[str, Any]) -> str:
+    """Where a bad value came from, in the order settings win: option, environment, file."""
+    if loc and loc[0] in overrides:
+        return f"--{str(loc[0]).replace('_', '-')}"
+    for end in range(len(loc), 0, -1):  # the innermost variable: a list item is in its key's
+        exact = [n for n in _env_names(loc[:end]) if n.upper().count("__") == end - 1]
+        if exact:
+            return f"environment variable {exact[0]}"
+    return file_origin
+
+
+def _format_errors(error: ValidationError, origin: str, overrides: Mapping[str, Any]) -> str:
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown setting"
-        lines.append(f"{origin}: {key}: {message}")
+        lines.append(f"{_origin(item['loc'], origin, overrides)}: {key}: {message}")
     return "\n".join(lines)
+
+
+def _unparsable_env(error: SettingsError, origin: str) -> str:
+    """pydantic-settings could not parse a variable as JSON (lists and tables need JSON)."""
+    field = re.search(r'field "([^"]+)" from source "EnvSettingsSource"', str(error))
+    if field is None:
+        return f"{origin}: {error}"
+    names = _env_names((field.group(1),))
+    bad = [name for name in names if not _is_json(os.environ[name])] or names
+    return (f"environment variable {', '.join(bad)}: not valid JSON (lists and tables are set "
+            "as JSON, e.g. CHRONICLE_POSTING__ROUND_EVERY='[5, 10]')")
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
@@ -217,7 +258,9 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
     try:
         settings = _FileSettings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, origin)) from None
+        raise ConfigError(_format_errors(exc, origin, overrides)) from None
+    except SettingsError as exc:
+        raise ConfigError(_unparsable_env(exc, origin)) from None
     except (OSError, ValueError) as exc:  # unreadable or malformed TOML
         raise ConfigError(f"{origin}: {exc}") from None
     base_dir = settings.base_dir if settings.base_dir.is_absolute() else (

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 
 from chronicle.store import SqlEventStore, open_store
 
+pytest_plugins = ["tests.skip_policy"]  # in CI, a skip not in tests/declared_skips.toml fails
+
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("CHRONICLE_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")

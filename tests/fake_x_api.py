@@ -26,7 +26,7 @@ import pytest
 from oauthlib.oauth1.rfc5849 import signature, utils
 
 FIXTURES_ENV = "CHRONICLE_X_API_FIXTURES"
-DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "x-api" / "responses.json"
+DEFAULT_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x-api" / "responses.json"
 SIGNED_URL = "https://api.twitter.com/2/tweets"
 ME_URL = "https://api.twitter.com/2/users/me"
 ME_ID = "1720000000000000000"

@@ -46,6 +46,7 @@ def _assert_measured(row: dict[str, object]) -> None:
     assert isinstance(ratio, float) and math.isfinite(ratio) and ratio > 0
 
 
+@pytest.mark.slow  # about a minute: left out of the quick subset
 def test_quick_bench_reports_every_row_with_numbers(tmp_path: Path,
                                                     request: pytest.FixtureRequest) -> None:
     postgres = _postgres_or_none(request)

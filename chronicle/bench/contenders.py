@@ -96,7 +96,8 @@ class EventsourcingRecorder(Contender):
                     "POSTGRES_HOST": kw["host"], "POSTGRES_PORT": str(kw["port"]),
                     "POSTGRES_USER": kw["user"], "POSTGRES_PASSWORD": kw["password"],
                     "POSTGRES_SCHEMA": place.schema or ""}
-        self.factory: Any = InfrastructureFactory.construct(env)
+        factory: Any = InfrastructureFactory.construct(env)  # SQLite's has a datastore
+        self.factory = factory
         self.recorder: ApplicationRecorder = self.factory.application_recorder()
         if place.kind == "sqlite":
             with self.factory.datastore.get_connection(commit=False) as conn:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.main import get_command
 
 from chronicle import __version__
 from chronicle.cli import (
@@ -28,6 +29,7 @@ from chronicle.cli.context import (
     configure_logging,
     err,
 )
+from chronicle.cli.helptext import document_options, setting_default
 from chronicle.config import ConfigError
 from chronicle.store import StoreError, StoreUnavailable
 
@@ -54,7 +56,8 @@ def root(
         "--config", "-c", help="Configuration file (default: $CHRONICLE_CONFIG, else "
         "./config/chronicle.toml).")] = None,
     database_url: Annotated[str | None, typer.Option(
-        "--database-url", help="Override the database URL (also $CHRONICLE_DATABASE_URL).")] = None,
+        "--database-url", help="Override the database URL (also $CHRONICLE_DATABASE_URL).",
+        show_default=setting_default("database_url"))] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                          help="More log output (-v: debug).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
@@ -81,8 +84,10 @@ for commands in (milestone_cmds, loader_cmds, serve_cmds, posting_cmds, replicat
 
 def main() -> None:
     """Entry point: our errors become one clear line and an exit code, never a traceback."""
+    command = get_command(app)
+    document_options(command)
     try:
-        app()
+        command()
     except (BadInput, ConfigError) as exc:
         err.print(str(exc), markup=False, highlight=False)
         sys.exit(EXIT_BAD_INPUT)

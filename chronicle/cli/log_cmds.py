@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from chronicle.cli.context import EXIT_FAILURE, Failure, app_context, err, out, progress_bar
-from chronicle.store import StoredEvent, migrate
+from chronicle.cli.context import (
+    EXIT_FAILURE,
+    BadInput,
+    Failure,
+    app_context,
+    err,
+    out,
+    progress_bar,
+)
+from chronicle.domain import stream_id as milestone_stream
+from chronicle.store import SqlEventStore, StoredEvent, migrate
 from chronicle.store.engine import create_store_engine
 
 db_app = typer.Typer(help="Manage the database schema of the log.", no_args_is_help=True)
+MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in both databases
 
 
 @db_app.command("upgrade")
@@ -41,19 +51,24 @@ def event_json(event: StoredEvent) -> dict[str, object]:
 
 def log_command(
     ctx: typer.Context,
-    stream: Annotated[str | None, typer.Option("--stream", "-s", help="Only this stream.")] = None,
+    stream: Annotated[str | None, typer.Option(
+        "--stream", "-s", help="Only this stream, or this milestone's (its id).",
+        show_default="every stream")] = None,
     after: Annotated[int, typer.Option(help="Only events after this global position.")] = 0,
-    limit: Annotated[int | None, typer.Option(help="At most this many events.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many events.",
+                                              show_default="no limit")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """Print the event log, oldest first: as a table, or as JSON lines with --json."""
+    """Print the event log, oldest first: two lines per event, or JSON lines with --json."""
+    if not 0 <= after <= MAX_POSITION:
+        raise BadInput(f"--after: {after} is not a log position (0 to {MAX_POSITION})")
     store = app_context(ctx).store()
+    events: Iterator[StoredEvent]
     if stream:
-        events = iter(e for e in store.read_stream(stream) if e.position > after)
+        events = iter(e for e in _stream_events(store, stream) if e.position > after)
     else:
         events = store.iter_all(after=after)
     shown = 0
-    table = Table("pos", "recorded (UTC)", "stream", "v", "type", "payload", box=None)
     for event in events:
         if limit is not None and shown >= limit:
             break
@@ -61,12 +76,29 @@ def log_command(
         if as_json:
             print(json.dumps(event_json(event), ensure_ascii=False))
         else:
-            summary = json.dumps(event.payload, ensure_ascii=False)
-            table.add_row(str(event.position), event.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
-                          event.stream_id, str(event.stream_version), event.type,
-                          summary[:80] + ("…" if len(summary) > 80 else ""))
-    if not as_json:
-        out.print(table if shown else "the log is empty")
+            _print_event(event)
+    if not as_json and not shown:
+        out.print("the log is empty" if not (stream or after) else "no events")
+
+
+def _stream_events(store: SqlEventStore, name: str) -> list[StoredEvent]:
+    """The events of stream `name`, or of the milestone whose id is `name`."""
+    events = store.read_stream(name) or store.read_stream(milestone_stream(name))
+    if not events:
+        raise BadInput(f"--stream: {name!r} is neither a stream nor a milestone id in the log")
+    return events
+
+
+def _print_event(event: StoredEvent) -> None:
+    """Stream name whole on the first line (to copy it), time, type and payload below."""
+    head = f"{event.position:<6} {event.stream_id}  v{event.stream_version}"
+    detail = f"{'':6} {event.recorded_at:%Y-%m-%d %H:%M:%S}  {event.type}  "
+    room = max(out.width - len(detail), 20)
+    summary = json.dumps(event.payload, ensure_ascii=False)
+    if len(summary) > room:
+        summary = summary[:room - 1] + "…"
+    out.print(head, markup=False, highlight=False, crop=False)
+    out.print(detail + summary, markup=False, highlight=False, crop=False)
 
 
 def verify_command(ctx: typer.Context) -> None:

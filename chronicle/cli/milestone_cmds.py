@@ -113,6 +113,8 @@ def milestones_command(
 ) -> None:
     """List the milestones in historical order."""
     language = parse_language(lang)
+    if year is not None and not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise BadInput(f"--year: {year} is not a year ({dt.MINYEAR} to {dt.MAXYEAR})")
     month_day = parse_month_day(on) if on else None
     models = current_read_models(app_context(ctx), as_of)
     views = models.milestones(tag=tag, year=year, on=month_day)
@@ -120,13 +122,23 @@ def milestones_command(
         print(json.dumps([milestone_json(v, language) for v in views], ensure_ascii=False,
                          indent=2))
         return
-    table = Table("date", "id", "title", "tags", title=f"{len(views)} milestones", box=None)
+    out.print(milestones_table(views, language))
+
+
+def milestones_table(views: list[MilestoneView], language: str = "en") -> Table:
+    """Ids whole on one line, to copy into `show` at any width; titles (and tags) wrap."""
+    longest_id = max((len(v.milestone.id) for v in views), default=2)
+    table = Table(title=f"{len(views)} milestones", box=None)
+    table.add_column("id", no_wrap=True, min_width=longest_id)
+    table.add_column("date", max_width=12, overflow="fold")
+    table.add_column("title · tags", ratio=1, min_width=12, overflow="fold")
     for view in views:
         m = view.milestone
         local = localized(view, language)
-        table.add_row(local.date_words, m.id, Text(local.marked("title", local.title)),
-                      ", ".join(m.tags))
-    out.print(table)
+        title = Text(local.marked("title", local.title))
+        title.append(f"\n{', '.join(m.tags)}", style="dim")
+        table.add_row(m.id, local.date_words, title)
+    return table
 
 
 def show_command(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
+import socket
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, Protocol
@@ -12,6 +14,7 @@ from typing import Annotated, Any, Protocol
 import typer
 
 from chronicle.cli.context import Failure, app_context, out
+from chronicle.cli.helptext import setting_default
 from chronicle.config import Settings
 from chronicle.projections import Projector, ReadModels
 from chronicle.store import SqlEventStore
@@ -70,13 +73,31 @@ def watch_leader(settings: Settings, store: SqlEventStore) -> Stoppable:
     return start_leader_watch(settings, store)
 
 
-def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector, host: str,
-                 port: int, access_log: bool) -> None:
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bind the server's address before anything starts: a busy port is one line, exit 1."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise Failure(f"port {port} on {host} is in use: stop what listens there or choose "
+                          "another (--port, server.port or CHRONICLE_SERVER__PORT)") from None
+        raise Failure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)  # worker processes serve the same socket
+    return sock
+
+
+def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector,
+                 sock: socket.socket, access_log: bool) -> None:
     import uvicorn
 
     from chronicle.web import create_app
     from chronicle.web.limits import server_options
 
+    host, port = sock.getsockname()[:2]
     options: dict[str, Any] = {"host": host, "port": port, "access_log": access_log,
                                "log_config": None, "server_header": False, **server_options()}
     workers = settings.server.workers
@@ -85,20 +106,23 @@ def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector,
     if workers == 1:
         server = uvicorn.Server(uvicorn.Config(create_app(settings, store, projector=projector),
                                                **options))
-        server.run()
+        server.run(sockets=[sock])
         if not server.started:
             raise Failure(f"could not serve on {host}:{port} (the log above says why)")
         return
     # Worker processes build their own app (store, follower, cache) from the environment.
     os.environ["CHRONICLE_DATABASE_URL"] = settings.resolved_database_url
     uvicorn.run("chronicle.web.app:app_from_environment", factory=True, workers=workers,
-                **options)
+                fd=sock.fileno(), **options)
 
 
 def serve_command(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Address to listen on [server.host].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [server.port].")] = None,
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on.", show_default=setting_default("server", "host"))] = None,
+    port: Annotated[int | None, typer.Option(
+        help="Port to listen on (0: any free port).",
+        show_default=setting_default("server", "port"))] = None,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request "
                                              "(off by default: it halves throughput).")] = False,
 ) -> None:
@@ -107,7 +131,16 @@ def serve_command(
     settings = context.settings
     if context.config_path is not None:
         os.environ["CHRONICLE_CONFIG"] = str(context.config_path.resolve())
-    store = context.store()
+    sock = listening_socket(host or settings.server.host,
+                            settings.server.port if port is None else port)
+    try:
+        _serve(settings, context.store(), sock, access_log)
+    finally:
+        sock.close()
+
+
+def _serve(settings: Settings, store: SqlEventStore, sock: socket.socket,
+           access_log: bool) -> None:
     projector = caught_up(store)
     if settings.server.load_on_start:
         load_on_start(store, settings)
@@ -118,8 +151,7 @@ def serve_command(
         watch_leader(settings, store))
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        _run_uvicorn(settings, store, projector, host or settings.server.host,
-                     port or settings.server.port, access_log)
+        _run_uvicorn(settings, store, projector, sock, access_log)
     except Terminated:
         pass  # uvicorn shut down gracefully and re-raised SIGTERM: finish cleanly, exit 0
     finally:
@@ -132,7 +164,8 @@ def serve_command(
 def export_command(
     ctx: typer.Context,
     out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Directory to write to, the site root [export_dir].")] = None,
+        "--out", help="Directory to write to, the site root.",
+        show_default=setting_default("export_dir"))] = None,
 ) -> None:
     """Write every feed as a file for static hosting: same bytes as served, atomic writes."""
     from chronicle.feeds.site import export_site
@@ -142,7 +175,11 @@ def export_command(
     store = context.store()
     caught_up(store)
     target = out_dir or settings.path(settings.export_dir)
-    report = export_site(settings, ReadModels(store.engine), target)
+    try:
+        report = export_site(settings, ReadModels(store.engine), target)
+    except OSError as exc:  # a full disk, a read-only or missing folder: say which file
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise Failure(f"export to {target} failed: {exc.strerror or exc}{where}") from None
     for path in report.written:
         log.debug("wrote %s", path)
     out.print(f"exported to {target}: {report.summary()}", markup=False, highlight=False)

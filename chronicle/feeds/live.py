@@ -74,8 +74,8 @@ class LiveFeeds:
         """Apply one window; the feeds that may have changed, or None for all of them."""
         views = self.read_models.by_ids(changes.milestone_ids)
         present = {view.id for view in views}
-        removed = [placed for mid in sorted(changes.milestone_ids - present)
-                   if (placed := index.remove(mid)) is not None]
+        removed = [gone for mid in sorted(changes.milestone_ids - present)
+                   if (gone := index.remove(mid)) is not None]
         full_before = index.full_pages
         placed = [index.put(view) for view in views]
         if changes.other:

@@ -164,7 +164,7 @@ class _PyTextLoader(_RefusingComposer, Reader, Scanner, Parser, BaseResolver):
 
 
 if CParser is not None:
-    class _CTextLoader(_RefusingComposer, CParser, BaseResolver):  # type: ignore[misc]
+    class _CTextLoader(_RefusingComposer, CParser, BaseResolver):
         """The same over libyaml's parser: about ten times faster, same nodes and marks."""
 
         def __init__(self, stream: str) -> None:

@@ -132,7 +132,8 @@ class PageRenderer:
 
     def card(self, view: MilestoneView, level: int) -> Markup:
         """A milestone's entry in the timeline and the listings (the `card` macro)."""
-        return cast(Markup, self.env.get_template("_macros.html").module.card(view, level))
+        macros: Any = self.env.get_template("_macros.html").module  # macros are attributes
+        return cast(Markup, macros.card(view, level))
 
     def index(self, data: PageData, today: dt.date, card: Card | None = None) -> bytes:
         upcoming = next_anniversaries(data.day_precision, today, self.settings.posting.feb29_rule)

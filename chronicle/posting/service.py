@@ -426,7 +426,8 @@ class PostingService:
             if state.finished:
                 continue
             post = PlannedPost(key=pending.key, stream_id=pending.stream_id,
-                               channel=pending.channel, local_date=day, due_at=pending.due_at,
+                               channel=pending.channel, local_date=day,
+                               due_at=pending.due_at or due_at(day, self.settings.posting),
                                milestone_ids=pending.milestone_ids, years=(), text=state.text)
             results.append(self._record(post, state.version, ev.skipped(post, now, reason),
                                         SKIPPED, reason))

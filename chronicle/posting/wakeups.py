@@ -42,7 +42,7 @@ DAILY, SAFETY_NET = "posting-daily", "posting-safety-net"
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
 
 
-class _OnClock(BaseTrigger):  # type: ignore[misc]
+class _OnClock(BaseTrigger):
     """Runs a trigger in the clock's time; APScheduler sees the matching real times."""
 
     def __init__(self, inner: BaseTrigger, clock: SchedulingClock) -> None:
@@ -85,7 +85,8 @@ class Wakeups:
 
     def next_daily(self, after: dt.datetime) -> dt.datetime:
         """The first daily wake-up after `after`, in the clock's time (UTC)."""
-        upcoming = self.daily.get_next_fire_time(None, after + dt.timedelta(microseconds=1))
+        upcoming: dt.datetime | None = self.daily.get_next_fire_time(
+            None, after + dt.timedelta(microseconds=1))
         assert upcoming is not None
         return upcoming.astimezone(dt.UTC)
 

@@ -48,7 +48,7 @@ def insert_tuples(conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]
     sql = _TUPLE_SQL.get(key)
     if sql is None:
         sql = _TUPLE_SQL[key] = _tuple_sql(table, dialect)
-    conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, rows)
 
 
 def _tuple_sql(table: sa.Table, dialect: sa.engine.Dialect) -> str:

@@ -155,7 +155,7 @@ class _Batch:
         """
         milestone_id = event.milestone_id
         row = self.current(milestone_id)
-        after = self._payload(milestone_id, row) | event.changes
+        after = {**self._payload(milestone_id, row), **event.changes}
         found = canonical_columns(after)
         if found is not None:
             title, columns, text = after["title"], found[1], canonical_json(after)

@@ -279,4 +279,4 @@ class XPublisher:
     def _backoff_delay(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
         base, cap = self._backoff
-        return self._jitter() * min(cap, base * 2 ** (attempt - 1))
+        return self._jitter() * min(cap, base * 2.0 ** (attempt - 1))

@@ -108,7 +108,7 @@ class StoreDialect:
                         rows: Sequence[Sequence[Any]]) -> None:
         """Insert an append's rows (tuples in `columns` order)."""
         if not self.bulk_insert(conn, TABLE_NAME, columns, rows):
-            conn.exec_driver_sql(insert_sql, rows)  # type: ignore[arg-type]
+            conn.exec_driver_sql(insert_sql, rows)
 
     def append_in_one_call(self, conn: Connection, when: dt.datetime, streams: Sequence[str],
                            expected: Sequence[int], owner: Sequence[int],

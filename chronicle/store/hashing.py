@@ -15,7 +15,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
-from json.encoder import encode_basestring as _quote  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _quote
 from typing import Any
 
 GENESIS_HASH = "0" * 64

@@ -329,7 +329,7 @@ class SqlEventStore(EventStore):
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _decode(self, row: Row[Any] | tuple[Any, ...]) -> StoredEvent:
+    def _decode(self, row: Sequence[Any]) -> StoredEvent:
         # Unpacked by position (the table's column order): a Row's attribute lookups cost more
         # than the JSON decoding on a replay of millions of events.
         (position, stream_id, stream_version, event_id, type_, schema_version, recorded_at,
