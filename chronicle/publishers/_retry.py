@@ -68,7 +68,7 @@ class RetryPolicy:
             if wait > self.max_wait:
                 return None
             return max(wait.total_seconds(), 0.0) + self.reset_margin
-        return self.jitter() * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return float(self.jitter() * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
 
     def _final(self, label: str, exc: PublishError, attempts: int) -> PublishError:
         note = f"gave up after {attempts} attempt{'s' if attempts > 1 else ''}"

@@ -19,7 +19,7 @@ X_MAX_WEIGHT = 280
 
 def weighted_length(text: str) -> int:
     """X's weighted length of ``text`` (URLs 23, CJK/emoji 2)."""
-    return parse_tweet(text).weightedLength
+    return int(parse_tweet(text).weightedLength)
 
 
 def x_measure(text: str) -> int:
@@ -27,7 +27,7 @@ def x_measure(text: str) -> int:
     parsed = parse_tweet(text)
     if not parsed.valid and parsed.weightedLength <= X_MAX_WEIGHT:
         return X_MAX_WEIGHT + 1
-    return parsed.weightedLength
+    return int(parsed.weightedLength)
 
 
 X_TEXT_LIMIT = TextLimit(max_length=X_MAX_WEIGHT, measure=x_measure)
