@@ -41,7 +41,8 @@ class FeedSettings(_Section):
     author_name: str = Field("Chronicle", description="Feed author.")
     author_email: str | None = Field(None, description="Feed author's e-mail (optional).")
     base_url: str = Field("http://127.0.0.1:8000",
-                          description="Public URL of the site and feeds (no trailing /).")
+                          description="Public URL of the site and feeds (no trailing /); "
+                          "unset, `serve` uses the address it listens on.")
     tag_authority: str = Field("chronicle.example.org,2026",
                                description="Authority of the permanent tag: URIs of entries "
                                "(RFC 4151 'domain,year'); never change it once published.")
@@ -53,6 +54,9 @@ class FeedSettings(_Section):
     archive_size: int = Field(50, ge=1, le=1000,
                               description="Entries per RFC 5005 archive page (fixed once chosen).")
     hub_url: str | None = Field(None, description="WebSub hub to ping when a feed changes.")
+    retraction_days: int = Field(30, ge=0, le=3650, description="Days a retracted milestone "
+                                 "stays in the main feeds as a retracted update, counted to the "
+                                 "chronicle's newest change.")
 
     @field_validator("base_url")
     @classmethod

@@ -71,6 +71,7 @@ class HistoryRow(SQLModel, table=True):
     recorded_at: dt.datetime = Field(sa_column=_utc())
     reason: str | None = None
     changes: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    previous: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))  # old values of `changes`
 
 
 class RetractedRow(SQLModel, table=True):
@@ -80,6 +81,9 @@ class RetractedRow(SQLModel, table=True):
     reason: str
     retracted_at: dt.datetime = Field(sa_column=_utc())
     position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    # When the withdrawn milestone was first recorded: its slot in the feeds' archive pages.
+    recorded_at: dt.datetime = Field(sa_column=_utc())
+    recorded_position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
 
 
 def table(model: type[SQLModel]) -> sa.Table:

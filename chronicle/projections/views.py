@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chronicle.domain import Milestone
@@ -38,6 +38,7 @@ class HistoryEntry:
     recorded_at: dt.datetime
     reason: str | None
     changes: dict[str, Any]
+    previous: dict[str, Any] = field(default_factory=dict)  # what `changes` replaced
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,6 +50,8 @@ class RetractedView:
     reason: str
     retracted_at: dt.datetime
     position: int
+    recorded_at: dt.datetime | None = None      # when it was first recorded (feeds' slot)
+    recorded_position: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
