@@ -62,9 +62,9 @@ def test_export_writes_pages_and_the_calendar(tmp_path: Path) -> None:
     exported = run_cli("--database-url", database, "export", "--out", str(out),
                        env={"CHRONICLE_FAKE_NOW": "2026-01-20T10:00:00+08:00"})
     assert exported.code == 0, exported.stderr
-    assert len(list((out / "milestones").glob("*.html"))) == 89
+    assert len(list((out / "milestones").glob("*/index.html"))) == 89
     for name in ("index.html", "404.html", "assets/chronicle.css", "assets/filter.js",
-                 "tags/diplomacy.html", "years/1987.html"):
+                 "tags/diplomacy/index.html", "years/1987/index.html"):
         assert (out / name).is_file(), name
     index = (out / "index.html").read_text(encoding="utf-8")
     assert index.count('<li class="milestone"') == 89

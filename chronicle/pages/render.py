@@ -93,8 +93,8 @@ class PageRenderer:
 
     def url(self, kind: str, value: object = None) -> str:
         """A root-relative URL: url("milestone", id), url("tag", tag), url("year", 1987)."""
-        paths = {"home": "/", "milestone": "/milestones/{}", "tag": "/tags/{}",
-                 "year": "/years/{}", "css": CSS_PATH, "js": JS_PATH,
+        paths = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
+                 "year": "/years/{}/", "source": "/sources/{}/", "css": CSS_PATH, "js": JS_PATH,
                  "calendar": CALENDAR_PATH, "tag-feed": "/feeds/tags/{}"}
         path = paths[kind]
         if value is not None:
@@ -146,7 +146,7 @@ class PageRenderer:
 
     def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry]) -> bytes:
         """Independent of today's date, so the bytes change only when the milestone does."""
-        return self._render("milestone.html", f"/milestones/{quote(view.id, safe='')}",
+        return self._render("milestone.html", f"/milestones/{quote(view.id, safe='')}/",
                             view=view, m=view.milestone, trail=trail,
                             marked=self.marked_on(view.milestone))
 
@@ -164,11 +164,11 @@ class PageRenderer:
 
     def retracted(self, gone: RetractedView, last_known: Milestone | None,
                   trail: Sequence[AuditEntry]) -> bytes:
-        return self._render("retracted.html", f"/milestones/{quote(gone.id, safe='')}",
+        return self._render("retracted.html", f"/milestones/{quote(gone.id, safe='')}/",
                             gone=gone, m=last_known, trail=trail)
 
     def tag(self, tag: str, views: Sequence[MilestoneView], card: Card | None = None) -> bytes:
-        return self._render("listing.html", f"/tags/{quote(tag, safe='')}",
+        return self._render("listing.html", f"/tags/{quote(tag, safe='')}/",
                             heading=f"Milestones tagged “{tag}”", views=views, tag=tag,
                             year=None, alternates=self.main_alternates()
                             + self.tag_alternates(tag), card=card or self.card)
@@ -177,7 +177,7 @@ class PageRenderer:
              card: Card | None = None) -> bytes:
         before = [y for y in years if y < year]
         after = [y for y in years if y > year]
-        return self._render("listing.html", f"/years/{year}", heading=f"Milestones of {year}",
+        return self._render("listing.html", f"/years/{year}/", heading=f"Milestones of {year}",
                             views=views, tag=None, year=year, card=card or self.card,
                             previous_year=before[-1] if before else None,
                             next_year=after[0] if after else None)

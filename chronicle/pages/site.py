@@ -1,8 +1,10 @@
 """The pages and the calendar as Documents: what `chronicle serve` caches and `export` writes.
 
-Pages are published at `.html` paths so a static host serves them with the right type:
-/index.html, /milestones/<id>.html, /tags/<tag>.html, /years/<year>.html, /404.html. The
-server answers the clean URLs (/, /milestones/<id>, …) with the same bytes (chronicle.pages.web).
+Pages are published as directory indexes so every link works on any static host (nginx,
+`python3 -m http.server`, object storage): /index.html, /milestones/<id>/index.html,
+/tags/<tag>/index.html, /years/<year>/index.html, /404.html; the pages link /milestones/<id>/.
+The server answers the same URLs, and the clean ones without the slash, with the same bytes
+(chronicle.pages.web).
 A retracted milestone keeps its page, marked by GONE_ROUTE so the server answers it with 410.
 
 Only the home page depends on the date (its "next anniversary"); every other page changes
@@ -45,8 +47,8 @@ ASSETS = {CSS_PATH: ("chronicle.css", "text/css; charset=utf-8"),
 
 
 def page_path(kind: str, name: object) -> str:
-    """The published path of a milestone, tag or year page."""
-    return f"/{kind}/{quote(str(name), safe='')}.html"
+    """The published path of a milestone, tag, year or source page: a directory's index."""
+    return f"/{kind}/{quote(str(name), safe='')}/index.html"
 
 
 def day_start(today: dt.date, settings: Settings) -> dt.datetime:
