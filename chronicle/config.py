@@ -42,7 +42,8 @@ class FeedSettings(_Section):
     author_email: str | None = Field(None, description="Feed author's e-mail (optional).")
     base_url: str = Field("http://127.0.0.1:8000",
                           description="Public URL of the site and feeds (no trailing /); "
-                          "unset, `serve` uses the address it listens on.")
+                          "unset, `serve` uses the address it listens on and `export` the "
+                          "[server] address.")
     tag_authority: str = Field("chronicle.example.org,2026",
                                description="Authority of the permanent tag: URIs of entries "
                                "(RFC 4151 'domain,year'); never change it once published.")
@@ -159,6 +160,20 @@ class Settings(BaseSettings):
         return url
 
 
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def served_at(settings: Settings, host: str, port: int) -> Settings:
+    """The settings with `feed.base_url`, when not configured, set to the address served
+    (http://HOST:PORT; a wildcard address becomes loopback), so every absolute link matches it."""
+    if "base_url" in settings.feed.model_fields_set:
+        return settings
+    host = WILDCARDS.get(host, host)
+    authority = f"[{host}]" if ":" in host else host
+    feed = settings.feed.model_copy(update={"base_url": f"http://{authority}:{port}"})
+    return settings.model_copy(update={"feed": feed})
+
+
 def _format_errors(error: ValidationError, origin: str) -> str:
     lines = []
     for item in error.errors():
@@ -190,4 +205,6 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"{origin}: {exc}") from None
     base_dir = settings.base_dir if settings.base_dir.is_absolute() else (
         base / settings.base_dir).resolve()
-    return Settings.model_validate({**settings.model_dump(), "base_dir": base_dir})
+    # Only what was set: a default stays a default (`feed.base_url` unset lets `serve` choose).
+    return Settings.model_validate({**settings.model_dump(exclude_unset=True),
+                                    "base_dir": base_dir})

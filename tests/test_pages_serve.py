@@ -54,6 +54,25 @@ def test_the_home_page_turns_to_the_next_day_without_a_log_change(tmp_path: Path
         assert index.headers["etag"] == new_etag
 
 
+@pytest.mark.slow
+def test_serve_with_no_base_url_links_to_the_address_it_serves(tmp_path: Path) -> None:
+    """The shipped config leaves feed.base_url unset: --port decides every absolute link."""
+    database = f"sqlite:///{tmp_path / 'chronicle.db'}"
+    store = open_store(database, upcasters=UPCASTERS)
+    record_milestones(store, [make_milestone(1, title="Relations", date="1987-01-27")])
+    store.close()
+    env = {"CHRONICLE_EXPORT_DIR": str(tmp_path), "CHRONICLE_SERVER__LOAD_ON_START": "false"}
+    with running_server(database, env=env, set_base_url=False) as base:
+        assert not base.endswith(":8000")
+        atom = httpx.get(f"{base}/feeds/milestones.atom").text
+        assert f'href="{base}/feeds/milestones.atom" rel="self"' in atom
+        assert f"{base}/milestones/" in atom and ":8000" not in atom
+        home = lxml.html.document_fromstring(httpx.get(f"{base}/").text)
+        assert home.xpath("//link[@rel='canonical']/@href") == [f"{base}/"]
+        calendar = httpx.get(f"{base}/calendar.ics").text
+        assert ":8000" not in calendar and base.removeprefix("http://") in calendar
+
+
 def test_export_writes_pages_and_the_calendar(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'chronicle.db'}"
     out = tmp_path / "site"

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Protocol
 import typer
 
 from chronicle.cli.context import Failure, app_context, out
-from chronicle.config import Settings
+from chronicle.config import Settings, served_at
 from chronicle.projections import Projector, ReadModels
 from chronicle.store import SqlEventStore
 
@@ -83,6 +83,7 @@ def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector,
         return
     # Worker processes build their own app (store, follower, cache) from the environment.
     os.environ["CHRONICLE_DATABASE_URL"] = settings.resolved_database_url
+    os.environ["CHRONICLE_FEED__BASE_URL"] = settings.feed.base_url
     uvicorn.run("chronicle.web.app:app_from_environment", factory=True, workers=workers,
                 **options)
 
@@ -96,7 +97,8 @@ def serve_command(
 ) -> None:
     """Serve the feeds over HTTP, following the log; stops cleanly on SIGTERM or Ctrl-C."""
     context = app_context(ctx)
-    settings = context.settings
+    host, port = host or context.settings.server.host, port or context.settings.server.port
+    settings = served_at(context.settings, host, port)
     if context.config_path is not None:
         os.environ["CHRONICLE_CONFIG"] = str(context.config_path.resolve())
     store = context.store()
@@ -109,8 +111,7 @@ def serve_command(
     scheduler = start_scheduler(settings, store) if settings.server.scheduler else None
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        _run_uvicorn(settings, store, projector, host or settings.server.host,
-                     port or settings.server.port, access_log)
+        _run_uvicorn(settings, store, projector, host, port, access_log)
     except Terminated:
         pass  # uvicorn shut down gracefully and re-raised SIGTERM: finish cleanly, exit 0
     finally:
@@ -129,7 +130,8 @@ def export_command(
     from chronicle.feeds.site import export_site
 
     context = app_context(ctx)
-    settings = context.settings
+    settings = served_at(context.settings, context.settings.server.host,
+                         context.settings.server.port)
     store = context.store()
     caught_up(store)
     target = out_dir or settings.path(settings.export_dir)

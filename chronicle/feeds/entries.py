@@ -79,6 +79,7 @@ def milestone_item(view: MilestoneView, feed: FeedSettings) -> Item:
         content_html=milestone_html(milestone, page),
         tags=tuple(xml_safe(tag) for tag in milestone.tags),
         historical_key=sort_key(milestone.date),
+        recorded_order=view.recorded_position,
     )
 
 
@@ -100,6 +101,7 @@ def retracted_item(view: RetractedView, feed: FeedSettings) -> Item:
                       f"<p>Reason: {escape(reason)}</p>"
                       f'<p><a href="{escape(page)}">The milestone\'s page</a> keeps its '
                       "history.</p>"),
+        recorded_order=view.recorded_position or 0,
         retraction=Retraction(when, reason),
     )
 

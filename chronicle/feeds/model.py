@@ -59,11 +59,12 @@ class Item:
     tags: tuple[str, ...] = ()
     external_url: str | None = None
     historical_key: str = ""     # sorts like the historical date (main feed's ties)
+    recorded_order: int = 0      # the log position it was recorded at: the last tie-break
     retraction: Retraction | None = None  # a withdrawn milestone (RFC 6721 in archive pages)
 
-    def change_key(self) -> tuple[dt.datetime, str]:
-        """The main feeds' order, newest first: last change, then the historical date."""
-        return self.updated, self.historical_key
+    def change_key(self) -> tuple[dt.datetime, str, int]:
+        """The main feeds' order, newest first: last change, the historical date, recording."""
+        return self.updated, self.historical_key, self.recorded_order
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
