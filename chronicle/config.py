@@ -126,6 +126,9 @@ class Settings(BaseSettings):
                               "sqlite:///FILE (default) or postgresql://USER@HOST/DB.")
     sources: list[str] = Field(["events/*.yaml"], description="Milestone files (glob patterns).")
     export_dir: Path = Field(Path("feeds"), description="Where `chronicle export` writes files.")
+    source_documents_dir: Path | None = Field(
+        None, description="Folder of the documents sources cite by `file`: source pages list "
+        "the passages in the document's order (unset or missing: by the milestones citing them).")
     feed: FeedSettings = Field(default_factory=FeedSettings)
     posting: PostingSettings = Field(default_factory=PostingSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

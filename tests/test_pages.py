@@ -15,6 +15,7 @@ from chronicle.dates import HistoricalDate
 from chronicle.domain import Milestone, Source, retract, revise
 from chronicle.feeds.model import Document
 from chronicle.pages.site import GONE_ROUTE, INDEX_PATH, NOT_FOUND_PATH, documents, page_path
+from chronicle.pages.sources import passage_anchor
 from chronicle.pages.upcoming import anniversary_in, next_anniversaries
 from chronicle.projections import Projector, ReadModels
 from chronicle.repository import Decision, MilestoneRepository
@@ -146,8 +147,9 @@ def test_milestone_page_shows_sources_notes_people_and_history(
     quote = tree.xpath("//ol[@class='sources']//blockquote")[0]
     assert quote.get("cite") == "https://www.state.gov/mongolia"
     assert " ".join(quote.text_content().split()) == "Relations were established in 1987."
-    assert tree.xpath("//ol[@class='sources']//figcaption/a/@href") == [
-        "https://www.state.gov/mongolia"]
+    assert tree.xpath("//ol[@class='sources']//figcaption//a/@href") == [
+        "/sources/state-department-fact-sheet/#" + passage_anchor(
+            "Relations were established in 1987."), "https://www.state.gov/mongolia"]
     assert texts(tree, "//section[@class='notes']/p") == ["The sources disagree on the rank.",
                                                           "Second paragraph."]
     trail = tree.xpath("//ol[@class='audit']/li")
@@ -183,7 +185,7 @@ def test_listings_by_tag_and_year(site: dict[str, Document]) -> None:
 def test_every_page_has_landmarks_one_h1_and_ordered_headings(
         site: dict[str, Document]) -> None:
     pages = [path for path in site if path.endswith(".html")]
-    assert len(pages) == 15
+    assert len(pages) == 17  # with the sources index and the one source page
     for path in pages:
         check_page_structure(site[path], path)
 

@@ -10,7 +10,7 @@ from chronicle.config import FeedSettings
 from chronicle.dates import HistoricalDate
 from chronicle.domain import Milestone, Source
 from chronicle.feeds.model import Item, Retraction
-from chronicle.feeds.text import escape, is_web_url, paragraphs, xml_safe
+from chronicle.feeds.text import escape, is_web_url, paragraphs, readable_quote, xml_safe
 from chronicle.projections import MilestoneView, PublishedPostView, RetractedView
 from chronicle.projections.milestone_rows import sort_key
 
@@ -44,7 +44,7 @@ def _source_html(source: Source) -> str:
     title = escape(source.title)
     if is_web_url(source.url):
         title = f'<a href="{escape(source.url or "")}">{title}</a>'
-    return f"<li>{title}<blockquote>{paragraphs(source.quote)}</blockquote></li>"
+    return f"<li>{title}<blockquote>{paragraphs(readable_quote(source.quote))}</blockquote></li>"
 
 
 def _list_line(label: str, values: tuple[str, ...]) -> str:

@@ -21,9 +21,11 @@ from num2words import num2words
 from chronicle.config import Settings
 from chronicle.dates import DatePoint, HistoricalDate
 from chronicle.domain import Milestone
+from chronicle.feeds.text import readable_quote
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.queries import PageData
+from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.upcoming import FEB29, next_anniversaries
 from chronicle.projections import MilestoneView, RetractedView
 
@@ -85,8 +87,9 @@ class PageRenderer:
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                auto_reload=False)
         self.env.filters.update(paragraphs=paragraphs, utc_words=utc_words, ordinal=ordinal,
-                                day_words=day_words)
+                                day_words=day_words, readable_quote=readable_quote)
         self.env.globals.update(url=self.url, is_web_url=is_web_url, era_of=era_of,
+                                source_slug=source_slug, passage_anchor=passage_anchor,
                                 site=self._site())
 
     # -- links -------------------------------------------------------------------------
@@ -94,7 +97,8 @@ class PageRenderer:
     def url(self, kind: str, value: object = None) -> str:
         """A root-relative URL: url("milestone", id), url("tag", tag), url("year", 1987)."""
         paths = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
-                 "year": "/years/{}/", "source": "/sources/{}/", "css": CSS_PATH, "js": JS_PATH,
+                 "year": "/years/{}/", "source": "/sources/{}/", "sources": "/sources/",
+                 "css": CSS_PATH, "js": JS_PATH,
                  "calendar": CALENDAR_PATH, "tag-feed": "/feeds/tags/{}"}
         path = paths[kind]
         if value is not None:
@@ -181,6 +185,13 @@ class PageRenderer:
                             views=views, tag=None, year=year, card=card or self.card,
                             previous_year=before[-1] if before else None,
                             next_year=after[0] if after else None)
+
+    def source(self, page: SourcePage, ordered: bool) -> bytes:
+        """A source's page: `ordered` when the passages are in the document's order."""
+        return self._render("source.html", f"/sources/{page.slug}/", page=page, ordered=ordered)
+
+    def sources(self, pages: Sequence[SourcePage]) -> bytes:
+        return self._render("sources.html", "/sources/", pages=pages)
 
     def not_found(self, data: PageData | None = None) -> bytes:
         return self._render("not_found.html", "/", tags=data.tags if data else ())

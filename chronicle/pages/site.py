@@ -32,6 +32,7 @@ from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
 from chronicle.pages.ical import event_ical, render_calendar
 from chronicle.pages.queries import PageData, histories, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
+from chronicle.pages.sources import source_pages
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
 from chronicle.projections import MilestoneView, ReadModels, RetractedView
@@ -39,6 +40,7 @@ from chronicle.projections import MilestoneView, ReadModels, RetractedView
 HTML = "text/html; charset=utf-8"
 INDEX_PATH = "/index.html"
 NOT_FOUND_PATH = "/404.html"
+SOURCES_PATH = "/sources/index.html"
 EXPORTED_CALENDAR_PATH = "/feeds/anniversaries.ics"
 GONE_ROUTE = "/milestones/{id} (retracted)"
 T = TypeVar("T")
@@ -165,6 +167,7 @@ class PageBuilder:
             documents = [index_document(self.renderer, data, today, self.card),
                          self.not_found(data)]
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
+            documents += self.sources(data)
             documents += calendar_documents(self.settings, data, self.event)
             self.memo.finish()
         return documents + asset_documents()
@@ -219,6 +222,23 @@ class PageBuilder:
             pages.append(Document(page_path("years", year), body, HTML, data.changed_at,
                                   route="/years/{year}"))
         return pages
+
+
+    def sources(self, data: PageData) -> list[Document]:
+        """A page per quoted document, and their index (see chronicle.pages.sources)."""
+        folder = self.settings.source_documents_dir
+        folder = self.settings.path(folder) if folder is not None else None
+        pages = source_pages(data.milestones, folder)
+        documents = [Document(SOURCES_PATH, self.memo.get(
+            ("sources", tuple(p.key for p in pages)), partial(self.renderer.sources, pages)),
+            HTML, data.changed_at, route="/sources/")]
+        for page in pages:
+            ordered = any(passage.offset is not None for passage in page.passages)
+            body = self.memo.get(("source", page.key),
+                                 partial(self.renderer.source, page, ordered))
+            documents.append(Document(page_path("sources", page.slug), body, HTML,
+                                      data.changed_at, route="/sources/{slug}"))
+        return documents
 
 
 def documents(settings: Settings, read_models: ReadModels,

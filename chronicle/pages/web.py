@@ -32,6 +32,7 @@ from chronicle.pages.site import (
     GONE_ROUTE,
     INDEX_PATH,
     NOT_FOUND_PATH,
+    SOURCES_PATH,
     index_document,
     renderer_for,
     system_today,
@@ -76,7 +77,9 @@ class _State(Protocol):
 def page_target(path: str) -> str | None:
     """The document path a page URL is published at, or None for other URLs."""
     if not path.startswith(_PREFIXES):  # the feeds' hot path pays one startswith
-        return None
+        return SOURCES_PATH if path == "/sources" else None
+    if path in ("/sources/", SOURCES_PATH):
+        return SOURCES_PATH
     match = _PAGE.fullmatch(path)
     return f"/{match[1]}/{match[2]}/index.html" if match else None
 
