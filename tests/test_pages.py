@@ -156,7 +156,8 @@ def test_milestone_page_shows_sources_notes_people_and_history(
     assert [li.get("class") for li in trail] == ["audit-recorded", "audit-revised"]
     revised = " ".join(trail[1].text_content().split())
     assert "Reason: fuller title" in revised
-    assert "title The United States and Mongolia establish relations" in revised
+    assert ("title was: Relations established → now: The United States and Mongolia "
+            "establish relations") in revised
     assert re.search(r"Revised \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", revised)
     assert "marked every year on 27 January" in " ".join(texts(tree, "//section/p"))
 

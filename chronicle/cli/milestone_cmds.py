@@ -9,10 +9,12 @@ import time
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from chronicle.cli.context import AppContext, BadInput, app_context, err, out, progress_bar
-from chronicle.projections import MilestoneView, Projector, ReadModels
+from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream
+from chronicle.projections import MilestoneView, Projector, ReadModels, RetractedView
 from chronicle.projections.replay import replay_in_memory
 
 AS_OF_HELP = ("Show the chronicle as it was known then: a log position (e.g. 120), a date "
@@ -98,24 +100,25 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
     as_of: AsOf = None,
 ) -> None:
-    """Show one milestone with its sources and its full revision history."""
-    models = current_read_models(app_context(ctx), as_of)
+    """Show one milestone with its sources and its full revision history (field: old → new);
+    a retracted one with its history from the log."""
+    context = app_context(ctx)
+    models = current_read_models(context, as_of)
     view = models.milestone(milestone_id)
     if view is None:
         gone = models.retracted(milestone_id)
-        if gone:
-            raise BadInput(f"{milestone_id}: retracted on {gone.retracted_at:%Y-%m-%d}: "
-                           f"{gone.reason}")
-        raise BadInput(f"{milestone_id}: no such milestone")
-    history = models.history(milestone_id)
+        if gone is None:
+            raise BadInput(f"{milestone_id}: no such milestone")
+        _show_retracted(context, gone, as_json, as_of)
+        return
+    trail = from_history(models.history(milestone_id))
     if as_json:
-        data = milestone_json(view) | {"history": [
-            {"position": h.position, "type": h.type, "recorded_at": h.recorded_at.isoformat(),
-             "reason": h.reason, "changes": h.changes} for h in history]}
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(json.dumps(milestone_json(view) | {"history": trail_json(trail)},
+                         ensure_ascii=False, indent=2))
         return
     m = view.milestone
-    out.print(f"[bold]{m.title}[/bold]\n{m.date.words()}  ·  {m.id}  ·  {', '.join(m.tags)}")
+    out.print(f"[bold]{escape(m.title)}[/bold]\n{m.date.words()}  ·  {m.id}  ·  "
+              f"{escape(', '.join(m.tags))}")
     out.print(m.summary, markup=False)
     for label, values in (("people", m.people), ("places", m.places)):
         if values:
@@ -125,12 +128,46 @@ def show_command(
         out.print(f"  “{source.quote}”", markup=False)
     if m.notes:
         out.print(f"notes: {m.notes}", markup=False)
+    print_trail(trail)
+
+
+def _show_retracted(context: AppContext, gone: RetractedView, as_json: bool,
+                    as_of: str | None) -> None:
+    """A withdrawn milestone: why and when, and its history as the log has it (exit 0)."""
+    reader = LogReader(context.store().engine)
+    upto = resolve_as_of(context, as_of) if as_of is not None else None
+    events = [e for e in reader.stream(gone.id) if upto is None or e.position <= upto]
+    trail, last = from_stream(events), reader.last_known(events)
+    if as_json:
+        print(json.dumps({"id": gone.id, "title": last.title if last else gone.title,
+                          "retracted": {"reason": gone.reason,
+                                        "retracted_at": gone.retracted_at.isoformat(),
+                                        "position": gone.position},
+                          "history": trail_json(trail)}, ensure_ascii=False, indent=2))
+        return
+    out.print(f"[bold]RETRACTED[/bold] {escape(last.title if last else gone.title)}")
+    if last is not None:
+        out.print(f"{last.date.words()}  ·  {gone.id}", markup=False)
+    out.print(f"retracted {gone.retracted_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}Z  "
+              f"#{gone.position}: {gone.reason}", markup=False)
+    print_trail(trail)
+
+
+def trail_json(trail: list[AuditEntry]) -> list[dict[str, Any]]:
+    """The audit trail for scripts: each change with its old and new value as shown."""
+    return [{"position": e.position, "type": e.type, "recorded_at": e.recorded_at.isoformat(),
+             "reason": e.reason,
+             "changes": [{"field": c.field, "old": c.old, "new": c.value} for c in e.changes]}
+            for e in trail]
+
+
+def print_trail(trail: list[AuditEntry]) -> None:
     out.print("history:")
-    for entry in history:
-        what = ", ".join(sorted(entry.changes)) if entry.changes else ""
-        out.print(f"  {entry.recorded_at:%Y-%m-%d %H:%M:%S}Z  #{entry.position}  {entry.type}"
-                  f"{'  ' + what if what else ''}{'  — ' + entry.reason if entry.reason else ''}",
-                  markup=False)
+    for entry in trail:
+        out.print(f"  {entry.recorded_at:%Y-%m-%d %H:%M:%S}Z  #{entry.position}  {entry.label}"
+                  f"{'  — ' + entry.reason if entry.reason else ''}", markup=False)
+        for change in entry.changes:
+            out.print(f"      {change.text()}", markup=False)
 
 
 def rebuild_command(ctx: typer.Context) -> None:
