@@ -1,4 +1,5 @@
-"""`chronicle show`: the audit trail says what changed (field: old → new), even once retracted."""
+"""`chronicle show` (the audit trail says what changed: field: old → new, even once retracted)
+and `chronicle search`."""
 
 from __future__ import annotations
 
@@ -57,3 +58,20 @@ def test_show_of_an_unknown_id_is_one_line_and_exit_2(db_url: str) -> None:
     assert shown.code == 2
     assert shown.stderr.strip().splitlines()[-1] == "no-such-milestone: no such milestone"
     assert "Traceback" not in shown.stderr
+
+
+def test_search_finds_every_word_best_first(store: SqlEventStore, db_url: str) -> None:
+    record_all(store, [milestone(1, title="Khaan Quest begins"),
+                       milestone(2, title="A quest of another kind"),
+                       milestone(3, title="Gobi Wolf")])
+    found = run_cli("--database-url", db_url, "search", "khaan quest", "--json")
+    assert found.code == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert [h["id"] for h in hits] == ["feed-milestone-1"]
+    assert hits[0]["match"]["title_html"] == "<mark>Khaan</mark> <mark>Quest</mark> begins"
+    text = run_cli("--database-url", db_url, "search", "quest")
+    assert text.code == 0
+    assert text.stdout.index("feed-milestone-1") >= 0 and "feed-milestone-2" in text.stdout
+    assert "Gobi" not in text.stdout
+    none = run_cli("--database-url", db_url, "search", "zebra")
+    assert none.code == 0 and "no milestone matches 'zebra'" in none.stderr

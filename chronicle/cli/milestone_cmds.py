@@ -6,15 +6,17 @@ import datetime as dt
 import json
 import re
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from chronicle.cli.context import AppContext, BadInput, app_context, err, out, progress_bar
-from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream
-from chronicle.projections import MilestoneView, Projector, ReadModels, RetractedView
+from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream, trail_json
+from chronicle.projections import Projector, ReadModels, RetractedView
+from chronicle.projections.fulltext import MARK_END, MARK_START
+from chronicle.projections.jsonviews import hit_json, milestone_json
 from chronicle.projections.replay import replay_in_memory
 
 AS_OF_HELP = ("Show the chronicle as it was known then: a log position (e.g. 120), a date "
@@ -56,20 +58,6 @@ def parse_month_day(text: str) -> tuple[int, int]:
     except ValueError:
         raise BadInput(f"--on: {text!r} is not a month and day as MM-DD (e.g. 01-27)") from None
     return day.month, day.day
-
-
-def milestone_json(view: MilestoneView) -> dict[str, Any]:
-    m = view.milestone
-    date = m.date.to_json()
-    return {
-        "id": m.id, "title": m.title, "date": date["date"], "end": date["end"],
-        "precision": date["precision"], "circa": date["circa"], "date_words": m.date.words(),
-        "summary": m.summary, "tags": list(m.tags), "people": list(m.people),
-        "places": list(m.places), "sources": [s.to_payload() for s in m.sources],
-        "notes": m.notes, "anniversary_of": m.anniversary_of,
-        "recorded_at": view.recorded_at.isoformat(), "updated_at": view.updated_at.isoformat(),
-        "revisions": view.revisions,
-    }
 
 
 def milestones_command(
@@ -153,14 +141,6 @@ def _show_retracted(context: AppContext, gone: RetractedView, as_json: bool,
     print_trail(trail)
 
 
-def trail_json(trail: list[AuditEntry]) -> list[dict[str, Any]]:
-    """The audit trail for scripts: each change with its old and new value as shown."""
-    return [{"position": e.position, "type": e.type, "recorded_at": e.recorded_at.isoformat(),
-             "reason": e.reason,
-             "changes": [{"field": c.field, "old": c.old, "new": c.value} for c in e.changes]}
-            for e in trail]
-
-
 def print_trail(trail: list[AuditEntry]) -> None:
     out.print("history:")
     for entry in trail:
@@ -168,6 +148,33 @@ def print_trail(trail: list[AuditEntry]) -> None:
                   f"{'  — ' + entry.reason if entry.reason else ''}", markup=False)
         for change in entry.changes:
             out.print(f"      {change.text()}", markup=False)
+
+
+def search_command(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="Words to find (all of them).")],
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array, not text.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 20,
+    as_of: AsOf = None,
+) -> None:
+    """Full-text search over titles, summaries, people, places, tags and quotes, best first."""
+    models = current_read_models(app_context(ctx), as_of)
+    hits = models.search(query, limit)
+    if as_json:
+        print(json.dumps([hit_json(hit) for hit in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        err.print(f"no milestone matches {query!r}", markup=False, highlight=False)
+        return
+    for hit in hits:
+        view = hit.view
+        out.print(f"{_marked(hit.title)}\n  {view.milestone.date.words()}  ·  {view.id}")
+        out.print(f"  {_marked(hit.snippet)}")
+
+
+def _marked(text: str) -> str:
+    """Search marks as bold, everything else printed as it is."""
+    return escape(text).replace(MARK_START, "[bold]").replace(MARK_END, "[/bold]")
 
 
 def rebuild_command(ctx: typer.Context) -> None:
@@ -187,4 +194,5 @@ def rebuild_command(ctx: typer.Context) -> None:
 def register(app: typer.Typer) -> None:
     app.command("milestones")(milestones_command)
     app.command("show")(show_command)
+    app.command("search")(search_command)
     app.command("rebuild")(rebuild_command)

@@ -10,9 +10,10 @@ from chronicle.config import FeedSettings
 from chronicle.dates import HistoricalDate
 from chronicle.domain import Milestone, Source
 from chronicle.feeds.model import Item, Retraction
-from chronicle.feeds.text import escape, is_web_url, paragraphs, readable_quote, xml_safe
+from chronicle.feeds.text import escape, is_web_url, paragraphs, xml_safe
 from chronicle.projections import MilestoneView, PublishedPostView, RetractedView
 from chronicle.projections.milestone_rows import sort_key
+from chronicle.quotes import readable_quote
 
 POST_TITLE_LENGTH = 100
 

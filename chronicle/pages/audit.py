@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from chronicle.dates import HistoricalDate, InvalidDate
 from chronicle.domain import Milestone, MilestoneState, fold, stream_id
-from chronicle.projections import HistoryEntry
+from chronicle.projections import HistoryEntry, ReadModels
 from chronicle.repository import to_domain
 from chronicle.store import SqlEventStore, StoredEvent
 from chronicle.store.dialects import dialect_for
@@ -100,6 +100,21 @@ def from_stream(events: Iterable[StoredEvent]) -> list[AuditEntry]:
                                 changes=_changes(changes, dict(state) if changes else None)))
         state.update(changes)
     return trail
+
+
+def trail_json(trail: Iterable[AuditEntry]) -> list[dict[str, Any]]:
+    """The audit trail for scripts and the API: each change with its old and new value."""
+    return [{"position": e.position, "type": e.type, "recorded_at": e.recorded_at.isoformat(),
+             "reason": e.reason,
+             "changes": [{"field": c.field, "old": c.old, "new": c.value} for c in e.changes]}
+            for e in trail]
+
+
+def audit_trail(read_models: ReadModels, milestone_id: str) -> list[AuditEntry]:
+    """A live milestone's trail from the history read model; a retracted one's from the log."""
+    if read_models.milestone(milestone_id) is not None:
+        return from_history(read_models.history(milestone_id))
+    return from_stream(LogReader(read_models.engine).stream(milestone_id))
 
 
 class LogReader:

@@ -21,13 +21,14 @@ from num2words import num2words
 from chronicle.config import Settings
 from chronicle.dates import DatePoint, HistoricalDate
 from chronicle.domain import Milestone
-from chronicle.feeds.text import readable_quote
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.queries import PageData
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.upcoming import FEB29, next_anniversaries
-from chronicle.projections import MilestoneView, RetractedView
+from chronicle.projections import MilestoneView, RetractedView, SearchHit
+from chronicle.projections.jsonviews import marked_html
+from chronicle.quotes import readable_quote
 
 CSS_PATH = "/assets/chronicle.css"
 JS_PATH = "/assets/filter.js"
@@ -87,7 +88,8 @@ class PageRenderer:
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                auto_reload=False)
         self.env.filters.update(paragraphs=paragraphs, utc_words=utc_words, ordinal=ordinal,
-                                day_words=day_words, readable_quote=readable_quote)
+                                day_words=day_words, readable_quote=readable_quote,
+                                marked=lambda text: Markup(marked_html(text)))
         self.env.globals.update(url=self.url, is_web_url=is_web_url, era_of=era_of,
                                 source_slug=source_slug, passage_anchor=passage_anchor,
                                 site=self._site())
@@ -98,6 +100,7 @@ class PageRenderer:
         """A root-relative URL: url("milestone", id), url("tag", tag), url("year", 1987)."""
         paths = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
                  "year": "/years/{}/", "source": "/sources/{}/", "sources": "/sources/",
+                 "search": "/search",
                  "css": CSS_PATH, "js": JS_PATH,
                  "calendar": CALENDAR_PATH, "tag-feed": "/feeds/tags/{}"}
         path = paths[kind]
@@ -192,6 +195,10 @@ class PageRenderer:
 
     def sources(self, pages: Sequence[SourcePage]) -> bytes:
         return self._render("sources.html", "/sources/", pages=pages)
+
+    def search(self, query: str, hits: Sequence[SearchHit]) -> bytes:
+        """The search page: the query, and each match with its highlights."""
+        return self._render("search.html", "/search", query=query, hits=hits)
 
     def not_found(self, data: PageData | None = None) -> bytes:
         return self._render("not_found.html", "/", tags=data.tags if data else ())

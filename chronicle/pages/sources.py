@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chronicle.domain import Source
-from chronicle.feeds.text import readable_quote
 from chronicle.projections import MilestoneView
+from chronicle.quotes import readable_quote
 
 _PUBLISHER = re.compile(r"^(?P<title>.*\S)\s*\((?P<publisher>[^()]+)\)\s*$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")

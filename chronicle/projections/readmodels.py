@@ -17,6 +17,7 @@ from chronicle.projections.views import (
     MilestoneView,
     PublishedPostView,
     RetractedView,
+    SearchHit,
     TagCount,
 )
 
@@ -134,6 +135,16 @@ class ReadModels:
         if row is None:
             return None
         return retracted_view(row)
+
+    def search(self, query: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """Live milestones matching every word of `query`, best first (see fulltext)."""
+        from chronicle.projections import fulltext
+
+        with self.engine.connect() as conn:
+            hits = fulltext.search(conn, query, limit, offset)
+        views = {view.id: view for view in self.by_ids(hit.milestone_id for hit in hits)}
+        return [SearchHit(view=views[hit.milestone_id], title=hit.title, snippet=hit.snippet)
+                for hit in hits if hit.milestone_id in views]
 
     def retracted_all(self) -> list[RetractedView]:
         """Every withdrawn milestone, in the order they were first recorded."""

@@ -86,6 +86,16 @@ class RetractedRow(SQLModel, table=True):
     recorded_position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
 
 
+class SearchRow(SQLModel, table=True):
+    """What full-text search reads of a live milestone; the index itself is the database's
+    (FTS5 or tsvector, see chronicle.projections.fulltext), kept in step by its DDL."""
+
+    __tablename__ = "rm_search"
+    milestone_id: str = Field(primary_key=True, max_length=80)
+    title: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    body: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+
+
 def table(model: type[SQLModel]) -> sa.Table:
     return model.__table__  # type: ignore[attr-defined,no-any-return]
 
@@ -96,3 +106,4 @@ milestone_tags = table(MilestoneTagRow)
 on_this_day = table(OnThisDayRow)
 history = table(HistoryRow)
 retracted = table(RetractedRow)
+search = table(SearchRow)

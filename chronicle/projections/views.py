@@ -73,3 +73,13 @@ class PublishedPostView:
     remote_id: str | None
     remote_url: str | None
     position: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SearchHit:
+    """A full-text match: the milestone, and its title and a passage with the matches marked
+    (between fulltext.MARK_START and MARK_END; escape, then turn the marks into markup)."""
+
+    view: MilestoneView
+    title: str
+    snippet: str
