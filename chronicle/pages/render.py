@@ -25,6 +25,7 @@ from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.queries import PageData
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
+from chronicle.pages.timeline_svg import picture
 from chronicle.pages.upcoming import FEB29, next_anniversaries
 from chronicle.projections import MilestoneView, RetractedView, SearchHit
 from chronicle.projections.jsonviews import marked_html
@@ -149,7 +150,7 @@ class PageRenderer:
             years=data.years, count=len(data.milestones), upcoming=upcoming,
             upcoming_when=relative_day(upcoming[0].on, today) if upcoming else "",
             first_year=min(years, default=None), last_year=max(years, default=None),
-            scripts=True, card=card or self.card)
+            picture=picture(data.milestones), scripts=True, card=card or self.card)
 
     def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry]) -> bytes:
         """Independent of today's date, so the bytes change only when the milestone does."""
