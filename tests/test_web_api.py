@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 
@@ -10,15 +11,18 @@ import lxml.html
 import pytest
 
 from chronicle.config import Settings
+from chronicle.feeds.model import Document
 from chronicle.loader import load_sources
 from chronicle.projections.jsonviews import milestone_json
 from chronicle.store import SqlEventStore
 from chronicle.web import create_app
 from tests.conftest import run_cli
 from tests.test_feeds_support import REPO, caught_up, retract_one, revise_one
+from tests.test_pages import check_page_structure
 from tests.test_serve_http import Client
 
 RELATIONS = "diplomatic-relations-established"
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -38,7 +42,8 @@ def test_search_page_highlights_matches(client: Client) -> None:
     first = results[0]
     assert first.xpath(".//h2/a/mark/text()")[:2] == ["Khaan", "Quest"]
     assert first.xpath(".//h2/a/@href")[0].startswith("/milestones/khaan-quest")
-    assert tree.xpath("//input[@name='q']/@value") == ["Khaan Quest"]
+    assert tree.xpath("//main//input[@name='q']/@value") == ["Khaan Quest"]
+    check_page_structure(Document("/search", answer.content, "text/html", EPOCH), "/search")
     again = client.get("/search", params={"q": "Khaan Quest"},
                        headers={"if-none-match": answer.headers["etag"]})
     assert again.status_code == 304
