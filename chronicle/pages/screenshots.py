@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 SCHEMES = ("light", "dark")
-PAGES = {"home": "/", "milestone": "/milestones/diplomatic-relations-established"}
+PAGES = {"home": "/", "milestone": "/milestones/diplomatic-relations-established/"}
 DEFAULT_NOW = "2026-01-20T10:00:00+08:00"
 REPO = Path(__file__).resolve().parents[2]
 
