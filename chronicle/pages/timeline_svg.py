@@ -3,8 +3,8 @@ template (`_timeline_svg.html`), so it needs no script and every mark is a plain
 
 Years run left to right; eras are bands behind them, each as wide as its share of the
 milestones (a quiet century takes less room than a busy decade), years evenly spread within
-an era; each milestone is a mark at its first day (a year-precision date in the middle of its
-year), lifted to the next free row when it would overlap a neighbour.
+an era; each milestone is a mark at its first day (as the historical order counts it), lifted
+to the next free row when it would overlap a neighbour.
 """
 
 from __future__ import annotations
@@ -60,13 +60,9 @@ class TimelinePicture:
 
 
 def _when(view: MilestoneView) -> float:
-    """A milestone's place in years: its first day, or the middle of a year-precision year."""
-    date = view.milestone.date
-    first = date.first_day()
-    if date.precision == "year":
-        return first.year + 0.5
-    start = dt.date(first.year, 1, 1)
-    return first.year + (first - start).days / 366
+    """A milestone's place in years: its first day, as the historical order counts it."""
+    first = view.milestone.date.first_day()
+    return first.year + (first - dt.date(first.year, 1, 1)).days / 366
 
 
 def _segments(views: Sequence[MilestoneView], first: int, last: int
@@ -80,7 +76,8 @@ def _segments(views: Sequence[MilestoneView], first: int, last: int
         era = next((e for s, end, e in spans if s <= year < end), spans[-1][2])
         counts[era] += 1
     total = sum(counts[era] + ERA_WEIGHT for _, _, era in spans)
-    segments, left = [], float(MARGIN)
+    segments: list[tuple[int, int, float, float]] = []
+    left = float(MARGIN)
     for start, end, era in spans:
         width = (WIDTH - 2 * MARGIN) * (counts[era] + ERA_WEIGHT) / total
         segments.append((start, end, left, width))
@@ -104,7 +101,7 @@ def picture(views: Sequence[MilestoneView]) -> TimelinePicture | None:
         return float(WIDTH - MARGIN)
 
     rows: list[float] = []           # the right edge of each row's last mark
-    marks = []
+    marks: list[Mark] = []
     for view in views:
         x = x_of(_when(view))
         row = next((i for i, edge in enumerate(rows) if x - edge >= 2 * RADIUS + 1), None)
@@ -114,7 +111,7 @@ def picture(views: Sequence[MilestoneView]) -> TimelinePicture | None:
                 rows.append(x)
         rows[row] = x
         marks.append(Mark(view, x, AXIS_Y + ROW * (row + 1)))
-    bands = []
+    bands: list[Band] = []
     for index, era in enumerate(ERAS):
         start, end = max(era.first, first), min((era.last or last) + 1, last)
         if start < end:
