@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+import feedparser
 import httpx
 import lxml.html
 import pytest
@@ -101,3 +102,11 @@ def test_every_internal_link_of_the_export_answers_on_http_server(static_host: s
     assert {"/feeds/milestones.atom", "/assets/chronicle.css", "/calendar.ics"} <= paths
     assert "/milestones/diplomatic-relations-established/" in paths
 
+
+
+def test_the_shipped_main_feed_holds_the_whole_chronicle(exported: Path) -> None:
+    """With the shipped config a new subscriber gets every milestone, 1987 included."""
+    feed = feedparser.parse((exported / "feeds" / "milestones.atom").read_bytes())
+    ids = [entry.id for entry in feed.entries]
+    assert len(ids) == len(set(ids)) == 89
+    assert any(i.endswith("/milestone/diplomatic-relations-established") for i in ids)
