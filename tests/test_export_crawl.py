@@ -109,4 +109,4 @@ def test_the_shipped_main_feed_holds_the_whole_chronicle(exported: Path) -> None
     feed = feedparser.parse((exported / "feeds" / "milestones.atom").read_bytes())
     ids = [entry.id for entry in feed.entries]
     assert len(ids) == len(set(ids)) == 89
-    assert any(i.endswith("/milestone/diplomatic-relations-established") for i in ids)
+    assert any(i.endswith(":milestone/diplomatic-relations-established") for i in ids)
