@@ -2,20 +2,22 @@
 
 Titles are kept apart (they weigh more); the body holds the summary, people, places, tags and
 the quoted passages (table rows as text). Each batch rewrites the rows of the milestones it
-touched from rm_milestones, which the milestones projection has brought to the same batch
-(it runs first, in the same transaction); a retracted milestone leaves the index.
+touched: from a recording's payload, or from rm_milestones, which the milestones projection
+has brought to the same batch (it runs first, in the same transaction); a retracted milestone
+leaves the index.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from chronicle.domain import Milestone
-from chronicle.projections import fulltext  # noqa: F401 (the index DDL rides on the table)
+from chronicle.domain import MilestoneRecorded
+from chronicle.projections import fulltext
 from chronicle.projections import tables as t
 from chronicle.projections.base import Projection, insert_tuples
 from chronicle.quotes import readable_quote
@@ -25,30 +27,49 @@ from chronicle.store import StoredEvent
 CHUNK = 500
 
 
-def search_body(milestone: Milestone) -> str:
-    """Everything but the title, its parts separated by " · " (snippets show them)."""
-    parts = [milestone.summary, *milestone.people, *milestone.places, *milestone.tags,
-             *(readable_quote(source.quote) for source in milestone.sources)]
+def search_body(milestone: Mapping[str, Any]) -> str:
+    """Everything but the title of a milestone's payload, its parts separated by " · "
+    (snippets show them). A payload, not a Milestone: a rebuild builds no domain objects."""
+    parts = [milestone.get("summary") or "", *milestone.get("people", ()),
+             *milestone.get("places", ()), *milestone.get("tags", ()),
+             *(readable_quote(source["quote"]) for source in milestone.get("sources", ()))]
     return " · ".join(part for part in parts if part)
 
 
 class SearchProjection(Projection):
     name = "search"
-    version = 1
+    version = 1       # the index's DDL is fulltext's (created and dropped with rm_search)
 
     def tables(self) -> Sequence[sa.Table]:
         return (t.search,)
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
-        touched = sorted({e.stream_id.removeprefix(MILESTONE_STREAM_PREFIX) for e in events
-                          if e.stream_id.startswith(MILESTONE_STREAM_PREFIX)})
+        """Rows of the milestones the batch touched: from the payload of a recording that is
+        their last event here (the usual rebuild case), else as rm_milestones has them."""
+        latest: dict[str, StoredEvent] = {}
+        for event in events:
+            if event.stream_id.startswith(MILESTONE_STREAM_PREFIX):
+                latest[event.stream_id.removeprefix(MILESTONE_STREAM_PREFIX)] = event
+        touched = sorted(latest)
+        after = None
         for start in range(0, len(touched), CHUNK):
             ids = touched[start:start + CHUNK]
             conn.execute(t.search.delete().where(t.search.c.milestone_id.in_(ids)))
-            rows = conn.execute(sa.select(t.milestones.c.id, t.milestones.c.payload)
-                                .where(t.milestones.c.id.in_(ids)).order_by(t.milestones.c.id))
-            documents = []
-            for milestone_id, payload in rows:
-                milestone = Milestone.from_payload(json.loads(payload))
-                documents.append((milestone_id, milestone.title, search_body(milestone)))
-            insert_tuples(conn, t.search, documents)
+            if after is None:
+                after = fulltext.last_row(conn)
+            payloads = {mid: latest[mid].payload for mid in ids if _is_current_record(latest[mid])}
+            stored = [mid for mid in ids if mid not in payloads]
+            if stored:
+                query = (sa.select(t.milestones.c.id, t.milestones.c.payload)
+                         .where(t.milestones.c.id.in_(stored)))
+                payloads.update((mid, json.loads(text)) for mid, text in conn.execute(query))
+            rows = [(mid, payloads[mid]["title"], search_body(payloads[mid]))
+                    for mid in ids if mid in payloads]
+            insert_tuples(conn, t.search, rows)
+        if after is not None:
+            fulltext.index(conn, after)
+
+
+def _is_current_record(event: StoredEvent) -> bool:
+    return (event.type == MilestoneRecorded.type
+            and event.schema_version == MilestoneRecorded.schema_version)
