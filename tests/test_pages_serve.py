@@ -97,3 +97,18 @@ def test_export_writes_pages_and_the_calendar(tmp_path: Path) -> None:
     again = run_cli("--database-url", database, "export", "--out", str(out),
                     env={"CHRONICLE_FAKE_NOW": "2026-01-20T10:00:00+08:00"})
     assert again.code == 0 and "0 written" in again.stdout, again.stdout
+
+
+def test_served_at_fills_only_an_unset_base_url(tmp_path: Path) -> None:
+    from chronicle.config import load_settings, served_at
+
+    shipped = load_settings(Path(__file__).resolve().parents[1] / "config" / "chronicle.toml")
+    assert "base_url" not in shipped.feed.model_fields_set   # the shipped config leaves it
+    assert served_at(shipped, "127.0.0.1", 8123).feed.base_url == "http://127.0.0.1:8123"
+    assert served_at(shipped, "0.0.0.0", 80).feed.base_url == "http://127.0.0.1:80"
+    assert served_at(shipped, "::1", 8000).feed.base_url == "http://[::1]:8000"
+    config = tmp_path / "chronicle.toml"
+    config.write_text('[feed]\nbase_url = "https://chronicle.example.org/"\n')
+    configured = load_settings(config)
+    assert served_at(configured, "127.0.0.1", 8123).feed.base_url == (
+        "https://chronicle.example.org")
