@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -52,6 +51,9 @@ class FeedIndex:
         self._by_position: dict[int, Item] = {}
         self._tagged: dict[str, list[int]] = {}  # tag → recorded positions, ascending
         self._tombstones: dict[str, Item] = {}   # retracted milestone id → its tombstone
+        # Live items by the main feeds' order, ascending: the newest are the last ones.
+        self._by_change: list[tuple[tuple[dt.datetime, str, int], str]] = []
+        self._newest: dt.datetime | None = None  # the latest `updated` of any item
 
     @classmethod
     def load(cls, settings: FeedSettings, views: Iterable[MilestoneView],
@@ -82,12 +84,11 @@ class FeedIndex:
 
     def latest(self, limit: int) -> list[Item]:
         """The `limit` live items changed last (ties: the later historical date first)."""
-        live = (item for item in self.items if item.retraction is None)
-        return heapq.nlargest(limit, live, key=Item.change_key)
+        return [self._entries[mid].item for _, mid in reversed(self._by_change[-limit:])]
 
     def newest_change(self) -> dt.datetime | None:
         """The latest recording, revision or retraction any entry shows."""
-        return max((item.updated for item in self.items), default=None)
+        return self._newest
 
     def tombstones(self) -> list[Item]:
         return list(self._tombstones.values())
@@ -116,6 +117,10 @@ class FeedIndex:
         return Placed(at, touched)
 
     def _insert(self, milestone_id: str, entry: _Entry) -> int:
+        item = entry.item
+        if item.retraction is None:
+            bisect.insort(self._by_change, (item.change_key(), milestone_id))
+        self._newest = max(self._newest or item.updated, item.updated)
         at = bisect.bisect_left(self.positions, entry.recorded_position)
         self.positions.insert(at, entry.recorded_position)
         self.items.insert(at, entry.item)
@@ -129,7 +134,9 @@ class FeedIndex:
         if entry is None:
             return None
         at = self._find(entry.recorded_position)
-        return Placed(at, self._forget(milestone_id))
+        placed = Placed(at, self._forget(milestone_id))
+        self._newest = max((item.updated for item in self.items), default=None)
+        return placed
 
     def _find(self, recorded_position: int) -> int:
         return bisect.bisect_left(self.positions, recorded_position)
@@ -142,6 +149,8 @@ class FeedIndex:
         self.titles.pop(milestone_id, None)
         if self._tombstones.pop(milestone_id, None) is not None:
             return frozenset()
+        key = (entry.item.change_key(), milestone_id)
+        del self._by_change[bisect.bisect_left(self._by_change, key)]
         for tag in entry.item.tags:
             positions = self._tagged[tag]
             del positions[bisect.bisect_left(positions, entry.recorded_position)]
