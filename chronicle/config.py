@@ -47,7 +47,9 @@ class FeedSettings(_Section):
     author_name: str = Field("Chronicle", description="Feed author.")
     author_email: str | None = Field(None, description="Feed author's e-mail (optional).")
     base_url: str = Field("http://127.0.0.1:8000",
-                          description="Public URL of the site and feeds (no trailing /).")
+                          description="Public URL of the site and feeds (no trailing /); "
+                          "unset, `serve` uses the address it listens on and `export` the "
+                          "[server] address.")
     tag_authority: str = Field("chronicle.example.org,2026",
                                description="Authority of the permanent tag: URIs of entries "
                                "(RFC 4151 'domain,year'); never change it once published.")
@@ -59,6 +61,9 @@ class FeedSettings(_Section):
     archive_size: int = Field(50, ge=1, le=1000,
                               description="Entries per RFC 5005 archive page (fixed once chosen).")
     hub_url: str | None = Field(None, description="WebSub hub to ping when a feed changes.")
+    retraction_days: int = Field(30, ge=0, le=3650, description="Days a retracted milestone "
+                                 "stays in the main feeds as a retracted update, counted to the "
+                                 "chronicle's newest change.")
 
     @field_validator("base_url")
     @classmethod
@@ -160,7 +165,8 @@ class Settings(BaseSettings):
     sources: list[str] = Field(["events/*.yaml"], description="Milestone files (glob patterns).")
     seeds_dir: Path = Field(default=Path("../shared/seeds"), description="The source "
                             "documents a milestone's sources[].file names; when the folder is "
-                            "present the loader checks that each quote appears in its file.")
+                            "present the loader checks that each quote appears in its file, "
+                            "and source pages list the passages in the document's order.")
     export_dir: Path = Field(Path("feeds"), description="Where `chronicle export` writes files.")
     feed: FeedSettings = Field(default_factory=FeedSettings)
     posting: PostingSettings = Field(default_factory=PostingSettings)
@@ -194,6 +200,20 @@ class Settings(BaseSettings):
         if "://" not in url:
             return prefix + str(self.path(url))
         return url
+
+
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def served_at(settings: Settings, host: str, port: int) -> Settings:
+    """The settings with `feed.base_url`, when not configured, set to the address served
+    (http://HOST:PORT; a wildcard address becomes loopback), so every absolute link matches it."""
+    if "base_url" in settings.feed.model_fields_set:
+        return settings
+    host = WILDCARDS.get(host, host)
+    authority = f"[{host}]" if ":" in host else host
+    feed = settings.feed.model_copy(update={"base_url": f"http://{authority}:{port}"})
+    return settings.model_copy(update={"feed": feed})
 
 
 def _env_names(loc: tuple[str | int, ...]) -> list[str]:
@@ -265,4 +285,6 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"{origin}: {exc}") from None
     base_dir = settings.base_dir if settings.base_dir.is_absolute() else (
         base / settings.base_dir).resolve()
-    return Settings.model_validate({**settings.model_dump(), "base_dir": base_dir})
+    # Only what was set: a default stays a default (`feed.base_url` unset lets `serve` choose).
+    return Settings.model_validate({**settings.model_dump(exclude_unset=True),
+                                    "base_dir": base_dir})

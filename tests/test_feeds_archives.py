@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import feedparser
+from lxml import etree
 
 from chronicle.config import FeedSettings
 from chronicle.feeds import Document
@@ -19,6 +20,7 @@ from tests.test_feeds_support import (
 )
 
 FH_ARCHIVE = b"<fh:archive/>"
+AT = "http://purl.org/atompub/tombstones/1.0"
 SETTINGS = FeedSettings(main_size=3, archive_size=5)
 BASE = SETTINGS.base_url
 
@@ -102,11 +104,24 @@ def test_full_pages_keep_their_bytes_as_the_chronicle_grows(store: SqlEventStore
     assert b"next-archive" in page1.body
 
 
-def test_a_retraction_leaves_the_archives_complete(store: SqlEventStore) -> None:
+def test_a_retraction_keeps_its_slot_as_an_rfc6721_tombstone(store: SqlEventStore) -> None:
     record_all(store, [milestone(n) for n in range(12)])
-    retract_one(store, "feed-milestone-2")
+    before = documents(store, SETTINGS)
+    retract_one(store, "feed-milestone-2", reason="a duplicate")
     docs = documents(store, SETTINGS)
     current, pages = walk(fetcher(docs), f"{BASE}/feeds/milestones.atom")
-    collected = set(current) | {entry for page in pages for entry in page}
-    assert len(collected) == 11
-    assert not any(entry.endswith("/feed-milestone-2") for entry in collected)
+    archived = {entry for page in pages for entry in page}
+    assert len(archived | set(current)) == 12
+    # The current feed shows it retracted; the archive page no longer holds it as an entry…
+    assert current[0].endswith("/feed-milestone-2")
+    assert not any(entry.endswith("/feed-milestone-2") for entry in archived)
+    page = docs["/feeds/archive/milestones-0.atom"].body
+    tree = etree.fromstring(page)
+    tombstones = tree.findall(f"{{{AT}}}deleted-entry")
+    # …but says it was deleted, with when and why; the later page did not shift.
+    assert [t.get("ref") for t in tombstones] == [
+        "tag:chronicle.example.org,2026:milestone/feed-milestone-2"]
+    assert tombstones[0].findtext(f"{{{AT}}}comment") == "a duplicate"
+    assert tombstones[0].get("when", "").startswith("20")
+    assert (docs["/feeds/archive/milestones-1.atom"].body
+            == before["/feeds/archive/milestones-1.atom"].body)

@@ -15,6 +15,7 @@ from chronicle.dates import HistoricalDate
 from chronicle.domain import Milestone, Source, retract, revise
 from chronicle.feeds.model import Document
 from chronicle.pages.site import GONE_ROUTE, INDEX_PATH, NOT_FOUND_PATH, documents, page_path
+from chronicle.pages.sources import passage_anchor
 from chronicle.pages.upcoming import anniversary_in, next_anniversaries
 from chronicle.projections import Projector, ReadModels
 from chronicle.repository import Decision, MilestoneRepository
@@ -86,10 +87,10 @@ def test_the_site_publishes_every_page_once(site: dict[str, Document]) -> None:
             "/assets/chronicle.css", "/assets/filter.js"} <= set(site)
     milestone_pages = {p for p in site if p.startswith("/milestones/")}
     assert milestone_pages == {page_path("milestones", f"milestone-{n}") for n in range(1, 7)}
-    assert {p for p in site if p.startswith("/tags/")} == {"/tags/diplomacy.html",
-                                                           "/tags/visits.html"}
+    assert {p for p in site if p.startswith("/tags/")} == {"/tags/diplomacy/index.html",
+                                                           "/tags/visits/index.html"}
     assert {p for p in site if p.startswith("/years/")} == {
-        f"/years/{y}.html" for y in (1862, 1987, 1991, 2005, 2019)}
+        f"/years/{y}/index.html" for y in (1862, 1987, 1991, 2005, 2019)}
     assert all(d.media_type == "text/html; charset=utf-8" for p, d in site.items()
                if p.endswith(".html"))
     assert site[page_path("milestones", "milestone-6")].route == GONE_ROUTE
@@ -110,7 +111,7 @@ def test_timeline_lists_milestones_by_era_and_year_with_tags_and_feeds(
     assert tree.xpath("//li[@id='m-milestone-3']//time/@datetime") == ["1991-01-22"]
     tag_links = tree.xpath("//nav[@id='tags']//a")
     assert [(a.get("href"), a.get("data-tag")) for a in tag_links] == [
-        ("/tags/diplomacy", "diplomacy"), ("/tags/visits", "visits")]
+        ("/tags/diplomacy/", "diplomacy"), ("/tags/visits/", "visits")]
     alternates = {(link.get("type"), link.get("href"))
                   for link in tree.xpath("//head/link[@rel='alternate']")}
     assert alternates == {("application/atom+xml", "/feeds/milestones.atom"),
@@ -129,7 +130,7 @@ def test_next_anniversary_on_the_home_page(site: dict[str, Document]) -> None:
 
 
 def test_hostile_text_is_escaped_everywhere(site: dict[str, Document]) -> None:
-    for path in (INDEX_PATH, page_path("milestones", "milestone-4"), "/tags/visits.html"):
+    for path in (INDEX_PATH, page_path("milestones", "milestone-4"), "/tags/visits/index.html"):
         body = site[path].body.decode()
         assert "<script>alert" not in body, path
         tree = parse(site[path])
@@ -146,15 +147,17 @@ def test_milestone_page_shows_sources_notes_people_and_history(
     quote = tree.xpath("//ol[@class='sources']//blockquote")[0]
     assert quote.get("cite") == "https://www.state.gov/mongolia"
     assert " ".join(quote.text_content().split()) == "Relations were established in 1987."
-    assert tree.xpath("//ol[@class='sources']//figcaption/a/@href") == [
-        "https://www.state.gov/mongolia"]
+    assert tree.xpath("//ol[@class='sources']//figcaption//a/@href") == [
+        "/sources/state-department-fact-sheet/#" + passage_anchor(
+            "Relations were established in 1987."), "https://www.state.gov/mongolia"]
     assert texts(tree, "//section[@class='notes']/p") == ["The sources disagree on the rank.",
                                                           "Second paragraph."]
     trail = tree.xpath("//ol[@class='audit']/li")
     assert [li.get("class") for li in trail] == ["audit-recorded", "audit-revised"]
     revised = " ".join(trail[1].text_content().split())
     assert "Reason: fuller title" in revised
-    assert "title The United States and Mongolia establish relations" in revised
+    assert ("title was: Relations established → now: The United States and Mongolia "
+            "establish relations") in revised
     assert re.search(r"Revised \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", revised)
     assert "marked every year on 27 January" in " ".join(texts(tree, "//section/p"))
 
@@ -170,20 +173,20 @@ def test_retracted_page_says_so_with_its_history_from_the_log(
 
 
 def test_listings_by_tag_and_year(site: dict[str, Document]) -> None:
-    tagged = parse(site["/tags/visits.html"])
+    tagged = parse(site["/tags/visits/index.html"])
     assert texts(tagged, "//h1") == ["Milestones tagged “visits”"]
     assert [c.get("id") for c in tagged.xpath("//li[@class='milestone']")] == ["m-milestone-4"]
     assert "/feeds/tags/visits.atom" in tagged.xpath("//link[@rel='alternate']/@href")
-    year = parse(site["/years/1991.html"])
+    year = parse(site["/years/1991/index.html"])
     assert [c.get("id") for c in year.xpath("//li[@class='milestone']")] == ["m-milestone-3"]
-    assert year.xpath("//a[@rel='prev']/@href") == ["/years/1987"]
-    assert year.xpath("//a[@rel='next']/@href") == ["/years/2005"]
+    assert year.xpath("//a[@rel='prev']/@href") == ["/years/1987/"]
+    assert year.xpath("//a[@rel='next']/@href") == ["/years/2005/"]
 
 
 def test_every_page_has_landmarks_one_h1_and_ordered_headings(
         site: dict[str, Document]) -> None:
     pages = [path for path in site if path.endswith(".html")]
-    assert len(pages) == 15
+    assert len(pages) == 17  # with the sources index and the one source page
     for path in pages:
         check_page_structure(site[path], path)
 
@@ -215,7 +218,7 @@ def test_links_follow_the_path_of_the_base_url(store: SqlEventStore) -> None:
     docs = {d.path: d for d in documents(settings(base_url="https://example.org/chronicle"),
                                          models, today=lambda _s: TODAY)}
     tree = parse(docs[INDEX_PATH])
-    assert "/chronicle/milestones/milestone-1" in tree.xpath("//a/@href")
+    assert "/chronicle/milestones/milestone-1/" in tree.xpath("//a/@href")
     assert "/chronicle/assets/chronicle.css" in tree.xpath("//link[@rel='stylesheet']/@href")
 
 
@@ -288,7 +291,7 @@ def test_reused_pages_equal_fresh_renders_after_a_change(store: SqlEventStore,
     site_module._renderer.cache_clear()
     cold = {d.path: d for d in documents(settings(), models, today=lambda _s: TODAY)}
     assert warm == cold
-    assert warm["/tags/visits.html"] != site["/tags/visits.html"]
-    assert b"Ochirbat visits Washington, D.C." in warm["/years/1991.html"].body
+    assert warm["/tags/visits/index.html"] != site["/tags/visits/index.html"]
+    assert b"Ochirbat visits Washington, D.C." in warm["/years/1991/index.html"].body
     assert warm[page_path("milestones", "milestone-1")] == site[
         page_path("milestones", "milestone-1")]

@@ -99,9 +99,23 @@ def test_a_tag_filter_button_and_the_tag_page_agree(served: tuple[str, str],
         "#timeline [role=status]").inner_text()
     tab.locator("button[data-filter='']").click()
     assert visible_milestones(tab) == MILESTONES
-    tab.locator("#tags a[data-tag='visits']").click()       # without the script: the tag page
-    tab.wait_for_url(f"{base}/tags/visits")
+    # The tags are listed once: the buttons take the links' place.
+    assert tab.locator("#tags a[data-tag]:visible").count() == 0
+    assert tab.locator("#tags button:visible", has_text="visits").count() == 1
+
+
+def test_without_the_script_the_tag_links_lead_to_the_tag_pages(
+        served: tuple[str, str], browser: Any) -> None:
+    base, _ = served
+    context = browser.new_context(java_script_enabled=False)
+    tab = context.new_page()
+    tab.goto(f"{base}/")
+    expected = int(tab.locator("#tags a[data-tag='visits'] .count").inner_text())
+    assert tab.locator("button[data-filter]").count() == 0
+    tab.locator("#tags a[data-tag='visits']").click()
+    tab.wait_for_url(f"{base}/tags/visits/")
     assert tab.locator("li.milestone").count() == expected
+    context.close()
 
 
 def test_autodiscovery_links_resolve(served: tuple[str, str], page: tuple[Any, Console]) -> None:
@@ -126,7 +140,7 @@ def test_a_milestone_page_shows_its_sources_and_history(served: tuple[str, str],
     tab, _console = page
     tab.goto(f"{base}/")
     tab.locator(f"#m-{RELATIONS} h4 a").click()
-    tab.wait_for_url(f"{base}/milestones/{RELATIONS}")
+    tab.wait_for_url(f"{base}/milestones/{RELATIONS}/")
     assert tab.locator("h1").inner_text() == (
         "The United States and Mongolia establish diplomatic relations")
     assert tab.locator("ol.sources blockquote").count() == 3
@@ -174,6 +188,13 @@ def test_revisions_and_retractions_from_another_process_show(
     trail = tab.locator("ol.audit > li").all_inner_texts()
     assert [t.split()[0] for t in trail] == ["Recorded", "Revised"]
     assert "Reason: a clearer title" in trail[1]
+    # What changed: the old value struck through, then the new one.
+    revised = tab.locator("ol.audit > li.audit-revised dl.changes dd").first
+    assert revised.locator("del").inner_text().endswith(
+        "Secretary of State James Baker visits Mongolia")
+    assert revised.locator("ins").inner_text().endswith(
+        "James Baker visits Ulaanbaatar (corrected)")
+    assert "→" in revised.inner_text()
     response = tab.goto(f"{base}/milestones/visit-baker-1991-07")
     assert response.status == 410
     console.errors.remove(  # Chromium logs any non-2xx document; this one is intended
@@ -224,7 +245,8 @@ CONTRAST_SCRIPT = """
   };
   const selectors = ["body", "main p", "a", ".muted", ".tag-list a", ".tags a", ".era > h2",
                      ".year > h3 a", "button[aria-pressed=true]", "button[aria-pressed=false]",
-                     ".milestone .date", "footer p", ".upcoming li"];
+                     ".milestone .date", "footer p", ".upcoming li", "mark", ".publisher",
+                     ".site-search button", ".passages .cited", ".result .snippet"];
   return selectors.flatMap((s) => Array.from(document.querySelectorAll(s)).slice(0, 3).map(
     (el) => [s, parse(getComputedStyle(el).color).slice(0, 3), background(el)]));
 }
@@ -253,7 +275,8 @@ def test_contrast_and_no_sideways_scrolling(served: tuple[str, str], browser: An
                                   color_scheme=scheme)
     tab = context.new_page()
     console = Console(tab)
-    for path in ("/", f"/milestones/{RELATIONS}"):
+    for path in ("/", f"/milestones/{RELATIONS}", "/sources/mongolia-united-states-relations/",
+                 "/search?q=Khaan+Quest"):
         tab.goto(f"{base}{path}")
         samples = tab.evaluate(CONTRAST_SCRIPT)
         assert len(samples) > 10
@@ -263,3 +286,60 @@ def test_contrast_and_no_sideways_scrolling(served: tuple[str, str], browser: An
         assert tab.evaluate("document.documentElement.scrollWidth") <= width, path
     context.close()
     assert console.errors == []
+
+
+def test_the_svg_timeline_is_on_the_first_screen_and_its_marks_open_milestones(
+        served: tuple[str, str], page: tuple[Any, Console]) -> None:
+    base, _ = served
+    tab, _console = page
+    tab.goto(f"{base}/")
+    picture = tab.locator("figure.timeline-picture svg")
+    box = picture.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 900  # the desktop viewport
+    marks = tab.locator("figure.timeline-picture a.tl-mark")
+    assert marks.count() == tab.locator("#timeline li.milestone").count()
+    titles = tab.eval_on_selector_all("figure.timeline-picture a.tl-mark title",
+                                      "found => found.map(title => title.textContent)")
+    assert "27 January 1987: The United States and Mongolia establish diplomatic relations" \
+        in titles
+    marks.nth(titles.index(next(t for t in titles if t.startswith("27 January 1987")))).click()
+    tab.wait_for_url(f"{base}/milestones/{RELATIONS}/")
+    assert tab.locator("h1").inner_text().startswith("The United States and Mongolia")
+
+
+def test_search_from_the_header_highlights_and_opens_a_milestone(
+        served: tuple[str, str], page: tuple[Any, Console]) -> None:
+    base, _ = served
+    tab, _console = page
+    tab.goto(f"{base}/")
+    tab.locator("header input[name=q]").fill("Khaan Quest")
+    tab.locator("header form[role=search] button").click()
+    tab.wait_for_url(f"{base}/search?q=Khaan+Quest")
+    results = tab.locator("ol.results > li")
+    assert results.count() >= 2
+    assert results.first.locator("h2 mark").all_inner_texts()[:2] == ["Khaan", "Quest"]
+    assert "match “Khaan Quest”" in tab.locator("[role=status]").inner_text()
+    results.first.locator("h2 a").click()
+    tab.wait_for_url(f"{base}/milestones/khaan-quest-*/")
+    assert "Khaan Quest" in tab.locator("h1").inner_text()
+
+
+def test_a_quote_opens_at_its_passage_on_the_source_page(
+        served: tuple[str, str], page: tuple[Any, Console]) -> None:
+    base, _ = served
+    tab, _console = page
+    tab.goto(f"{base}/milestones/{RELATIONS}/")
+    quote = tab.locator("ol.sources figure").first
+    text = " ".join(quote.locator("blockquote").inner_text().split())
+    quote.locator("a.passage").click()
+    tab.wait_for_url(f"{base}/sources/**")
+    anchor = tab.url.split("#", 1)[1]
+    passage = tab.locator(f"li[id='{anchor}']")
+    assert passage.is_visible()
+    assert " ".join(passage.locator("blockquote").inner_text().split()) == text
+    assert passage.locator(f"ul.citing a[href='/milestones/{RELATIONS}/']").count() == 1
+    assert tab.locator("h1").inner_text() == "Mongolia–United States relations"
+    assert tab.evaluate("document.querySelector(':target').id") == anchor
+    row = tab.locator("ol.passages blockquote", has_text="July 1944 — Henry A. Wallace")
+    assert row.count() == 1   # the visits table's row, read as text
+    assert "|" not in tab.locator("ol.passages").inner_text()

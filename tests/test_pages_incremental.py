@@ -55,13 +55,13 @@ def test_incremental_pages_equal_a_fresh_render(store: SqlEventStore,
 
     revised = same_as_scratch(store, cold, lambda: revise_one(
         store, milestone(2, title="Revised title", date="1987-01-27", tags=("trade", "new"))))
-    assert b"Revised title" in revised["/tags/new.html"].body
+    assert b"Revised title" in revised["/tags/new/index.html"].body
     assert b"Revised title" in revised["/calendar.ics"].body
     assert revised[page_path("milestones", "feed-milestone-5")] == \
         added[page_path("milestones", "feed-milestone-5")]
 
     gone = same_as_scratch(store, cold, lambda: retract_one(store, "feed-milestone-2"))
-    assert "/tags/new.html" not in gone
+    assert "/tags/new/index.html" not in gone
     assert b"Revised title" not in gone["/calendar.ics"].body
     assert b"Revised title" in gone[page_path("milestones", "feed-milestone-2")].body
 

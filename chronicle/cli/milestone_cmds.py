@@ -6,19 +6,23 @@ import datetime as dt
 import json
 import re
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from chronicle.cli.context import AppContext, BadInput, app_context, err, out, progress_bar
-from chronicle.projections import MilestoneView, Projector, ReadModels
+from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream, trail_json
+from chronicle.projections import Projector, ReadModels, RetractedView
+from chronicle.projections.fulltext import MARK_END, MARK_START
+from chronicle.projections.jsonviews import hit_json, milestone_json
 from chronicle.projections.replay import replay_in_memory
-from chronicle.translations import translations_payload
 
 if TYPE_CHECKING:   # Babel and CLDR data load only when a command shows a milestone
     from chronicle.localized import LocalizedMilestone
+    from chronicle.projections.views import MilestoneView
 
 AS_OF_HELP = ("Show the chronicle as it was known then: a log position (e.g. 120), a date "
               "(2026-05-01, meaning the end of that day, UTC) or an ISO timestamp with zone.")
@@ -79,29 +83,6 @@ def localized(view: MilestoneView, language: str) -> LocalizedMilestone:
     return localize(view.milestone, language)
 
 
-def milestone_json(view: MilestoneView, language: str = "en") -> dict[str, Any]:
-    """The milestone as JSON; in another language its texts are localised, with `fallbacks`
-    naming the ones still in English and `translations` carrying every language as stored."""
-    m = view.milestone
-    date = m.date.to_json()
-    data = {
-        "id": m.id, "title": m.title, "date": date["date"], "end": date["end"],
-        "precision": date["precision"], "circa": date["circa"], "date_words": m.date_words(),
-        "summary": m.summary, "tags": list(m.tags), "people": list(m.people),
-        "places": list(m.places), "sources": [s.to_payload() for s in m.sources],
-        "notes": m.notes, "anniversary_of": m.anniversary_of, "date_caveat": m.date_caveat,
-        "recorded_at": view.recorded_at.isoformat(), "updated_at": view.updated_at.isoformat(),
-        "revisions": view.revisions, "translations": translations_payload(m.translations),
-    }
-    if language == "en":
-        return data
-    local = localized(view, language)
-    return data | {"language": language, "title": local.title, "summary": local.summary,
-                   "notes": local.notes, "date_words": local.date_words,
-                   "fallbacks": list(local.fallbacks), "reviewed": local.reviewed,
-                   "translator": local.translator}
-
-
 def milestones_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array, not a table.")] = False,
@@ -148,22 +129,22 @@ def show_command(
     as_of: AsOf = None,
     lang: Lang = "en",
 ) -> None:
-    """Show one milestone with its sources and its full revision history."""
+    """Show one milestone with its sources and its full revision history (field: old → new);
+    a retracted one with its history from the log."""
     language = parse_language(lang)
-    models = current_read_models(app_context(ctx), as_of)
+    context = app_context(ctx)
+    models = current_read_models(context, as_of)
     view = models.milestone(milestone_id)
     if view is None:
         gone = models.retracted(milestone_id)
-        if gone:
-            raise BadInput(f"{milestone_id}: retracted on {gone.retracted_at:%Y-%m-%d}: "
-                           f"{gone.reason}")
-        raise BadInput(f"{milestone_id}: no such milestone")
-    history = models.history(milestone_id)
+        if gone is None:
+            raise BadInput(f"{milestone_id}: no such milestone")
+        _show_retracted(context, gone, as_json, as_of)
+        return
+    trail = from_history(models.history(milestone_id))
     if as_json:
-        data = milestone_json(view, language) | {"history": [
-            {"position": h.position, "type": h.type, "recorded_at": h.recorded_at.isoformat(),
-             "reason": h.reason, "changes": h.changes} for h in history]}
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(json.dumps(milestone_json(view, language) | {"history": trail_json(trail)},
+                         ensure_ascii=False, indent=2))
         return
     m = view.milestone
     local = localized(view, language)
@@ -180,12 +161,65 @@ def show_command(
         out.print(f"  “{source.quote}”", markup=False)
     if local.notes:
         out.print(f"notes: {local.marked('notes', local.notes)}", markup=False)
+    print_trail(trail)
+
+
+def _show_retracted(context: AppContext, gone: RetractedView, as_json: bool,
+                    as_of: str | None) -> None:
+    """A withdrawn milestone: why and when, and its history as the log has it (exit 0)."""
+    reader = LogReader(context.store().engine)
+    upto = resolve_as_of(context, as_of) if as_of is not None else None
+    events = [e for e in reader.stream(gone.id) if upto is None or e.position <= upto]
+    trail, last = from_stream(events), reader.last_known(events)
+    if as_json:
+        print(json.dumps({"id": gone.id, "title": last.title if last else gone.title,
+                          "retracted": {"reason": gone.reason,
+                                        "retracted_at": gone.retracted_at.isoformat(),
+                                        "position": gone.position},
+                          "history": trail_json(trail)}, ensure_ascii=False, indent=2))
+        return
+    out.print(f"[bold]RETRACTED[/bold] {escape(last.title if last else gone.title)}")
+    if last is not None:
+        out.print(f"{last.date.words()}  ·  {gone.id}", markup=False)
+    out.print(f"retracted {gone.retracted_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}Z  "
+              f"#{gone.position}: {gone.reason}", markup=False)
+    print_trail(trail)
+
+
+def print_trail(trail: list[AuditEntry]) -> None:
     out.print("history:")
-    for entry in history:
-        what = ", ".join(sorted(entry.changes)) if entry.changes else ""
-        out.print(f"  {entry.recorded_at:%Y-%m-%d %H:%M:%S}Z  #{entry.position}  {entry.type}"
-                  f"{'  ' + what if what else ''}{'  — ' + entry.reason if entry.reason else ''}",
-                  markup=False)
+    for entry in trail:
+        out.print(f"  {entry.recorded_at:%Y-%m-%d %H:%M:%S}Z  #{entry.position}  {entry.label}"
+                  f"{'  — ' + entry.reason if entry.reason else ''}", markup=False)
+        for change in entry.changes:
+            out.print(f"      {change.text()}", markup=False)
+
+
+def search_command(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="Words to find (all of them).")],
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array, not text.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 20,
+    as_of: AsOf = None,
+) -> None:
+    """Full-text search over titles, summaries, people, places, tags and quotes, best first."""
+    models = current_read_models(app_context(ctx), as_of)
+    hits = models.search(query, limit)
+    if as_json:
+        print(json.dumps([hit_json(hit) for hit in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        err.print(f"no milestone matches {query!r}", markup=False, highlight=False)
+        return
+    for hit in hits:
+        view = hit.view
+        out.print(f"{_marked(hit.title)}\n  {view.milestone.date.words()}  ·  {view.id}")
+        out.print(f"  {_marked(hit.snippet)}")
+
+
+def _marked(text: str) -> str:
+    """Search marks as bold, everything else printed as it is."""
+    return escape(text).replace(MARK_START, "[bold]").replace(MARK_END, "[/bold]")
 
 
 def rebuild_command(ctx: typer.Context) -> None:
@@ -205,4 +239,5 @@ def rebuild_command(ctx: typer.Context) -> None:
 def register(app: typer.Typer) -> None:
     app.command("milestones")(milestones_command)
     app.command("show")(show_command)
+    app.command("search")(search_command)
     app.command("rebuild")(rebuild_command)

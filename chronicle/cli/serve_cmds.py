@@ -15,7 +15,7 @@ import typer
 
 from chronicle.cli.context import Failure, app_context, out
 from chronicle.cli.helptext import setting_default
-from chronicle.config import Settings
+from chronicle.config import Settings, served_at
 from chronicle.projections import Projector, ReadModels
 from chronicle.store import SqlEventStore
 
@@ -112,6 +112,7 @@ def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector,
         return
     # Worker processes build their own app (store, follower, cache) from the environment.
     os.environ["CHRONICLE_DATABASE_URL"] = settings.resolved_database_url
+    os.environ["CHRONICLE_FEED__BASE_URL"] = settings.feed.base_url
     uvicorn.run("chronicle.web.app:app_from_environment", factory=True, workers=workers,
                 fd=sock.fileno(), **options)
 
@@ -128,11 +129,12 @@ def serve_command(
 ) -> None:
     """Serve the feeds over HTTP, following the log; stops cleanly on SIGTERM or Ctrl-C."""
     context = app_context(ctx)
-    settings = context.settings
     if context.config_path is not None:
         os.environ["CHRONICLE_CONFIG"] = str(context.config_path.resolve())
-    sock = listening_socket(host or settings.server.host,
-                            settings.server.port if port is None else port)
+    sock = listening_socket(host or context.settings.server.host,
+                            context.settings.server.port if port is None else port)
+    # Links follow the address actually bound (`--port 0` picks one), unless base_url is set.
+    settings = served_at(context.settings, *sock.getsockname()[:2])
     try:
         _serve(settings, context.store(), sock, access_log)
     finally:
@@ -171,7 +173,8 @@ def export_command(
     from chronicle.feeds.site import export_site
 
     context = app_context(ctx)
-    settings = context.settings
+    settings = served_at(context.settings, context.settings.server.host,
+                         context.settings.server.port)
     store = context.store()
     caught_up(store)
     target = out_dir or settings.path(settings.export_dir)

@@ -1,23 +1,30 @@
 """Every feed document the chronicle publishes, built from the feed index (see index.py).
 
 Paths (from the site root; `chronicle serve` answers them, `chronicle export` writes them):
-  /feeds/milestones.{atom,rss,json}           newest additions first
+  /feeds/milestones.{atom,rss,json}           last changed first (recorded, revised, retracted)
   /feeds/archive/milestones-{k}.atom          RFC 5005 archive page k (full pages only)
   /feeds/tags/{tag}.{atom,rss,json}           one feed per tag
   /feeds/anniversaries.{atom,rss,json}        published "on this day" posts
 
 Archive page k holds entries k*size+1 … (k+1)*size in recorded order, so new milestones
-never move an entry between full pages.
+never move an entry between full pages; a retracted entry keeps its slot there as an RFC 6721
+`at:deleted-entry`.
+
+The main feeds list what changed last, so a correction of an old milestone comes back to the
+top and readers update it in place; a retraction stays there as a "Retracted: …" update for
+`retraction_days`, counted back from the chronicle's newest change (never from the time of
+rendering: the same log always gives the same bytes).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import quote
 
 from chronicle.config import FeedSettings
 from chronicle.feeds.entries import post_item, tag_uri, tag_url
 from chronicle.feeds.index import FeedIndex
-from chronicle.feeds.model import Feed, Format, Link
+from chronicle.feeds.model import Feed, Format, Item, Link
 from chronicle.feeds.queries import Snapshot
 from chronicle.feeds.text import xml_safe
 
@@ -50,7 +57,7 @@ class FeedCatalog:
 
     def index(self, snapshot: Snapshot) -> FeedIndex:
         return FeedIndex.load(self.settings, snapshot.milestones, snapshot.posts,
-                              snapshot.removals_at, snapshot.position)
+                              snapshot.removals_at, snapshot.position, snapshot.retracted)
 
     def feeds(self, source: Snapshot | FeedIndex) -> list[Feed]:
         index = source if isinstance(source, FeedIndex) else self.index(source)
@@ -78,12 +85,24 @@ class FeedCatalog:
     def _hub(self) -> tuple[Link, ...]:
         return (Link("hub", self.settings.hub_url),) if self.settings.hub_url else ()
 
+    def main_items(self, index: FeedIndex) -> tuple[Item, ...]:
+        """The `main_size` changed last, every live entry no full archive page holds yet, and
+        the retractions of the last `retraction_days`; last changed first."""
+        chosen = {item.id: item for item in index.latest(self.settings.main_size)}
+        archived = index.full_pages * self.settings.archive_size
+        chosen.update((item.id, item) for item in index.items[archived:]
+                      if item.retraction is None)
+        newest = index.newest_change()
+        if newest is not None:
+            horizon = newest - dt.timedelta(days=self.settings.retraction_days)
+            chosen.update((item.id, item) for item in index.tombstones()
+                          if item.updated >= horizon)
+        return tuple(sorted(chosen.values(), key=Item.change_key, reverse=True))
+
     def main_feed(self, index: FeedIndex) -> Feed:
-        """The newest `main_size`, and at least every entry no full archive page holds yet."""
-        items, full_pages = index.items, index.full_pages
-        unarchived = len(items) - full_pages * self.settings.archive_size
-        count = min(len(items), max(self.settings.main_size, unarchived))
-        newest = tuple(reversed(items[len(items) - count:]))
+        """What changed last (see `main_items`), with a link to the newest archive page."""
+        full_pages = index.full_pages
+        newest = self.main_items(index)
         links = (self._link("prev-archive", archive_stem(full_pages - 1)),) if full_pages else ()
         return Feed(id=tag_uri(self.settings, "feed/milestones"), title=self.settings.title,
                     subtitle=self.settings.subtitle, stem=MAIN_STEM, route=MAIN_STEM,

@@ -9,9 +9,11 @@ from urllib.parse import quote
 from chronicle.config import FeedSettings
 from chronicle.dates import HistoricalDate
 from chronicle.domain import Milestone, Source
-from chronicle.feeds.model import Item
+from chronicle.feeds.model import Item, Retraction
 from chronicle.feeds.text import escape, is_web_url, paragraphs, xml_safe
-from chronicle.projections import MilestoneView, PublishedPostView
+from chronicle.projections import MilestoneView, PublishedPostView, RetractedView
+from chronicle.projections.milestone_rows import sort_key
+from chronicle.quotes import readable_quote
 
 POST_TITLE_LENGTH = 100
 
@@ -43,7 +45,7 @@ def _source_html(source: Source) -> str:
     title = escape(source.title)
     if is_web_url(source.url):
         title = f'<a href="{escape(source.url or "")}">{title}</a>'
-    return f"<li>{title}<blockquote>{paragraphs(source.quote)}</blockquote></li>"
+    return f"<li>{title}<blockquote>{paragraphs(readable_quote(source.quote))}</blockquote></li>"
 
 
 def _list_line(label: str, values: tuple[str, ...]) -> str:
@@ -77,6 +79,31 @@ def milestone_item(view: MilestoneView, feed: FeedSettings) -> Item:
         summary=xml_safe(milestone.summary),
         content_html=milestone_html(milestone, page),
         tags=tuple(xml_safe(tag) for tag in milestone.tags),
+        historical_key=sort_key(milestone.date),
+        recorded_order=view.recorded_position,
+    )
+
+
+def retracted_item(view: RetractedView, feed: FeedSettings) -> Item:
+    """A withdrawn milestone as an update of its entry: a reader sees it is retracted, and why."""
+    assert view.recorded_at is not None, "rm_retracted keeps the recorded time (version 2)"
+    page = milestone_url(feed, view.id)
+    when = utc(view.retracted_at)
+    day = HistoricalDate.from_date(when.date()).words()
+    reason = xml_safe(view.reason)
+    return Item(
+        id=tag_uri(feed, f"milestone/{view.id}"),
+        title=xml_safe(f"Retracted: {view.title}"),
+        url=page,
+        published=utc(view.recorded_at),
+        updated=when,
+        summary=f"Retracted on {day}: {reason}",
+        content_html=(f"<p><strong>This milestone was retracted on {escape(day)}.</strong></p>"
+                      f"<p>Reason: {escape(reason)}</p>"
+                      f'<p><a href="{escape(page)}">The milestone\'s page</a> keeps its '
+                      "history.</p>"),
+        recorded_order=view.recorded_position or 0,
+        retraction=Retraction(when, reason),
     )
 
 

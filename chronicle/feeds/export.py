@@ -1,7 +1,8 @@
 """Documents as files for static hosting: atomic, and only rewritten when their bytes change.
 
 Files are laid out as the server's URL paths from the export directory (the site root):
-/feeds/milestones.atom becomes DIR/feeds/milestones.atom, so any static server pointed at
+/feeds/milestones.atom becomes DIR/feeds/milestones.atom, /milestones/<id>/index.html a
+directory index, so any static server pointed at
 DIR answers the same URLs with the same bytes. Each file's modification time is set to the
 document's Last-Modified, so a static server's conditional GETs agree with ours too.
 A manifest remembers what the last export wrote, so documents that no longer exist (a
@@ -17,6 +18,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from chronicle.feeds.model import Document
 
@@ -61,7 +63,8 @@ class SiteWriter:
         self.root = root.resolve()
 
     def target(self, path: str) -> Path:
-        target = (self.root / path.lstrip("/")).resolve()
+        """The file of a URL path: percent-escapes decoded, as static servers look files up."""
+        target = (self.root / unquote(path).lstrip("/")).resolve()
         if not target.is_relative_to(self.root) or target == self.root:
             raise ValueError(f"document path {path!r} leaves the export directory")
         return target

@@ -2,8 +2,10 @@
 
 Every feed is built from this index: the milestones' Items in recorded order, which of them
 carry each tag, the titles the anniversaries feed links to, the published posts and the last
-removal. Loading it from a snapshot and then applying changes gives the same index as loading
-the later snapshot, so an incremental refresh renders what a full one would.
+removal. A retracted milestone keeps its slot in recorded order as a tombstone Item (its
+`retraction` set), so archive pages never shift and can say the entry was deleted.
+Loading it from a snapshot and then applying changes gives the same index as loading the later
+snapshot, so an incremental refresh renders what a full one would.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from chronicle.config import FeedSettings
-from chronicle.feeds.entries import milestone_item
+from chronicle.feeds.entries import milestone_item, retracted_item
 from chronicle.feeds.model import Item
-from chronicle.projections import MilestoneView, PublishedPostView
+from chronicle.projections import MilestoneView, PublishedPostView, RetractedView
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ class FeedIndex:
     def __init__(self, settings: FeedSettings) -> None:
         self.settings = settings
         self.positions: list[int] = []          # recorded positions, ascending
-        self.items: list[Item] = []             # parallel to `positions`
+        self.items: list[Item] = []             # parallel to `positions`; tombstones included
         self.titles: dict[str, str] = {}        # milestone id → title (anniversary posts)
         self.posts: tuple[PublishedPostView, ...] = ()
         self.removals_at: dt.datetime | None = None
@@ -48,14 +50,20 @@ class FeedIndex:
         self._entries: dict[str, _Entry] = {}
         self._by_position: dict[int, Item] = {}
         self._tagged: dict[str, list[int]] = {}  # tag → recorded positions, ascending
+        self._tombstones: dict[str, Item] = {}   # retracted milestone id → its tombstone
+        # Live items by the main feeds' order, ascending: the newest are the last ones.
+        self._by_change: list[tuple[tuple[dt.datetime, str, int], str]] = []
+        self._newest: dt.datetime | None = None  # the latest `updated` of any item
 
     @classmethod
     def load(cls, settings: FeedSettings, views: Iterable[MilestoneView],
              posts: Sequence[PublishedPostView], removals_at: dt.datetime | None,
-             position: int) -> FeedIndex:
+             position: int, retracted: Iterable[RetractedView] = ()) -> FeedIndex:
         index = cls(settings)
         for view in views:
             index.put(view)
+        for gone in retracted:
+            index.retract(gone)
         index.posts, index.removals_at, index.position = tuple(posts), removals_at, position
         return index
 
@@ -74,6 +82,17 @@ class FeedIndex:
         positions = self._tagged.get(tag, [])
         return tuple(self._by_position[p] for p in reversed(positions[-limit:]))
 
+    def latest(self, limit: int) -> list[Item]:
+        """The `limit` live items changed last (ties: the later historical date first)."""
+        return [self._entries[mid].item for _, mid in reversed(self._by_change[-limit:])]
+
+    def newest_change(self) -> dt.datetime | None:
+        """The latest recording, revision or retraction any entry shows."""
+        return self._newest
+
+    def tombstones(self) -> list[Item]:
+        return list(self._tombstones.values())
+
     def put(self, view: MilestoneView) -> Placed:
         """Add or replace a milestone; an unchanged revision keeps its Item."""
         old = self._entries.get(view.id)
@@ -81,15 +100,33 @@ class FeedIndex:
             return Placed(self._find(old.recorded_position), frozenset())
         touched = self._forget(view.id) if old is not None else frozenset()
         item = milestone_item(view, self.settings)
-        at = bisect.bisect_left(self.positions, view.recorded_position)
-        self.positions.insert(at, view.recorded_position)
-        self.items.insert(at, item)
-        self._entries[view.id] = _Entry(view.recorded_position, view.updated_position, item)
-        self._by_position[view.recorded_position] = item
+        at = self._insert(view.id, _Entry(view.recorded_position, view.updated_position, item))
         self.titles[view.id] = view.milestone.title
         for tag in item.tags:
             bisect.insort(self._tagged.setdefault(tag, []), view.recorded_position)
         return Placed(at, touched | frozenset(item.tags))
+
+    def retract(self, view: RetractedView) -> Placed | None:
+        """Replace a milestone by its tombstone, in the same slot; None if it has no slot."""
+        touched = self._forget(view.id) if view.id in self._entries else frozenset()
+        if view.recorded_position is None:
+            return None
+        item = retracted_item(view, self.settings)
+        at = self._insert(view.id, _Entry(view.recorded_position, view.position, item))
+        self._tombstones[view.id] = item
+        return Placed(at, touched)
+
+    def _insert(self, milestone_id: str, entry: _Entry) -> int:
+        item = entry.item
+        if item.retraction is None:
+            bisect.insort(self._by_change, (item.change_key(), milestone_id))
+        self._newest = max(self._newest or item.updated, item.updated)
+        at = bisect.bisect_left(self.positions, entry.recorded_position)
+        self.positions.insert(at, entry.recorded_position)
+        self.items.insert(at, entry.item)
+        self._entries[milestone_id] = entry
+        self._by_position[entry.recorded_position] = entry.item
+        return at
 
     def remove(self, milestone_id: str) -> Placed | None:
         """Drop a retracted milestone; None if the index never held it."""
@@ -97,7 +134,9 @@ class FeedIndex:
         if entry is None:
             return None
         at = self._find(entry.recorded_position)
-        return Placed(at, self._forget(milestone_id))
+        placed = Placed(at, self._forget(milestone_id))
+        self._newest = max((item.updated for item in self.items), default=None)
+        return placed
 
     def _find(self, recorded_position: int) -> int:
         return bisect.bisect_left(self.positions, recorded_position)
@@ -108,6 +147,10 @@ class FeedIndex:
         del self.positions[at], self.items[at]
         del self._by_position[entry.recorded_position]
         self.titles.pop(milestone_id, None)
+        if self._tombstones.pop(milestone_id, None) is not None:
+            return frozenset()
+        key = (entry.item.change_key(), milestone_id)
+        del self._by_change[bisect.bisect_left(self._by_change, key)]
         for tag in entry.item.tags:
             positions = self._tagged[tag]
             del positions[bisect.bisect_left(positions, entry.recorded_position)]

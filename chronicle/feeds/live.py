@@ -3,8 +3,8 @@
 After the log advances, the index takes the changed milestones (read by primary key), and
 only the feeds they can appear in are rebuilt: the main feed, the archive pages holding
 them (and the one that gains a next-archive link), their tags' feeds, the anniversaries
-feed. A retraction shifts every later entry between archive pages and a revision or
-retraction moves every feed's Last-Modified, so those rebuild every Feed model, still
+feed. A retraction puts a tombstone in its entry's slot, and a revision or retraction
+moves every feed's Last-Modified, so those rebuild every Feed model, still
 re-rendering only the ones whose content changed. The documents equal a full render's.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from chronicle.config import FeedSettings
 from chronicle.feeds.catalog import MAIN, POSTS, FeedKey
 from chronicle.feeds.changes import Changes, LogChanges
-from chronicle.feeds.index import FeedIndex
+from chronicle.feeds.index import FeedIndex, Placed
 from chronicle.feeds.model import Document, Feed
 from chronicle.feeds.queries import last_removal_at, published_posts, read_snapshot
 from chronicle.feeds.render import FeedRenderer, RenderHook
@@ -75,7 +75,7 @@ class LiveFeeds:
         views = self.read_models.by_ids(changes.milestone_ids)
         present = {view.id for view in views}
         removed = [gone for mid in sorted(changes.milestone_ids - present)
-                   if (gone := index.remove(mid)) is not None]
+                   if (gone := self._withdraw(index, mid)) is not None]
         full_before = index.full_pages
         placed = [index.put(view) for view in views]
         if changes.other:
@@ -94,6 +94,13 @@ class LiveFeeds:
         keys.update(("archive", k) for k in pages if 0 <= k < full)
         keys.update(("tag", tag) for p in placed for tag in p.tags)
         return keys
+
+    def _withdraw(self, index: FeedIndex, milestone_id: str) -> Placed | None:
+        """A milestone no longer live: its tombstone takes its slot (or it leaves, unknown)."""
+        view = self.read_models.retracted(milestone_id)
+        if view is not None:
+            return index.retract(view)
+        return index.remove(milestone_id)
 
     def _rebuild(self, index: FeedIndex, keys: Iterable[FeedKey] | None) -> list[Document]:
         """Rebuild `keys` (None: every feed) and new feeds, keep the rest, list them in order."""

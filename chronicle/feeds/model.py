@@ -37,6 +37,14 @@ class Link:
     media_type: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """When and why an entry was withdrawn: it shows as an update, then as a tombstone."""
+
+    at: dt.datetime
+    reason: str
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Item:
     """One entry, whatever it came from (a milestone, a published post)."""
@@ -50,6 +58,13 @@ class Item:
     content_html: str
     tags: tuple[str, ...] = ()
     external_url: str | None = None
+    historical_key: str = ""     # sorts like the historical date (main feed's ties)
+    recorded_order: int = 0      # the log position it was recorded at: the last tie-break
+    retraction: Retraction | None = None  # a withdrawn milestone (RFC 6721 in archive pages)
+
+    def change_key(self) -> tuple[dt.datetime, str, int]:
+        """The main feeds' order, newest first: last change, the historical date, recording."""
+        return self.updated, self.historical_key, self.recorded_order
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

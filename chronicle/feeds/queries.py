@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from chronicle.projections import MilestoneView, PublishedPostView, ReadModels
+from chronicle.projections import MilestoneView, PublishedPostView, ReadModels, RetractedView
 from chronicle.projections import tables as t
 
 POSTS_LIMIT = 50
@@ -21,6 +21,7 @@ class Snapshot:
     posts: tuple[PublishedPostView, ...]        # newest first
     removals_at: dt.datetime | None             # last revision or retraction, if any
     position: int
+    retracted: tuple[RetractedView, ...] = ()   # withdrawn milestones, in recorded order
 
 
 def published_posts(read_models: ReadModels, limit: int) -> list[PublishedPostView]:
@@ -56,4 +57,5 @@ def read_snapshot(read_models: ReadModels, *, posts_limit: int = POSTS_LIMIT) ->
         posts=tuple(published_posts(read_models, posts_limit)),
         removals_at=last_removal_at(read_models),
         position=position,
+        retracted=tuple(read_models.retracted_all()),
     )

@@ -24,6 +24,7 @@ from chronicle.feeds.model import Feed, Format, Item
 from chronicle.feeds.text import xml_safe
 
 FH_NS = "http://purl.org/syndication/history/1.0"
+AT_NS = "http://purl.org/atompub/tombstones/1.0"   # RFC 6721
 ATOM_NS = "http://www.w3.org/2005/Atom"
 GENERATOR = "Chronicle"
 EXTENSION = "chronicle"
@@ -45,13 +46,22 @@ class _FeedExtension(BaseExtension):
         self.archive = False
         self.updated: dt.datetime | None = None
         self.rss_links: list[tuple[str, str]] = []
+        self.deleted: list[Item] = []
 
     def extend_ns(self) -> dict[str, str]:
-        return {"fh": FH_NS} if self.archive else {}
+        spaces = {"fh": FH_NS} if self.archive else {}
+        return spaces | ({"at": AT_NS} if self.deleted else {})
 
     def extend_atom(self, feed: etree._Element) -> etree._Element:
         if self.archive:
             etree.SubElement(feed, f"{{{FH_NS}}}archive")
+        for item in self.deleted:
+            assert item.retraction is not None
+            tombstone = etree.SubElement(feed, f"{{{AT_NS}}}deleted-entry", ref=item.id,
+                                         when=item.retraction.at.isoformat())
+            etree.SubElement(tombstone, f"{{{ATOM_NS}}}link", href=item.url, rel="alternate",
+                             type="text/html")
+            etree.SubElement(tombstone, f"{{{AT_NS}}}comment").text = item.retraction.reason
         return feed
 
     def extend_rss(self, feed: etree._Element) -> etree._Element:
@@ -116,7 +126,10 @@ class FeedgenWriter:
                 ext.rss_links.append((link.rel, link.href))
         fg.link(href=feed.home_url, rel="alternate", type="text/html")
         for item in feed.items:
-            self._add_entry(fg, item, fmt)
+            if feed.archive and item.retraction is not None:
+                ext.deleted.append(item)   # RFC 6721: the archive says the entry was deleted
+            else:
+                self._add_entry(fg, item, fmt)
         return fg
 
     def _add_entry(self, fg: FeedGenerator, item: Item, fmt: Format) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from chronicle.dates import HistoricalDate, InvalidDate
 from chronicle.domain import Milestone, MilestoneState, fold, stream_id
-from chronicle.projections import HistoryEntry
+from chronicle.projections import HistoryEntry, ReadModels
 from chronicle.repository import to_domain
 from chronicle.store import SqlEventStore, StoredEvent
 from chronicle.store.dialects import dialect_for
@@ -26,8 +26,16 @@ LABELS = {"MilestoneRecorded": "Recorded", "MilestoneRevised": "Revised",
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    """One changed field: what it said before (None when recorded) and what it says now."""
+
     field: str
     value: str
+    old: str | None = None
+
+    def text(self) -> str:
+        """"title: old → new", as `show` prints it."""
+        return f"{self.field}: {self.value}" if self.old is None else (
+            f"{self.field}: {self.old} → {self.value}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -63,25 +71,50 @@ def value_text(name: str, value: Any) -> str:
     return str(value)
 
 
-def _changes(changes: dict[str, Any]) -> tuple[Change, ...]:
-    return tuple(Change(name, value_text(name, value)) for name, value in changes.items())
+def _changes(changes: dict[str, Any], previous: dict[str, Any] | None) -> tuple[Change, ...]:
+    """Each field's new value and, when the trail knows it, the value it replaced."""
+    return tuple(Change(name, value_text(name, value),
+                        None if previous is None else value_text(name, previous.get(name)))
+                 for name, value in changes.items())
 
 
 def from_history(entries: Iterable[HistoryEntry]) -> list[AuditEntry]:
     return [AuditEntry(position=e.position, type=e.type, recorded_at=e.recorded_at.astimezone(
-        dt.UTC), reason=e.reason, changes=_changes(e.changes)) for e in entries]
+        dt.UTC), reason=e.reason, changes=_changes(e.changes, e.previous if e.changes else None))
+        for e in entries]
 
 
 def from_stream(events: Iterable[StoredEvent]) -> list[AuditEntry]:
+    """The trail of a stream read from the log: old values followed from the recording on."""
     trail = []
+    state: dict[str, Any] = {}
     for event in events:
         payload = event.payload
         changes = payload.get("changes") if event.type == "MilestoneRevised" else None
+        changes = changes if isinstance(changes, dict) else {}
+        if event.type == "MilestoneRecorded":
+            state = dict(payload)
         trail.append(AuditEntry(position=event.position, type=event.type,
                                 recorded_at=event.recorded_at.astimezone(dt.UTC),
                                 reason=payload.get("reason"),
-                                changes=_changes(changes if isinstance(changes, dict) else {})))
+                                changes=_changes(changes, dict(state) if changes else None)))
+        state.update(changes)
     return trail
+
+
+def trail_json(trail: Iterable[AuditEntry]) -> list[dict[str, Any]]:
+    """The audit trail for scripts and the API: each change with its old and new value."""
+    return [{"position": e.position, "type": e.type, "recorded_at": e.recorded_at.isoformat(),
+             "reason": e.reason,
+             "changes": [{"field": c.field, "old": c.old, "new": c.value} for c in e.changes]}
+            for e in trail]
+
+
+def audit_trail(read_models: ReadModels, milestone_id: str) -> list[AuditEntry]:
+    """A live milestone's trail from the history read model; a retracted one's from the log."""
+    if read_models.milestone(milestone_id) is not None:
+        return from_history(read_models.history(milestone_id))
+    return from_stream(LogReader(read_models.engine).stream(milestone_id))
 
 
 class LogReader:

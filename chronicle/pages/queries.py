@@ -23,11 +23,7 @@ IN_CHUNK = 500  # ids per IN (...) list
 
 def retracted_all(read_models: ReadModels) -> list[RetractedView]:
     """Every withdrawn milestone (ReadModels answers only for one id at a time)."""
-    query = sa.select(t.retracted).order_by(t.retracted.c.id)
-    with read_models.engine.connect() as conn:
-        return [RetractedView(id=row.id, title=row.title, reason=row.reason,
-                              retracted_at=row.retracted_at.astimezone(dt.UTC),
-                              position=row.position) for row in conn.execute(query)]
+    return sorted(read_models.retracted_all(), key=lambda view: view.id)
 
 
 def histories(read_models: ReadModels, ids: Iterable[str]) -> dict[str, list[HistoryEntry]]:
@@ -42,7 +38,8 @@ def histories(read_models: ReadModels, ids: Iterable[str]) -> dict[str, list[His
             for row in conn.execute(query):
                 trails.setdefault(row.milestone_id, []).append(HistoryEntry(
                     position=row.position, type=row.type, recorded_at=row.recorded_at,
-                    reason=row.reason, changes=json.loads(row.changes)))
+                    reason=row.reason, changes=json.loads(row.changes),
+                    previous=json.loads(row.previous)))
     return trails
 
 

@@ -24,8 +24,12 @@ from chronicle.domain import Milestone
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.queries import PageData
+from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
+from chronicle.pages.timeline_svg import picture
 from chronicle.pages.upcoming import FEB29, next_anniversaries
-from chronicle.projections import MilestoneView, RetractedView
+from chronicle.projections import MilestoneView, RetractedView, SearchHit
+from chronicle.projections.jsonviews import marked_html
+from chronicle.quotes import readable_quote
 
 CSS_PATH = "/assets/chronicle.css"
 JS_PATH = "/assets/filter.js"
@@ -85,16 +89,20 @@ class PageRenderer:
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                auto_reload=False)
         self.env.filters.update(paragraphs=paragraphs, utc_words=utc_words, ordinal=ordinal,
-                                day_words=day_words)
+                                day_words=day_words, readable_quote=readable_quote,
+                                marked=lambda text: Markup(marked_html(text)))
         self.env.globals.update(url=self.url, is_web_url=is_web_url, era_of=era_of,
+                                source_slug=source_slug, passage_anchor=passage_anchor,
                                 site=self._site())
 
     # -- links -------------------------------------------------------------------------
 
     def url(self, kind: str, value: object = None) -> str:
         """A root-relative URL: url("milestone", id), url("tag", tag), url("year", 1987)."""
-        paths = {"home": "/", "milestone": "/milestones/{}", "tag": "/tags/{}",
-                 "year": "/years/{}", "css": CSS_PATH, "js": JS_PATH,
+        paths = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
+                 "year": "/years/{}/", "source": "/sources/{}/", "sources": "/sources/",
+                 "search": "/search", "card": "/cards/{}.png",
+                 "css": CSS_PATH, "js": JS_PATH,
                  "calendar": CALENDAR_PATH, "tag-feed": "/feeds/tags/{}"}
         path = paths[kind]
         if value is not None:
@@ -143,11 +151,11 @@ class PageRenderer:
             years=data.years, count=len(data.milestones), upcoming=upcoming,
             upcoming_when=relative_day(upcoming[0].on, today) if upcoming else "",
             first_year=min(years, default=None), last_year=max(years, default=None),
-            scripts=True, card=card or self.card)
+            picture=picture(data.milestones), scripts=True, card=card or self.card)
 
     def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry]) -> bytes:
         """Independent of today's date, so the bytes change only when the milestone does."""
-        return self._render("milestone.html", f"/milestones/{quote(view.id, safe='')}",
+        return self._render("milestone.html", f"/milestones/{quote(view.id, safe='')}/",
                             view=view, m=view.milestone, trail=trail,
                             marked=self.marked_on(view.milestone))
 
@@ -165,11 +173,11 @@ class PageRenderer:
 
     def retracted(self, gone: RetractedView, last_known: Milestone | None,
                   trail: Sequence[AuditEntry]) -> bytes:
-        return self._render("retracted.html", f"/milestones/{quote(gone.id, safe='')}",
+        return self._render("retracted.html", f"/milestones/{quote(gone.id, safe='')}/",
                             gone=gone, m=last_known, trail=trail)
 
     def tag(self, tag: str, views: Sequence[MilestoneView], card: Card | None = None) -> bytes:
-        return self._render("listing.html", f"/tags/{quote(tag, safe='')}",
+        return self._render("listing.html", f"/tags/{quote(tag, safe='')}/",
                             heading=f"Milestones tagged “{tag}”", views=views, tag=tag,
                             year=None, alternates=self.main_alternates()
                             + self.tag_alternates(tag), card=card or self.card)
@@ -178,10 +186,21 @@ class PageRenderer:
              card: Card | None = None) -> bytes:
         before = [y for y in years if y < year]
         after = [y for y in years if y > year]
-        return self._render("listing.html", f"/years/{year}", heading=f"Milestones of {year}",
+        return self._render("listing.html", f"/years/{year}/", heading=f"Milestones of {year}",
                             views=views, tag=None, year=year, card=card or self.card,
                             previous_year=before[-1] if before else None,
                             next_year=after[0] if after else None)
+
+    def source(self, page: SourcePage, ordered: bool) -> bytes:
+        """A source's page: `ordered` when the passages are in the document's order."""
+        return self._render("source.html", f"/sources/{page.slug}/", page=page, ordered=ordered)
+
+    def sources(self, pages: Sequence[SourcePage]) -> bytes:
+        return self._render("sources.html", "/sources/", pages=pages)
+
+    def search(self, query: str, hits: Sequence[SearchHit]) -> bytes:
+        """The search page: the query, and each match with its highlights."""
+        return self._render("search.html", "/search", query=query, hits=hits)
 
     def not_found(self, data: PageData | None = None) -> bytes:
         return self._render("not_found.html", "/", tags=data.tags if data else ())

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 SCHEMES = ("light", "dark")
-PAGES = {"home": "/", "milestone": "/milestones/diplomatic-relations-established"}
+PAGES = {"home": "/", "milestone": "/milestones/diplomatic-relations-established/"}
 DEFAULT_NOW = "2026-01-20T10:00:00+08:00"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,12 +54,17 @@ def wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float
 @contextlib.contextmanager
 def running_server(database_url: str, *, config: Path | None = None,
                    env: Mapping[str, str] | None = None, now: str | None = DEFAULT_NOW,
-                   log_path: Path | None = None) -> Iterator[str]:
-    """A real `chronicle serve` subprocess; yields its base URL and stops it on exit."""
+                   log_path: Path | None = None, set_base_url: bool = True) -> Iterator[str]:
+    """A real `chronicle serve` subprocess; yields its base URL and stops it on exit.
+
+    With `set_base_url` false, `feed.base_url` stays as the config file has it (the shipped
+    one leaves it unset, so the server derives it from --host/--port)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    full_env = {**os.environ, "CHRONICLE_FEED__BASE_URL": base_url,
-                "CHRONICLE_SERVER__SCHEDULER": "false", **(env or {})}
+    full_env = {**os.environ, "CHRONICLE_SERVER__SCHEDULER": "false", **(env or {})}
+    full_env.pop("CHRONICLE_FEED__BASE_URL", None)
+    if set_base_url:
+        full_env["CHRONICLE_FEED__BASE_URL"] = base_url
     if now:
         full_env["CHRONICLE_FAKE_NOW"] = now
     command = [sys.executable, "-m", "chronicle", "--config",

@@ -1,8 +1,10 @@
 """The pages and the calendar as Documents: what `chronicle serve` caches and `export` writes.
 
-Pages are published at `.html` paths so a static host serves them with the right type:
-/index.html, /milestones/<id>.html, /tags/<tag>.html, /years/<year>.html, /404.html. The
-server answers the clean URLs (/, /milestones/<id>, …) with the same bytes (chronicle.pages.web).
+Pages are published as directory indexes so every link works on any static host (nginx,
+`python3 -m http.server`, object storage): /index.html, /milestones/<id>/index.html,
+/tags/<tag>/index.html, /years/<year>/index.html, /404.html; the pages link /milestones/<id>/.
+The server answers the same URLs, and the clean ones without the slash, with the same bytes
+(chronicle.pages.web).
 A retracted milestone keeps its page, marked by GONE_ROUTE so the server answers it with 410.
 
 Only the home page depends on the date (its "next anniversary"); every other page changes
@@ -31,6 +33,7 @@ from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
 from chronicle.pages.ical import event_ical, render_calendar
 from chronicle.pages.queries import PageData, histories, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
+from chronicle.pages.sources import source_pages
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
 from chronicle.projections import MilestoneView, ReadModels, RetractedView
@@ -38,6 +41,7 @@ from chronicle.projections import MilestoneView, ReadModels, RetractedView
 HTML = "text/html; charset=utf-8"
 INDEX_PATH = "/index.html"
 NOT_FOUND_PATH = "/404.html"
+SOURCES_PATH = "/sources/index.html"
 EXPORTED_CALENDAR_PATH = "/feeds/anniversaries.ics"
 GONE_ROUTE = "/milestones/{id} (retracted)"
 T = TypeVar("T")
@@ -46,8 +50,8 @@ ASSETS = {CSS_PATH: ("chronicle.css", "text/css; charset=utf-8"),
 
 
 def page_path(kind: str, name: object) -> str:
-    """The published path of a milestone, tag or year page."""
-    return f"/{kind}/{quote(str(name), safe='')}.html"
+    """The published path of a milestone, tag, year or source page: a directory's index."""
+    return f"/{kind}/{quote(str(name), safe='')}/index.html"
 
 
 def day_start(today: dt.date, settings: Settings) -> dt.datetime:
@@ -165,6 +169,7 @@ class PageBuilder:
                          self.not_found(data)]
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
             documents += card_documents(self.settings, data, self.memo)
+            documents += self.sources(data)
             documents += calendar_documents(self.settings, data, self.event)
             self.memo.finish()
         return documents + asset_documents()
@@ -219,6 +224,21 @@ class PageBuilder:
             pages.append(Document(page_path("years", year), body, HTML, data.changed_at,
                                   route="/years/{year}"))
         return pages
+
+
+    def sources(self, data: PageData) -> list[Document]:
+        """A page per quoted document, and their index (see chronicle.pages.sources)."""
+        pages = source_pages(data.milestones, self.settings.path(self.settings.seeds_dir))
+        documents = [Document(SOURCES_PATH, self.memo.get(
+            ("sources", tuple(p.key for p in pages)), partial(self.renderer.sources, pages)),
+            HTML, data.changed_at, route="/sources/")]
+        for page in pages:
+            ordered = any(passage.offset is not None for passage in page.passages)
+            body = self.memo.get(("source", page.key),
+                                 partial(self.renderer.source, page, ordered))
+            documents.append(Document(page_path("sources", page.slug), body, HTML,
+                                      data.changed_at, route="/sources/{slug}"))
+        return documents
 
 
 def documents(settings: Settings, read_models: ReadModels,

@@ -6,8 +6,9 @@ This layer sits in front of it and only maps URLs:
 
   /, /index.html           the home page; re-rendered here when the local day changed since
                            the cache was filled (its "next anniversary" depends on the day)
-  /milestones/<id>         → /milestones/<id>.html; 410 Gone for a retracted milestone
-  /tags/<tag>, /years/<y>  → their .html documents
+  /milestones/<id>/        → /milestones/<id>/index.html (also without the slash, and the
+                           earlier /milestones/<id>.html); 410 Gone for a retracted milestone
+  /tags/<tag>/, /years/<y>/, /sources/<slug>/  → their index.html documents, the same way
   anything unknown         a friendly HTML 404 page
 """
 
@@ -31,6 +32,7 @@ from chronicle.pages.site import (
     GONE_ROUTE,
     INDEX_PATH,
     NOT_FOUND_PATH,
+    SOURCES_PATH,
     index_document,
     renderer_for,
     system_today,
@@ -42,8 +44,8 @@ from chronicle.web.cache import Served
 from chronicle.web.documents import is_fresh
 
 log = logging.getLogger(__name__)
-_PAGE = re.compile(r"/(milestones|tags|years)/([^/]+?)(\.html)?")
-_PREFIXES = ("/milestones/", "/tags/", "/years/")
+_PAGE = re.compile(r"/(milestones|tags|years|sources)/([^/]+?)(?:\.html|/|/index\.html)?")
+_PREFIXES = ("/milestones/", "/tags/", "/years/", "/sources/")
 HTML = b"text/html; charset=utf-8"
 NOT_READY = b"the pages are not rendered yet: the database has not answered since start\n"
 
@@ -75,9 +77,11 @@ class _State(Protocol):
 def page_target(path: str) -> str | None:
     """The document path a page URL is published at, or None for other URLs."""
     if not path.startswith(_PREFIXES):  # the feeds' hot path pays one startswith
-        return None
+        return SOURCES_PATH if path == "/sources" else None
+    if path in ("/sources/", SOURCES_PATH):
+        return SOURCES_PATH
     match = _PAGE.fullmatch(path)
-    return f"/{match[1]}/{match[2]}.html" if match else None
+    return f"/{match[1]}/{match[2]}/index.html" if match else None
 
 
 class DayIndex:

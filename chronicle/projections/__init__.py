@@ -7,6 +7,7 @@ from chronicle.projections.views import (
     MilestoneView,
     PublishedPostView,
     RetractedView,
+    SearchHit,
     TagCount,
 )
 
@@ -17,6 +18,7 @@ __all__ = [
     "PublishedPostView",
     "ReadModels",
     "RetractedView",
+    "SearchHit",
     "TagCount",
     "default_projections",
     "dump",

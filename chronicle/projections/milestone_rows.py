@@ -36,9 +36,9 @@ MILESTONE_COLUMNS = ("id", "title", "sort_key", "precision", "year_start", "year
  UPDATED_AT, RECORDED_POSITION, UPDATED_POSITION, REVISIONS) = range(len(MILESTONE_COLUMNS))
 assert tuple(c.key for c in t.milestones.columns) == MILESTONE_COLUMNS
 assert tuple(c.key for c in t.history.columns) == (
-    "milestone_id", "position", "type", "recorded_at", "reason", "changes")
+    "milestone_id", "position", "type", "recorded_at", "reason", "changes", "previous")
 assert tuple(c.key for c in t.retracted.columns) == (
-    "id", "title", "reason", "retracted_at", "position")
+    "id", "title", "reason", "retracted_at", "position", "recorded_at", "recorded_position")
 assert tuple(c.key for c in t.milestone_tags.columns) == ("milestone_id", "tag",
                                                           "recorded_position")
 assert tuple(c.key for c in t.on_this_day.columns) == ("month_day", "milestone_id")

@@ -131,7 +131,7 @@ class _Batch:
             milestone.id, milestone.title, date_columns(milestone.date),
             payload_text(milestone, stored), when, stored.position, when, stored.position, 0)
         self.milestones[milestone.id] = milestone
-        self._history(stored, milestone.id, None, {})
+        self._history(stored, milestone.id, None, {}, {})
 
     def recorded_canonical(self, stored: StoredEvent, columns: DateColumns) -> None:
         """`recorded` of a payload that `canonical_date` accepted: no Milestone is built."""
@@ -145,7 +145,7 @@ class _Batch:
             when, stored.position, when, stored.position, 0)
         self.milestones[milestone_id] = payload
         self.history.setdefault(milestone_id, []).append(
-            (milestone_id, stored.position, stored.type, when, None, "{}"))
+            (milestone_id, stored.position, stored.type, when, None, "{}", "{}"))
 
     def revised(self, event: MilestoneRevised | _Revision, stored: StoredEvent) -> None:
         """`MilestoneState.apply` of a revision, on the replay path (see `milestone_from_log`).
@@ -155,7 +155,8 @@ class _Batch:
         """
         milestone_id = event.milestone_id
         row = self.current(milestone_id)
-        after = {**self._payload(milestone_id, row), **event.changes}
+        before = dict(self._payload(milestone_id, row))
+        after = {**before, **event.changes}
         found = canonical_columns(after)
         if found is not None:
             title, columns, text = after["title"], found[1], canonical_json(after)
@@ -169,7 +170,8 @@ class _Batch:
             milestone_id, title, columns, text, row[RECORDED_AT], row[RECORDED_POSITION],
             self.time(stored.recorded_at), stored.position, row[REVISIONS] + 1)
         self.replaced.add(milestone_id)
-        self._history(stored, milestone_id, event.reason, event.changes)
+        self._history(stored, milestone_id, event.reason, event.changes,
+                      {name: before.get(name) for name in event.changes})
 
     def retracted_(self, event: MilestoneRetracted, stored: StoredEvent) -> None:
         row = self.current(event.milestone_id)
@@ -178,13 +180,16 @@ class _Batch:
         self.replaced.add(event.milestone_id)
         self.history.pop(event.milestone_id, None)
         self.retracted.append((event.milestone_id, row[TITLE], event.reason,
-                               self.time(stored.recorded_at), stored.position))
+                               self.time(stored.recorded_at), stored.position,
+                               row[RECORDED_AT], row[RECORDED_POSITION]))
 
     def _history(self, stored: StoredEvent, milestone_id: str, reason: str | None,
-                 changes: dict[str, Any]) -> None:
+                 changes: dict[str, Any], previous: dict[str, Any]) -> None:
+        """One audit-trail row: the new values and, for a revision, the values they replaced."""
         self.history.setdefault(milestone_id, []).append(
             (milestone_id, stored.position, stored.type, self.time(stored.recorded_at), reason,
-             canonical_json(changes) if changes else "{}"))
+             canonical_json(changes) if changes else "{}",
+             canonical_json(previous) if previous else "{}"))
 
     def _tags(self, milestone_id: str) -> Sequence[str]:
         found = self.milestones[milestone_id]
@@ -262,7 +267,7 @@ def _decode(stored: StoredEvent) -> Decoded:
 
 class MilestonesProjection(Projection):
     name = "milestones"
-    version = 1
+    version = 2   # 2: history keeps the values a revision replaced; retractions their slot
 
     def tables(self) -> Sequence[sa.Table]:
         return (t.milestones, t.milestone_tags, t.on_this_day, t.history, t.retracted)

@@ -32,8 +32,10 @@ def default_projections() -> list[Projection]:
     """Every read model of the chronicle, in the order they are applied."""
     from chronicle.projections.milestones import MilestonesProjection
     from chronicle.projections.posts import PostsProjection
+    from chronicle.projections.search import SearchProjection
 
-    return [MilestonesProjection(), PostsProjection()]
+    # Search reads rm_milestones as the milestones projection left it: it comes after.
+    return [MilestonesProjection(), PostsProjection(), SearchProjection()]
 
 
 @contextlib.contextmanager

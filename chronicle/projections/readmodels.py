@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from chronicle.projections.views import (
     MilestoneView,
     PublishedPostView,
     RetractedView,
+    SearchHit,
     TagCount,
 )
 
@@ -122,7 +124,9 @@ class ReadModels:
         with self.engine.connect() as conn:
             return [HistoryEntry(position=row.position, type=row.type,
                                  recorded_at=row.recorded_at, reason=row.reason,
-                                 changes=json.loads(row.changes)) for row in conn.execute(query)]
+                                 changes=json.loads(row.changes),
+                                 previous=json.loads(row.previous))
+                    for row in conn.execute(query)]
 
     def retracted(self, milestone_id: str) -> RetractedView | None:
         with self.engine.connect() as conn:
@@ -130,8 +134,21 @@ class ReadModels:
                                .where(t.retracted.c.id == milestone_id)).first()
         if row is None:
             return None
-        return RetractedView(id=row.id, title=row.title, reason=row.reason,
-                             retracted_at=row.retracted_at, position=row.position)
+        return retracted_view(row)
+
+    def search(self, query: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """Live milestones matching every word of `query`, best first (see fulltext)."""
+        from chronicle.projections import fulltext
+
+        with self.engine.connect() as conn:
+            hits = fulltext.search(conn, query, limit, offset)
+        views = {view.id: view for view in self.by_ids(hit.milestone_id for hit in hits)}
+        return [SearchHit(view=views[hit.milestone_id], title=hit.title, snippet=hit.snippet)
+                for hit in hits if hit.milestone_id in views]
+
+    def retracted_all(self) -> list[RetractedView]:
+        """Every withdrawn milestone, in the order they were first recorded."""
+        return retracted_all(self.engine)
 
     def published_posts(self, limit: int = 50) -> list[PublishedPostView]:
         """Anniversary posts that went out, newest first (see chronicle.posting.queries)."""
@@ -142,6 +159,21 @@ class ReadModels:
     def position(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.min(t.checkpoints.c.position))).scalar() or 0
+
+
+def retracted_view(row: Row[Any]) -> RetractedView:
+    """An rm_retracted row as a view, its times in UTC whatever the backend answered in."""
+    return RetractedView(id=row.id, title=row.title, reason=row.reason,
+                         retracted_at=row.retracted_at.astimezone(dt.UTC), position=row.position,
+                         recorded_at=row.recorded_at.astimezone(dt.UTC),
+                         recorded_position=row.recorded_position)
+
+
+def retracted_all(engine: Engine) -> list[RetractedView]:
+    """Every withdrawn milestone, in the order they were first recorded."""
+    query = sa.select(t.retracted).order_by(t.retracted.c.recorded_position)
+    with engine.connect() as conn:
+        return [retracted_view(row) for row in conn.execute(query)]
 
 
 def dump(engine: Engine, tables: Sequence[sa.Table]) -> dict[str, list[tuple[Any, ...]]]:

@@ -71,6 +71,7 @@ class HistoryRow(SQLModel, table=True):
     recorded_at: dt.datetime = Field(sa_column=_utc())
     reason: str | None = None
     changes: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    previous: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))  # old values of `changes`
 
 
 class RetractedRow(SQLModel, table=True):
@@ -80,6 +81,19 @@ class RetractedRow(SQLModel, table=True):
     reason: str
     retracted_at: dt.datetime = Field(sa_column=_utc())
     position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    # When the withdrawn milestone was first recorded: its slot in the feeds' archive pages.
+    recorded_at: dt.datetime = Field(sa_column=_utc())
+    recorded_position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+
+
+class SearchRow(SQLModel, table=True):
+    """What full-text search reads of a live milestone; the index itself is the database's
+    (FTS5 or tsvector, see chronicle.projections.fulltext), kept in step by its DDL."""
+
+    __tablename__ = "rm_search"
+    milestone_id: str = Field(primary_key=True, max_length=80)
+    title: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    body: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
 
 
 def table(model: type[SQLModel]) -> sa.Table:
@@ -92,3 +106,4 @@ milestone_tags = table(MilestoneTagRow)
 on_this_day = table(OnThisDayRow)
 history = table(HistoryRow)
 retracted = table(RetractedRow)
+search = table(SearchRow)

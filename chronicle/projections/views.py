@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chronicle.domain import Milestone
@@ -38,6 +38,7 @@ class HistoryEntry:
     recorded_at: dt.datetime
     reason: str | None
     changes: dict[str, Any]
+    previous: dict[str, Any] = field(default_factory=dict)  # what `changes` replaced
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,6 +50,8 @@ class RetractedView:
     reason: str
     retracted_at: dt.datetime
     position: int
+    recorded_at: dt.datetime | None = None      # when it was first recorded (feeds' slot)
+    recorded_position: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -70,3 +73,13 @@ class PublishedPostView:
     remote_id: str | None
     remote_url: str | None
     position: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SearchHit:
+    """A full-text match: the milestone, and its title and a passage with the matches marked
+    (between fulltext.MARK_START and MARK_END; escape, then turn the marks into markup)."""
+
+    view: MilestoneView
+    title: str
+    snippet: str

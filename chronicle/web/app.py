@@ -62,7 +62,7 @@ def create_app(settings: Settings, store: SqlEventStore, *, projector: Projector
                 store.close()
 
     app = ChronicleApp(title="Chronicle", version=__version__, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
     app.state.chronicle = state
     # Inside the document layer: documents carry the same headers, prepared once (hot path).
     app.outer_layers.append(lambda inner: HardeningMiddleware(

@@ -46,6 +46,13 @@ def register_routes(app: ChronicleApp, state: ServerState) -> None:
     from chronicle.pages.web import register_page_routes  # pages: clean URLs, 404/410, WebSub
 
     register_page_routes(app, state)
+    from chronicle.projections import ReadModels
+    from chronicle.web.api import register_api
+    from chronicle.web.search import register_search
+
+    read_models = ReadModels(state.store.engine)
+    register_search(app, state.settings, read_models)
+    register_api(app, read_models)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

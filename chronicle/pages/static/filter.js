@@ -1,5 +1,6 @@
-// Tag filter buttons for the timeline: progressive enhancement only. Without this script
-// the tag links lead to /tags/<tag>, which list the same milestones.
+// Tag filter buttons for the timeline: progressive enhancement only. The buttons take the
+// place of the tag links (the tags are listed once); without this script the tag links lead
+// to /tags/<tag>, which list the same milestones.
 (function () {
   "use strict";
   var timeline = document.getElementById("timeline");
@@ -49,7 +50,13 @@
   }
 
   addButton("All", "");
-  links.forEach(function (link) { addButton(link.getAttribute("data-tag"), link.getAttribute("data-tag")); });
+  links.forEach(function (link) {
+    var count = link.querySelector(".count");
+    var tag = link.getAttribute("data-tag");
+    addButton(count ? tag + " " + count.textContent : tag, tag);
+  });
+  var list = tagNav.querySelector("ul");
+  if (list) { list.hidden = true; }
+  tagNav.appendChild(box);
   timeline.insertBefore(status, timeline.firstChild);
-  timeline.insertBefore(box, status);
 }());

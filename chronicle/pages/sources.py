@@ -1,0 +1,133 @@
+"""The documents the chronicle quotes, as pages: each passage in document order, and who cites it.
+
+A source is named by its title (a slug of the title without its closing parenthesis, which
+names the publisher), and a passage by a hash of its text, so a milestone's page links to
+/sources/<slug>/#q-<hash> knowing only its own sources: a new milestone never changes another
+milestone's page. Passages are in the order the document has them when the document is in
+`seeds_dir`; otherwise in the order of the milestones that cite them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from chronicle.domain import Source
+from chronicle.projections import MilestoneView
+from chronicle.quotes import readable_quote
+
+_PUBLISHER = re.compile(r"^(?P<title>.*\S)\s*\((?P<publisher>[^()]+)\)\s*$")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_SPACE = re.compile(r"\s+")
+SLUG_LENGTH = 72
+
+
+def split_title(title: str) -> tuple[str, str | None]:
+    """"Title (Publisher)" → ("Title", "Publisher"); a title without one → (title, None)."""
+    found = _PUBLISHER.match(title)
+    return (found["title"], found["publisher"].strip()) if found else (title.strip(), None)
+
+
+def slug_of(text: str) -> str:
+    """Lowercase ASCII words joined by hyphens ("Mongolia–United States" → "mongolia-united-
+    states"): letters lose their accents, dashes and other marks separate words."""
+    spaced = "".join(c if c.isalnum() else " " for c in text)
+    ascii_text = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode()
+    slug = _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")[:SLUG_LENGTH].rstrip("-")
+    return slug or "source"
+
+
+def source_slug(source: Source) -> str:
+    """The source page's name: its title's, without the publisher."""
+    return slug_of(split_title(source.title)[0])
+
+
+def _normalised(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def passage_anchor(quote: str) -> str:
+    """A passage's fragment id: the same text always gets the same one."""
+    return "q-" + hashlib.sha256(_normalised(quote).encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    anchor: str
+    text: str                               # as a reader reads it (table rows without pipes)
+    citing: tuple[MilestoneView, ...]       # in historical order
+    offset: int | None                      # where the document has it, when known
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePage:
+    slug: str
+    title: str
+    publisher: str | None
+    url: str | None
+    passages: tuple[Passage, ...]
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What the page shows: it changes when a passage or a citing milestone does."""
+        return (self.slug, self.title, self.publisher, self.url,
+                tuple((p.anchor, p.offset, tuple((v.id, v.updated_position) for v in p.citing))
+                      for p in self.passages))
+
+
+@functools.lru_cache(maxsize=64)
+def _document_text(path: Path, _mtime_ns: int) -> str:
+    return _normalised(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def document_text(folder: Path | None, name: str | None) -> str | None:
+    """The cited document, whitespace collapsed; None when it cannot be read."""
+    if folder is None or not name:
+        return None
+    path = folder / name
+    try:
+        return _document_text(path, path.stat().st_mtime_ns)
+    except (OSError, ValueError):
+        return None
+
+
+def _offset(document: str | None, quote: str) -> int | None:
+    if document is None:
+        return None
+    found = document.find(_normalised(quote))
+    return found if found >= 0 else None
+
+
+def source_pages(milestones: Iterable[MilestoneView],
+                 documents_dir: Path | None) -> list[SourcePage]:
+    """Every source cited by `milestones` (historical order), by slug."""
+    cited: dict[str, list[tuple[Source, MilestoneView]]] = {}
+    for view in milestones:
+        for source in view.milestone.sources:
+            cited.setdefault(source_slug(source), []).append((source, view))
+    return [_page(slug, citations, documents_dir) for slug, citations in sorted(cited.items())]
+
+
+def _page(slug: str, citations: Sequence[tuple[Source, MilestoneView]],
+          documents_dir: Path | None) -> SourcePage:
+    first = citations[0][0]
+    title, publisher = split_title(first.title)
+    url = next((s.url for s, _ in citations if s.url), None)
+    file = next((s.file for s, _ in citations if s.file), None)
+    document = document_text(documents_dir, file)
+    by_anchor: dict[str, tuple[str, list[MilestoneView]]] = {}
+    for source, view in citations:
+        anchor = passage_anchor(source.quote)
+        views = by_anchor.setdefault(anchor, (source.quote, []))[1]
+        if view not in views:
+            views.append(view)
+    passages = [Passage(anchor, readable_quote(quote), tuple(views), _offset(document, quote))
+                for anchor, (quote, views) in by_anchor.items()]
+    unplaced = len(document or "") + 1   # passages the document does not show come last
+    passages.sort(key=lambda p: (p.offset, p.anchor) if p.offset is not None else (unplaced, ""))
+    return SourcePage(slug, title, publisher, url, tuple(passages))

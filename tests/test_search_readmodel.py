@@ -1,0 +1,34 @@
+"""The search read model follows revisions and retractions, and a rebuild answers the same."""
+
+from __future__ import annotations
+
+from chronicle.projections import Projector, ReadModels
+from chronicle.projections.jsonviews import unmarked
+from chronicle.store import SqlEventStore
+from tests.test_feeds_support import caught_up, milestone, record_all, retract_one, revise_one
+
+
+def found(models: ReadModels, query: str) -> list[str]:
+    return [hit.view.id for hit in models.search(query)]
+
+
+def test_search_follows_every_change_and_survives_a_rebuild(store: SqlEventStore) -> None:
+    record_all(store, [milestone(n, title=f"Khaan Quest exercise {n}") for n in range(3)])
+    record_all(store, [milestone(3, title="Gobi Wolf")])
+    models = caught_up(store)
+    assert sorted(found(models, "khaan quest")) == [f"feed-milestone-{n}" for n in range(3)]
+    assert found(models, "Person 3") == ["feed-milestone-3"]          # people are searched
+    assert found(models, "passage quoted for 2")[0] == "feed-milestone-2"  # and quotes
+
+    revise_one(store, milestone(0, title="Gobi Wolf exercise"))
+    retract_one(store, "feed-milestone-1")
+    models = caught_up(store)
+    assert found(models, "khaan quest") == ["feed-milestone-2"]
+    assert sorted(found(models, "gobi wolf")) == ["feed-milestone-0", "feed-milestone-3"]
+    hit = models.search("wolf exercise")[0]
+    assert unmarked(hit.title) == "Gobi Wolf exercise" and "\u2045" in hit.title
+    before = {q: found(models, q) for q in ("khaan", "gobi wolf", "ulaanbaatar", "zebra")}
+    assert before["zebra"] == [] and len(before["ulaanbaatar"]) == 3
+
+    Projector(store).rebuild()
+    assert {q: found(ReadModels(store.engine), q) for q in before} == before
