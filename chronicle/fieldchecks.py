@@ -31,6 +31,15 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 """Embeddings, overrides and isolates: they reorder what a reader sees ("Trojan Source")."""
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 """Invisible characters that make two texts look the same and hide words from search."""
+JOINERS = frozenset("\u200c\u200d")
+"""ZWNJ and ZWJ also shape emoji sequences (👩‍👩‍👧) and scripts: allowed inside a cluster."""
+
+
+def _joins(text: str, index: int) -> bool:
+    """A joiner between two visible characters, as in an emoji sequence or a word."""
+    if text[index] not in JOINERS or index == 0 or index == len(text) - 1:
+        return False
+    return all(not c.isspace() and c not in ZERO_WIDTH for c in (text[index - 1], text[index + 1]))
 
 
 def forbidden_character(text: str, *, multiline: bool) -> str | None:
@@ -46,7 +55,7 @@ def forbidden_character(text: str, *, multiline: bool) -> str | None:
             return f"contains a control character ({where})"
         if char in BIDI_CONTROLS:
             return f"contains a bidirectional control character ({where}); remove it"
-        if char in ZERO_WIDTH:
+        if char in ZERO_WIDTH and not _joins(text, index):
             return f"contains an invisible zero-width character ({where}); remove it"
         if category == "Cs":
             return f"contains a lone surrogate ({where})"

@@ -29,8 +29,8 @@ HOSTILE = [
     "Emoji: 🇲🇳🇺🇸 👩‍👩‍👧 🏇",
     "Cyrillic: Монгол Улс ба Америкийн Нэгдсэн Улс",
     "Traditional Mongolian: ᠮᠣᠩᠭᠣᠯ ᠤᠯᠤᠰ, with a vowel separator ᠠ᠎ᠠ",
-    "Right-to-left: منغوليا והתוכנית \u202eevil\u202c done",
-    "Combining: e\u0301 and zero\u200bwidth\u200djoiners",
+    "Right-to-left: منغوليا והתוכנית evil done",  # (bidi overrides are refused on input)
+    "Combining: e\u0301 and zero-width\u200djoiners",  # (a joiner inside a word is allowed)
     "Backslashes \\ and {braces} and {{jinja}} and %s and $1",
 ]
 # Characters XML 1.0 cannot hold: a document must drop them, never fail or carry them.
@@ -76,7 +76,7 @@ def test_hostile_text_from_the_log_survives_every_format(store: SqlEventStore) -
     assert 'href="https://example.org/a?b=1&amp;c=&quot;2&quot;&amp;d=&lt;3&gt;"' in (
         script.content[0].value)
     rtl = by_id["hostile-7"]
-    assert "\u202eevil\u202c" in rtl.title and "منغوليا" in rtl.summary
+    assert "והתוכנית evil" in rtl.title and "منغوليا" in rtl.summary
 
 
 def test_forbidden_characters_are_stripped_before_any_document() -> None:

@@ -60,8 +60,8 @@ def test_older_payloads_without_the_fields_read_as_posting_with_the_generic_text
 
 def test_bad_anniversary_fields_are_refused_at_their_line(tmp_path: Path) -> None:
     assert problems(tmp_path, '    anniversary:\n      text: "{{ yeras }} years"\n') == [
-        "m.yaml:6: anniversary.text: is not a valid template: 'yeras' is "
-        "undefined (variables: years, ordinal, date, full_date, year, title)"]
+        "m.yaml:6: anniversary.text: uses unknown variable(s) yeras "
+        "(known: years, ordinal, date, full_date, year, title)"]
     assert problems(tmp_path, '    anniversary:\n      text: "See https://x.mn/a"\n') == [
         "m.yaml:6: anniversary.text: must not contain a link: the post appends "
         "the milestone's link itself"]

@@ -133,7 +133,7 @@ def test_bidi_controls_and_zero_width_characters_are_refused_at_their_line(
         char: str, kind: str, tmp_path: Path) -> None:
     text = variant("invisible", ("arrive in Mongolia", f"arrive in {char}Mongolia"),
                    ("arrived in Mongolia", f"arrived in{char} Mongolia"),
-                   ('tags: ["education"]', f'tags: ["education"]\n    people: ["A{char}B"]'))
+                   ('tags: ["education"]', f'tags: ["education"]\n    people: ["A{char} B"]'))
     write(tmp_path, "a.yaml", text)
     problems = [(p.line, p.field, p.message) for p in check_files([tmp_path], base_dir=tmp_path)]
     code = f"U+{ord(char):04X}"
@@ -143,6 +143,13 @@ def test_bidi_controls_and_zero_width_characters_are_refused_at_their_line(
         (7, "people[0]", f"contains {kind}" + problems[2][2].split(kind, 1)[1]),
     ]
     assert all(code in message and message.endswith("remove it") for _, _, message in problems)
+
+
+def test_joiners_inside_an_emoji_sequence_or_a_word_are_text(tmp_path: Path) -> None:
+    text = variant("joined", ("arrive in Mongolia", "arrive in Mongolia 👩\u200d👩\u200d👧"),
+                   ("arrived in Mongolia", "arrived in Mong\u200dolia"))
+    write(tmp_path, "a.yaml", text)
+    assert check_files([tmp_path], base_dir=tmp_path) == []
 
 
 def test_anniversary_of_and_title_words_leave_room_for_every_channel(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ AS_OF_HELP = ("Show the chronicle as it was known then: a log position (e.g. 120
               "(2026-05-01, meaning the end of that day, UTC) or an ISO timestamp with zone.")
 AsOf = Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)]
 LANG_HELP = ("Show titles, summaries and dates in this language (en, mn); text not translated "
-             "is shown in English, marked [en].")
+             "is shown in English, marked \\[en].")
 Lang = Annotated[str, typer.Option("--lang", help=LANG_HELP)]
 
 
@@ -111,7 +111,7 @@ def milestones_table(views: list[MilestoneView], language: str = "en") -> Table:
     longest_id = max((len(v.milestone.id) for v in views), default=2)
     table = Table(title=f"{len(views)} milestones", box=None)
     table.add_column("id", no_wrap=True, min_width=longest_id)
-    table.add_column("date", max_width=12, overflow="fold")
+    table.add_column("date", overflow="fold")
     table.add_column("title · tags", ratio=1, min_width=12, overflow="fold")
     for view in views:
         m = view.milestone
