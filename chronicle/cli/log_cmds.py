@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from chronicle.cli.context import EXIT_FAILURE, Failure, app_context, err, out, progress_bar
-from chronicle.store import StoredEvent, migrate
+from chronicle.store import SqlEventStore, StoredEvent, migrate
 from chronicle.store.engine import create_store_engine
 
 db_app = typer.Typer(help="Manage the database schema of the log.", no_args_is_help=True)
@@ -81,11 +81,27 @@ def verify_command(ctx: typer.Context) -> None:
     if not report.ok:
         raise Failure(f"log is NOT intact: position {report.first_bad_position}: {report.reason}")
     err.print(f"hash chain intact: {report.checked} events, head {report.head}")
+    unreadable = first_unreadable(store, report.head)
+    if unreadable is not None:
+        raise Failure(f"log is intact but NOT readable by this version: {unreadable}")
     problems = verify_read_models(ctx)
     if problems:
         for problem in problems:
             err.print(f"[red]read model differs from a replay:[/red] {problem}")
         raise typer.Exit(EXIT_FAILURE)
+
+
+def first_unreadable(store: SqlEventStore, head: int) -> str | None:
+    """Where this version first fails to read the log (decoding and folding every stream)."""
+    from chronicle.replication.database import iter_rows
+    from chronicle.replication.readable import ReadabilityChecker, UnreadableRow
+
+    try:
+        ReadabilityChecker().check_all(iter_rows(store, 0, head))
+    except UnreadableRow as exc:
+        return (f"the event at position {exc.position} cannot be read ({exc.reason}); "
+                f"readers stop before it")
+    return None
 
 
 def verify_read_models(ctx: typer.Context) -> list[str]:

@@ -11,7 +11,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from chronicle.cli.context import AppContext, BadInput, app_context, err, out, progress_bar
+from chronicle.cli.context import (
+    AppContext,
+    BadInput,
+    Failure,
+    app_context,
+    err,
+    out,
+    progress_bar,
+)
 from chronicle.projections import MilestoneView, Projector, ReadModels
 from chronicle.projections.replay import replay_in_memory
 
@@ -145,6 +153,8 @@ def rebuild_command(ctx: typer.Context) -> None:
     elapsed = max(time.perf_counter() - started, 1e-9)
     err.print(f"rebuilt read models from {count} events in {elapsed:.2f} s "
               f"({count / elapsed:,.0f} events/s)")
+    if projector.stopped is not None:
+        raise Failure(str(projector.stopped))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,12 @@ from chronicle.replication.jsonlines import (
     export_log,
     import_log,
 )
-from chronicle.replication.rows import ChainBroken, NotAPrefix, ReplicationError
+from chronicle.replication.rows import (
+    ChainBroken,
+    NotAPrefix,
+    ReplicationError,
+    UnreadableEvent,
+)
 
 __all__ = [
     "BackupReport",
@@ -24,6 +29,7 @@ __all__ = [
     "NotAPrefix",
     "NotSqlite",
     "ReplicationError",
+    "UnreadableEvent",
     "backup_sqlite",
     "check_file",
     "check_prefix",

@@ -38,6 +38,21 @@ class ChainBroken(ReplicationError):
         super().__init__(f"{where}: {reason}")
 
 
+class UnreadableEvent(ReplicationError):
+    """A row this version cannot read (a newer version's event, a payload the domain refuses).
+
+    Written to the append-only log it would stop every reader there for good, so it is refused.
+    """
+
+    def __init__(self, position: int, reason: str, line: int | None = None,
+                 where: str = "") -> None:
+        self.position = position
+        self.reason = reason
+        self.line = line
+        at = f"line {line} (position {position})" if line is not None else f"position {position}"
+        super().__init__(f"{where}{at}: this version cannot read the event: {reason}")
+
+
 class NotAPrefix(ReplicationError):
     """The target already holds events that are not the beginning of the source's log."""
 

@@ -4,6 +4,7 @@ from chronicle.store.contract import ANY_VERSION, EventStore, StreamAppend
 from chronicle.store.records import (
     ConcurrencyError,
     EventIdConflict,
+    EventUnreadable,
     NewEvent,
     StoredEvent,
     StoreError,
@@ -19,6 +20,7 @@ __all__ = [
     "ConcurrencyError",
     "EventIdConflict",
     "EventStore",
+    "EventUnreadable",
     "NewEvent",
     "SqlEventStore",
     "StoreError",

@@ -95,3 +95,16 @@ class StoreUnavailable(StoreError):
         self.url = url
         self.reason = reason
         super().__init__(f"cannot reach the database at {url}: {reason}")
+
+
+class EventUnreadable(StoreError):
+    """A stored row whose payload cannot be decoded or upcast (a newer version's event).
+
+    Readers stop before it: the rows before it stay readable, and nothing is misread.
+    """
+
+    def __init__(self, position: int, reason: str) -> None:
+        self.position = position
+        self.reason = reason
+        super().__init__(f"the event at position {position} cannot be read by this version: "
+                         f"{reason}")

@@ -32,6 +32,7 @@ from chronicle.store.hashing import (
 from chronicle.store.records import (
     ConcurrencyError,
     EventIdConflict,
+    EventUnreadable,
     NewEvent,
     StoredEvent,
     StoreUnavailable,
@@ -334,12 +335,22 @@ class SqlEventStore(EventStore):
         # than the JSON decoding on a replay of millions of events.
         (position, stream_id, stream_version, event_id, type_, schema_version, recorded_at,
          payload_json, metadata_json, prev_hash, hash_) = row
-        version, payload = self.upcasters.upcast(type_, schema_version, json.loads(payload_json))
+        version, payload = self._upcast(position, type_, schema_version, payload_json)
         return StoredEvent(
             position=position, stream_id=stream_id, stream_version=stream_version,
             event_id=event_id, type=type_, schema_version=version, recorded_at=recorded_at,
             payload=payload, metadata=json.loads(metadata_json), hash=hash_, prev_hash=prev_hash,
         )
+
+    def _upcast(self, position: int, type_: str, schema_version: int, payload_json: str
+                ) -> tuple[int, dict[str, Any]]:
+        """The payload at the current schema version; EventUnreadable if it cannot be."""
+        try:
+            return self.upcasters.upcast(type_, schema_version, json.loads(payload_json))
+        except Exception as exc:  # an upcaster refusing a payload, whatever it raises
+            reason = str(exc).strip().splitlines()
+            raise EventUnreadable(position, f"{type_} version {schema_version} cannot be upcast: "
+                                  f"{reason[0] if reason else type(exc).__name__}") from exc
 
     def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         with self._connection() as conn:
@@ -360,7 +371,7 @@ class SqlEventStore(EventStore):
         """One fetched row; `times` holds the recorded times this read has converted."""
         (position, stream_id, stream_version, event_id, type_, schema_version, recorded_at,
          payload_json, prev_hash, hash_) = row
-        version, payload = self.upcasters.upcast(type_, schema_version, json.loads(payload_json))
+        version, payload = self._upcast(position, type_, schema_version, payload_json)
         when = times.get(recorded_at)
         if when is None:
             when = times[recorded_at] = self._replay.time(recorded_at)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from chronicle.projections import Projector
+from chronicle.projections.projector import Stopped
 from chronicle.store import SqlEventStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class FollowerStatus:
     position: int = 0
     error: str | None = None
     render_error: str | None = None   # the documents could not be rendered (not the database)
+    stopped: Stopped | None = None    # an event this version cannot read halts the read models
     checked_at: float = 0.0       # time.monotonic() of the last attempt
     succeeded_at: float = 0.0     # time.monotonic() of the last success
 
@@ -82,6 +84,7 @@ class LogFollower:
         if head > position:  # a write transaction only when there is something to apply
             self.projector.catch_up()
             position = self.projector.position()
+        self.status.stopped = self.projector.stopped
         self._answered(max(head, position), position)
         refreshed = position != self._rendered
         if refreshed:
