@@ -72,6 +72,7 @@ def root(
 app.add_typer(log_cmds.db_app, name="db")
 app.command("log")(log_cmds.log_command)
 app.command("verify")(log_cmds.verify_command)
+app.command("head")(log_cmds.head_command)
 
 
 for commands in (milestone_cmds, loader_cmds, serve_cmds, posting_cmds, replication_cmds,

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 from rich.table import Table
 
-from chronicle.cli.context import EXIT_FAILURE, Failure, app_context, err, out, progress_bar
+from chronicle.cli.context import (
+    EXIT_FAILURE,
+    BadInput,
+    Failure,
+    app_context,
+    err,
+    out,
+    progress_bar,
+)
 from chronicle.store import SqlEventStore, StoredEvent, migrate
 from chronicle.store.engine import create_store_engine
 
@@ -69,18 +79,54 @@ def log_command(
         out.print(table if shown else "the log is empty")
 
 
-def verify_command(ctx: typer.Context) -> None:
+def head_command(ctx: typer.Context) -> None:
+    """Print the log's head as POSITION:HASH: keep it outside the database, and check it later
+    with `chronicle verify --expect POSITION:HASH` (a truncated or rewritten log fails)."""
+    position, hash_ = app_context(ctx).store().head_link()
+    out.print(f"{position}:{hash_}", markup=False, highlight=False)
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """`POSITION:HASH` as `chronicle head` prints it."""
+    position, _, hash_ = text.partition(":")
+    if not (position.isdigit() and re.fullmatch(r"[0-9a-f]{64}", hash_)):
+        raise BadInput(f"--expect: {text!r} is not POSITION:HASH as `chronicle head` prints it "
+                       "(a position, a colon, 64 lower-case hex digits)")
+    return int(position), hash_
+
+
+def verify_command(
+    ctx: typer.Context,
+    expect: Annotated[str | None, typer.Option(
+        "--expect", metavar="POSITION:HASH",
+        help="A head printed earlier by `chronicle head`: fail unless the log still holds that "
+        "row with that hash (catches truncation and a rewritten chain).")] = None,
+) -> None:
     """Recompute the hash chain of the whole log and compare the read models with a replay.
 
-    Exits 1 naming the first bad position if a row was edited, removed or reordered.
+    Exits 1 naming the first bad position if a row was edited, removed or reordered, if the
+    log no longer holds the --expect row, or if the read models are beyond the log's head.
     """
+    anchor = parse_anchor(expect) if expect is not None else None
     store = app_context(ctx).store()
     head = store.head()
     with progress_bar("verifying hash chain", head) as bar:
         report = store.verify(progress=lambda n: bar.update(bar.task_ids[0], completed=n))
     if not report.ok:
         raise Failure(f"log is NOT intact: position {report.first_bad_position}: {report.reason}")
-    err.print(f"hash chain intact: {report.checked} events, head {report.head}")
+    out.print(f"hash chain intact: {report.checked} events, head {report.head}", markup=False,
+              highlight=False)
+    if anchor is not None:
+        found = store.hash_at(anchor[0])
+        if found != anchor[1]:
+            what = "no longer holds that position" if found is None else f"holds hash {found}"
+            raise Failure(f"log does NOT hold the expected head {anchor[0]}:{anchor[1]}: it "
+                          f"{what} (truncated or rewritten since)")
+        out.print(f"expected head {anchor[0]} found with its hash", markup=False)
+    beyond = checkpoint_beyond(store, report.head)
+    if beyond is not None:
+        raise Failure(f"the read models have reached position {beyond}, beyond the log's head "
+                      f"{report.head}: events were removed from the log")
     unreadable = first_unreadable(store, report.head)
     if unreadable is not None:
         raise Failure(f"log is intact but NOT readable by this version: {unreadable}")
@@ -91,13 +137,24 @@ def verify_command(ctx: typer.Context) -> None:
         raise typer.Exit(EXIT_FAILURE)
 
 
+def checkpoint_beyond(store: SqlEventStore, head: int) -> int | None:
+    """The highest read-model checkpoint, when it is past `head` (None otherwise)."""
+    from chronicle.projections.tables import checkpoints
+
+    if not sa.inspect(store.engine).has_table(checkpoints.name):
+        return None
+    with store.engine.connect() as conn:
+        reached = conn.execute(sa.select(sa.func.max(checkpoints.c.position))).scalar() or 0
+    return reached if reached > head else None
+
+
 def first_unreadable(store: SqlEventStore, head: int) -> str | None:
     """Where this version first fails to read the log (decoding and folding every stream)."""
     from chronicle.replication.database import iter_rows
     from chronicle.replication.readable import ReadabilityChecker, UnreadableRow
 
     try:
-        ReadabilityChecker().check_all(iter_rows(store, 0, head))
+        ReadabilityChecker(other_streams=True).check_all(iter_rows(store, 0, head))
     except UnreadableRow as exc:
         return (f"the event at position {exc.position} cannot be read ({exc.reason}); "
                 f"readers stop before it")

@@ -78,6 +78,9 @@ class ReadabilityChecker:
     """
 
     upcasters: Upcasters = field(default_factory=lambda: UPCASTERS)
+    other_streams: bool = False
+    """Let rows of streams that are neither milestone nor post streams pass (the readers
+    ignore them): for `verify`, which names what stops a reader. Imports refuse them."""
     milestones: dict[str, MilestoneState] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     post_keys: dict[str, str] = field(default_factory=dict)
@@ -112,7 +115,7 @@ class ReadabilityChecker:
             self._milestone(position, stream, type_, version, payload)
         elif stream.startswith(POST_STREAM_PREFIX):
             self._post(position, stream, type_, version, payload)
-        else:
+        elif not self.other_streams:
             raise UnreadableRow(position, f"stream {stream!r} is of no kind this version knows "
                                 f"(known: {MILESTONE_STREAM_PREFIX}…, {POST_STREAM_PREFIX}…)")
         self.versions[stream] = expected

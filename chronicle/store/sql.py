@@ -396,6 +396,20 @@ class SqlEventStore(EventStore):
         with self._connection() as conn:
             return conn.execute(sa.select(sa.func.max(T.c.position))).scalar() or 0
 
+    def head_link(self) -> tuple[int, str]:
+        """The last position and its hash (the genesis hash for an empty log): the anchor a
+        reader keeps outside the database and later checks with `verify --expect`."""
+        query = sa.select(T.c.position, T.c.hash).order_by(T.c.position.desc()).limit(1)
+        with self._connection() as conn:
+            row = conn.execute(query).first()
+        return (row.position, row.hash) if row else (0, GENESIS_HASH)
+
+    def hash_at(self, position: int) -> str | None:
+        """The stored hash of the row at `position`, or None when there is no such row."""
+        query = sa.select(T.c.hash).where(T.c.position == position)
+        with self._connection() as conn:
+            return conn.execute(query).scalar()
+
     def position_at(self, moment: dt.datetime) -> int:
         """The last position recorded at or before `moment`.
 

@@ -44,6 +44,7 @@ class FollowerStatus:
 
     database_ok: bool = False
     head: int = 0
+    head_link: str | None = None      # `POSITION:HASH` of the head row: the log's anchor
     position: int = 0
     error: str | None = None
     render_error: str | None = None   # the documents could not be rendered (not the database)
@@ -79,7 +80,8 @@ class LogFollower:
         if not self._prepared:
             self.projector.prepare()
             self._prepared = True
-        head = self.store.head()
+        head, head_hash = self.store.head_link()
+        self.status.head_link = f"{head}:{head_hash}"
         position = self.projector.position()
         if head > position:  # a write transaction only when there is something to apply
             self.projector.catch_up()

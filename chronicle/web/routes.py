@@ -27,6 +27,7 @@ def health(state: ServerState) -> tuple[int, dict[str, Any]]:
         "status": "ok" if healthy else "unavailable",
         "database": {"reachable": status.database_ok and fresh, "error": status.error},
         "head": status.head,
+        "head_link": status.head_link,
         "position": status.position,
         "lag": status.lag,
         "render_error": status.render_error,
