@@ -79,6 +79,13 @@ def log_command(
         out.print(table if shown else "the log is empty")
 
 
+MODES = {
+    "keyed": "keyed chain (HMAC with CHRONICLE_LOG_KEY): rewriting it needs the key",
+    "plain": "plain chain (SHA-256, no key): only `--expect` with a head kept elsewhere "
+             "catches a rewritten chain",
+}
+
+
 def head_command(ctx: typer.Context) -> None:
     """Print the log's head as POSITION:HASH: keep it outside the database, and check it later
     with `chronicle verify --expect POSITION:HASH` (a truncated or rewritten log fails)."""
@@ -114,8 +121,8 @@ def verify_command(
         report = store.verify(progress=lambda n: bar.update(bar.task_ids[0], completed=n))
     if not report.ok:
         raise Failure(f"log is NOT intact: position {report.first_bad_position}: {report.reason}")
-    out.print(f"hash chain intact: {report.checked} events, head {report.head}", markup=False,
-              highlight=False)
+    out.print(f"hash chain intact: {report.checked} events, head {report.head}; "
+              f"{MODES[report.mode]}", markup=False, highlight=False)
     if anchor is not None:
         found = store.hash_at(anchor[0])
         if found != anchor[1]:

@@ -19,6 +19,7 @@ from chronicle.replication.database import (
 from chronicle.replication.readable import ReadabilityChecker, UnreadableRow
 from chronicle.replication.rows import ChainChecker, NotAPrefix, Row, UnreadableEvent
 from chronicle.store import SqlEventStore
+from chronicle.store.hashing import genesis_hash
 
 Progress = Callable[[int, int], None]
 """(position reached, head) — called after every batch."""
@@ -85,7 +86,11 @@ def copy_log(source: SqlEventStore, target: SqlEventStore, *, batch_size: int = 
     started = time.perf_counter()
     after, last_hash = check_prefix(source, target)
     upto = check_readable(source)
-    checker = ChainChecker(position=after, last_hash=last_hash, contents=check_contents)
+    key = source.log_key()
+    if after == 0:
+        last_hash = genesis_hash(key)
+    checker = ChainChecker(position=after, last_hash=last_hash, contents=check_contents,
+                           key=key)
     head = _pipeline(source, target, checker, batch_size, progress, upto)
     seconds = time.perf_counter() - started
     rebuilt = rebuild_read_models(target) if rebuild else 0

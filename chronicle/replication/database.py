@@ -89,6 +89,8 @@ def append_rows(store: SqlEventStore, rows: Sequence[Row]) -> None:
     def work(conn: Connection) -> None:
         store.dialect.lock_for_append(conn)
         position, last_hash = _head_link(conn)
+        if position == 0:     # an empty target: row 1 links to its log's genesis, plain or keyed
+            last_hash = first["prev_hash"]
         if (position, last_hash) != (first["position"] - 1, first["prev_hash"]):
             raise NotAPrefix(
                 f"the target changed while copying: it now ends at position {position}, but "

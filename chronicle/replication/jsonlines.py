@@ -35,6 +35,7 @@ from chronicle.replication.rows import (
     to_json_line,
 )
 from chronicle.store import SqlEventStore
+from chronicle.store.hashing import KeyMismatch, genesis_hash, key_for_log
 
 Progress = Callable[[int], None]
 """Rows exported, or rows checked, so far."""
@@ -103,14 +104,17 @@ class ImportPlan:
     head_hash: str
     new_rows: int = 0
     already_there: int = 0
-    last_hash: str = ""
 
 
 def _anchor(store: SqlEventStore, first: Row, line: int) -> ChainChecker:
     """The link the file's first row must continue: the genesis, or the target's row before it."""
     position = first["position"]
     if position == 1:
-        return ChainChecker()
+        try:
+            key = key_for_log(first["prev_hash"], store.chain_key)
+        except KeyMismatch as exc:
+            raise ChainBroken(position, str(exc), line) from None
+        return ChainChecker(last_hash=genesis_hash(key), key=key)
     head = head_link(store)[0]
     if head < position - 1:
         raise NotAPrefix(f"the file starts at position {position}, but the database ends at "
@@ -119,7 +123,7 @@ def _anchor(store: SqlEventStore, first: Row, line: int) -> ChainChecker:
     if previous is None or previous[1] != first["prev_hash"]:
         raise ChainBroken(position, "its prev_hash does not match the database's hash at "
                           f"position {position - 1}: the file continues another log", line)
-    return ChainChecker(position=position - 1, last_hash=previous[1])
+    return ChainChecker(position=position - 1, last_hash=previous[1], key=store.log_key())
 
 
 def readable_before(store: SqlEventStore, position: int) -> ReadabilityChecker:
@@ -167,7 +171,8 @@ def check_file(store: SqlEventStore, source: Source, progress: Progress | None =
                 progress(count)
     if checker is None:
         raise NotAPrefix("the file holds no events")
-    plan.last_hash = checker.last_hash
+    if plan.head == 0:
+        plan.head_hash = genesis_hash(checker.key)
     return plan
 
 

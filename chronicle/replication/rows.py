@@ -62,11 +62,14 @@ class ChainChecker:
     """Follows a chain row by row from a known link (the genesis, or a target's head).
 
     `contents=False` checks positions and links only: for a source already verified.
+    `key` is the log's chain key (None: a plain log); start a keyed log's checker with
+    `last_hash=genesis_hash(key)`.
     """
 
     position: int = 0
     last_hash: str = GENESIS_HASH
     contents: bool = True
+    key: bytes | None = None
 
     def check(self, row: Row, line: int | None = None) -> None:
         position = row["position"]
@@ -76,7 +79,7 @@ class ChainChecker:
         if row["prev_hash"] != self.last_hash:
             raise ChainBroken(position, "its prev_hash does not match the hash of the row "
                               "before", line)
-        if self.contents and row_hash(row) != row["hash"]:
+        if self.contents and row_hash(row, self.key) != row["hash"]:
             raise ChainBroken(position, "its content does not match its hash (the row was "
                               "edited)", line)
         self.position, self.last_hash = position, row["hash"]

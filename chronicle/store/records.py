@@ -55,6 +55,8 @@ class VerifyReport:
     head: int
     first_bad_position: int | None = None
     reason: str | None = None
+    mode: str = "plain"
+    """"keyed" (HMAC with CHRONICLE_LOG_KEY: rewriting the chain needs the key) or "plain"."""
 
     @property
     def ok(self) -> bool:

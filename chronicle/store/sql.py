@@ -24,9 +24,15 @@ from chronicle.store.dialects import COPY_MIN_ROWS, WRITE_OPTION, StoreDialect, 
 from chronicle.store.engine import create_store_engine, mask_url
 from chronicle.store.hashing import (
     GENESIS_HASH,
+    KEY_VARIABLE,
+    KeyMismatch,
     canonical_json_text,
+    chain_key_from_env,
     format_recorded_at,
+    genesis_hash,
     hash_text,
+    is_keyed_genesis,
+    key_for_log,
     row_hash,
 )
 from chronicle.store.records import (
@@ -35,6 +41,7 @@ from chronicle.store.records import (
     EventUnreadable,
     NewEvent,
     StoredEvent,
+    StoreError,
     StoreUnavailable,
     VerifyReport,
 )
@@ -106,10 +113,13 @@ def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None =
 class SqlEventStore(EventStore):
     """The production store. Build it with `open_store(url)`."""
 
-    def __init__(self, engine: Engine, dialect: StoreDialect, upcasters: Upcasters) -> None:
+    def __init__(self, engine: Engine, dialect: StoreDialect, upcasters: Upcasters,
+                 chain_key: bytes | None = None) -> None:
         self.engine = engine
         self.dialect = dialect
         self.upcasters = upcasters
+        self.chain_key = chain_key
+        self._log_key: tuple[bytes | None] | None = None   # resolved once the log has a row
         self.url = mask_url(engine.url.render_as_string(hide_password=False))
         self._insert = InsertPlan(engine.dialect)
         self._replay = ReplayPlan(engine.dialect)
@@ -148,7 +158,10 @@ class SqlEventStore(EventStore):
             return [[] for _ in appends]
         try:
             streams = [a.stream_id for a, enc in encoded if enc]
-            if (self.dialect.appends_in_one_call and len(ids) < ONE_CALL_MAX_EVENTS
+            with self._connection() as conn:
+                key = self._key_for_append(conn)
+            if (key is None and self.dialect.appends_in_one_call  # the function hashes plainly
+                    and len(ids) < ONE_CALL_MAX_EVENTS
                     and len(set(streams)) == len(streams)):
                 return self._append_in_one_call(encoded)
             return self._write(lambda conn: self._append_all(conn, encoded, careful=False))
@@ -210,6 +223,9 @@ class SqlEventStore(EventStore):
             state = self.dialect.locked_state(
                 conn, streams, lambda c: self._state_rows(c, streams), adding)
         versions, head, prev_hash, head_at = self._state(state)
+        key = self._key_for_append(conn)
+        if head == 0:
+            prev_hash = genesis_hash(key)
         # Never before the head: times along the log stay ordered even if the clock steps
         # back, which is what lets `position_at` search by position.
         recorded_at = max(dt.datetime.now(dt.UTC), head_at) if head_at else dt.datetime.now(dt.UTC)
@@ -225,7 +241,7 @@ class SqlEventStore(EventStore):
                 continue
             actual = versions.get(append.stream_id, 0)
             prev_hash = self._chain(rows, append.stream_id, enc, head, actual, recorded_at,
-                                    prev_hash)
+                                    prev_hash, key)
             versions[append.stream_id] = actual + len(enc)
             results.append([head + offset for offset in range(1, len(enc) + 1)])
             head += len(enc)
@@ -235,8 +251,31 @@ class SqlEventStore(EventStore):
                 self.dialect.after_append(conn, head)
         return results
 
+    def _key_for_append(self, conn: Connection) -> bytes | None:
+        """The key this log's chain is hashed with (None: plain), checked against ours.
+
+        A log keeps the mode it was started in: a plain log stays plain when a key is set
+        later (`verify` reports it), and a keyed log refuses appends without its key.
+        """
+        if self._log_key is not None:
+            return self._log_key[0]
+        first = conn.execute(sa.select(T.c.prev_hash).where(T.c.position == 1)).scalar()
+        try:
+            key = key_for_log(first, self.chain_key)
+        except KeyMismatch as exc:
+            raise StoreError(f"cannot append: {exc}") from None
+        if first is not None:
+            self._log_key = (key,)
+        return key
+
+    def log_key(self) -> bytes | None:
+        """The key this log's rows are hashed with (None: plain); StoreError if we lack it."""
+        with self._connection() as conn:
+            return self._key_for_append(conn)
+
     def _chain(self, rows: list[tuple[Any, ...]], stream_id: str, enc: Encoded, head: int,
-               version: int, recorded_at: dt.datetime, prev_hash: str) -> str:
+               version: int, recorded_at: dt.datetime, prev_hash: str,
+               key: bytes | None) -> str:
         """Add one stream's rows, each hashed over the one before; returns the last hash."""
         when, when_text = self._insert.recorded_at(recorded_at), format_recorded_at(recorded_at)
         bind_id = self._insert.event_id
@@ -244,7 +283,7 @@ class SqlEventStore(EventStore):
             position, type_, schema = head + offset, event.type, event.schema_version
             hash_ = hash_text(prev_hash, position, stream_id, version + offset,
                               str(event.event_id), type_, schema, when_text, payload_json,
-                              metadata_json)
+                              metadata_json, key)
             rows.append((position, stream_id, version + offset, bind_id(event.event_id), type_,
                          schema, when, payload_json, metadata_json, prev_hash, hash_))
             prev_hash = hash_
@@ -438,31 +477,54 @@ class SqlEventStore(EventStore):
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
         head = self.head()
-        prev_hash, expected_position, checked = GENESIS_HASH, 1, 0
+        with self._connection() as conn:
+            first = conn.execute(sa.select(T.c.prev_hash).where(T.c.position == 1)).scalar()
+        keyed = first is not None and is_keyed_genesis(first)
+        mode = "keyed" if keyed or (first is None and self.chain_key) else "plain"
+        if first is not None:
+            problem = self._mode_problem(first, keyed)
+            if problem:
+                return VerifyReport(checked=0, head=head, first_bad_position=1, reason=problem,
+                                    mode=mode)
+        key = self.chain_key if keyed else None
+        prev_hash, expected_position, checked = genesis_hash(key), 1, 0
         after, page = 0, 5000
         while True:
             query = sa.select(T).where(T.c.position > after).order_by(T.c.position).limit(page)
             with self._connection() as conn:
                 rows = conn.execute(query).all()
             for row in rows:
-                problem = self._check_row(row, expected_position, prev_hash)
+                problem = self._check_row(row, expected_position, prev_hash, key)
                 if problem:
-                    return VerifyReport(checked=checked, head=head,
+                    return VerifyReport(checked=checked, head=head, mode=mode,
                                         first_bad_position=row.position, reason=problem)
                 prev_hash, expected_position, checked = row.hash, row.position + 1, checked + 1
             if progress:
                 progress(checked)
             if len(rows) < page:
-                return VerifyReport(checked=checked, head=head)
+                return VerifyReport(checked=checked, head=head, mode=mode)
             after = rows[-1].position
 
-    def _check_row(self, row: Row[Any], expected_position: int, prev_hash: str) -> str | None:
+    def _mode_problem(self, first_prev_hash: str, keyed: bool) -> str | None:
+        """Why this log cannot be verified in its mode with the key we hold (None: it can)."""
+        if keyed and self.chain_key is None:
+            return (f"the log's hash chain is keyed (HMAC): verifying it needs {KEY_VARIABLE} "
+                    "in the environment")
+        if keyed and first_prev_hash != genesis_hash(self.chain_key):
+            return f"{KEY_VARIABLE} is not the key this log was started with"
+        if not keyed and self.chain_key is not None:
+            return (f"{KEY_VARIABLE} is set, but this log's hash chain is plain (it was started "
+                    "without a key): anyone who can write to the database can rewrite it")
+        return None
+
+    def _check_row(self, row: Row[Any], expected_position: int, prev_hash: str,
+                   key: bytes | None) -> str | None:
         if row.position != expected_position:
             return f"position {expected_position} is missing (next row is {row.position})"
         if row.prev_hash != prev_hash:
             return "its prev_hash does not match the hash of the row before"
         fields = dict(row._mapping)
-        if row_hash(fields) != row.hash:
+        if row_hash(fields, key) != row.hash:
             return "its content does not match its hash (the row was edited)"
         return None
 
@@ -474,7 +536,7 @@ def open_store(url: str, *, upcasters: Upcasters = NO_UPCASTERS, migrate_schema:
                ) -> SqlEventStore:
     """Connect, create or upgrade the log's schema if needed, and return the store."""
     engine, dialect = create_store_engine(url)
-    store = SqlEventStore(engine, dialect, upcasters)
+    store = SqlEventStore(engine, dialect, upcasters, chain_key_from_env())
     if migrate_schema:
         try:
             if migrate.current_revision(engine) != migrate.HEAD_REVISION:
