@@ -150,9 +150,7 @@ class Settings(BaseSettings):
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(self.path(url[len(prefix):]))
-        if "://" not in url:
-            return prefix + str(self.path(url))
-        return url
+        return url  # a URL without a scheme is refused where it is opened (store/engine.py)
 
 
 def _format_errors(error: ValidationError, origin: str) -> str:

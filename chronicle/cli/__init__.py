@@ -29,7 +29,7 @@ from chronicle.cli.context import (
     err,
 )
 from chronicle.config import ConfigError
-from chronicle.store import StoreError, StoreUnavailable
+from chronicle.store import InvalidDatabaseUrl, StoreError, StoreUnavailable
 
 app = typer.Typer(
     name="chronicle",
@@ -86,6 +86,9 @@ def main() -> None:
         app()
     except (BadInput, ConfigError) as exc:
         err.print(str(exc), markup=False, highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except InvalidDatabaseUrl as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(EXIT_BAD_INPUT)
     except StoreUnavailable as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)

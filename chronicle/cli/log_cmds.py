@@ -19,8 +19,8 @@ from chronicle.cli.context import (
     out,
     progress_bar,
 )
-from chronicle.store import SqlEventStore, StoredEvent, migrate
-from chronicle.store.engine import create_store_engine
+from chronicle.store import SqlEventStore, StoredEvent, StoreUnavailable, migrate
+from chronicle.store.engine import create_store_engine, mask_url
 
 db_app = typer.Typer(help="Manage the database schema of the log.", no_args_is_help=True)
 
@@ -32,6 +32,11 @@ def db_upgrade(ctx: typer.Context) -> None:
     engine, dialect = create_store_engine(settings.resolved_database_url)
     try:
         before, after = migrate.upgrade(engine, dialect)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["lost"])[0]
+        raise StoreUnavailable(mask_url(settings.resolved_database_url),
+                               f"{reason}; the schema upgrade was not finished, run it again"
+                               ) from None
     finally:
         engine.dispose()
     if before == after:

@@ -136,7 +136,7 @@ def import_log_command(
     named and the exit code is 2.
     """
     source = _import_source(path)
-    store = app_context(ctx).store()
+    store = app_context(ctx).store(create=True)
     try:
         with progress_bar("checking file", None) as bar:
             task = bar.task_ids[0]

@@ -99,7 +99,7 @@ def serve_command(
     settings = context.settings
     if context.config_path is not None:
         os.environ["CHRONICLE_CONFIG"] = str(context.config_path.resolve())
-    store = context.store()
+    store = context.store(create=True)
     projector = caught_up(store)
     if settings.server.load_on_start:
         load_on_start(store, settings)

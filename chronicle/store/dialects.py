@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -150,6 +151,11 @@ class StoreDialect:
     def migration_lock(self, engine: Engine) -> Iterator[None]:
         yield
 
+    def missing(self, engine: Engine) -> str | None:
+        """Why the database is gone before we connect (None: present, or only a connection
+        can tell). Connecting to a SQLite file that is not there would create an empty one."""
+        return None
+
 
 class SQLiteDialect(StoreDialect):
     """WAL for concurrent readers; BEGIN IMMEDIATE takes the write lock before reading the head."""
@@ -215,6 +221,12 @@ class SQLiteDialect(StoreDialect):
             f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_update",
             f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_delete",
         ]
+
+    def missing(self, engine: Engine) -> str | None:
+        path = engine.url.database
+        if not path or path == ":memory:" or os.path.isfile(path):
+            return None
+        return f"the database file {path} does not exist"
 
     @contextlib.contextmanager
     def migration_lock(self, engine: Engine) -> Iterator[None]:

@@ -110,3 +110,17 @@ class EventUnreadable(StoreError):
         self.reason = reason
         super().__init__(f"the event at position {position} cannot be read by this version: "
                          f"{reason}")
+
+
+class NoSuchLog(StoreError):
+    """The database, or the log's tables in it, do not exist; only commands that write create
+    them, so a typo in a URL never becomes a new empty chronicle."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(f"no chronicle log at {url}: {reason} (only `chronicle load`, `serve`, "
+                         "`db upgrade`, `import-log` and `copy-log --to` create one)")
+
+
+class InvalidDatabaseUrl(StoreError):
+    """A database URL that cannot be used as written (the user's input: exit 2)."""

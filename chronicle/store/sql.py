@@ -40,6 +40,7 @@ from chronicle.store.records import (
     EventIdConflict,
     EventUnreadable,
     NewEvent,
+    NoSuchLog,
     StoredEvent,
     StoreError,
     StoreUnavailable,
@@ -135,6 +136,13 @@ class SqlEventStore(EventStore):
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise StoreUnavailable(self.url, _reason(exc)) from exc
 
+    def check_present(self) -> None:
+        """StoreUnavailable if the database was removed under us (a deleted SQLite file would
+        otherwise keep taking writes through open connections, into a file no one sees)."""
+        gone = self.dialect.missing(self.engine)
+        if gone is not None:
+            raise StoreUnavailable(self.url, gone)
+
     def _write(self, work: Callable[[Connection], R]) -> R:
         """Appends may be retried: a retry of a committed one finds its event ids stored."""
         return run_write(self.engine, work, self.url, idempotent=True)
@@ -152,6 +160,7 @@ class SqlEventStore(EventStore):
             for a in appends
         ]
         ids = [e.event_id for a in appends for e in a.events]
+        self.check_present()
         if len(set(ids)) != len(ids):
             raise ValueError("an append carries the same event id twice")
         if not ids:
@@ -532,18 +541,32 @@ class SqlEventStore(EventStore):
         self.engine.dispose()
 
 
-def open_store(url: str, *, upcasters: Upcasters = NO_UPCASTERS, migrate_schema: bool = True
-               ) -> SqlEventStore:
-    """Connect, create or upgrade the log's schema if needed, and return the store."""
+def open_store(url: str, *, upcasters: Upcasters = NO_UPCASTERS, migrate_schema: bool = True,
+               create: bool = True) -> SqlEventStore:
+    """Connect, create or upgrade the log's schema if needed, and return the store.
+
+    `create=False` (every command that only reads) refuses a database or a log that does not
+    exist yet with NoSuchLog, instead of creating an empty one.
+    """
     engine, dialect = create_store_engine(url)
     store = SqlEventStore(engine, dialect, upcasters, chain_key_from_env())
-    if migrate_schema:
-        try:
-            if migrate.current_revision(engine) != migrate.HEAD_REVISION:
-                before, after = migrate.upgrade(engine, dialect)
-                log.info("database schema upgraded from %s to %s at %s",
-                         before or "empty", after, store.url)
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-            engine.dispose()
-            raise StoreUnavailable(store.url, _reason(exc)) from exc
+    try:
+        if not create:
+            gone = dialect.missing(engine)
+            if gone is not None:
+                raise NoSuchLog(store.url, gone)
+        current = (migrate.current_revision(engine) if migrate_schema or not create
+                   else migrate.HEAD_REVISION)
+        if current is None and not create:
+            raise NoSuchLog(store.url, "the database holds no chronicle tables")
+        if migrate_schema and current != migrate.HEAD_REVISION:
+            before, after = migrate.upgrade(engine, dialect)
+            log.info("database schema upgraded from %s to %s at %s",
+                     before or "empty", after, store.url)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        engine.dispose()
+        raise StoreUnavailable(store.url, _reason(exc)) from exc
+    except NoSuchLog:
+        engine.dispose()
+        raise
     return store

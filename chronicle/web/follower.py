@@ -77,6 +77,7 @@ class LogFollower:
     def step(self) -> bool:
         """Catch up and refresh if the position moved; True if documents were refreshed."""
         self.status.checked_at = time.monotonic()
+        self.store.check_present()
         if not self._prepared:
             self.projector.prepare()
             self._prepared = True
