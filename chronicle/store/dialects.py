@@ -122,13 +122,6 @@ class StoreDialect:
         """
         raise NotImplementedError(self.name)
 
-    def append_function_ddl(self) -> list[str]:
-        """Statements that create what `append_in_one_call` calls."""
-        return []
-
-    def drop_append_function_ddl(self) -> list[str]:
-        return []
-
     def immutability_ddl(self) -> list[str]:
         """Statements that make UPDATE and DELETE on the log fail inside the database."""
         return []
@@ -336,16 +329,6 @@ class PostgresDialect(StoreDialect):
                                            *map(list, columns)))
             row = cursor.fetchone()
         return None if row is None else row[0]
-
-    def append_function_ddl(self) -> list[str]:
-        from chronicle.store import pgappend
-
-        return [pgappend.CREATE]
-
-    def drop_append_function_ddl(self) -> list[str]:
-        from chronicle.store import pgappend
-
-        return [pgappend.DROP]
 
     def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> bool:
