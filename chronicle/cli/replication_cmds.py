@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from chronicle.cli.context import BadInput, Failure, app_context, err, progress_bar
 from chronicle.replication import (
+    BackupFailed,
     ChainBroken,
     NotAPrefix,
     ReplicationError,
@@ -166,6 +167,8 @@ def backup_command(
         report = backup_sqlite(url, path, overwrite=overwrite)
     except ChainBroken as exc:
         raise Failure(f"backup NOT written: {exc}") from None
+    except BackupFailed as exc:
+        raise Failure(str(exc)) from None
     except ReplicationError as exc:
         raise BadInput(f"backup refused: {exc}") from None
     err.print(f"backed up {report.events} events (head {report.head}) to {report.path}: "

@@ -27,6 +27,10 @@ PG_DUMP_HINT = ("back PostgreSQL up with its own tools: pg_dump --format=custom 
                 "PostgreSQL' in the README")
 
 
+class BackupFailed(ReplicationError):
+    """The backup could not be written (disk, permissions): a failure, not bad input."""
+
+
 class NotSqlite(ReplicationError):
     """`backup` only knows SQLite; PostgreSQL has pg_dump."""
 
@@ -58,6 +62,11 @@ def backup_sqlite(url: str, destination: Path, *, overwrite: bool = False) -> Ba
     """Snapshot the live database into `destination`, then open and verify the snapshot."""
     started = time.perf_counter()
     source = sqlite_file(url)
+    if destination.is_dir():
+        raise ReplicationError(f"{destination} is a directory: name the backup file to write "
+                               f"(e.g. {destination / 'chronicle.db'})")
+    if not destination.parent.is_dir():
+        raise ReplicationError(f"{destination.parent}: no such directory for the backup")
     if destination.exists() and not overwrite:
         raise ReplicationError(f"{destination} already exists (pass --overwrite to replace it)")
     if destination.resolve() == source.resolve():
@@ -68,6 +77,8 @@ def backup_sqlite(url: str, destination: Path, *, overwrite: bool = False) -> Ba
         _snapshot(source, partial)
         events, head = _verify(partial)
         os.replace(partial, destination)
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupFailed(f"backup NOT written to {destination}: {exc}") from None
     finally:
         _remove(partial)
     return BackupReport(path=destination, events=events, head=head,

@@ -135,6 +135,9 @@ class SqlEventStore(EventStore):
                 yield conn
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise StoreUnavailable(self.url, _reason(exc)) from exc
+        except ValueError as exc:   # a column the database returned that cannot be read
+            raise StoreError(f"a row of the log cannot be read ({exc}): run `chronicle verify` "
+                             "to find it") from exc
 
     def check_present(self) -> None:
         """StoreUnavailable if the database was removed under us (a deleted SQLite file would
@@ -499,9 +502,10 @@ class SqlEventStore(EventStore):
         prev_hash, expected_position, checked = genesis_hash(key), 1, 0
         after, page = 0, 5000
         while True:
-            query = sa.select(T).where(T.c.position > after).order_by(T.c.position).limit(page)
-            with self._connection() as conn:
-                rows = conn.execute(query).all()
+            rows, unreadable = self._verify_page(after, page)
+            if unreadable is not None:
+                return VerifyReport(checked=checked, head=head, mode=mode,
+                                    first_bad_position=unreadable[0], reason=unreadable[1])
             for row in rows:
                 problem = self._check_row(row, expected_position, prev_hash, key)
                 if problem:
@@ -513,6 +517,28 @@ class SqlEventStore(EventStore):
             if len(rows) < page:
                 return VerifyReport(checked=checked, head=head, mode=mode)
             after = rows[-1].position
+
+    def _verify_page(self, after: int, page: int
+                     ) -> tuple[Sequence[Row[Any]], tuple[int, str] | None]:
+        """The rows after `after`; or the first one whose columns cannot be read (a recorded
+        time edited into something that is not a time), with the reason."""
+        query = sa.select(T).where(T.c.position > after).order_by(T.c.position)
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(query.limit(page)).all(), None
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            raise StoreUnavailable(self.url, _reason(exc)) from exc
+        except (ValueError, TypeError):
+            positions = sa.select(T.c.position).where(T.c.position > after).order_by(
+                T.c.position).limit(page)
+            with self.engine.connect() as conn:
+                for position in conn.execute(positions).scalars():
+                    try:
+                        conn.execute(sa.select(T).where(T.c.position == position)).one()
+                    except (ValueError, TypeError) as exc:
+                        return [], (position, f"its recorded_at cannot be read as a time "
+                                    f"({exc}): the row was edited")
+            raise
 
     def _mode_problem(self, first_prev_hash: str, keyed: bool) -> str | None:
         """Why this log cannot be verified in its mode with the key we hold (None: it can)."""
