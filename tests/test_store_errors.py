@@ -51,3 +51,30 @@ def test_db_upgrade_without_a_connection_is_one_line() -> None:
     assert result.code == 1
     line = one_line(result.stderr)
     assert "cannot reach the database" in line and "hunter2" not in result.stderr
+
+
+def test_open_store_without_upcasters_uses_the_domains_or_refuses(sqlite_url: str) -> None:
+    """A store never hands out a v1 payload as if it were current (issue 15)."""
+    import subprocess
+    import sys
+
+    from chronicle.domain import MilestoneRecorded
+    from tests.conftest import REPO
+    from tests.factories import make_milestone
+
+    store = open_store(sqlite_url)
+    try:
+        payload = make_milestone(1).to_payload()
+        payload["date"] = "1987-01-27"                      # version 1 kept the date as text
+        store.append("milestone-milestone-1", [NewEvent(type=MilestoneRecorded.type,
+                                                        payload=payload, schema_version=1)], 0)
+        (event,) = store.read_all()
+        assert event.schema_version == MilestoneRecorded.schema_version
+        assert event.payload["date"]["precision"] == "day"
+    finally:
+        store.close()
+    alone = ("from chronicle.store import open_store\n"
+             f"open_store({sqlite_url!r})\n")
+    proc = subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True,
+                          cwd=REPO, timeout=60, check=False)
+    assert proc.returncode != 0 and "none are registered" in proc.stderr

@@ -21,6 +21,7 @@ from chronicle.replication.rows import ChainBroken, ReplicationError
 from chronicle.store import open_store
 from chronicle.store.engine import mask_url, normalize_url
 from chronicle.store.schema import TABLE_NAME
+from chronicle.store.upcasting import NO_UPCASTERS
 
 PG_DUMP_HINT = ("back PostgreSQL up with its own tools: pg_dump --format=custom (restore with "
                 "pg_restore, then run chronicle verify) — see 'Deployment: two replicas on "
@@ -103,7 +104,7 @@ def _snapshot(source: Path, partial: Path) -> None:
 
 
 def _verify(path: Path) -> tuple[int, int]:
-    store = open_store(f"sqlite:///{path}", migrate_schema=False)
+    store = open_store(f"sqlite:///{path}", migrate_schema=False, upcasters=NO_UPCASTERS)
     try:
         report = store.verify()
     finally:

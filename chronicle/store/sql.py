@@ -57,7 +57,7 @@ from chronicle.store.statements import (
     ReplayedEvent,
     ReplayPlan,
 )
-from chronicle.store.upcasting import NO_UPCASTERS, Upcasters
+from chronicle.store.upcasting import Upcasters, default_upcasters
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -567,15 +567,19 @@ class SqlEventStore(EventStore):
         self.engine.dispose()
 
 
-def open_store(url: str, *, upcasters: Upcasters = NO_UPCASTERS, migrate_schema: bool = True,
+def open_store(url: str, *, upcasters: Upcasters | None = None, migrate_schema: bool = True,
                create: bool = True) -> SqlEventStore:
     """Connect, create or upgrade the log's schema if needed, and return the store.
+
+    Without `upcasters`, the application's registered ones (chronicle/upcasters.py); with
+    none registered this raises instead of reading old payloads as current ones.
 
     `create=False` (every command that only reads) refuses a database or a log that does not
     exist yet with NoSuchLog, instead of creating an empty one.
     """
+    chosen = upcasters if upcasters is not None else default_upcasters()
     engine, dialect = create_store_engine(url)
-    store = SqlEventStore(engine, dialect, upcasters, chain_key_from_env())
+    store = SqlEventStore(engine, dialect, chosen, chain_key_from_env())
     try:
         if not create:
             gone = dialect.missing(engine)
