@@ -21,7 +21,7 @@ from rich.progress import (
 )
 
 from chronicle.config import Settings, load_settings
-from chronicle.store import SqlEventStore, open_store
+from chronicle.store import SqlEventStore, Upcasters, open_store
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -65,7 +65,7 @@ class AppContext:
             self._store.close()
 
 
-def upcasters() -> object:
+def upcasters() -> Upcasters:
     """The domain's upcasters, imported late so the store never imports the domain."""
     from chronicle.upcasters import UPCASTERS
 

@@ -532,7 +532,8 @@ class SqlEventStore(EventStore):
             positions = sa.select(T.c.position).where(T.c.position > after).order_by(
                 T.c.position).limit(page)
             with self.engine.connect() as conn:
-                for position in conn.execute(positions).scalars():
+                found: list[int] = list(conn.execute(positions).scalars())
+                for position in found:
                     try:
                         conn.execute(sa.select(T).where(T.c.position == position)).one()
                     except (ValueError, TypeError) as exc:
