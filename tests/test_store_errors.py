@@ -74,7 +74,10 @@ def test_open_store_without_upcasters_uses_the_domains_or_refuses(sqlite_url: st
     finally:
         store.close()
     alone = ("from chronicle.store import open_store\n"
-             f"open_store({sqlite_url!r})\n")
+             f"store = open_store({sqlite_url!r})\n"
+             "print(store.head(), flush=True)\n"
+             "store.read_all()\n")
     proc = subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True,
                           cwd=REPO, timeout=60, check=False)
+    assert proc.stdout.strip() == "1", proc.stderr   # opening and counting need no payloads
     assert proc.returncode != 0 and "none are registered" in proc.stderr

@@ -21,8 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from chronicle.projections import tables as t
 from chronicle.projections.base import Projection
 from chronicle.store import EventUnreadable, SqlEventStore
-from chronicle.store.bulkwrite import bulk_batch, bulk_writes
-from chronicle.store.dialects import StoreDialect
+from chronicle.store.dialects import StoreDialect, dialect_for
 from chronicle.store.sql import run_write
 
 log = logging.getLogger(__name__)
@@ -82,7 +81,7 @@ class Projector:
         self.projections = list(projections if projections is not None
                                 else default_projections())
         self.engine = engine or store.engine
-        self.dialect = dialect or (store.dialect if engine is None else StoreDialect())
+        self.dialect = dialect or (store.dialect if engine is None else dialect_for(engine))
         self.batch_size = batch_size
         self.rebuild_batch_size = rebuild_batch_size
         self.stopped: Stopped | None = None
@@ -143,7 +142,7 @@ class Projector:
         with self.dialect.migration_lock(self.engine):
             for index in self._deferred_indexes():
                 index.drop(self.engine, checkfirst=True)
-        with bulk_writes(self.engine):   # SQLite: see chronicle/store/bulkwrite.py
+        with self.dialect.bulk_writes(self.engine):   # SQLite: chronicle/store/bulkwrite.py
             with collector_paused():
                 applied = self._catch_up(progress, None, rebuilding=True)
             with self.dialect.migration_lock(self.engine):
@@ -201,7 +200,7 @@ class Projector:
 
     def _big_step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:
         """A rebuild's step, with the database's bulk-write settings."""
-        with bulk_batch(conn):
+        with self.dialect.bulk_batch(conn):
             return self._step(conn, upto, size)
 
     def _step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from chronicle.store import bulkwrite
 from chronicle.store.schema import TABLE_NAME
 
 NOTIFY_CHANNEL = "chronicle_events"
@@ -144,6 +145,14 @@ class StoreDialect:
     def migration_lock(self, engine: Engine) -> Iterator[None]:
         yield
 
+    def bulk_writes(self, engine: Engine) -> contextlib.AbstractContextManager[None]:
+        """Around a bulk write (a rebuild of the read models): the database's settings for it."""
+        return contextlib.nullcontext()
+
+    def bulk_batch(self, conn: Connection) -> contextlib.AbstractContextManager[None]:
+        """Around one batch's transaction inside `bulk_writes`."""
+        return contextlib.nullcontext()
+
     def missing(self, engine: Engine) -> str | None:
         """Why the database is gone before we connect (None: present, or only a connection
         can tell). Connecting to a SQLite file that is not there would create an empty one."""
@@ -214,6 +223,12 @@ class SQLiteDialect(StoreDialect):
             f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_update",
             f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_delete",
         ]
+
+    def bulk_writes(self, engine: Engine) -> contextlib.AbstractContextManager[None]:
+        return bulkwrite.bulk_writes(engine)   # page cache and WAL checkpoints
+
+    def bulk_batch(self, conn: Connection) -> contextlib.AbstractContextManager[None]:
+        return bulkwrite.bulk_batch(conn)
 
     def missing(self, engine: Engine) -> str | None:
         path = engine.url.database

@@ -114,11 +114,11 @@ def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None =
 class SqlEventStore(EventStore):
     """The production store. Build it with `open_store(url)`."""
 
-    def __init__(self, engine: Engine, dialect: StoreDialect, upcasters: Upcasters,
+    def __init__(self, engine: Engine, dialect: StoreDialect, upcasters: Upcasters | None,
                  chain_key: bytes | None = None) -> None:
         self.engine = engine
         self.dialect = dialect
-        self.upcasters = upcasters
+        self._upcasters = upcasters   # None: the registered application upcasters, at first read
         self.chain_key = chain_key
         self._log_key: tuple[bytes | None] | None = None   # resolved once the log has a row
         self.url = mask_url(engine.url.render_as_string(hide_password=False))
@@ -393,11 +393,20 @@ class SqlEventStore(EventStore):
             payload=payload, metadata=json.loads(metadata_json), hash=hash_, prev_hash=prev_hash,
         )
 
+    @property
+    def upcasters(self) -> Upcasters:
+        """Given to `open_store`, else the application's registered ones (chronicle/upcasters.py,
+        registered by anything that reads domain events); never silently none."""
+        if self._upcasters is None:
+            self._upcasters = default_upcasters()
+        return self._upcasters
+
     def _upcast(self, position: int, type_: str, schema_version: int, payload_json: str
                 ) -> tuple[int, dict[str, Any]]:
         """The payload at the current schema version; EventUnreadable if it cannot be."""
         try:
-            return self.upcasters.upcast(type_, schema_version, json.loads(payload_json))
+            upcasters = self._upcasters or self.upcasters
+            return upcasters.upcast(type_, schema_version, json.loads(payload_json))
         except Exception as exc:  # an upcaster refusing a payload, whatever it raises
             reason = str(exc).strip().splitlines()
             raise EventUnreadable(position, f"{type_} version {schema_version} cannot be upcast: "
@@ -572,15 +581,15 @@ def open_store(url: str, *, upcasters: Upcasters | None = None, migrate_schema: 
                create: bool = True) -> SqlEventStore:
     """Connect, create or upgrade the log's schema if needed, and return the store.
 
-    Without `upcasters`, the application's registered ones (chronicle/upcasters.py); with
-    none registered this raises instead of reading old payloads as current ones.
+    Without `upcasters`, the application's registered ones (chronicle/upcasters.py) from the
+    first read on; with none registered, reading raises instead of returning old payloads as
+    current ones.
 
     `create=False` (every command that only reads) refuses a database or a log that does not
     exist yet with NoSuchLog, instead of creating an empty one.
     """
-    chosen = upcasters if upcasters is not None else default_upcasters()
     engine, dialect = create_store_engine(url)
-    store = SqlEventStore(engine, dialect, chosen, chain_key_from_env())
+    store = SqlEventStore(engine, dialect, upcasters, chain_key_from_env())
     try:
         if not create:
             gone = dialect.missing(engine)
