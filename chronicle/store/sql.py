@@ -24,16 +24,13 @@ from chronicle.store.dialects import COPY_MIN_ROWS, WRITE_OPTION, StoreDialect, 
 from chronicle.store.engine import create_store_engine, mask_url
 from chronicle.store.hashing import (
     GENESIS_HASH,
-    KEY_VARIABLE,
     KeyMismatch,
     canonical_json_text,
     chain_key_from_env,
     format_recorded_at,
     genesis_hash,
     hash_text,
-    is_keyed_genesis,
     key_for_log,
-    row_hash,
 )
 from chronicle.store.records import (
     ConcurrencyError,
@@ -58,6 +55,7 @@ from chronicle.store.statements import (
     ReplayPlan,
 )
 from chronicle.store.upcasting import Upcasters, default_upcasters
+from chronicle.store.verification import verify_log
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -497,81 +495,8 @@ class SqlEventStore(EventStore):
     # -- integrity ------------------------------------------------------------------------
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
-        head = self.head()
-        with self._connection() as conn:
-            first = conn.execute(sa.select(T.c.prev_hash).where(T.c.position == 1)).scalar()
-        keyed = first is not None and is_keyed_genesis(first)
-        mode = "keyed" if keyed or (first is None and self.chain_key) else "plain"
-        if first is not None:
-            problem = self._mode_problem(first, keyed)
-            if problem:
-                return VerifyReport(checked=0, head=head, first_bad_position=1, reason=problem,
-                                    mode=mode)
-        key = self.chain_key if keyed else None
-        prev_hash, expected_position, checked = genesis_hash(key), 1, 0
-        after, page = 0, 5000
-        while True:
-            rows, unreadable = self._verify_page(after, page)
-            if unreadable is not None:
-                return VerifyReport(checked=checked, head=head, mode=mode,
-                                    first_bad_position=unreadable[0], reason=unreadable[1])
-            for row in rows:
-                problem = self._check_row(row, expected_position, prev_hash, key)
-                if problem:
-                    return VerifyReport(checked=checked, head=head, mode=mode,
-                                        first_bad_position=row.position, reason=problem)
-                prev_hash, expected_position, checked = row.hash, row.position + 1, checked + 1
-            if progress:
-                progress(checked)
-            if len(rows) < page:
-                return VerifyReport(checked=checked, head=head, mode=mode)
-            after = rows[-1].position
-
-    def _verify_page(self, after: int, page: int
-                     ) -> tuple[Sequence[Row[Any]], tuple[int, str] | None]:
-        """The rows after `after`; or the first one whose columns cannot be read (a recorded
-        time edited into something that is not a time), with the reason."""
-        query = sa.select(T).where(T.c.position > after).order_by(T.c.position)
-        try:
-            with self.engine.connect() as conn:
-                return conn.execute(query.limit(page)).all(), None
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-            raise StoreUnavailable(self.url, _reason(exc)) from exc
-        except (ValueError, TypeError):
-            positions = sa.select(T.c.position).where(T.c.position > after).order_by(
-                T.c.position).limit(page)
-            with self.engine.connect() as conn:
-                found: list[int] = list(conn.execute(positions).scalars())
-                for position in found:
-                    try:
-                        conn.execute(sa.select(T).where(T.c.position == position)).one()
-                    except (ValueError, TypeError) as exc:
-                        return [], (position, f"its recorded_at cannot be read as a time "
-                                    f"({exc}): the row was edited")
-            raise
-
-    def _mode_problem(self, first_prev_hash: str, keyed: bool) -> str | None:
-        """Why this log cannot be verified in its mode with the key we hold (None: it can)."""
-        if keyed and self.chain_key is None:
-            return (f"the log's hash chain is keyed (HMAC): verifying it needs {KEY_VARIABLE} "
-                    "in the environment")
-        if keyed and first_prev_hash != genesis_hash(self.chain_key):
-            return f"{KEY_VARIABLE} is not the key this log was started with"
-        if not keyed and self.chain_key is not None:
-            return (f"{KEY_VARIABLE} is set, but this log's hash chain is plain (it was started "
-                    "without a key): anyone who can write to the database can rewrite it")
-        return None
-
-    def _check_row(self, row: Row[Any], expected_position: int, prev_hash: str,
-                   key: bytes | None) -> str | None:
-        if row.position != expected_position:
-            return f"position {expected_position} is missing (next row is {row.position})"
-        if row.prev_hash != prev_hash:
-            return "its prev_hash does not match the hash of the row before"
-        fields = dict(row._mapping)
-        if row_hash(fields, key) != row.hash:
-            return "its content does not match its hash (the row was edited)"
-        return None
+        """Recompute the chain in the log's mode (see chronicle/store/verification.py)."""
+        return verify_log(self, progress)
 
     def close(self) -> None:
         self.engine.dispose()
