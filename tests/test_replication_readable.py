@@ -213,3 +213,36 @@ def test_healthz_names_the_unreadable_event_and_the_documents_before_it_are_serv
         assert "feeds/milestones.atom" in {p.lstrip("/") for p in state.cache.documents}
     finally:
         store.close()
+
+
+def test_posting_events_as_the_service_writes_them_are_readable(sqlite_url: str,
+                                                                tmp_path: Path) -> None:
+    from chronicle.posting import events as ev
+    from chronicle.posting.anniversaries import PlannedPost
+
+    seeded(sqlite_url, 3)
+    now = dt.datetime(2027, 1, 27, 9, tzinfo=dt.UTC)
+    post = PlannedPost(key="milestone-1/2027/x", stream_id="post-milestone-1-2027-x",
+                       channel="x", local_date=now.date(), due_at=now,
+                       milestone_ids=("milestone-1",), years=(40,), text="Forty years")
+    silent = PlannedPost(key="milestone-2/2027/x", stream_id="post-milestone-2-2027-x",
+                         channel="x", local_date=now.date(), due_at=now,
+                         milestone_ids=("milestone-2",), years=(40,), text=None,
+                         problem="too long")
+    worker = ev.Worker()
+    store = open_store(sqlite_url, upcasters=UPCASTERS)
+    try:
+        store.append(post.stream_id, [
+            ev.claimed(post, worker, now, "Forty years", 1),
+            ev.failed(post, now, attempt=1, error="503", permanent=False, retry_at=now),
+            ev.claimed(post, worker, now, "Forty years", 2),
+            ev.published(post, "Forty years", now, remote_id="123", url=None,
+                         already_published=False, attempt=2)], expected_version=0)
+        store.append(silent.stream_id, [ev.skipped(silent, now, ev.TOO_LONG, "no text fits")],
+                     expected_version=0)
+    finally:
+        store.close()
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    copied = run_cli("copy-log", "--from", sqlite_url, "--to", target)
+    assert copied.code == 0, copied.stderr
+    assert rows(target) == rows(sqlite_url)
