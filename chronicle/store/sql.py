@@ -402,8 +402,8 @@ class SqlEventStore(EventStore):
     def _upcast(self, position: int, type_: str, schema_version: int, payload_json: str
                 ) -> tuple[int, dict[str, Any]]:
         """The payload at the current schema version; EventUnreadable if it cannot be."""
+        upcasters = self._upcasters or self.upcasters   # none registered: an error, not this
         try:
-            upcasters = self._upcasters or self.upcasters
             return upcasters.upcast(type_, schema_version, json.loads(payload_json))
         except Exception as exc:  # an upcaster refusing a payload, whatever it raises
             reason = str(exc).strip().splitlines()
