@@ -273,7 +273,7 @@ class SqlEventStore(EventStore):
         try:
             key = key_for_log(first, self.chain_key)
         except KeyMismatch as exc:
-            raise StoreError(f"cannot append: {exc}") from None
+            raise StoreError(f"cannot use the log at {self.url}: {exc}") from None
         if first is not None:
             self._log_key = (key,)
         return key
