@@ -168,8 +168,8 @@ class SqlEventStore(EventStore):
             return [[] for _ in appends]
         try:
             streams = [a.stream_id for a, enc in encoded if enc]
-            with self._connection() as conn:
-                key = self._key_for_append(conn)
+            # The log's mode: known after this store's first append, read once before it.
+            key = self._log_key[0] if self._log_key is not None else self.log_key()
             if (key is None and self.dialect.appends_in_one_call  # the function hashes plainly
                     and len(ids) < ONE_CALL_MAX_EVENTS
                     and len(set(streams)) == len(streams)):
@@ -201,6 +201,7 @@ class SqlEventStore(EventStore):
             self.url, idempotent=True, autocommit=True)
         if first is None:
             raise _Careful
+        self._log_key = (None,)   # the function appends to plain logs only
         results = []
         for _, enc in encoded:
             results.append(list(range(first, first + len(enc))))
@@ -257,6 +258,7 @@ class SqlEventStore(EventStore):
             head += len(enc)
         if rows:
             self.dialect.insert_appended(conn, self._insert.sql, self._insert.names, rows)
+            self._log_key = (key,)   # the log now holds a row in this mode
             if careful:     # the fast path's locked_state announced it
                 self.dialect.after_append(conn, head)
         return results
