@@ -197,9 +197,7 @@ class Settings(BaseSettings):
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(self.path(url[len(prefix):]))
-        if "://" not in url:
-            return prefix + str(self.path(url))
-        return url
+        return url  # a URL without a scheme is refused where it is opened (store/engine.py)
 
 
 WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}

@@ -17,6 +17,7 @@ from chronicle.domain import (
     stream_id,
 )
 from chronicle.store import EventStore, NewEvent, StoredEvent, StreamAppend
+from chronicle.upcasters import UPCASTERS  # noqa: F401 - registers them as the store's default
 
 MILESTONE_STREAM_PREFIX = "milestone-"
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from chronicle.dates import HistoricalDate
-from chronicle.store.upcasting import Upcasters
+from chronicle.store.upcasting import Upcasters, use_by_default
 
-UPCASTERS = Upcasters()
+UPCASTERS = use_by_default(Upcasters())
+"""The domain's upcasters, also what `open_store` uses when given none."""
 
 
 def _structured_date(value: Any) -> Any:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import chronicle.upcasters  # noqa: F401 - registers the domain's upcasters, open_store's default
 from chronicle.store import SqlEventStore, open_store
 
 pytest_plugins = ["tests.skip_policy"]  # in CI, a skip not in tests/declared_skips.toml fails

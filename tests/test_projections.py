@@ -228,5 +228,5 @@ def test_verify_command_compares_read_models_with_a_replay(db_url: str) -> None:
         store.close()
     result = run_cli("--database-url", db_url, "verify")
     assert result.code == 1
-    assert "hash chain intact" in result.stderr
+    assert "hash chain intact" in result.stdout
     assert "rm_milestones: 1 row(s) only in the live read model" in result.stderr

@@ -99,7 +99,7 @@ def test_sqlite_to_postgres_to_sqlite_keeps_every_row_and_read_model(
         assert projected_position(url) == head, "copy-log rebuilt the target's read models"
         verified = run_cli("--database-url", url, "verify")
         assert verified.code == 0, verified.stderr
-        assert "hash chain intact" in verified.stderr
+        assert "hash chain intact" in verified.stdout
     assert rows(sqlite_url) == rows(postgres_url) == rows(back_url)
     assert raw_texts(sqlite_url) == raw_texts(postgres_url) == raw_texts(back_url)
     original = read_models(sqlite_url)
@@ -221,7 +221,7 @@ def test_pg_dump_and_pg_restore_then_verify_as_the_readme_says(
         restored_url = server.set(database=restored).render_as_string(hide_password=False)
         verified = run_cli("--database-url", restored_url, "verify")
         assert verified.code == 0, verified.stderr
-        assert f"hash chain intact: {len(rows(postgres_url))} events" in verified.stderr
+        assert f"hash chain intact: {len(rows(postgres_url))} events" in verified.stdout
         assert rows(restored_url) == rows(postgres_url)
         assert read_models(restored_url) == read_models(postgres_url)
         engine = sa.create_engine(restored_url)

@@ -29,7 +29,7 @@ def test_log_json_and_verify_ok(db_url: str) -> None:
     assert [json.loads(x)["position"] for x in streamed.stdout.splitlines()] == [2]
     verified = run_cli("--database-url", db_url, "verify")
     assert verified.code == 0, verified.stderr
-    assert "hash chain intact: 3 events" in verified.stderr
+    assert "hash chain intact: 3 events" in verified.stdout
 
 
 def test_verify_fails_naming_the_edited_position(db_url: str) -> None:

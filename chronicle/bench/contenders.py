@@ -20,6 +20,7 @@ from chronicle.bench.sites import Place
 from chronicle.store import SqlEventStore, open_store
 from chronicle.store.hashing import GENESIS_HASH
 from chronicle.store.schema import TABLE_NAME
+from chronicle.store.upcasting import NO_UPCASTERS
 from chronicle.upcasters import UPCASTERS
 
 Call = Sequence[Encoded]
@@ -129,7 +130,7 @@ class _RawWriter(Contender):
 
     def _create_table(self, place: Place) -> None:
         """The very table our store writes, made by our migrations (indexes included)."""
-        open_store(place.url).close()
+        open_store(place.url, upcasters=NO_UPCASTERS).close()
 
     def prepare(self, calls: Sequence[Call]) -> list[Any]:
         return [[(e.source.stream_id, e.source.stream_version, e.source.event.event_id,

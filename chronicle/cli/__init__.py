@@ -31,7 +31,7 @@ from chronicle.cli.context import (
 )
 from chronicle.cli.helptext import document_options, setting_default
 from chronicle.config import ConfigError
-from chronicle.store import StoreError, StoreUnavailable
+from chronicle.store import InvalidDatabaseUrl, StoreError, StoreUnavailable
 
 app = typer.Typer(
     name="chronicle",
@@ -75,6 +75,7 @@ def root(
 app.add_typer(log_cmds.db_app, name="db")
 app.command("log")(log_cmds.log_command)
 app.command("verify")(log_cmds.verify_command)
+app.command("head")(log_cmds.head_command)
 
 
 for commands in (milestone_cmds, loader_cmds, serve_cmds, posting_cmds, replication_cmds,
@@ -90,6 +91,9 @@ def main() -> None:
         command()
     except (BadInput, ConfigError) as exc:
         err.print(str(exc), markup=False, highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except InvalidDatabaseUrl as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(EXIT_BAD_INPUT)
     except StoreUnavailable as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)

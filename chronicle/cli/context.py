@@ -52,9 +52,12 @@ class AppContext:
             self._settings = load_settings(self.config_path, **self.settings_overrides)
         return self._settings
 
-    def store(self) -> SqlEventStore:
+    def store(self, *, create: bool = False) -> SqlEventStore:
+        """The configured log. Only commands that write pass `create=True`: any other one
+        says the database does not exist, so a typo never creates an empty chronicle."""
         if self._store is None:
-            self._store = open_store(self.settings.resolved_database_url, upcasters=upcasters())
+            self._store = open_store(self.settings.resolved_database_url, upcasters=upcasters(),
+                                     create=create)
         return self._store
 
     def close(self) -> None:

@@ -59,7 +59,8 @@ def load_command(
     if checked.problems:
         raise BadInput(format_problems(checked.problems))
     try:
-        report = load_sources(context.store(), settings, given, dry_run=dry_run, partial=partial)
+        report = load_sources(context.store(create=not dry_run), settings, given,
+                              dry_run=dry_run, partial=partial)
     except LoadError as error:
         raise BadInput(str(error)) from None
     except ConcurrencyError as error:

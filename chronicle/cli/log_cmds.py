@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 
 from chronicle.cli.context import (
@@ -18,8 +20,8 @@ from chronicle.cli.context import (
     progress_bar,
 )
 from chronicle.domain import stream_id as milestone_stream
-from chronicle.store import SqlEventStore, StoredEvent, migrate
-from chronicle.store.engine import create_store_engine
+from chronicle.store import SqlEventStore, StoredEvent, StoreUnavailable, migrate
+from chronicle.store.engine import create_store_engine, mask_url
 
 db_app = typer.Typer(help="Manage the database schema of the log.", no_args_is_help=True)
 MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in both databases
@@ -32,6 +34,11 @@ def db_upgrade(ctx: typer.Context) -> None:
     engine, dialect = create_store_engine(settings.resolved_database_url)
     try:
         before, after = migrate.upgrade(engine, dialect)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["lost"])[0]
+        raise StoreUnavailable(mask_url(settings.resolved_database_url),
+                               f"{reason}; the schema upgrade was not finished, run it again"
+                               ) from None
     finally:
         engine.dispose()
     if before == after:
@@ -101,23 +108,93 @@ def _print_event(event: StoredEvent) -> None:
     out.print(detail + summary, markup=False, highlight=False, crop=False)
 
 
-def verify_command(ctx: typer.Context) -> None:
+MODES = {
+    "keyed": "keyed chain (HMAC with CHRONICLE_LOG_KEY): rewriting it needs the key",
+    "plain": "plain chain (SHA-256, no key): only `--expect` with a head kept elsewhere "
+             "catches a rewritten chain",
+}
+
+
+def head_command(ctx: typer.Context) -> None:
+    """Print the log's head as POSITION:HASH: keep it outside the database, and check it later
+    with `chronicle verify --expect POSITION:HASH` (a truncated or rewritten log fails)."""
+    position, hash_ = app_context(ctx).store().head_link()
+    out.print(f"{position}:{hash_}", markup=False, highlight=False)
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """`POSITION:HASH` as `chronicle head` prints it."""
+    position, _, hash_ = text.partition(":")
+    if not (position.isdigit() and re.fullmatch(r"[0-9a-f]{64}", hash_)):
+        raise BadInput(f"--expect: {text!r} is not POSITION:HASH as `chronicle head` prints it "
+                       "(a position, a colon, 64 lower-case hex digits)")
+    return int(position), hash_
+
+
+def verify_command(
+    ctx: typer.Context,
+    expect: Annotated[str | None, typer.Option(
+        "--expect", metavar="POSITION:HASH",
+        help="A head printed earlier by `chronicle head`: fail unless the log still holds that "
+        "row with that hash (catches truncation and a rewritten chain).")] = None,
+) -> None:
     """Recompute the hash chain of the whole log and compare the read models with a replay.
 
-    Exits 1 naming the first bad position if a row was edited, removed or reordered.
+    Exits 1 naming the first bad position if a row was edited, removed or reordered, if the
+    log no longer holds the --expect row, or if the read models are beyond the log's head.
     """
+    anchor = parse_anchor(expect) if expect is not None else None
     store = app_context(ctx).store()
     head = store.head()
     with progress_bar("verifying hash chain", head) as bar:
         report = store.verify(progress=lambda n: bar.update(bar.task_ids[0], completed=n))
     if not report.ok:
         raise Failure(f"log is NOT intact: position {report.first_bad_position}: {report.reason}")
-    err.print(f"hash chain intact: {report.checked} events, head {report.head}")
+    out.print(f"hash chain intact: {report.checked} events, head {report.head}; "
+              f"{MODES[report.mode]}", markup=False, highlight=False)
+    if anchor is not None:
+        found = store.hash_at(anchor[0])
+        if found != anchor[1]:
+            what = "no longer holds that position" if found is None else f"holds hash {found}"
+            raise Failure(f"log does NOT hold the expected head {anchor[0]}:{anchor[1]}: it "
+                          f"{what} (truncated or rewritten since)")
+        out.print(f"expected head {anchor[0]} found with its hash", markup=False)
+    beyond = checkpoint_beyond(store, report.head)
+    if beyond is not None:
+        raise Failure(f"the read models have reached position {beyond}, beyond the log's head "
+                      f"{report.head}: events were removed from the log")
+    unreadable = first_unreadable(store, report.head)
+    if unreadable is not None:
+        raise Failure(f"log is intact but NOT readable by this version: {unreadable}")
     problems = verify_read_models(ctx)
     if problems:
         for problem in problems:
             err.print(f"[red]read model differs from a replay:[/red] {problem}")
         raise typer.Exit(EXIT_FAILURE)
+
+
+def checkpoint_beyond(store: SqlEventStore, head: int) -> int | None:
+    """The highest read-model checkpoint, when it is past `head` (None otherwise)."""
+    from chronicle.projections.tables import checkpoints
+
+    if not sa.inspect(store.engine).has_table(checkpoints.name):
+        return None
+    with store.engine.connect() as conn:
+        reached = conn.execute(sa.select(sa.func.max(checkpoints.c.position))).scalar() or 0
+    return reached if reached > head else None
+
+
+def first_unreadable(store: SqlEventStore, head: int) -> str | None:
+    """Where this version first fails to read the log (decoding and folding every stream)."""
+    from chronicle.replication.database import iter_rows
+    from chronicle.replication.readable import ReadabilityChecker, UnreadableRow
+
+    try:
+        ReadabilityChecker(other_streams=True).check_all(iter_rows(store, 0, head))
+    except UnreadableRow as exc:
+        return (f"the event at position {exc.position} cannot be read ({exc.reason}); "
+                f"readers stop before it")
+    return None
 
 
 def verify_read_models(ctx: typer.Context) -> list[str]:

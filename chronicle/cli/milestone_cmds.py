@@ -13,7 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from chronicle.cli.context import AppContext, BadInput, app_context, err, out, progress_bar
+from chronicle.cli.context import (
+    AppContext,
+    BadInput,
+    Failure,
+    app_context,
+    err,
+    out,
+    progress_bar,
+)
 from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream, trail_json
 from chronicle.projections import Projector, ReadModels, RetractedView
 from chronicle.projections.fulltext import MARK_END, MARK_START
@@ -234,6 +242,8 @@ def rebuild_command(ctx: typer.Context) -> None:
     elapsed = max(time.perf_counter() - started, 1e-9)
     err.print(f"rebuilt read models from {count} events in {elapsed:.2f} s "
               f"({count / elapsed:,.0f} events/s)")
+    if projector.stopped is not None:
+        raise Failure(str(projector.stopped))
 
 
 def register(app: typer.Typer) -> None:

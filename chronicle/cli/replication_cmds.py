@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.progress import Progress
@@ -13,9 +13,11 @@ from sqlalchemy.engine import make_url
 
 from chronicle.cli.context import BadInput, Failure, app_context, err, progress_bar
 from chronicle.replication import (
+    BackupFailed,
     ChainBroken,
     NotAPrefix,
     ReplicationError,
+    UnreadableEvent,
     backup_sqlite,
     copy_log,
     export_log,
@@ -87,8 +89,8 @@ def copy_log_command(
                   f"{report.already_there} were already there")
         rebuilt = _rebuild(target)
         err.print(f"read models rebuilt from {rebuilt} events")
-    except NotAPrefix as exc:
-        raise BadInput(f"copy refused: {exc}") from None
+    except (NotAPrefix, UnreadableEvent) as exc:
+        raise BadInput(f"copy refused, nothing was written: {exc}") from None
     except ChainBroken as exc:
         raise Failure(f"the source log is NOT intact at {exc}; the events before it were "
                       "copied. Run `chronicle verify` on the source.") from None
@@ -112,25 +114,37 @@ def export_log_command(
     err.print(f"exported {written} events after position {after}")
 
 
+def _import_source(path: str) -> Path | TextIO:
+    """`-` is standard input; anything else must be a readable file."""
+    if path == "-":
+        return sys.stdin
+    file = Path(path)
+    if not file.is_file():
+        raise BadInput(f"{path}: no such file")
+    return file
+
+
 def import_log_command(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="A file written by `chronicle export-log`.")],
+    path: Annotated[str, typer.Argument(help="A file written by `chronicle export-log`, or - "
+                                        "for standard input.")],
     batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 10_000,
 ) -> None:
     """Append an exported log to this database (empty, or holding a beginning of the log).
 
-    The whole file is checked — every hash and link, and that it continues this database's
-    head — before anything is written; a bad line is named and the exit code is 2.
+    The whole file is checked — every hash and link, that it continues this database's head,
+    and that this version can read every event — before anything is written; a bad line is
+    named and the exit code is 2.
     """
-    store = app_context(ctx).store()
+    source = _import_source(path)
+    store = app_context(ctx).store(create=True)
     try:
         with progress_bar("checking file", None) as bar:
             task = bar.task_ids[0]
-            report = import_log(store, path, batch_size=batch_size, rebuild=False,
+            report = import_log(store, source, batch_size=batch_size, rebuild=False,
                                 progress=lambda phase, n: bar.update(
                                     task, description=f"{phase} file", completed=n))
-    except (ChainBroken, NotAPrefix) as exc:
+    except (ChainBroken, NotAPrefix, UnreadableEvent) as exc:
         raise BadInput(f"{path}: import refused, nothing was written: {exc}") from None
     err.print(f"imported {report.imported} events in {report.seconds:.2f} s; head "
               f"{report.head}, {report.already_there} were already there")
@@ -153,6 +167,8 @@ def backup_command(
         report = backup_sqlite(url, path, overwrite=overwrite)
     except ChainBroken as exc:
         raise Failure(f"backup NOT written: {exc}") from None
+    except BackupFailed as exc:
+        raise Failure(str(exc)) from None
     except ReplicationError as exc:
         raise BadInput(f"backup refused: {exc}") from None
     err.print(f"backed up {report.events} events (head {report.head}) to {report.path}: "

@@ -136,7 +136,7 @@ def serve_command(
     # Links follow the address actually bound (`--port 0` picks one), unless base_url is set.
     settings = served_at(context.settings, *sock.getsockname()[:2])
     try:
-        _serve(settings, context.store(), sock, access_log)
+        _serve(settings, context.store(create=True), sock, access_log)
     finally:
         sock.close()
 

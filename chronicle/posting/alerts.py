@@ -23,12 +23,18 @@ import apprise
 
 from chronicle.config import ConfigError
 from chronicle.posting.clock import Clock
+from chronicle.posting.events import (
+    ALERT_DELIVERED,
+    ALERT_FAILED,
+    ALERT_RAISED,
+    ALERT_STREAM_PREFIX,
+)
 from chronicle.store import ConcurrencyError, NewEvent, SqlEventStore
 
 log = logging.getLogger(__name__)
 
 ALERT_URLS_ENV = "CHRONICLE_ALERT_URLS"
-RAISED, DELIVERED, FAILED = "OperatorAlertRaised", "OperatorAlertDelivered", "OperatorAlertFailed"
+RAISED, DELIVERED, FAILED = ALERT_RAISED, ALERT_DELIVERED, ALERT_FAILED
 MAX_DELIVERIES = 3
 _UNSAFE = re.compile(r"[^a-z0-9.-]+")
 
@@ -47,7 +53,7 @@ class Alert:
 
 
 def alert_stream(cause: str) -> str:
-    return "alert-" + _UNSAFE.sub("-", cause.lower()).strip("-")[:180]
+    return ALERT_STREAM_PREFIX + _UNSAFE.sub("-", cause.lower()).strip("-")[:180]
 
 
 class Alerts:

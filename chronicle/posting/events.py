@@ -47,6 +47,11 @@ HELD = "AnniversaryPostHeld"
 POST_EVENT_TYPES = frozenset({CLAIMED, PUBLISHED, FAILED, SKIPPED, DRAFTED, APPROVED, HELD})
 SCHEDULER = "scheduler"
 POST_STREAM_PREFIX = "post-"
+# Operator alerts (chronicle.posting.alerts): one stream per cause, so each is sent once.
+ALERT_RAISED, ALERT_DELIVERED, ALERT_FAILED = (
+    "OperatorAlertRaised", "OperatorAlertDelivered", "OperatorAlertFailed")
+ALERT_EVENT_TYPES = frozenset({ALERT_RAISED, ALERT_DELIVERED, ALERT_FAILED})
+ALERT_STREAM_PREFIX = "alert-"
 
 TOO_LATE = "too late"
 RETRACTED = "retracted"

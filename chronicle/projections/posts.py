@@ -100,7 +100,8 @@ def _apply(row: dict[str, Any], stored: StoredEvent) -> None:
         row.update(error=p.get("error"), permanent=bool(p.get("permanent")),
                    retry_at=_time(p.get("retry_at")))
     elif stored.type == SKIPPED:
-        row.update(reason=p.get("reason"), error=p.get("detail") or row["error"],
+        row.update(reason=(p.get("reason") or "")[:40] or None,
+                   error=p.get("detail") or row["error"],
                    text=row["text"] or p.get("text"),
                    due_at=row["due_at"] or _time(p.get("due_at")))
 

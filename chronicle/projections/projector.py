@@ -9,23 +9,40 @@ PostgreSQL, the database write lock on SQLite), and a process that finds them ad
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from chronicle.projections import tables as t
 from chronicle.projections.base import Projection
-from chronicle.store import SqlEventStore
-from chronicle.store.bulkwrite import bulk_batch, bulk_writes
-from chronicle.store.dialects import StoreDialect
+from chronicle.store import EventUnreadable, SqlEventStore
+from chronicle.store.dialects import StoreDialect, dialect_for
 from chronicle.store.sql import run_write
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]   # (position reached, head)
 REBUILD_BATCH = 20_000
+
+
+UNREADABLE = (EventUnreadable, ValueError, LookupError, TypeError, AttributeError)
+"""What a projection raises on an event this version cannot read (DomainError is a ValueError)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """The read models stopped before `position`: this version cannot read that event."""
+
+    position: int
+    reason: str
+
+    def __str__(self) -> str:
+        return (f"the event at position {self.position} cannot be read by this version "
+                f"({self.reason}); the read models stop at position {self.position - 1}")
 
 
 def default_projections() -> list[Projection]:
@@ -66,9 +83,10 @@ class Projector:
         self.projections = list(projections if projections is not None
                                 else default_projections())
         self.engine = engine or store.engine
-        self.dialect = dialect or (store.dialect if engine is None else StoreDialect())
+        self.dialect = dialect or (store.dialect if engine is None else dialect_for(engine))
         self.batch_size = batch_size
         self.rebuild_batch_size = rebuild_batch_size
+        self.stopped: Stopped | None = None
 
     def _tables(self, projection: Projection | None = None) -> list[sa.Table]:
         chosen = [projection] if projection else self.projections
@@ -126,7 +144,7 @@ class Projector:
         with self.dialect.migration_lock(self.engine):
             for index in self._deferred_indexes():
                 index.drop(self.engine, checkfirst=True)
-        with bulk_writes(self.engine):   # SQLite: see chronicle/store/bulkwrite.py
+        with self.dialect.bulk_writes(self.engine):   # SQLite: chronicle/store/bulkwrite.py
             with collector_paused():
                 applied = self._catch_up(progress, None, rebuilding=True)
             with self.dialect.migration_lock(self.engine):
@@ -139,7 +157,11 @@ class Projector:
             return conn.execute(sa.select(sa.func.min(t.checkpoints.c.position))).scalar() or 0
 
     def catch_up(self, progress: Progress | None = None, upto: int | None = None) -> int:
-        """Apply the events not yet applied (up to `upto`); returns how many were applied."""
+        """Apply the events not yet applied (up to `upto`); returns how many were applied.
+
+        An event this version cannot read stops the read models just before it (see
+        `stopped`); the events before it are applied, and later calls do not try it again.
+        """
         return self._catch_up(progress, upto, rebuilding=False)
 
     def _catch_up(self, progress: Progress | None, upto: int | None, *, rebuilding: bool
@@ -148,17 +170,39 @@ class Projector:
         head = upto if upto is not None else self.store.head()
         size = max(self.batch_size, self.rebuild_batch_size) if rebuilding else self.batch_size
         step = self._big_step if rebuilding else self._step
+        if self.stopped is not None:
+            if self.position() == self.stopped.position - 1:
+                return 0
+            self.stopped = None   # rebuilt or reset since: try again
         while True:
-            count, reached = run_write(self.engine, lambda c: step(c, upto, size))
+            try:
+                work = functools.partial(step, upto=upto, size=size)
+                count, reached = run_write(self.engine, work)
+            except UNREADABLE as exc:
+                if size > 1:   # narrow down to the event: apply the ones before it
+                    size //= 2
+                    continue
+                self._stop(exc)
+                return applied
             applied += count
             if progress:
                 progress(reached, max(head, reached))
             if count == 0:
                 return applied
 
+    def _stop(self, exc: Exception) -> None:
+        """A one-event batch failed: that event is the one after the checkpoint."""
+        position = exc.position if isinstance(exc, EventUnreadable) else self.position() + 1
+        reason = (exc.reason if isinstance(exc, EventUnreadable)
+                  else (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+        if isinstance(exc, KeyError):
+            reason = f"missing {reason}"
+        self.stopped = Stopped(position, reason)
+        log.error("%s", self.stopped)
+
     def _big_step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:
         """A rebuild's step, with the database's bulk-write settings."""
-        with bulk_batch(conn):
+        with self.dialect.bulk_batch(conn):
             return self._step(conn, upto, size)
 
     def _step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:

@@ -4,7 +4,7 @@ Rows travel exactly as stored (positions, ids, recorded times, payload text, has
 copy verifies with the same chain as its original and projects into the same read models.
 """
 
-from chronicle.replication.backup import BackupReport, NotSqlite, backup_sqlite
+from chronicle.replication.backup import BackupFailed, BackupReport, NotSqlite, backup_sqlite
 from chronicle.replication.copy import CopyReport, check_prefix, copy_log, rebuild_read_models
 from chronicle.replication.jsonlines import (
     ImportPlan,
@@ -13,9 +13,15 @@ from chronicle.replication.jsonlines import (
     export_log,
     import_log,
 )
-from chronicle.replication.rows import ChainBroken, NotAPrefix, ReplicationError
+from chronicle.replication.rows import (
+    ChainBroken,
+    NotAPrefix,
+    ReplicationError,
+    UnreadableEvent,
+)
 
 __all__ = [
+    "BackupFailed",
     "BackupReport",
     "ChainBroken",
     "CopyReport",
@@ -24,6 +30,7 @@ __all__ = [
     "NotAPrefix",
     "NotSqlite",
     "ReplicationError",
+    "UnreadableEvent",
     "backup_sqlite",
     "check_file",
     "check_prefix",

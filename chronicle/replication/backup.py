@@ -21,10 +21,15 @@ from chronicle.replication.rows import ChainBroken, ReplicationError
 from chronicle.store import open_store
 from chronicle.store.engine import mask_url, normalize_url
 from chronicle.store.schema import TABLE_NAME
+from chronicle.store.upcasting import NO_UPCASTERS
 
 PG_DUMP_HINT = ("back PostgreSQL up with its own tools: pg_dump --format=custom (restore with "
                 "pg_restore, then run chronicle verify) — see 'Deployment: two replicas on "
                 "PostgreSQL' in the README")
+
+
+class BackupFailed(ReplicationError):
+    """The backup could not be written (disk, permissions): a failure, not bad input."""
 
 
 class NotSqlite(ReplicationError):
@@ -58,6 +63,11 @@ def backup_sqlite(url: str, destination: Path, *, overwrite: bool = False) -> Ba
     """Snapshot the live database into `destination`, then open and verify the snapshot."""
     started = time.perf_counter()
     source = sqlite_file(url)
+    if destination.is_dir():
+        raise ReplicationError(f"{destination} is a directory: name the backup file to write "
+                               f"(e.g. {destination / 'chronicle.db'})")
+    if not destination.parent.is_dir():
+        raise ReplicationError(f"{destination.parent}: no such directory for the backup")
     if destination.exists() and not overwrite:
         raise ReplicationError(f"{destination} already exists (pass --overwrite to replace it)")
     if destination.resolve() == source.resolve():
@@ -68,6 +78,8 @@ def backup_sqlite(url: str, destination: Path, *, overwrite: bool = False) -> Ba
         _snapshot(source, partial)
         events, head = _verify(partial)
         os.replace(partial, destination)
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupFailed(f"backup NOT written to {destination}: {exc}") from None
     finally:
         _remove(partial)
     return BackupReport(path=destination, events=events, head=head,
@@ -92,7 +104,7 @@ def _snapshot(source: Path, partial: Path) -> None:
 
 
 def _verify(path: Path) -> tuple[int, int]:
-    store = open_store(f"sqlite:///{path}", migrate_schema=False)
+    store = open_store(f"sqlite:///{path}", migrate_schema=False, upcasters=NO_UPCASTERS)
     try:
         report = store.verify()
     finally:

@@ -9,9 +9,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from chronicle.projections import Projector
-from chronicle.replication.database import append_rows, head_link, read_hashes, read_rows
-from chronicle.replication.rows import ChainChecker, NotAPrefix
+from chronicle.replication.database import (
+    append_rows,
+    head_link,
+    iter_rows,
+    read_hashes,
+    read_rows,
+)
+from chronicle.replication.readable import ReadabilityChecker, UnreadableRow
+from chronicle.replication.rows import ChainChecker, NotAPrefix, Row, UnreadableEvent
 from chronicle.store import SqlEventStore
+from chronicle.store.hashing import genesis_hash
 
 Progress = Callable[[int, int], None]
 """(position reached, head) — called after every batch."""
@@ -70,21 +78,39 @@ def copy_log(source: SqlEventStore, target: SqlEventStore, *, batch_size: int = 
     """Copy every row after the target's head, checking the chain as it goes.
 
     `check_contents=False` skips recomputing each row's hash (links are still checked) for a
-    source just verified. Raises ChainBroken on a damaged source: the rows before the damage
-    stay copied, a valid prefix.
+    source just verified. Every source event is first read as this version reads it
+    (`check_readable`); an unreadable one is refused before anything is written.
+    Raises ChainBroken on a damaged source: the rows before the damage stay copied, a valid
+    prefix.
     """
     started = time.perf_counter()
     after, last_hash = check_prefix(source, target)
-    checker = ChainChecker(position=after, last_hash=last_hash, contents=check_contents)
-    head = _pipeline(source, target, checker, batch_size, progress)
+    upto = check_readable(source)
+    key = source.log_key()
+    if after == 0:
+        last_hash = genesis_hash(key)
+    checker = ChainChecker(position=after, last_hash=last_hash, contents=check_contents,
+                           key=key)
+    head = _pipeline(source, target, checker, batch_size, progress, upto)
     seconds = time.perf_counter() - started
     rebuilt = rebuild_read_models(target) if rebuild else 0
     return CopyReport(copied=head - after, already_there=after, head=head, seconds=seconds,
                       rebuilt=rebuilt)
 
 
+def check_readable(source: SqlEventStore) -> int:
+    """The source's head, once this version has read every event up to it (UnreadableEvent
+    otherwise): a copy never writes an event its readers would stop at."""
+    upto = head_link(source)[0]
+    try:
+        ReadabilityChecker().check_all(iter_rows(source, 0, upto))
+    except UnreadableRow as exc:
+        raise UnreadableEvent(exc.position, exc.reason, where="the source's ") from None
+    return upto
+
+
 def _pipeline(source: SqlEventStore, target: SqlEventStore, checker: ChainChecker,
-              batch_size: int, progress: Progress | None) -> int:
+              batch_size: int, progress: Progress | None, upto: int) -> int:
     """Read the next batch and write the previous one while this one is checked.
 
     The databases do much of the work in their own threads or processes, so overlapping
@@ -92,13 +118,17 @@ def _pipeline(source: SqlEventStore, target: SqlEventStore, checker: ChainChecke
     order; leaving the `with` waits for the write in flight, so an error (a damaged source
     row) still leaves exactly the batches before it in the target.
     """
-    source_head, in_flight = head_link(source)[0], checker.position
+    source_head, in_flight = upto, checker.position
+
+    def page(after: int) -> list[Row]:   # only what check_readable has read
+        return read_rows(source, after, min(batch_size, upto - after)) if after < upto else []
+
     with ThreadPoolExecutor(1, "copy-read") as reader, \
             ThreadPoolExecutor(1, "copy-write") as writer:
-        reading = reader.submit(read_rows, source, checker.position, batch_size)
+        reading = reader.submit(page, checker.position)
         writing: Future[None] | None = None
         while rows := reading.result():
-            reading = reader.submit(read_rows, source, rows[-1]["position"], batch_size)
+            reading = reader.submit(page, rows[-1]["position"])
             for row in rows:
                 checker.check(row)
             _finish(writing, in_flight, progress, source_head)

@@ -58,6 +58,13 @@ def read_rows(store: SqlEventStore, after: int, limit: int) -> list[Row]:
         return [dict(zip(keys, row, strict=True)) for row in result.all()]
 
 
+def iter_rows(store: SqlEventStore, after: int, upto: int, page: int = 5_000) -> Iterator[Row]:
+    """Every stored row in (after, upto], a page at a time."""
+    while after < upto and (rows := read_rows(store, after, min(page, upto - after))):
+        yield from rows
+        after = rows[-1]["position"]
+
+
 def read_hashes(store: SqlEventStore, after: int, upto: int) -> Iterator[tuple[int, str]]:
     """(position, hash) pairs in (after, upto]: enough to compare two logs cheaply."""
     while after < upto:
@@ -82,6 +89,8 @@ def append_rows(store: SqlEventStore, rows: Sequence[Row]) -> None:
     def work(conn: Connection) -> None:
         store.dialect.lock_for_append(conn)
         position, last_hash = _head_link(conn)
+        if position == 0:     # an empty target: row 1 links to its log's genesis, plain or keyed
+            last_hash = first["prev_hash"]
         if (position, last_hash) != (first["position"] - 1, first["prev_hash"]):
             raise NotAPrefix(
                 f"the target changed while copying: it now ends at position {position}, but "

@@ -38,6 +38,21 @@ class ChainBroken(ReplicationError):
         super().__init__(f"{where}: {reason}")
 
 
+class UnreadableEvent(ReplicationError):
+    """A row this version cannot read (a newer version's event, a payload the domain refuses).
+
+    Written to the append-only log it would stop every reader there for good, so it is refused.
+    """
+
+    def __init__(self, position: int, reason: str, line: int | None = None,
+                 where: str = "") -> None:
+        self.position = position
+        self.reason = reason
+        self.line = line
+        at = f"line {line} (position {position})" if line is not None else f"position {position}"
+        super().__init__(f"{where}{at}: this version cannot read the event: {reason}")
+
+
 class NotAPrefix(ReplicationError):
     """The target already holds events that are not the beginning of the source's log."""
 
@@ -47,11 +62,14 @@ class ChainChecker:
     """Follows a chain row by row from a known link (the genesis, or a target's head).
 
     `contents=False` checks positions and links only: for a source already verified.
+    `key` is the log's chain key (None: a plain log); start a keyed log's checker with
+    `last_hash=genesis_hash(key)`.
     """
 
     position: int = 0
     last_hash: str = GENESIS_HASH
     contents: bool = True
+    key: bytes | None = None
 
     def check(self, row: Row, line: int | None = None) -> None:
         position = row["position"]
@@ -61,7 +79,7 @@ class ChainChecker:
         if row["prev_hash"] != self.last_hash:
             raise ChainBroken(position, "its prev_hash does not match the hash of the row "
                               "before", line)
-        if self.contents and row_hash(row) != row["hash"]:
+        if self.contents and row_hash(row, self.key) != row["hash"]:
             raise ChainBroken(position, "its content does not match its hash (the row was "
                               "edited)", line)
         self.position, self.last_hash = position, row["hash"]

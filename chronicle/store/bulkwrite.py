@@ -1,4 +1,5 @@
-"""SQLite settings for bulk writes (a rebuild of the read models); nothing on other databases.
+"""SQLite settings for bulk writes (a rebuild of the read models), used by the SQLite dialect's
+`bulk_writes`/`bulk_batch` (chronicle/store/dialects.py); other databases need none.
 
 Both are per-connection settings that durability does not depend on (every commit is still
 synced as `synchronous` says), put back before a connection returns to the pool:
@@ -29,9 +30,6 @@ _AUTOCHECKPOINT = "chronicle_bulk_autocheckpoint"   # pool-record key: the value
 def bulk_writes(engine: Engine) -> Iterator[None]:
     """Around all the batches: connections get their checkpoint interval back on checkin,
     and the WAL is checkpointed and truncated at the end."""
-    if engine.dialect.name != "sqlite":
-        yield
-        return
     sa.event.listen(engine, "checkin", _restore_autocheckpoint)
     try:
         yield
@@ -44,9 +42,6 @@ def bulk_writes(engine: Engine) -> Iterator[None]:
 @contextlib.contextmanager
 def bulk_batch(conn: Connection) -> Iterator[None]:
     """Around one batch's transaction, inside `bulk_writes`."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
     record = conn.connection._connection_record
     if record is not None and _AUTOCHECKPOINT not in record.info:
         # Put back on checkin (after the commit, which runs the checkpoint hook).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from chronicle.store import bulkwrite
 from chronicle.store.schema import TABLE_NAME
 
 NOTIFY_CHANNEL = "chronicle_events"
@@ -121,13 +123,6 @@ class StoreDialect:
         """
         raise NotImplementedError(self.name)
 
-    def append_function_ddl(self) -> list[str]:
-        """Statements that create what `append_in_one_call` calls."""
-        return []
-
-    def drop_append_function_ddl(self) -> list[str]:
-        return []
-
     def immutability_ddl(self) -> list[str]:
         """Statements that make UPDATE and DELETE on the log fail inside the database."""
         return []
@@ -149,6 +144,19 @@ class StoreDialect:
     @contextlib.contextmanager
     def migration_lock(self, engine: Engine) -> Iterator[None]:
         yield
+
+    def bulk_writes(self, engine: Engine) -> contextlib.AbstractContextManager[None]:
+        """Around a bulk write (a rebuild of the read models): the database's settings for it."""
+        return contextlib.nullcontext()
+
+    def bulk_batch(self, conn: Connection) -> contextlib.AbstractContextManager[None]:
+        """Around one batch's transaction inside `bulk_writes`."""
+        return contextlib.nullcontext()
+
+    def missing(self, engine: Engine) -> str | None:
+        """Why the database is gone before we connect (None: present, or only a connection
+        can tell). Connecting to a SQLite file that is not there would create an empty one."""
+        return None
 
 
 class SQLiteDialect(StoreDialect):
@@ -215,6 +223,18 @@ class SQLiteDialect(StoreDialect):
             f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_update",
             f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_delete",
         ]
+
+    def bulk_writes(self, engine: Engine) -> contextlib.AbstractContextManager[None]:
+        return bulkwrite.bulk_writes(engine)   # page cache and WAL checkpoints
+
+    def bulk_batch(self, conn: Connection) -> contextlib.AbstractContextManager[None]:
+        return bulkwrite.bulk_batch(conn)
+
+    def missing(self, engine: Engine) -> str | None:
+        path = engine.url.database
+        if not path or path == ":memory:" or os.path.isfile(path):
+            return None
+        return f"the database file {path} does not exist"
 
     @contextlib.contextmanager
     def migration_lock(self, engine: Engine) -> Iterator[None]:
@@ -324,16 +344,6 @@ class PostgresDialect(StoreDialect):
                                            *map(list, columns)))
             row = cursor.fetchone()
         return None if row is None else row[0]
-
-    def append_function_ddl(self) -> list[str]:
-        from chronicle.store import pgappend
-
-        return [pgappend.CREATE]
-
-    def drop_append_function_ddl(self) -> list[str]:
-        from chronicle.store import pgappend
-
-        return [pgappend.DROP]
 
     def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> bool:

@@ -5,13 +5,20 @@ A row's hash is SHA-256 of the JSON array
 payload, metadata]` (compact separators, UTF-8, non-ASCII kept). The array is written here
 string by string with the json module's own C escaper: the same bytes `json.dumps` would give,
 without building an encoder per row on the append path.
+
+Keyed mode: with `CHRONICLE_LOG_KEY` in the environment when a log is started, every hash is
+HMAC-SHA-256 of the same bytes under that key, and the first row's prev_hash is the key's own
+genesis (`genesis_hash`). The mode is thus written in the log itself: a row 1 whose prev_hash
+is not all zeros belongs to a keyed log, and only the right key reproduces its genesis.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
 import uuid
 from collections.abc import Mapping
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
@@ -19,6 +26,46 @@ from json.encoder import encode_basestring as _quote
 from typing import Any
 
 GENESIS_HASH = "0" * 64
+KEY_VARIABLE = "CHRONICLE_LOG_KEY"
+_GENESIS_MESSAGE = b"chronicle log genesis"
+
+
+def chain_key_from_env() -> bytes | None:
+    """The chain key, from the environment only (never a file or a flag: it is a secret)."""
+    value = os.environ.get(KEY_VARIABLE, "")
+    return value.encode("utf-8") if value else None
+
+
+def genesis_hash(key: bytes | None) -> str:
+    """The prev_hash of row 1: zeros for a plain log, a MAC of a constant for a keyed one."""
+    if key is None:
+        return GENESIS_HASH
+    return hmac.new(key, _GENESIS_MESSAGE, hashlib.sha256).hexdigest()
+
+
+def is_keyed_genesis(prev_hash: str) -> bool:
+    return prev_hash != GENESIS_HASH
+
+
+class KeyMismatch(ValueError):
+    """The key we hold cannot hash this log's chain (missing, or another key)."""
+
+
+def key_for_log(first_prev_hash: str | None, key: bytes | None) -> bytes | None:
+    """The key a log's chain is hashed with, from its row 1's prev_hash (None: plain).
+
+    An empty log (None) is started in the mode of `key`; a plain log stays plain even if a key
+    is held now. Raises KeyMismatch for a keyed log and no key or another key.
+    """
+    if first_prev_hash is None:
+        return key
+    if not is_keyed_genesis(first_prev_hash):
+        return None
+    if key is None:
+        raise KeyMismatch(f"this log's hash chain is keyed (HMAC): set {KEY_VARIABLE}")
+    if first_prev_hash != genesis_hash(key):
+        raise KeyMismatch(f"{KEY_VARIABLE} is not the key this log was started with")
+    return key
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 # The C encoder `_CANONICAL.encode` builds on every call, built once (half the time per event).
 # No circular-reference markers: a shared markers dict would be wrong across threads, and a
@@ -46,14 +93,16 @@ def format_recorded_at(moment: dt.datetime) -> str:
 
 def hash_text(prev_hash: str, position: int, stream_id: str, stream_version: int,
               event_id: str, type_: str, schema_version: int, recorded_at: str,
-              payload_json: str, metadata_json: str) -> str:
+              payload_json: str, metadata_json: str, key: bytes | None = None) -> str:
     """The chain hash from the row's values as text (event id and time already formatted).
 
-    Positional on purpose: the store calls it once per appended event.
+    Positional on purpose: the store calls it once per appended event. With `key`, HMAC.
     """
     text = (f"[{_quote(prev_hash)},{int(position)},{_quote(stream_id)},{int(stream_version)},"
             f"{_quote(event_id)},{_quote(type_)},{int(schema_version)},{_quote(recorded_at)},"
             f"{_quote(payload_json)},{_quote(metadata_json)}]")
+    if key is not None:
+        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -69,15 +118,16 @@ def chain_hash(
     recorded_at: dt.datetime,
     payload_json: str,
     metadata_json: str,
+    key: bytes | None = None,
 ) -> str:
     return hash_text(prev_hash, position, stream_id, stream_version, str(event_id), type_,
                      schema_version, format_recorded_at(recorded_at), payload_json,
-                     metadata_json)
+                     metadata_json, key)
 
 
-def row_hash(row: Mapping[str, Any]) -> str:
+def row_hash(row: Mapping[str, Any], key: bytes | None = None) -> str:
     """The hash a log row must carry, from its columns (as named in the table)."""
-    return chain_hash(
+    return chain_hash(key=key,
         prev_hash=row["prev_hash"], position=row["position"], stream_id=row["stream_id"],
         stream_version=row["stream_version"], event_id=row["event_id"], type_=row["type"],
         schema_version=row["schema_version"], recorded_at=row["recorded_at"],

@@ -55,6 +55,8 @@ class VerifyReport:
     head: int
     first_bad_position: int | None = None
     reason: str | None = None
+    mode: str = "plain"
+    """"keyed" (HMAC with CHRONICLE_LOG_KEY: rewriting the chain needs the key) or "plain"."""
 
     @property
     def ok(self) -> bool:
@@ -95,3 +97,30 @@ class StoreUnavailable(StoreError):
         self.url = url
         self.reason = reason
         super().__init__(f"cannot reach the database at {url}: {reason}")
+
+
+class EventUnreadable(StoreError):
+    """A stored row whose payload cannot be decoded or upcast (a newer version's event).
+
+    Readers stop before it: the rows before it stay readable, and nothing is misread.
+    """
+
+    def __init__(self, position: int, reason: str) -> None:
+        self.position = position
+        self.reason = reason
+        super().__init__(f"the event at position {position} cannot be read by this version: "
+                         f"{reason}")
+
+
+class NoSuchLog(StoreError):
+    """The database, or the log's tables in it, do not exist; only commands that write create
+    them, so a typo in a URL never becomes a new empty chronicle."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(f"no chronicle log at {url}: {reason} (only `chronicle load`, `serve`, "
+                         "`db upgrade`, `import-log` and `copy-log --to` create one)")
+
+
+class InvalidDatabaseUrl(StoreError):
+    """A database URL that cannot be used as written (the user's input: exit 2)."""

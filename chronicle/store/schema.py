@@ -42,7 +42,10 @@ class UTCDateTime(sa.TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if isinstance(value, str):
-            return dt.datetime.fromisoformat(value)
+            parsed = dt.datetime.fromisoformat(value)
+            if parsed.tzinfo is None:   # only an edit outside chronicle stores such a time
+                raise ValueError(f"{value!r} has no time zone")
+            return parsed
         assert isinstance(value, dt.datetime)
         return value.astimezone(dt.UTC)
 

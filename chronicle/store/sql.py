@@ -24,16 +24,22 @@ from chronicle.store.dialects import COPY_MIN_ROWS, WRITE_OPTION, StoreDialect, 
 from chronicle.store.engine import create_store_engine, mask_url
 from chronicle.store.hashing import (
     GENESIS_HASH,
+    KeyMismatch,
     canonical_json_text,
+    chain_key_from_env,
     format_recorded_at,
+    genesis_hash,
     hash_text,
-    row_hash,
+    key_for_log,
 )
 from chronicle.store.records import (
     ConcurrencyError,
     EventIdConflict,
+    EventUnreadable,
     NewEvent,
+    NoSuchLog,
     StoredEvent,
+    StoreError,
     StoreUnavailable,
     VerifyReport,
 )
@@ -48,7 +54,8 @@ from chronicle.store.statements import (
     ReplayedEvent,
     ReplayPlan,
 )
-from chronicle.store.upcasting import NO_UPCASTERS, Upcasters
+from chronicle.store.upcasting import Upcasters, default_upcasters
+from chronicle.store.verification import verify_log
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -105,10 +112,13 @@ def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None =
 class SqlEventStore(EventStore):
     """The production store. Build it with `open_store(url)`."""
 
-    def __init__(self, engine: Engine, dialect: StoreDialect, upcasters: Upcasters) -> None:
+    def __init__(self, engine: Engine, dialect: StoreDialect, upcasters: Upcasters | None,
+                 chain_key: bytes | None = None) -> None:
         self.engine = engine
         self.dialect = dialect
-        self.upcasters = upcasters
+        self._upcasters = upcasters   # None: the registered application upcasters, at first read
+        self.chain_key = chain_key
+        self._log_key: tuple[bytes | None] | None = None   # resolved once the log has a row
         self.url = mask_url(engine.url.render_as_string(hide_password=False))
         self._insert = InsertPlan(engine.dialect)
         self._replay = ReplayPlan(engine.dialect)
@@ -123,6 +133,16 @@ class SqlEventStore(EventStore):
                 yield conn
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise StoreUnavailable(self.url, _reason(exc)) from exc
+        except ValueError as exc:   # a column the database returned that cannot be read
+            raise StoreError(f"a row of the log cannot be read ({exc}): run `chronicle verify` "
+                             "to find it") from exc
+
+    def check_present(self) -> None:
+        """StoreUnavailable if the database was removed under us (a deleted SQLite file would
+        otherwise keep taking writes through open connections, into a file no one sees)."""
+        gone = self.dialect.missing(self.engine)
+        if gone is not None:
+            raise StoreUnavailable(self.url, gone)
 
     def _write(self, work: Callable[[Connection], R]) -> R:
         """Appends may be retried: a retry of a committed one finds its event ids stored."""
@@ -141,13 +161,17 @@ class SqlEventStore(EventStore):
             for a in appends
         ]
         ids = [e.event_id for a in appends for e in a.events]
+        self.check_present()
         if len(set(ids)) != len(ids):
             raise ValueError("an append carries the same event id twice")
         if not ids:
             return [[] for _ in appends]
         try:
             streams = [a.stream_id for a, enc in encoded if enc]
-            if (self.dialect.appends_in_one_call and len(ids) < ONE_CALL_MAX_EVENTS
+            # The log's mode: known after this store's first append, read once before it.
+            key = self._log_key[0] if self._log_key is not None else self.log_key()
+            if (key is None and self.dialect.appends_in_one_call  # the function hashes plainly
+                    and len(ids) < ONE_CALL_MAX_EVENTS
                     and len(set(streams)) == len(streams)):
                 return self._append_in_one_call(encoded)
             return self._write(lambda conn: self._append_all(conn, encoded, careful=False))
@@ -177,6 +201,7 @@ class SqlEventStore(EventStore):
             self.url, idempotent=True, autocommit=True)
         if first is None:
             raise _Careful
+        self._log_key = (None,)   # the function appends to plain logs only
         results = []
         for _, enc in encoded:
             results.append(list(range(first, first + len(enc))))
@@ -209,6 +234,9 @@ class SqlEventStore(EventStore):
             state = self.dialect.locked_state(
                 conn, streams, lambda c: self._state_rows(c, streams), adding)
         versions, head, prev_hash, head_at = self._state(state)
+        key = self._key_for_append(conn)
+        if head == 0:
+            prev_hash = genesis_hash(key)
         # Never before the head: times along the log stay ordered even if the clock steps
         # back, which is what lets `position_at` search by position.
         recorded_at = max(dt.datetime.now(dt.UTC), head_at) if head_at else dt.datetime.now(dt.UTC)
@@ -224,18 +252,42 @@ class SqlEventStore(EventStore):
                 continue
             actual = versions.get(append.stream_id, 0)
             prev_hash = self._chain(rows, append.stream_id, enc, head, actual, recorded_at,
-                                    prev_hash)
+                                    prev_hash, key)
             versions[append.stream_id] = actual + len(enc)
             results.append([head + offset for offset in range(1, len(enc) + 1)])
             head += len(enc)
         if rows:
             self.dialect.insert_appended(conn, self._insert.sql, self._insert.names, rows)
+            self._log_key = (key,)   # the log now holds a row in this mode
             if careful:     # the fast path's locked_state announced it
                 self.dialect.after_append(conn, head)
         return results
 
+    def _key_for_append(self, conn: Connection) -> bytes | None:
+        """The key this log's chain is hashed with (None: plain), checked against ours.
+
+        A log keeps the mode it was started in: a plain log stays plain when a key is set
+        later (`verify` reports it), and a keyed log refuses appends without its key.
+        """
+        if self._log_key is not None:
+            return self._log_key[0]
+        first = conn.execute(sa.select(T.c.prev_hash).where(T.c.position == 1)).scalar()
+        try:
+            key = key_for_log(first, self.chain_key)
+        except KeyMismatch as exc:
+            raise StoreError(f"cannot use the log at {self.url}: {exc}") from None
+        if first is not None:
+            self._log_key = (key,)
+        return key
+
+    def log_key(self) -> bytes | None:
+        """The key this log's rows are hashed with (None: plain); StoreError if we lack it."""
+        with self._connection() as conn:
+            return self._key_for_append(conn)
+
     def _chain(self, rows: list[tuple[Any, ...]], stream_id: str, enc: Encoded, head: int,
-               version: int, recorded_at: dt.datetime, prev_hash: str) -> str:
+               version: int, recorded_at: dt.datetime, prev_hash: str,
+               key: bytes | None) -> str:
         """Add one stream's rows, each hashed over the one before; returns the last hash."""
         when, when_text = self._insert.recorded_at(recorded_at), format_recorded_at(recorded_at)
         bind_id = self._insert.event_id
@@ -243,7 +295,7 @@ class SqlEventStore(EventStore):
             position, type_, schema = head + offset, event.type, event.schema_version
             hash_ = hash_text(prev_hash, position, stream_id, version + offset,
                               str(event.event_id), type_, schema, when_text, payload_json,
-                              metadata_json)
+                              metadata_json, key)
             rows.append((position, stream_id, version + offset, bind_id(event.event_id), type_,
                          schema, when, payload_json, metadata_json, prev_hash, hash_))
             prev_hash = hash_
@@ -334,12 +386,31 @@ class SqlEventStore(EventStore):
         # than the JSON decoding on a replay of millions of events.
         (position, stream_id, stream_version, event_id, type_, schema_version, recorded_at,
          payload_json, metadata_json, prev_hash, hash_) = row
-        version, payload = self.upcasters.upcast(type_, schema_version, json.loads(payload_json))
+        version, payload = self._upcast(position, type_, schema_version, payload_json)
         return StoredEvent(
             position=position, stream_id=stream_id, stream_version=stream_version,
             event_id=event_id, type=type_, schema_version=version, recorded_at=recorded_at,
             payload=payload, metadata=json.loads(metadata_json), hash=hash_, prev_hash=prev_hash,
         )
+
+    @property
+    def upcasters(self) -> Upcasters:
+        """Given to `open_store`, else the application's registered ones (chronicle/upcasters.py,
+        registered by anything that reads domain events); never silently none."""
+        if self._upcasters is None:
+            self._upcasters = default_upcasters()
+        return self._upcasters
+
+    def _upcast(self, position: int, type_: str, schema_version: int, payload_json: str
+                ) -> tuple[int, dict[str, Any]]:
+        """The payload at the current schema version; EventUnreadable if it cannot be."""
+        upcasters = self._upcasters or self.upcasters   # none registered: an error, not this
+        try:
+            return upcasters.upcast(type_, schema_version, json.loads(payload_json))
+        except Exception as exc:  # an upcaster refusing a payload, whatever it raises
+            reason = str(exc).strip().splitlines()
+            raise EventUnreadable(position, f"{type_} version {schema_version} cannot be upcast: "
+                                  f"{reason[0] if reason else type(exc).__name__}") from exc
 
     def read_all(self, after: int = 0, limit: int = 1000) -> list[StoredEvent]:
         with self._connection() as conn:
@@ -360,7 +431,7 @@ class SqlEventStore(EventStore):
         """One fetched row; `times` holds the recorded times this read has converted."""
         (position, stream_id, stream_version, event_id, type_, schema_version, recorded_at,
          payload_json, prev_hash, hash_) = row
-        version, payload = self.upcasters.upcast(type_, schema_version, json.loads(payload_json))
+        version, payload = self._upcast(position, type_, schema_version, payload_json)
         when = times.get(recorded_at)
         if when is None:
             when = times[recorded_at] = self._replay.time(recorded_at)
@@ -384,6 +455,20 @@ class SqlEventStore(EventStore):
     def head(self) -> int:
         with self._connection() as conn:
             return conn.execute(sa.select(sa.func.max(T.c.position))).scalar() or 0
+
+    def head_link(self) -> tuple[int, str]:
+        """The last position and its hash (the genesis hash for an empty log): the anchor a
+        reader keeps outside the database and later checks with `verify --expect`."""
+        query = sa.select(T.c.position, T.c.hash).order_by(T.c.position.desc()).limit(1)
+        with self._connection() as conn:
+            row = conn.execute(query).first()
+        return (row.position, row.hash) if row else (0, GENESIS_HASH)
+
+    def hash_at(self, position: int) -> str | None:
+        """The stored hash of the row at `position`, or None when there is no such row."""
+        query = sa.select(T.c.hash).where(T.c.position == position)
+        with self._connection() as conn:
+            return conn.execute(query).scalar()
 
     def position_at(self, moment: dt.datetime) -> int:
         """The last position recorded at or before `moment`.
@@ -412,51 +497,43 @@ class SqlEventStore(EventStore):
     # -- integrity ------------------------------------------------------------------------
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
-        head = self.head()
-        prev_hash, expected_position, checked = GENESIS_HASH, 1, 0
-        after, page = 0, 5000
-        while True:
-            query = sa.select(T).where(T.c.position > after).order_by(T.c.position).limit(page)
-            with self._connection() as conn:
-                rows = conn.execute(query).all()
-            for row in rows:
-                problem = self._check_row(row, expected_position, prev_hash)
-                if problem:
-                    return VerifyReport(checked=checked, head=head,
-                                        first_bad_position=row.position, reason=problem)
-                prev_hash, expected_position, checked = row.hash, row.position + 1, checked + 1
-            if progress:
-                progress(checked)
-            if len(rows) < page:
-                return VerifyReport(checked=checked, head=head)
-            after = rows[-1].position
-
-    def _check_row(self, row: Row[Any], expected_position: int, prev_hash: str) -> str | None:
-        if row.position != expected_position:
-            return f"position {expected_position} is missing (next row is {row.position})"
-        if row.prev_hash != prev_hash:
-            return "its prev_hash does not match the hash of the row before"
-        fields = dict(row._mapping)
-        if row_hash(fields) != row.hash:
-            return "its content does not match its hash (the row was edited)"
-        return None
+        """Recompute the chain in the log's mode (see chronicle/store/verification.py)."""
+        return verify_log(self, progress)
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def open_store(url: str, *, upcasters: Upcasters = NO_UPCASTERS, migrate_schema: bool = True
-               ) -> SqlEventStore:
-    """Connect, create or upgrade the log's schema if needed, and return the store."""
+def open_store(url: str, *, upcasters: Upcasters | None = None, migrate_schema: bool = True,
+               create: bool = True) -> SqlEventStore:
+    """Connect, create or upgrade the log's schema if needed, and return the store.
+
+    Without `upcasters`, the application's registered ones (chronicle/upcasters.py) from the
+    first read on; with none registered, reading raises instead of returning old payloads as
+    current ones.
+
+    `create=False` (every command that only reads) refuses a database or a log that does not
+    exist yet with NoSuchLog, instead of creating an empty one.
+    """
     engine, dialect = create_store_engine(url)
-    store = SqlEventStore(engine, dialect, upcasters)
-    if migrate_schema:
-        try:
-            if migrate.current_revision(engine) != migrate.HEAD_REVISION:
-                before, after = migrate.upgrade(engine, dialect)
-                log.info("database schema upgraded from %s to %s at %s",
-                         before or "empty", after, store.url)
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-            engine.dispose()
-            raise StoreUnavailable(store.url, _reason(exc)) from exc
+    store = SqlEventStore(engine, dialect, upcasters, chain_key_from_env())
+    try:
+        if not create:
+            gone = dialect.missing(engine)
+            if gone is not None:
+                raise NoSuchLog(store.url, gone)
+        current = (migrate.current_revision(engine) if migrate_schema or not create
+                   else migrate.HEAD_REVISION)
+        if current is None and not create:
+            raise NoSuchLog(store.url, "the database holds no chronicle tables")
+        if migrate_schema and current != migrate.HEAD_REVISION:
+            before, after = migrate.upgrade(engine, dialect)
+            log.info("database schema upgraded from %s to %s at %s",
+                     before or "empty", after, store.url)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        engine.dispose()
+        raise StoreUnavailable(store.url, _reason(exc)) from exc
+    except NoSuchLog:
+        engine.dispose()
+        raise
     return store

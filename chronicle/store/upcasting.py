@@ -35,3 +35,24 @@ class Upcasters:
 
 
 NO_UPCASTERS = Upcasters()
+"""For a log that holds no domain's events (benchmarks, tests of the store alone): pass it
+explicitly. A store is never opened without upcasters by default."""
+
+_APPLICATION: list[Upcasters] = []
+
+
+def use_by_default(upcasters: Upcasters) -> Upcasters:
+    """Make `upcasters` what `open_store` uses when it is given none (the application's own,
+    registered where they are defined: chronicle/upcasters.py)."""
+    _APPLICATION[:] = [upcasters]
+    return upcasters
+
+
+def default_upcasters() -> Upcasters:
+    """The registered application upcasters; an error rather than silently none (a store
+    without them would hand out old payloads as if they were current)."""
+    if not _APPLICATION:
+        raise RuntimeError("open_store was given no upcasters and none are registered: pass "
+                           "upcasters=chronicle.upcasters.UPCASTERS (import it), or "
+                           "NO_UPCASTERS for a log that holds no domain events")
+    return _APPLICATION[0]

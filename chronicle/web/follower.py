@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from chronicle.projections import Projector
+from chronicle.projections.projector import Stopped
 from chronicle.store import SqlEventStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,11 @@ class FollowerStatus:
 
     database_ok: bool = False
     head: int = 0
+    head_link: str | None = None      # `POSITION:HASH` of the head row: the log's anchor
     position: int = 0
     error: str | None = None
     render_error: str | None = None   # the documents could not be rendered (not the database)
+    stopped: Stopped | None = None    # an event this version cannot read halts the read models
     checked_at: float = 0.0       # time.monotonic() of the last attempt
     succeeded_at: float = 0.0     # time.monotonic() of the last success
 
@@ -74,14 +77,17 @@ class LogFollower:
     def step(self) -> bool:
         """Catch up and refresh if the position moved; True if documents were refreshed."""
         self.status.checked_at = time.monotonic()
+        self.store.check_present()
         if not self._prepared:
             self.projector.prepare()
             self._prepared = True
-        head = self.store.head()
+        head, head_hash = self.store.head_link()
+        self.status.head_link = f"{head}:{head_hash}"
         position = self.projector.position()
         if head > position:  # a write transaction only when there is something to apply
             self.projector.catch_up()
             position = self.projector.position()
+        self.status.stopped = self.projector.stopped
         self._answered(max(head, position), position)
         refreshed = position != self._rendered
         if refreshed:

@@ -22,15 +22,19 @@ def health(state: ServerState) -> tuple[int, dict[str, Any]]:
     status = state.follower.status
     age = time.monotonic() - status.succeeded_at if status.succeeded_at else None
     fresh = age is not None and age <= state.stale_after
+    stopped = status.stopped
     healthy = (status.database_ok and fresh and state.cache.ready
-               and status.render_error is None)
+               and status.render_error is None and stopped is None)
     body = {
         "status": "ok" if healthy else "unavailable",
         "database": {"reachable": status.database_ok and fresh, "error": status.error},
         "head": status.head,
+        "head_link": status.head_link,
         "position": status.position,
         "lag": status.lag,
         "render_error": status.render_error,
+        "unreadable_event": None if stopped is None else {
+            "position": stopped.position, "reason": stopped.reason, "error": str(stopped)},
         "served_position": state.cache.position,          # every document reflects it
         "feeds_position": state.cache.feeds_position,     # the feeds, published first
         "documents": len(state.cache.documents),
