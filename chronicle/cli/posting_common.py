@@ -22,10 +22,12 @@ PostLangs = Annotated[list[str] | None, typer.Option(
 
 def posting_languages(service: PostingService, langs: list[str] | None) -> list[str] | None:
     """The `--lang` values, each one of posting.languages (exit 2 naming them otherwise)."""
+    from chronicle.posting.anniversaries import chosen_languages
+
     if not langs:
         return None
     try:
-        return service.planner().languages(langs)
+        return chosen_languages(service.settings.posting, langs)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
 

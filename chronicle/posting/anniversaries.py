@@ -261,6 +261,18 @@ def stream_for(anniversary_id: str, local_date: dt.date, channel: str, *, digest
     return f"post-{anniversary_id}-{local_date.year}-{channel}{suffix}"
 
 
+def chosen_languages(posting: PostingSettings, requested: list[str] | None) -> list[str]:
+    """`requested` (all configured when None), each one a configured language."""
+    configured = list(posting.languages)
+    if not requested:
+        return configured
+    unknown = [lang for lang in requested if lang not in configured]
+    if unknown:
+        raise ValueError(f"--lang {', '.join(unknown)}: not in posting.languages "
+                         f"({', '.join(configured)})")
+    return list(dict.fromkeys(requested))
+
+
 class Planner:
     """Turns a local date into the posts due that day on each channel, in each language."""
 
@@ -283,15 +295,7 @@ class Planner:
         return self._composers[channel, language]
 
     def languages(self, requested: list[str] | None = None) -> list[str]:
-        """`requested` (all configured when None), each one a configured language."""
-        configured = list(self.posting.languages)
-        if not requested:
-            return configured
-        unknown = [lang for lang in requested if lang not in configured]
-        if unknown:
-            raise ValueError(f"--lang {', '.join(unknown)}: not in posting.languages "
-                             f"({', '.join(configured)})")
-        return list(dict.fromkeys(requested))
+        return chosen_languages(self.posting, requested)
 
     def anniversaries(self, local_date: dt.date) -> list[Anniversary]:
         return anniversaries_on(self.read_models, local_date, self.posting.feb29_rule)
