@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from tests.fake_bluesky_api import FakePds
 from tests.fake_mastodon_api import FakeMastodon
 from tests.fake_x_api import FakeXApi, Secrets, XResponses
 from tests.fake_x_api import load_fixtures as x_fixtures
+from tests.test_posting_cli import env_for, invoke, run_cli, write_config
 from tests.test_posting_support import (
     RELATIONS,
     milestone,
@@ -207,3 +209,77 @@ def test_english_only_by_default_keeps_the_old_keys(db_url: str, tmp_path: Path)
         (f"{RELATIONS}/2027/outbox", svc.PUBLISHED)]
     assert {e.stream_id for e in post_events(store)} == {f"post-{RELATIONS}-2027-outbox"}
     store.close()
+
+
+def test_rehearse_and_queue_by_language_with_cards_from_the_command_line(
+        tmp_path: Path, fakes: Fakes) -> None:
+    x_api, mastodon, pds = fakes
+    url = f"sqlite:///{tmp_path / 'chronicle.db'}"
+    config = write_config(tmp_path, url, channels=CHANNELS, extra=f"""
+languages = ["en", "mn"]
+x_api_base_url = "{x_api.base_url}"
+mastodon_base_url = "{mastodon.base_url}"
+bluesky_pds_url = "{pds.base_url}"
+""")
+    assert run_cli("load", env=env_for(config)).code == 0
+    env = env_for(config, CHRONICLE_FAKE_NOW="2027-01-20T10:00:00+08:00", **SECRETS)
+    result = invoke("rehearse", "--date", "2027-01-27", "--lang", "mn", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    rows = {r["channel"]: r for r in json.loads(result.stdout)}
+    assert set(rows) == set(CHANNELS)
+    for channel, row in rows.items():
+        assert row["language"] == "mn" and row["key"] == f"{RELATIONS}/2027/{channel}/mn"
+        assert row["text"] == MN_FORTIETH and row["length"] <= row["max_length"]
+        assert row["link"] == MN_LINK and not row["ready"]
+        assert any(s.startswith("translation not reviewed (mn, reviewed: false)")
+                   for s in row["stops"])
+    assert rows["bluesky"]["length"] == len(MN_FORTIETH)  # graphemes: one per letter
+    assert rows["mastodon"]["length"] == len(MN_FORTIETH) - len(MN_LINK) + 23
+    assert rows["x"]["image"] == "none (x posts text only)"
+    assert rows["mastodon"]["image"].startswith("card 1200×630 PNG, ")
+    assert rows["mastodon"]["image"].endswith(
+        "alt: Зураг: АНУ, Монгол Улс дипломат харилцаа тогтоов. нэгдүгээр сарын 27, 40 жил. "
+        "Mongolia–United States: a chronicle.")
+
+    table = invoke("rehearse", "--date", "2027-01-27", "--lang", "mn", env=env)
+    assert table.exit_code == 0 and "(mn)" in table.stdout and "(en)" not in table.stdout
+    english = json.loads(invoke("rehearse", "--date", "2027-01-27", "--lang", "en", "--json",
+                                env=env).stdout)
+    assert {r["language"] for r in english} == {"en"} and len(english) == 4
+
+    queue = invoke("queue", "--days", "8", "--lang", "mn", "--json", env=env)
+    assert queue.exit_code == 0, queue.output
+    queued = [r for r in json.loads(queue.stdout)
+              if r["key"].startswith(f"{RELATIONS}/")]
+    assert {(r["key"], r["state"], r["text"]) for r in queued} == {
+        (f"{RELATIONS}/2027/{c}/mn", "draft", MN_FORTIETH) for c in CHANNELS}
+    assert queued[0]["image"] != "none"
+
+    wrong = run_cli("rehearse", "--date", "2027-01-27", "--lang", "de", env=env)
+    assert wrong.code == 2
+    assert wrong.stderr.strip() == "--lang de: not in posting.languages (en, mn)"
+    assert x_api.requests == [] and mastodon.statuses == [] and pds.records == {}
+
+
+def test_a_milestone_without_a_translation_is_named_by_rehearse(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'chronicle.db'}"
+    store = open_store(url)
+    record_all(store, [milestone("second-27", "2017-01-27", title="A second milestone")])
+    store.close()
+    config = write_config(tmp_path, url, channels=["outbox"], extra='languages = ["en", "mn"]',
+                          load_on_start=False)
+    env = env_for(config, CHRONICLE_FAKE_NOW="2027-01-20T10:00:00+08:00")
+    result = invoke("rehearse", "--date", "2027-01-27", "--lang", "mn", env=env)
+    assert result.exit_code == 0, result.output
+    assert ("not posted: second-27: no mn post on 2027-01-27 (the milestone has no mn "
+            "translation)") in result.stderr
+    assert "no anniversary posts on 2027-01-27" in result.stdout
+
+
+def test_an_unknown_posting_language_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", channels=["outbox"],
+                          extra='languages = ["en", "xx"]')
+    result = run_cli("rehearse", "--date", "2027-01-27", env=env_for(config))
+    assert result.code == 2 and "Traceback" not in result.stderr
+    assert "posting.languages" in result.stderr and "'xx'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
