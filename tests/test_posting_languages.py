@@ -283,3 +283,27 @@ def test_an_unknown_posting_language_is_one_line_and_exit_2(tmp_path: Path) -> N
     assert result.code == 2 and "Traceback" not in result.stderr
     assert "posting.languages" in result.stderr and "'xx'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_mongolian_digest_holds_only_the_translated_milestones(db_url: str,
+                                                                 tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, db_url, languages=["en", "mn"], digest=True)
+    store, service = started(db_url, settings, AT_NINE - dt.timedelta(days=1))
+    record_all(store, [shipped_relations(reviewed=True),
+                       milestone("second-27", "2017-01-27", title="A second milestone")])
+    plan = service.planner().plan_day(AT_NINE.date(), ["outbox"])
+    english, mongolian = plan.posts
+    assert english.key == "digest-01-27/2027/outbox" and english.milestone_ids == (
+        RELATIONS, "second-27")
+    assert mongolian.key == "digest-01-27/2027/outbox/mn" and mongolian.reviewed
+    assert mongolian.stream_id == "post-digest-2027-01-27-outbox-mn"
+    assert mongolian.milestone_ids == (RELATIONS,)
+    assert mongolian.text == (
+        "Өнөөдөр, нэгдүгээр сарын 27, тохиож буй ойнууд:\n- 40 жилийн өмнө, 1987 оны "
+        "нэгдүгээр сарын 27: АНУ, Монгол Улс дипломат харилцаа тогтоов. АНУ 1987 оны "
+        "нэгдүгээр сарын 27-нд Монгол Улсыг хүлээн зөвшөөрч, дипломат харилцаа тогтоожээ. "
+        "Баримт бичигт Гэндэнгийн Нямдоо, Төрийн нарийн бичгийн дарга Жорж Шульц нар Цагаан "
+        f"ордны Гэрээний танхимд гарын үсэг зурсан. {MN_LINK}")
+    assert [u.line() for u in plan.unposted] == [
+        "second-27: no mn post on 2027-01-27 (the milestone has no mn translation)"]
+    store.close()
