@@ -255,6 +255,13 @@ bluesky_pds_url = "{pds.base_url}"
         (f"{RELATIONS}/2027/{c}/mn", "draft", MN_FORTIETH) for c in CHANNELS}
     assert queued[0]["image"] != "none"
 
+    approved = invoke("approve", f"{RELATIONS}/2027/x/mn", "--by", "editor", env=env)
+    assert approved.exit_code == 0 and f"{RELATIONS}/2027/x/mn: approved by editor" in (
+        approved.stdout)
+    after = json.loads(invoke("rehearse", "--date", "2027-01-27", "--lang", "mn", "--json",
+                              env=env).stdout)
+    assert {r["channel"] for r in after if r["ready"]} == {"x"}
+
     wrong = run_cli("rehearse", "--date", "2027-01-27", "--lang", "de", env=env)
     assert wrong.code == 2
     assert wrong.stderr.strip() == "--lang de: not in posting.languages (en, mn)"
