@@ -79,10 +79,22 @@ def _font(style: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(_font_path(style)), size)
 
 
-def check_fonts() -> None:
-    """Raise :class:`CardFontMissing` now rather than at the first post."""
+SCRIPT_SAMPLE = "Aa Жж Өө Үү"
+"""Letters every card font must draw: Latin, and Mongolian Cyrillic with Ө and Ү."""
+_NO_GLYPH = "\ue000"  # a private-use character: drawn as the font's missing-glyph box
+
+
+def check_fonts(sample: str = SCRIPT_SAMPLE) -> None:
+    """Raise :class:`CardFontMissing` now rather than at the first post: a font file missing,
+    or one that draws a letter of `sample` as its missing-glyph box."""
     for style in FONT_FILES:
         _font_path(style)
+        font = _font(style, 32)
+        missing = bytes(font.getmask(_NO_GLYPH))
+        lacking = [c for c in sample if not c.isspace() and bytes(font.getmask(c)) == missing]
+        if lacking:
+            raise CardFontMissing(f"the card font {_font_path(style)} has no glyph for "
+                                  f"{''.join(lacking)!r}: install fonts-dejavu-core")
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int
@@ -147,28 +159,42 @@ def card_png(*, title: str, date_words: str, count_label: str | None, site_name:
     return out.getvalue()
 
 
-def card_alt(*, title: str, date_words: str, count_label: str | None, site_name: str) -> str:
-    """What the card shows, as a screen reader should read it."""
+ALT_PREFIX = {"en": "Card", "mn": "Зураг"}
+"""How the alt text names the picture, per language (English's for any other)."""
+
+
+def card_alt(*, title: str, date_words: str, count_label: str | None, site_name: str,
+             language: str = "en") -> str:
+    """What the card shows, as a screen reader should read it (in the post's language)."""
     when = date_words if not count_label else f"{date_words}, {count_label}"
-    return f"Card: {title}. {when}. {site_name}."
+    return f"{ALT_PREFIX.get(language, ALT_PREFIX['en'])}: {title}. {when}. {site_name}."
 
 
-def count_label(years: int) -> str:
-    """"1 year", "40 years"."""
+def count_label(years: int, language: str = "en") -> str:
+    """"1 year", "40 years"; "40 жил"."""
+    if language != "en":
+        from chronicle.datewords import years_words
+
+        return years_words(years, language)
     return f"{years} year" if years == 1 else f"{years} years"
 
 
-def month_day(local_date: dt.date) -> str:
-    """"January 27": the anniversary's day in words, without a year."""
+def month_day(local_date: dt.date, language: str = "en") -> str:
+    """"January 27" ("нэгдүгээр сарын 27"): the anniversary's day in words, without a year."""
+    if language != "en":
+        from chronicle.datewords import month_day_words
+
+        return month_day_words(local_date.month, local_date.day, language)
     return f"{MONTH_NAMES[local_date.month - 1]} {local_date.day}"
 
 
-def anniversary_image(*, title: str, local_date: dt.date, years: int, site_name: str
-                      ) -> PostImage:
-    """The card of one anniversary post, with its alt text."""
-    fields = {"title": title, "date_words": month_day(local_date),
-              "count_label": count_label(years), "site_name": site_name}
-    return PostImage(png=card_png(**fields), alt=card_alt(**fields))
+def anniversary_image(*, title: str, local_date: dt.date, years: int, site_name: str,
+                      language: str = "en") -> PostImage:
+    """The card of one anniversary post, with its alt text, in the post's language (DejaVu
+    Sans covers Cyrillic, so a Mongolian card shows its own title and date)."""
+    fields = {"title": title, "date_words": month_day(local_date, language),
+              "count_label": count_label(years, language), "site_name": site_name}
+    return PostImage(png=card_png(**fields), alt=card_alt(**fields, language=language))
 
 
 def milestone_card(milestone: Milestone, site_name: str) -> bytes:

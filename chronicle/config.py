@@ -92,6 +92,10 @@ class PostingSettings(_Section):
     template_digest: str | None = Field(None, description="Jinja2 template of a digest post.")
     require_approval: bool = Field(False, description="Publish only texts an editor approved "
                                    "(`chronicle approve`); an unapproved post is held at its time.")
+    languages: list[str] = Field(["en"], description="Languages to post in: a post per "
+                                 "milestone, year, channel and language, from the milestone's "
+                                 "translation (none: that post is skipped). An unreviewed "
+                                 "translation is held until an editor approves its text.")
     draft_days: int = Field(14, ge=0, le=366, description="Days before a post is due that its "
                             "text for each channel is recorded as a draft for review.")
     x_api_base_url: str | None = Field(None, description="Send X API calls to this base URL "
@@ -121,6 +125,22 @@ class PostingSettings(_Section):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
                              "Asia/Ulaanbaatar)") from exc
         return value
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, values: list[str]) -> list[str]:
+        from chronicle.localized import UnknownLanguage, check_language
+
+        if not values:
+            raise ValueError("name at least one language, such as [\"en\"]")
+        if len(set(values)) != len(values):
+            raise ValueError(f"a language is named twice: {values}")
+        for value in values:
+            try:
+                check_language(value)
+            except UnknownLanguage as exc:
+                raise ValueError(str(exc)) from None
+        return values
 
     @property
     def zone(self) -> ZoneInfo:

@@ -24,6 +24,7 @@ from chronicle.posting.clock import FixedClock
 from chronicle.posting.leadership import leader_present, leadership_for
 from chronicle.posting.runner import LeaderWatch
 from chronicle.store import SqlEventStore
+from tests.test_posting_languages import shipped_relations
 from tests.test_posting_support import RELATIONS, record_all, relations, service_for, settings_for
 
 DUE = dt.datetime(2027, 1, 27, 1, 0, tzinfo=dt.UTC)
@@ -128,3 +129,21 @@ def test_no_scheduler_leader_for_five_minutes_is_alerted_once(
     (alert,) = receiver.bodies
     assert alert["title"] == "No anniversary scheduler is running"
     assert "since 2027-01-27 09:00 Asia/Ulaanbaatar" in alert["message"]
+
+
+def test_an_unreviewed_translation_is_alerted_without_require_approval(
+        store: SqlEventStore, tmp_path: Path, db_url: str, receiver: Receiver) -> None:
+    record_all(store, [shipped_relations()])
+    clock = FixedClock(DUE - dt.timedelta(hours=20))
+    settings = settings_for(tmp_path, db_url, languages=["en", "mn"])
+    alerts = Alerts.from_env(store, clock, {ALERT_URLS_ENV: receiver.url})
+    service_for(store, settings, clock, alerts=alerts).post_due()
+    (reminder,) = receiver.bodies  # only the Mongolian post awaits an approval
+    assert f"chronicle approve {KEY}/mn" in reminder["message"]
+    clock.current = DUE + dt.timedelta(seconds=5)
+    results = service_for(store, settings, clock, alerts=alerts).post_due()
+    assert sorted((r.post.key, r.outcome, r.detail) for r in results) == [
+        (KEY, svc.PUBLISHED, None), (f"{KEY}/mn", svc.HELD, "translation not reviewed")]
+    held = receiver.bodies[1]
+    assert str(held["title"]).startswith("Post held") and "translation not reviewed" in (
+        held["message"])

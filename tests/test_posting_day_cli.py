@@ -72,7 +72,8 @@ def test_rehearse_shows_the_crafted_fortieth_on_every_channel_and_writes_nothing
     assert all(r["text"].startswith(SHIPPED_FORTIETH) and r["ready"] for r in rows)
     assert {r["key"] for r in rows} == {f"{RELATIONS}/2027/outbox", f"{RELATIONS}/2027/x"}
     x_row = next(r for r in rows if r["channel"] == "x")
-    assert x_row["length"] <= x_row["max_length"] == 280 and x_row["image"] == "none"
+    assert x_row["length"] <= x_row["max_length"] == 280
+    assert x_row["image"] == "none (x posts text only)"
     assert post_events(tmp_path) == [] and outbox(tmp_path) == []
 
 

@@ -42,6 +42,7 @@ def test_appends_one_json_line_per_post(tmp_path: Path) -> None:
             "text": text,
             "milestone_ids": ["diplomatic-relations-established"],
             "local_date": "2027-01-27",
+            "language": "en",
             "published_at": "2027-01-27T01:00:03+00:00",
         },
         {
@@ -50,6 +51,7 @@ def test_appends_one_json_line_per_post(tmp_path: Path) -> None:
             "text": "Today, January 27, we mark 40 years …",
             "milestone_ids": ["diplomatic-relations-established"],
             "local_date": "2027-01-27",
+            "language": "en",
             "published_at": "2027-01-27T01:00:03+00:00",
         },
     ]

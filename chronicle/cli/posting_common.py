@@ -4,15 +4,39 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chronicle.cli.context import BadInput, app_context
+from chronicle.cli.context import BadInput, app_context, err
 from chronicle.dates import MONTH_NAMES
 
 if TYPE_CHECKING:  # the posting modules (tweepy, twitter-text) load only when a command runs
+    from chronicle.posting.anniversaries import Unposted
     from chronicle.posting.service import PostingService
+
+PostLangs = Annotated[list[str] | None, typer.Option(
+    "--lang", help="Only posts in this language (repeatable; default: every language in "
+    "posting.languages).")]
+
+
+def posting_languages(service: PostingService, langs: list[str] | None) -> list[str] | None:
+    """The `--lang` values, each one of posting.languages (exit 2 naming them otherwise)."""
+    from chronicle.posting.anniversaries import chosen_languages
+
+    if not langs:
+        return None
+    try:
+        return chosen_languages(service.settings.posting, langs)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def say_unposted(unposted: list[Unposted]) -> None:
+    """One line per milestone left without a post in a language (on stderr, so --json stays
+    one document)."""
+    for item in unposted:
+        err.print(f"not posted: {item.line()}", markup=False, highlight=False)
 
 
 def posting_service(ctx: typer.Context) -> PostingService:

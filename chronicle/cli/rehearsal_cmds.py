@@ -9,7 +9,13 @@ import typer
 from rich.table import Table
 
 from chronicle.cli.context import BadInput, Failure, out
-from chronicle.cli.posting_common import parse_date, posting_service
+from chronicle.cli.posting_common import (
+    PostLangs,
+    parse_date,
+    posting_languages,
+    posting_service,
+    say_unposted,
+)
 
 if TYPE_CHECKING:
     from chronicle.posting.rehearsal import Rehearsed
@@ -18,7 +24,7 @@ if TYPE_CHECKING:
 def _row(item: Rehearsed) -> dict[str, Any]:
     entry = item.entry
     return {"key": entry.post.key, "channel": entry.post.channel,
-            "local_date": entry.post.local_date.isoformat(),
+            "language": entry.post.language, "local_date": entry.post.local_date.isoformat(),
             "due_at": entry.post.due_at.isoformat(), "state": entry.state, "text": entry.text,
             "length": entry.length, "max_length": entry.max_length, "image": item.image,
             "link": item.link, "stops": list(item.stops), "ready": item.ready}
@@ -32,7 +38,7 @@ def _table(items: list[Rehearsed], title: str) -> Table:
     for item in items:
         entry = item.entry
         verdict = "would go out" if item.ready else "STOPPED: " + "; ".join(item.stops)
-        table.add_row(f"{entry.post.key}\n{entry.post.channel}",
+        table.add_row(f"{entry.post.key}\n{entry.post.channel} ({entry.post.language})",
                       f"{entry.state}\n{entry.length or '-'}/{entry.max_length}",
                       f"{entry.text or '(no text)'}\nimage: {item.image}\nlink: {item.link}\n"
                       f"{verdict}")
@@ -46,18 +52,23 @@ def rehearse_command(
         "--channel", help="Only this channel (repeatable; default: every configured one).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    lang: PostLangs = None,
 ) -> None:
-    """Rehearse a posting day: every post due, its text per channel, length, approval state,
-    image and link, and what would stop it. Sends nothing and writes nothing to the log."""
-    from chronicle.posting.rehearsal import rehearse
+    """Rehearse a posting day: every post due, its text per channel and language, length,
+    approval state, image and link, and what would stop it; a milestone that gets no post in a
+    language is named. Sends nothing and writes nothing to the log."""
+    from chronicle.posting.rehearsal import rehearse_day
     from chronicle.posting.review import ReviewDesk
 
     local_date = parse_date("--date", date)
     service = posting_service(ctx)
+    languages = posting_languages(service, lang)
     try:
-        items = rehearse(ReviewDesk(service), local_date, channel or None)
+        items, unposted = rehearse_day(ReviewDesk(service), local_date, channel or None,
+                                       languages)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    say_unposted(unposted)
     if as_json:
         print(json.dumps([_row(i) for i in items], ensure_ascii=False, indent=2))
         return

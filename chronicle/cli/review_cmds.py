@@ -12,7 +12,13 @@ import typer
 from rich.table import Table
 
 from chronicle.cli.context import BadInput, Failure, out
-from chronicle.cli.posting_common import parse_date, posting_service
+from chronicle.cli.posting_common import (
+    PostLangs,
+    parse_date,
+    posting_languages,
+    posting_service,
+    say_unposted,
+)
 
 if TYPE_CHECKING:
     from chronicle.posting.anniversaries import PlannedPost
@@ -50,9 +56,10 @@ def _history(entry: QueueEntry) -> list[str]:
 def _row(entry: QueueEntry, zone: Any) -> dict[str, Any]:
     local = entry.post.due_at.astimezone(zone)
     return {"key": entry.post.key, "channel": entry.post.channel,
+            "language": entry.post.language,
             "local_date": entry.post.local_date.isoformat(), "local_time": local.isoformat(),
             "state": entry.state, "text": entry.text, "length": entry.length,
-            "max_length": entry.max_length, "image": "none", "history": _history(entry)}
+            "max_length": entry.max_length, "image": entry.image, "history": _history(entry)}
 
 
 def queue_command(
@@ -61,14 +68,19 @@ def queue_command(
                                       help="How many days ahead, today included.")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
     by: By = None,
+    lang: PostLangs = None,
 ) -> None:
-    """List posts and drafts: key, local time, channel, text, length, state and who acted when.
+    """List posts and drafts: key, local time, channel, language, text, length, state, image
+    and who acted when; a milestone that gets no post in a language is named.
 
     Posts due within posting.draft_days get their draft recorded now if the scheduler has not.
     """
     desk = _desk(ctx)
     zone = desk.settings.posting.zone
-    rows = [_row(e, zone) for e in desk.entries(days, by=_who(by))]
+    entries, unposted = desk.queue(days, by=_who(by),
+                                   languages=posting_languages(desk.service, lang))
+    say_unposted(unposted)
+    rows = [_row(e, zone) for e in entries]
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -81,7 +93,8 @@ def queue_command(
     table.columns[3].overflow = "fold"
     for row in rows:
         when = dt.datetime.fromisoformat(row["local_time"])
-        table.add_row(f"{row['key']}\n{row['channel']}", f"{when:%Y-%m-%d %H:%M}",
+        table.add_row(f"{row['key']}\n{row['channel']} ({row['language']})",
+                      f"{when:%Y-%m-%d %H:%M}",
                       f"{row['state']}\n{row['length'] or '-'}/{row['max_length']}",
                       "\n".join([row["text"] or "(no text)", f"image: {row['image']}",
                                  *row["history"]]))

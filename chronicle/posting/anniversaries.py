@@ -9,6 +9,15 @@ on 1 March ("mar1"), or not at all ("skip"); in leap years always on the 29th. E
 (milestone, year) therefore has exactly one posting date, which is what makes the post key
 ``<milestone>/<year>/<channel>`` once-per-year. Each channel gets its own text, composed
 against that channel's :class:`~chronicle.publishers.TextLimit`.
+
+Languages (``posting.languages``): each language gets its own post per (milestone, year,
+channel), keyed ``<milestone>/<year>/<channel>/<language>`` (English keys carry no language, so
+claims made before languages stay valid). A post in another language is made only from the
+milestone's translation into it: its title and summary, its own anniversary texts or else that
+language's generic templates, its dates in words from CLDR. A milestone without a translation
+(or a language without generic templates, for a milestone without its own text) gets no post in
+that language, and the day's :class:`DayPlan` says so in ``unposted``: English text is never
+sent labelled as another language.
 """
 
 from __future__ import annotations
@@ -16,13 +25,15 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
+from chronicle import datewords
 from chronicle.config import PostingSettings, Settings
 from chronicle.dates import MONTH_NAMES, DatePoint, HistoricalDate
 from chronicle.posting.posttext import (
     DEFAULT_TEMPLATES,
+    LANGUAGE_TEMPLATES,
     Occasion,
     PostComposer,
     PostTemplates,
@@ -64,9 +75,32 @@ class PlannedPost:
     text: str | None
     problem: str | None = None
     language: str = "en"
+    reviewed: bool = True  # False: made from a translation no second reader has checked yet
 
     def window_end(self, grace: dt.timedelta) -> dt.datetime:
         return self.due_at + grace
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Unposted:
+    """A milestone that gets no post in one language on a day, and why."""
+
+    milestone_id: str
+    language: str
+    local_date: dt.date
+    reason: str
+
+    def line(self) -> str:
+        return (f"{self.milestone_id}: no {self.language} post on "
+                f"{self.local_date.isoformat()} ({self.reason})")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DayPlan:
+    """The posts of one day, and the milestones left without a post in some language."""
+
+    posts: list[PlannedPost]
+    unposted: list[Unposted]
 
 
 def month_days_on(local_date: dt.date, feb29_rule: str) -> list[tuple[int, int]]:
@@ -119,7 +153,13 @@ def local_today(now: dt.datetime, posting: PostingSettings) -> dt.date:
     return now.astimezone(posting.zone).date()
 
 
-def templates_from(posting: PostingSettings) -> PostTemplates:
+def templates_from(posting: PostingSettings, language: str = "en") -> PostTemplates | None:
+    """The generic templates of `language` (the configured ones override English's), or None
+    when the language has none: then only milestones with their own text post in it."""
+    if language != "en":
+        shipped = LANGUAGE_TEMPLATES.get(language)
+        return None if shipped is None else replace(shipped,
+                                                    round_every=tuple(posting.round_every))
     return PostTemplates(
         regular=posting.template_regular or DEFAULT_TEMPLATES.regular,
         round=posting.template_round or DEFAULT_TEMPLATES.round,
@@ -153,7 +193,10 @@ def full_date_words(date: HistoricalDate) -> str:
 
 
 def occasion(anniversary: Anniversary, local_date: dt.date, base_url: str,
-             language: str = "en") -> Occasion:
+             language: str = "en") -> Occasion | None:
+    """The anniversary as a post in `language` says it; None without a translation into it."""
+    if language != "en":
+        return translated_occasion(anniversary, local_date, base_url, language)
     milestone = anniversary.view.milestone
     own = milestone.anniversary
     return Occasion(
@@ -167,6 +210,33 @@ def occasion(anniversary: Anniversary, local_date: dt.date, base_url: str,
         years=anniversary.years,
         year=milestone.date.start.year,
         url=f"{base_url}/milestones/{milestone.id}",
+        text=own.text if own else None,
+        round_text=own.round if own else None,
+        language=language,
+    )
+
+
+def translated_occasion(anniversary: Anniversary, local_date: dt.date, base_url: str,
+                        language: str) -> Occasion | None:
+    """Only the translation's own words: no English field stands in (``anniversary_of`` has
+    no translation, so the generic templates do without it); the link is the language's page."""
+    milestone = anniversary.view.milestone
+    translation = milestone.translation(language)
+    if translation is None:
+        return None
+    own = translation.anniversary
+    dates = milestone.with_caveat(datewords.date_words(milestone.date, language))
+    return Occasion(
+        milestone_id=milestone.id,
+        title=translation.title,
+        summary=translation.summary,
+        anniversary_of=None,
+        date_words=dates,
+        full_date=dates,
+        month_day_words=datewords.month_day_words(local_date.month, local_date.day, language),
+        years=anniversary.years,
+        year=milestone.date.start.year,
+        url=f"{base_url}/{language}/milestones/{milestone.id}",
         text=own.text if own else None,
         round_text=own.round if own else None,
         language=language,
@@ -191,8 +261,20 @@ def stream_for(anniversary_id: str, local_date: dt.date, channel: str, *, digest
     return f"post-{anniversary_id}-{local_date.year}-{channel}{suffix}"
 
 
+def chosen_languages(posting: PostingSettings, requested: list[str] | None) -> list[str]:
+    """`requested` (all configured when None), each one a configured language."""
+    configured = list(posting.languages)
+    if not requested:
+        return configured
+    unknown = [lang for lang in requested if lang not in configured]
+    if unknown:
+        raise ValueError(f"--lang {', '.join(unknown)}: not in posting.languages "
+                         f"({', '.join(configured)})")
+    return list(dict.fromkeys(requested))
+
+
 class Planner:
-    """Turns a local date into the posts due that day on each channel."""
+    """Turns a local date into the posts due that day on each channel, in each language."""
 
     def __init__(self, settings: Settings, read_models: ReadModels,
                  limits: Mapping[str, TextLimit] | None = None) -> None:
@@ -200,38 +282,92 @@ class Planner:
         self.posting = settings.posting
         self.read_models = read_models
         self.limits = dict(limits or {})
-        self._templates = templates_from(self.posting)
-        self._composers: dict[str, PostComposer] = {}
+        self._composers: dict[tuple[str, str], PostComposer | None] = {}
 
-    def composer(self, channel: str) -> PostComposer:
-        """The composer for `channel`'s limit (X's when the channel's is not known)."""
-        if channel not in self._composers:
+    def composer(self, channel: str, language: str = "en") -> PostComposer | None:
+        """The composer for `channel`'s limit (X's when not known) in `language`; None when the
+        language has no generic templates."""
+        if (channel, language) not in self._composers:
             limit = self.limits.get(channel, X_TEXT_LIMIT)
-            self._composers[channel] = PostComposer(self._templates, limit)
-        return self._composers[channel]
+            templates = templates_from(self.posting, language)
+            self._composers[channel, language] = (
+                None if templates is None else PostComposer(templates, limit))
+        return self._composers[channel, language]
+
+    def languages(self, requested: list[str] | None = None) -> list[str]:
+        return chosen_languages(self.posting, requested)
 
     def anniversaries(self, local_date: dt.date) -> list[Anniversary]:
         return anniversaries_on(self.read_models, local_date, self.posting.feb29_rule)
 
-    def plan(self, local_date: dt.date, channels: list[str]) -> list[PlannedPost]:
-        """Every post due on `local_date`, one per (anniversary or digest, channel)."""
+    def plan(self, local_date: dt.date, channels: list[str],
+             languages: list[str] | None = None) -> list[PlannedPost]:
+        """Every post due on `local_date`, one per (anniversary or digest, channel, language)."""
+        return self.plan_day(local_date, channels, languages).posts
+
+    def plan_day(self, local_date: dt.date, channels: list[str],
+                 languages: list[str] | None = None) -> DayPlan:
+        """The day's posts and the milestones without a post in some language."""
         found = self.anniversaries(local_date)
+        posts: list[PlannedPost] = []
+        unposted: list[Unposted] = []
         if not found:
-            return []
+            return DayPlan(posts=posts, unposted=unposted)
         when = due_at(local_date, self.posting)
-        occasions = [occasion(a, local_date, self.settings.feed.base_url) for a in found]
+        for language in self.languages(languages):
+            chosen: list[tuple[Anniversary, Occasion]] = []
+            for anniversary in found:
+                occ = occasion(anniversary, local_date, self.settings.feed.base_url, language)
+                reason = self._unpostable(occ, language)
+                if reason is None and occ is not None:
+                    chosen.append((anniversary, occ))
+                else:
+                    unposted.append(Unposted(milestone_id=anniversary.milestone_id,
+                                             language=language, local_date=local_date,
+                                             reason=reason or ""))
+            if chosen:
+                posts += self._posts(local_date, channels, when, chosen, language)
+        return DayPlan(posts=posts, unposted=unposted)
+
+    def _unpostable(self, occ: Occasion | None, language: str) -> str | None:
+        """Why `occ` cannot be a post in `language` (a digest uses only generic templates)."""
+        if occ is None:
+            return f"the milestone has no {language} translation"
+        has_templates = templates_from(self.posting, language) is not None
+        if not has_templates and (self.posting.digest or occ.text is None):
+            return (f"no {language} anniversary text in its translation, and no generic "
+                    f"{language} templates")
+        return None
+
+    def _posts(self, local_date: dt.date, channels: list[str], when: dt.datetime,
+               chosen: list[tuple[Anniversary, Occasion]], language: str) -> list[PlannedPost]:
+        found = [a for a, _ in chosen]
+        occasions = [o for _, o in chosen]
+        reviewed = all(self._reviewed(a, language) for a in found)
         if self.posting.digest:
             name = f"digest-{local_date:%m-%d}"
             return [self._post(name, local_date, c, when, found,
-                               *self._text(partial(self.composer(c).compose_digest, occasions)),
-                               digest=True)
+                               *self._text(partial(self._composer(c, language).compose_digest,
+                                                   occasions)),
+                               digest=True, language=language, reviewed=reviewed)
                     for c in channels]
-        posts = []
-        for anniversary, occ in zip(found, occasions, strict=True):
-            posts += [self._post(anniversary.milestone_id, local_date, c, when, [anniversary],
-                                 *self._text(partial(self.composer(c).compose, occ)),
-                                 digest=False) for c in channels]
-        return posts
+        return [self._post(a.milestone_id, local_date, c, when, [a],
+                           *self._text(partial(self._composer(c, language).compose, occ)),
+                           digest=False, language=language,
+                           reviewed=self._reviewed(a, language))
+                for a, occ in chosen for c in channels]
+
+    def _composer(self, channel: str, language: str) -> PostComposer:
+        """The language's composer, or one with English's templates for a language without
+        generic ones: it renders only the milestone's own (translated) text, never these."""
+        return self.composer(channel, language) or self.composer(channel, "en") or PostComposer()
+
+    @staticmethod
+    def _reviewed(anniversary: Anniversary, language: str) -> bool:
+        if language == "en":
+            return True
+        translation = anniversary.view.milestone.translation(language)
+        return translation is not None and translation.reviewed is True
 
     @staticmethod
     def _text(compose: Callable[[], str]) -> tuple[str | None, str | None]:
@@ -242,12 +378,13 @@ class Planner:
 
     @staticmethod
     def _post(name: str, local_date: dt.date, channel: str, when: dt.datetime,
-              found: list[Anniversary], text: str | None, problem: str | None, *, digest: bool
-              ) -> PlannedPost:
+              found: list[Anniversary], text: str | None, problem: str | None, *, digest: bool,
+              language: str, reviewed: bool) -> PlannedPost:
         return PlannedPost(
-            key=post_key(name, local_date.year, channel),
-            stream_id=stream_for(name, local_date, channel, digest=digest),
+            key=post_key(name, local_date.year, channel, language),
+            stream_id=stream_for(name, local_date, channel, digest=digest, language=language),
             channel=channel, local_date=local_date, due_at=when,
             milestone_ids=tuple(a.milestone_id for a in found),
             years=tuple(a.years for a in found), text=text, problem=problem,
+            language=language, reviewed=reviewed,
         )

@@ -19,7 +19,8 @@ The editor's review lives in the same stream, so the claim's expected version al
   any earlier approval.
 - ``AnniversaryPostApproved``: the editor, and the hash of the exact text approved.
 - ``AnniversaryPostHeld``: stopped, by an editor (``hold``) or at the posting time because
-  approval was required and missing ("not approved"); only an approval lifts it.
+  approval was required and missing ("not approved", or "translation not reviewed" for a post
+  in a language whose translation nobody reviewed); only an approval lifts it.
 
 Every review event carries ``by`` (the acting user) and ``at``.
 """
@@ -58,6 +59,7 @@ RETRACTED = "retracted"
 TOO_LONG = "too long"
 NO_LONGER_DUE = "no longer due"
 NOT_APPROVED = "not approved"
+NOT_REVIEWED = "translation not reviewed"
 
 
 def text_hash(text: str) -> str:

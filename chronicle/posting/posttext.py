@@ -9,6 +9,12 @@ as a headline after a colon ("January 27, 1987: The United States and …"), so 
 title never sits inside a past-tense sentence and never follows a comma; they say "1 year", and
 name the count once (round years say "the 40th anniversary" instead of "40 years").
 
+Mongolian has its generic templates too (``MN_TEMPLATES``): the same three shapes, the count
+said as Mongolian says it ("40 жилийн ой", "40 жилийн өмнө"), the date from CLDR ("1987 оны
+нэгдүгээр сарын 27") before the title as a headline. A language is added by adding its
+templates to ``LANGUAGE_TEMPLATES`` (without them, only milestones with their own translated
+text post in it). ``posting.template_*`` override English's only.
+
 Length is measured the channel's way (:class:`~chronicle.publishers.TextLimit`: X's weighted
 length, Mastodon's, Bluesky's graphemes, the outbox's characters).
 
@@ -46,12 +52,15 @@ from jinja2 import Template
 from num2words import num2words
 from twitter_text.regexp.invalid_chars import invalid_chars
 
+from chronicle import datewords
 from chronicle.anniversary_text import compiled
 from chronicle.publishers.base import TextLimit
 from chronicle.publishers.xtext import X_MAX_WEIGHT, X_TEXT_LIMIT, weighted_length
 
 __all__ = [
     "DEFAULT_TEMPLATES",
+    "LANGUAGE_TEMPLATES",
+    "MN_TEMPLATES",
     "X_MAX_WEIGHT",
     "Occasion",
     "PostComposer",
@@ -128,6 +137,23 @@ class PostTemplates:
 
 DEFAULT_TEMPLATES = PostTemplates()
 
+_MN_HEADLINE = (
+    "{{ full_date or date_words }}: {{ title }}.{% if summary %} {{ summary }}{% endif %}")
+MN_TEMPLATES = PostTemplates(
+    regular="{{ years }} жилийн өмнө өнөөдөр. " + _MN_HEADLINE + " {{ url }}",
+    round="Өнөөдөр {{ years }} жилийн ой тохиож байна. " + _MN_HEADLINE + " {{ url }}",
+    digest=(
+        "Өнөөдөр, {{ month_day_words }}, тохиож буй ойнууд:"
+        "{% for o in occasions %}\n- {{ o.years }} жилийн өмнө, {{ o.full_date or o.date_words }}: "
+        "{{ o.title }}.{% if o.summary %} {{ o.summary }}{% endif %} {{ o.url }}{% endfor %}"
+    ),
+)
+"""Mongolian generic texts: "40 жилийн өмнө өнөөдөр." ("40 years ago today."), "Өнөөдөр 40
+жилийн ой тохиож байна." ("Today is the 40th anniversary."), and the digest."""
+
+LANGUAGE_TEMPLATES: dict[str, PostTemplates] = {"en": DEFAULT_TEMPLATES, "mn": MN_TEMPLATES}
+"""The generic templates shipped per language."""
+
 
 MIN_SUMMARY_WORDS = 6
 """A summary cut shorter than this is dropped instead."""
@@ -143,9 +169,14 @@ def is_round(years: int, round_every: Sequence[int]) -> bool:
 
 
 def ordinal(years: int, language: str = "en") -> str:
-    """ "40th"; other languages have their own (num2words knows English's)."""
+    """ "40th"; "40 дэх" in Mongolian (chronicle.datewords writes each language's)."""
+    return datewords.ordinal(years, language)
+
+
+def _years_words(years: int, language: str) -> str:
+    """ "forty" in English; elsewhere the count as the language says it ("40 жил")."""
     # num2words, not inflect: same words, but inflect's import costs ~3 s of CPU per process.
-    return str(num2words(years, to="ordinal_num"))
+    return str(num2words(years)) if language == "en" else datewords.years_words(years, language)
 
 
 def _clean(text: str) -> str:
@@ -189,7 +220,7 @@ def _context(occasion: Occasion) -> dict[str, Any]:
         "milestone_id": occasion.milestone_id,
         "years": occasion.years,
         "ordinal": ordinal(occasion.years, occasion.language),
-        "years_words": num2words(occasion.years),
+        "years_words": _years_words(occasion.years, occasion.language),
         "title": occasion.title,
         "summary": occasion.summary,
         "anniversary_of": occasion.anniversary_of,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from chronicle.posting.anniversaries import PlannedPost, local_today
+from chronicle.cards import CardFontMissing, check_fonts
+from chronicle.posting.anniversaries import PlannedPost, Unposted, local_today
 from chronicle.posting.review import QueueEntry, ReviewDesk
 from chronicle.publishers import ChannelCheck
 
@@ -33,17 +34,26 @@ class Rehearsed:
 
 
 def _link(post: PlannedPost, base_url: str) -> str:
-    return ", ".join(f"{base_url}/milestones/{m}" for m in post.milestone_ids)
+    prefix = "" if post.language == "en" else f"/{post.language}"
+    return ", ".join(f"{base_url}{prefix}/milestones/{m}" for m in post.milestone_ids)
 
 
-def rehearse(desk: ReviewDesk, local_date: dt.date, channels: list[str] | None = None
-             ) -> list[Rehearsed]:
+def rehearse(desk: ReviewDesk, local_date: dt.date, channels: list[str] | None = None,
+             languages: list[str] | None = None) -> list[Rehearsed]:
     """What would go out where on `local_date`, and what would stop it; writes nothing."""
+    return rehearse_day(desk, local_date, channels, languages)[0]
+
+
+def rehearse_day(desk: ReviewDesk, local_date: dt.date, channels: list[str] | None = None,
+                 languages: list[str] | None = None
+                 ) -> tuple[list[Rehearsed], list[Unposted]]:
+    """The rehearsal, and the milestones that get no post in some language that day."""
     service = desk.service
     chosen = service.check_channels(channels)
     require = service.require_approval
     found = []
-    for post in service.planner().plan(local_date, chosen):
+    day = service.planner().plan_day(local_date, chosen, languages)
+    for post in day.posts:
         entry = desk.entry(post, service.state(post))
         stops = []
         if entry.text is None:
@@ -55,11 +65,14 @@ def rehearse(desk: ReviewDesk, local_date: dt.date, channels: list[str] | None =
         elif require and entry.state in ("draft", "scheduled"):
             stops.append(f"not approved (posting.require_approval): `chronicle approve "
                          f"{post.key}`")
+        elif not post.reviewed and entry.state in ("draft", "scheduled"):
+            stops.append(f"translation not reviewed ({post.language}, reviewed: false): only "
+                         f"an approved text goes out: `chronicle approve {post.key}`")
         if entry.state in ("published", "skipped", "failed", "sending"):
             stops.append(f"already {entry.state}")
         found.append(Rehearsed(entry=entry, link=_link(post, service.settings.feed.base_url),
-                               image="none", stops=tuple(stops)))
-    return found
+                               image=entry.image, stops=tuple(stops)))
+    return found, day.unposted
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,10 +87,23 @@ class Preflight:
         return all(c.ok for c in self.checks) and all(p.ready for p in self.posts)
 
 
+def card_fonts_check() -> ChannelCheck:
+    """Whether the card images can be drawn (the fonts, Cyrillic included, are installed)."""
+    try:
+        check_fonts()
+    except CardFontMissing as exc:
+        return ChannelCheck(channel="card images", ok=False, detail=str(exc))
+    return ChannelCheck(channel="card images", ok=True,
+                        detail="DejaVu Sans found (Latin and Cyrillic)")
+
+
 def preflight(desk: ReviewDesk, days: int) -> Preflight:
-    """Channels' credentials (read-only calls) and the posts due in the next `days` days."""
+    """Channels' credentials (read-only calls), the card fonts when `posting.images` is on,
+    and the posts due in the next `days` days."""
     service = desk.service
     checks = [publisher.preflight() for publisher in service.publishers.values()]
+    if service.settings.posting.images:
+        checks.append(card_fonts_check())
     today = local_today(service.clock.now(), service.settings.posting)
     now = service.clock.now()
     posts = [r for n in range(days) for r in rehearse(desk, today + dt.timedelta(days=n))

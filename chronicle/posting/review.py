@@ -15,7 +15,8 @@ import getpass
 from dataclasses import dataclass
 
 from chronicle.posting import events as ev
-from chronicle.posting.anniversaries import FEB29, PlannedPost, local_today
+from chronicle.posting.anniversaries import FEB29, PlannedPost, Unposted, local_today
+from chronicle.posting.images import describe_image
 from chronicle.posting.service import PostingService, PostResult
 from chronicle.store import ConcurrencyError, NewEvent
 
@@ -45,6 +46,7 @@ class QueueEntry:
     max_length: int
     actions: tuple[dict[str, object], ...]
     outcome: dict[str, object] | None
+    image: str = "none"
 
     @property
     def fits(self) -> bool:
@@ -73,21 +75,31 @@ class ReviewDesk:
 
     # -- reading ---------------------------------------------------------------------
 
-    def entries(self, days: int, *, by: str) -> list[QueueEntry]:
-        """Posts from yesterday to `days` ahead; drafts recorded for those due within
-        `posting.draft_days`."""
+    def entries(self, days: int, *, by: str, languages: list[str] | None = None
+                ) -> list[QueueEntry]:
+        """Posts from yesterday to `days` ahead (in `languages`, default all configured);
+        drafts recorded for those due within `posting.draft_days`."""
+        return self.queue(days, by=by, languages=languages)[0]
+
+    def queue(self, days: int, *, by: str, languages: list[str] | None = None
+              ) -> tuple[list[QueueEntry], list[Unposted]]:
+        """The entries, and the milestones that get no post in some language on those days."""
         now = self.service.clock.now()
         today = local_today(now, self.settings.posting)
         planner = self.service.planner()
         horizon = dt.timedelta(days=self.settings.posting.draft_days)
         found = []
+        unposted = []
         for offset in range(-1, days):
-            for post in planner.plan(today + dt.timedelta(days=offset), self.service.channels):
+            day = planner.plan_day(today + dt.timedelta(days=offset), self.service.channels,
+                                   languages)
+            unposted += day.unposted
+            for post in day.posts:
                 state = self.service.state(post)
                 if post.due_at - now <= horizon and not state.finished:
                     state = self.service.ensure_draft(post, state, by=by)
                 found.append(self.entry(post, state))
-        return found
+        return found, unposted
 
     def entry(self, post: PlannedPost, state: ev.PostState) -> QueueEntry:
         text = self.service.sendable_text(post, state)
@@ -95,10 +107,12 @@ class ReviewDesk:
         return QueueEntry(post=post, state=post_state(state), text=text,
                           length=limit.measure(text) if text else None,
                           max_length=limit.max_length, actions=state.review.actions,
-                          outcome=state.outcome)
+                          outcome=state.outcome,
+                          image=describe_image(self.settings, self.service.read_models(), post))
 
     def find(self, key: str) -> PlannedPost:
-        """The post of `key` (``<milestone>/<year>/<channel>``), planned for its day."""
+        """The post of `key` (``<milestone>/<year>/<channel>[/<language>]``), planned for its
+        day."""
         parts = key.split("/")
         if len(parts) < 3 or not parts[1].isdigit():
             raise ReviewError(f"{key!r} is not a post key (<milestone>/<year>/<channel>, as "

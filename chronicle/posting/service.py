@@ -204,7 +204,9 @@ class PostingService:
             if stopped:
                 self.alerts.send(outcome_alert(result.post, result.outcome, result.detail,
                                                posting))
-        for post, state in drafts if self.require_approval else []:
+        for post, state in drafts:
+            if not self.needs_approval(post):
+                continue
             reminder = None if state.review.approved or state.finished else (
                 approval_reminder(post, now, posting))
             if reminder is not None:
@@ -326,15 +328,20 @@ class PostingService:
                                 post.problem)
         if state.review.held is not None:
             return PostResult(post=post, outcome=HELD, detail=state.review.held)
-        if self.require_approval and state.text is None and not (
+        if self.needs_approval(post) and state.text is None and not (
                 state.review.approved and state.review.draft == text):
+            reason = ev.NOT_APPROVED if self.require_approval else ev.NOT_REVIEWED
             return self._record(post, state.version,
-                                ev.held(post, ev.NOT_APPROVED, now, by=ev.SCHEDULER), HELD,
-                                ev.NOT_APPROVED)
+                                ev.held(post, reason, now, by=ev.SCHEDULER), HELD, reason)
         if state.last_type == ev.FAILED and state.retry_at and now < state.retry_at:
             return PostResult(post=post, outcome=WAITING, retry_at=state.retry_at,
                               detail="retry scheduled")
         return self._claim_and_publish(post, state, text, late_by)
+
+    def needs_approval(self, post: PlannedPost) -> bool:
+        """Whether only an approved text of `post` may go out: always with
+        `posting.require_approval`, and for a translation nobody has reviewed yet."""
+        return self.require_approval or not post.reviewed
 
     def _finished(self, post: PlannedPost, state: ev.PostState) -> PostResult:
         if state.last_type == ev.PUBLISHED:

@@ -108,6 +108,7 @@ class OutboxPublisher:
             "text": post.text,
             "milestone_ids": list(post.milestone_ids),
             "local_date": post.local_date.isoformat(),
+            "language": post.language,
             "published_at": published_at.isoformat(),
         }
         return json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
