@@ -18,7 +18,7 @@ SQLITE_ROWS = [
     "appends.sqlite.single", "appends.sqlite.single.executemany",
     "rebuild.sqlite", "catch-up.5000", "catch-up.20000",
     "serve.200.rps", "serve.200.p99", "serve.304.rps", "serve.304.p99",
-    "feeds.5000",
+    "feeds.5000", "pages.1000", "export.500",
 ]
 POSTGRES_ROWS = [
     "appends.postgres.batch", "appends.postgres.batch.executemany", "appends.postgres.batch.copy",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chronicle.bench import appends, feedregen, rebuild, serving
+from chronicle.bench import appends, feedregen, pageregen, rebuild, serving
 from chronicle.bench.figures import Row, Sample, Say, Target, skipped_rows
 from chronicle.bench.logs import generate_log
 from chronicle.bench.options import BenchOptions
@@ -125,6 +125,17 @@ def _feeds(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> 
     result.rows += feedregen.measure(work / "feeds", sizes, options.sizes.runs, say)
 
 
+def _pages(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
+    sizes = options.sizes.page_milestones
+    result.rows += pageregen.measure_pages(work / "feeds", sizes, options.sizes.runs, say)
+    result.notes.append(pageregen.card_note(sizes))
+
+
+def _export(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
+    sizes = options.sizes.export_milestones
+    result.rows += pageregen.measure_export(work / "feeds", sizes, options.sizes.runs, say)
+
+
 def run(options: BenchOptions, say: Say) -> BenchResult:
     result = BenchResult()
     took: list[str] = []
@@ -153,6 +164,8 @@ def _groups(options: BenchOptions) -> list[tuple[str, bool, Group]]:
          _rebuild_and_catch_up),
         ("serve", options.wants("serve"), _serve),
         ("feeds", options.wants("feeds"), _feeds),
+        ("pages", options.wants("pages"), _pages),
+        ("export", options.wants("export"), _export),
     ]
 
 

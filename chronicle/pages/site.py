@@ -159,12 +159,14 @@ class PageBuilder:
         self.renderer, self.memo = _memo_for(settings, read_models.engine)
         self.log = LogReader(read_models.engine)
 
-    def all(self, data: PageData, today: dt.date) -> list[Document]:
+    def all(self, data: PageData, today: dt.date, *, cards: bool = True) -> list[Document]:
+        """`cards=False` leaves the card images out (the bench: a PNG costs tens of ms)."""
         with self.memo.lock:
             documents = [index_document(self.renderer, data, today, self.card),
                          self.not_found(data)]
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
-            documents += card_documents(self.settings, data, self.memo)
+            if cards:
+                documents += card_documents(self.settings, data, self.memo)
             documents += calendar_documents(self.settings, data, self.event)
             self.memo.finish()
         return documents + asset_documents()
@@ -222,7 +224,8 @@ class PageBuilder:
 
 
 def documents(settings: Settings, read_models: ReadModels,
-              today: Callable[[Settings], dt.date] = system_today) -> list[Document]:
+              today: Callable[[Settings], dt.date] = system_today, *, cards: bool = True
+              ) -> list[Document]:
     """Every page and the calendar; found by `chronicle.feeds.site` for serving and export."""
     data = read_page_data(read_models)
-    return PageBuilder(settings, read_models).all(data, today(settings))
+    return PageBuilder(settings, read_models).all(data, today(settings), cards=cards)
