@@ -25,7 +25,7 @@ class Sizes:
 FULL = Sizes(batch_events=100_000, single_events=10_000, rebuild_events=1_000_000,
              catch_up_logs=(10_000, 100_000, 1_000_000), feed_milestones=(1_000, 10_000, 100_000),
              page_milestones=(1_000, 10_000, 100_000), export_milestones=(1_000, 10_000),
-             wrk_seconds=10)
+             wrk_seconds=5)
 QUICK = Sizes(batch_events=5_000, single_events=500, rebuild_events=20_000,
               catch_up_logs=(1_000, 5_000, 20_000), feed_milestones=(1_000, 5_000),
               page_milestones=(200, 1_000), export_milestones=(100, 500),

@@ -70,7 +70,8 @@ def export_rate(directory: Path, milestones: int, say: Say) -> tuple[float, int]
     out = directory / f"site-{milestones}"
     try:
         started = time.perf_counter()
-        site = SiteDocuments(Settings(), ReadModels(store.engine), sources=(pages_without_cards,))
+        site = SiteDocuments(Settings.model_validate({}), ReadModels(store.engine),
+                             sources=(pages_without_cards,))
         documents = site.documents(store.head())
         report = SiteWriter(out).write_all(documents)
         elapsed = time.perf_counter() - started

@@ -113,9 +113,10 @@ def _serve(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> 
     seconds = options.sizes.wrk_seconds
     try:
         result.rows += serving.measure(work / "serve", seconds, options.sizes.runs, say)
-        result.notes.append(f"serve: `chronicle serve` with default server settings vs nginx "
-                            f"(1 worker, static file, ETag), wrk 2 threads, 32 connections, "
-                            f"{seconds} s per run, 127.0.0.1")
+        result.notes.append(f"serve: `chronicle serve` with default server settings, and each "
+                            f"alternative (serve.*.rps.<name> in --json), vs nginx (1 worker, "
+                            f"static file, ETag), wrk 2 threads, 32 connections, {seconds} s "
+                            f"per run, 127.0.0.1")
     except serving.ServeUnavailable as exc:
         result.rows += serving.unavailable_rows(str(exc))
 
