@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from functools import lru_cache, partial
 from importlib import resources
 from typing import Any, TypeVar, cast
@@ -40,6 +40,7 @@ INDEX_PATH = "/index.html"
 NOT_FOUND_PATH = "/404.html"
 EXPORTED_CALENDAR_PATH = "/feeds/anniversaries.ics"
 GONE_ROUTE = "/milestones/{id} (retracted)"
+LISTING_LEVEL = 2   # the heading level of a card on a tag or year page (listing.html)
 T = TypeVar("T")
 ASSETS = {CSS_PATH: ("chronicle.css", "text/css; charset=utf-8"),
           JS_PATH: ("filter.js", "text/javascript; charset=utf-8")}
@@ -121,6 +122,12 @@ class RenderMemo:
             value = self._previous.get(key)
         self._current[key] = value if value is not None else render()
         return cast(T, self._current[key])
+
+    def keep(self, keys: Iterable[Hashable]) -> None:
+        """Carry `keys` into the next pass without asking for them (see PageBuilder.listings)."""
+        for key in keys:
+            if key not in self._current and key in self._previous:
+                self._current[key] = self._previous[key]
 
     def finish(self) -> None:
         self._previous, self._current = self._current, {}
@@ -207,16 +214,22 @@ class PageBuilder:
                          gone.retracted_at, route=GONE_ROUTE) for gone in data.retracted]
 
     def listings(self, data: PageData) -> list[Document]:
+        """A listing page reused from the last pass keeps its cards in the memo: when a new
+        milestone changes the page later, only the new card is rendered, not all of them."""
         pages = []
         for tag in (t.tag for t in data.tags):
             views = data.tagged(tag)
-            body = self.memo.get(("tag", tag, tuple(map(stamp, views))),
+            stamps = tuple(map(stamp, views))
+            self.memo.keep(("card", LISTING_LEVEL, s) for s in stamps)
+            body = self.memo.get(("tag", tag, stamps),
                                  partial(self.renderer.tag, tag, views, self.card))
             pages.append(Document(page_path("tags", tag), body, HTML, data.changed_at,
                                   route="/tags/{tag}"))
         for year in data.years:
             views = data.in_year(year)
-            body = self.memo.get(("year", year, tuple(map(stamp, views)), data.years),
+            stamps = tuple(map(stamp, views))
+            self.memo.keep(("card", LISTING_LEVEL, s) for s in stamps)
+            body = self.memo.get(("year", year, stamps, data.years),
                                  partial(self.renderer.year, year, views, data.years, self.card))
             pages.append(Document(page_path("years", year), body, HTML, data.changed_at,
                                   route="/years/{year}"))
