@@ -71,9 +71,11 @@ def test_incremental_pages_equal_a_fresh_render(store: SqlEventStore,
 
 def test_a_reused_listing_keeps_its_cards_for_its_next_change(store: SqlEventStore) -> None:
     """A tag page reused by one pass still has its cards memoised when a later pass changes it."""
-    record_all(store, [milestone(n, tags=("alpha",)) for n in range(4)])
+    record_all(store, [milestone(n, tags=("alpha",), date="1987-01-27") for n in range(4)]
+               + [milestone(4, tags=("beta",), date="1990-05-01")])
     rendered(caught_up(store))
-    record_all(store, [milestone(4, tags=("beta",))])   # "alpha" is reused from the memo
+    # The "alpha" and 1987 pages are reused from the memo; the "beta" and 1990 pages change.
+    record_all(store, [milestone(5, tags=("beta",), date="1990-06-01")])
     models = caught_up(store)
     rendered(models)
     _, memo = _memo_for(SETTINGS, models.engine)
