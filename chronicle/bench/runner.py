@@ -134,7 +134,7 @@ def _pages(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> 
 
 def _export(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
     sizes = options.sizes.export_milestones
-    result.rows += pageregen.measure_export(work / "feeds", sizes, options.sizes.runs, say)
+    result.rows += pageregen.measure_export(work / "feeds", sizes, options.sizes.export_runs, say)
 
 
 def run(options: BenchOptions, say: Say) -> BenchResult:
