@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from functools import lru_cache, partial
 from importlib import resources
 from typing import Any, TypeVar, cast
@@ -112,6 +112,7 @@ class RenderMemo:
         self.lock = threading.Lock()
         self._previous: dict[Hashable, Any] = {}
         self._current: dict[Hashable, Any] = {}
+        self._latest: dict[Hashable, tuple[Hashable, Any]] = {}
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._current or key in self._previous
@@ -123,11 +124,17 @@ class RenderMemo:
         self._current[key] = value if value is not None else render()
         return cast(T, self._current[key])
 
-    def keep(self, keys: Iterable[Hashable]) -> None:
-        """Carry `keys` into the next pass without asking for them (see PageBuilder.listings)."""
-        for key in keys:
-            if key not in self._current and key in self._previous:
-                self._current[key] = self._previous[key]
+    def latest(self, key: Hashable, version: Hashable, render: Callable[[], T]) -> T:
+        """The value held for `key` if it was made for `version`, else a new one.
+
+        Held across passes whether or not a pass asks for it: a card on a listing page that
+        one pass reuses whole is still there when a later change re-renders that page. One
+        entry per key, so it grows only with the milestones ever shown.
+        """
+        held = self._latest.get(key)
+        if held is None or held[0] != version:
+            held = self._latest[key] = (version, render())
+        return cast(T, held[1])
 
     def finish(self) -> None:
         self._previous, self._current = self._current, {}
@@ -179,8 +186,8 @@ class PageBuilder:
         return documents + asset_documents()
 
     def card(self, view: MilestoneView, level: int) -> Markup:
-        return self.memo.get(("card", level, stamp(view)),
-                             partial(self.renderer.card, view, level))
+        return self.memo.latest(("card", level, view.id), view.updated_position,
+                                partial(self.renderer.card, view, level))
 
     def event(self, view: MilestoneView) -> bytes:
         return self.memo.get(("event", stamp(view)),
@@ -214,22 +221,16 @@ class PageBuilder:
                          gone.retracted_at, route=GONE_ROUTE) for gone in data.retracted]
 
     def listings(self, data: PageData) -> list[Document]:
-        """A listing page reused from the last pass keeps its cards in the memo: when a new
-        milestone changes the page later, only the new card is rendered, not all of them."""
         pages = []
         for tag in (t.tag for t in data.tags):
             views = data.tagged(tag)
-            stamps = tuple(map(stamp, views))
-            self.memo.keep(("card", LISTING_LEVEL, s) for s in stamps)
-            body = self.memo.get(("tag", tag, stamps),
+            body = self.memo.get(("tag", tag, tuple(map(stamp, views))),
                                  partial(self.renderer.tag, tag, views, self.card))
             pages.append(Document(page_path("tags", tag), body, HTML, data.changed_at,
                                   route="/tags/{tag}"))
         for year in data.years:
             views = data.in_year(year)
-            stamps = tuple(map(stamp, views))
-            self.memo.keep(("card", LISTING_LEVEL, s) for s in stamps)
-            body = self.memo.get(("year", year, stamps, data.years),
+            body = self.memo.get(("year", year, tuple(map(stamp, views)), data.years),
                                  partial(self.renderer.year, year, views, data.years, self.card))
             pages.append(Document(page_path("years", year), body, HTML, data.changed_at,
                                   route="/years/{year}"))
