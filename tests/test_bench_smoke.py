@@ -18,7 +18,9 @@ SQLITE_ROWS = [
     "appends.sqlite.single", "appends.sqlite.single.executemany",
     "rebuild.sqlite", "catch-up.5000", "catch-up.20000",
     "serve.200.rps", "serve.200.p99", "serve.304.rps", "serve.304.p99",
-    "feeds.5000",
+    "serve.200.rps.uvicorn-2-workers", "serve.304.rps.uvicorn-2-workers",
+    "serve.200.rps.granian-2-workers", "serve.304.rps.granian-2-workers",
+    "feeds.5000", "pages.1000", "export.500",
 ]
 POSTGRES_ROWS = [
     "appends.postgres.batch", "appends.postgres.batch.executemany", "appends.postgres.batch.copy",

@@ -13,7 +13,8 @@ import pytest
 
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
-from chronicle.pages.site import documents, page_path
+from chronicle.pages.queries import read_page_data
+from chronicle.pages.site import LISTING_LEVEL, _memo_for, documents, page_path
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore, open_store
 from tests.test_feeds_support import caught_up, milestone, record_all, retract_one, revise_one
@@ -66,3 +67,23 @@ def test_incremental_pages_equal_a_fresh_render(store: SqlEventStore,
     assert b"Revised title" in gone[page_path("milestones", "feed-milestone-2")].body
 
     same_as_scratch(store, cold, lambda: record_all(store, [milestone(n) for n in (9, 10)]))
+
+
+def test_a_reused_listing_keeps_its_cards_for_its_next_change(store: SqlEventStore) -> None:
+    """A tag page reused by one pass still has its cards memoised when a later pass changes it."""
+    record_all(store, [milestone(n, tags=("alpha",), date="1987-01-27") for n in range(4)]
+               + [milestone(4, tags=("beta",), date="1990-05-01")])
+    rendered(caught_up(store))
+    # The "alpha" and 1987 pages are reused from the memo; the "beta" and 1990 pages change.
+    record_all(store, [milestone(5, tags=("beta",), date="1990-06-01")])
+    models = caught_up(store)
+    rendered(models)
+    _, memo = _memo_for(SETTINGS, models.engine)
+    alpha = read_page_data(models).tagged("alpha")
+    assert len(alpha) == 4
+
+    def render_again() -> str:
+        raise AssertionError("a card of the reused listing page was no longer held")
+
+    for view in alpha:
+        memo.latest(("card", LISTING_LEVEL, view.id), view.updated_position, render_again)

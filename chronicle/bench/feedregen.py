@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from chronicle.bench.figures import Row, Sample, Say, Target
-from chronicle.bench.logs import generate_log
-from chronicle.bench.payloads import EventFactory
+from chronicle.bench.logs import milestone_chronicle
+from chronicle.bench.payloads import BenchEvent, EventFactory
 from chronicle.config import Settings
+from chronicle.feeds.site import DocumentSource
 from chronicle.projections import Projector
 from chronicle.store import SqlEventStore
 from chronicle.web.state import ServerState
 
 FLAT = 2.0
 MAIN_ATOM = "/feeds/milestones.atom"
+Check = Callable[[ServerState, BenchEvent], bool]
 
 
 @dataclass(slots=True)
@@ -34,52 +37,65 @@ class Regeneration:
     first_render_ms: float
 
 
-def serving_state(store: SqlEventStore) -> ServerState:
-    """A server's state over a caught-up projector; its first step renders every feed."""
+def serving_state(store: SqlEventStore, sources: Sequence[DocumentSource] = ()) -> ServerState:
+    """A server's state over a caught-up projector; its first step renders every document."""
     projector = Projector(store)
     projector.prepare()
     projector.catch_up()
-    return ServerState.build(Settings(), store, projector, sources=())
+    return ServerState.build(Settings(), store, projector, sources=sources)
 
 
-def refresh_ms(state: ServerState, store: SqlEventStore, event_number: int) -> float:
-    """Append one milestone, then time the follower's step; the main feed must show it."""
+def shows_in_main_feed(state: ServerState, event: BenchEvent) -> bool:
+    served = state.cache.get(MAIN_ATOM)
+    return served is not None and event.event.payload["id"].encode() in served.document.body
+
+
+def refresh_ms(state: ServerState, store: SqlEventStore, event_number: int,
+               shows: Check = shows_in_main_feed) -> float:
+    """Append one milestone, then time the follower's step; the documents must show it."""
     event = EventFactory().recorded(event_number)
     store.append(event.stream_id, [event.event], 0)
     started = time.perf_counter()
     refreshed = state.follower.step()
     elapsed = (time.perf_counter() - started) * 1000
-    served = state.cache.get(MAIN_ATOM)
-    assert refreshed and served is not None, "the follower did not refresh the documents"
-    assert event.event.payload["id"].encode() in served.document.body, \
-        "the new milestone is missing from the main Atom feed"
+    assert refreshed, "the follower did not refresh the documents"
+    assert shows(state, event), "the new milestone is missing from the refreshed documents"
     return elapsed
 
 
-def regenerate(path: Path, milestones: int, runs: int, repeats: int, say: Say) -> Regeneration:
-    """Per run, the median time of `repeats` refreshes after one new milestone each."""
-    store, _ = generate_log(path, milestones, milestones_only=True)
+def regenerate(path: Path, milestones: int, runs: int, repeats: int, say: Say, *,
+               what: str = "feeds", sources: Sequence[DocumentSource] = (),
+               shows: Check = shows_in_main_feed) -> Regeneration:
+    """Per run, the median time of `repeats` refreshes after one new milestone each.
+
+    `sources`: the documents the server renders besides the feeds (none: the feeds alone).
+    """
+    store = milestone_chronicle(path, milestones, path.parent / "originals")
     try:
-        state = serving_state(store)
+        state = serving_state(store, sources)
         started = time.perf_counter()
         state.follower.step()
         first = (time.perf_counter() - started) * 1000
-        say(f"feeds {milestones:,} milestones: first full render {first:,.0f} ms")
+        say(f"{what} {milestones:,} milestones: first full render {first:,.0f} ms")
         sample = Sample()
         for run in range(runs):
-            times = [refresh_ms(state, store, milestones + run * repeats + i)
+            times = [refresh_ms(state, store, milestones + run * repeats + i, shows)
                      for i in range(repeats)]
             sample.runs.append(statistics.median(times))
-            say(f"feeds {milestones:,} milestones run {run + 1}/{runs}: "
+            say(f"{what} {milestones:,} milestones run {run + 1}/{runs}: "
                 f"{sample.runs[-1]:,.1f} ms")
         return Regeneration(sample, first)
     finally:
         store.close()
 
 
+def first_renders(results: dict[int, Regeneration]) -> str:
+    return ", ".join(f"{r.first_render_ms:,.0f} ms @{n:,}" for n, r in sorted(results.items()))
+
+
 def measure(directory: Path, sizes: tuple[int, ...], runs: int, say: Say) -> list[Row]:
     results = {n: regenerate(directory / f"feeds-{n}.db", n, runs, 3, say) for n in sizes}
-    first = ", ".join(f"{results[n].first_render_ms:,.0f} ms @{n:,}" for n in sizes)
+    first = first_renders(results)
     return flat_rows("feeds", "feeds", "main Atom feed after 1 new milestone", " milestones",
                      {n: result.sample for n, result in results.items()},
                      extra=f"; the server's refresh (catch-up + feed documents), "

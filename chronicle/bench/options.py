@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GROUPS = ("appends-sqlite", "appends-postgres", "rebuild", "catch-up", "serve", "feeds")
+GROUPS = ("appends-sqlite", "appends-postgres", "rebuild", "catch-up", "serve", "feeds", "pages",
+          "export")
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,16 +15,21 @@ class Sizes:
     rebuild_events: int        # the generated log that is rebuilt
     catch_up_logs: tuple[int, ...]
     feed_milestones: tuple[int, ...]
+    page_milestones: tuple[int, ...]
+    export_milestones: tuple[int, ...]
     wrk_seconds: int
     runs: int = 3
     catch_up_repeats: int = 20   # single-event catch-ups per run
+    export_runs: int = 3         # a first export of 10,000 milestones writes 10,000+ files
 
 
 FULL = Sizes(batch_events=100_000, single_events=10_000, rebuild_events=1_000_000,
              catch_up_logs=(10_000, 100_000, 1_000_000), feed_milestones=(1_000, 10_000, 100_000),
-             wrk_seconds=10)
+             page_milestones=(1_000, 10_000, 100_000), export_milestones=(1_000, 10_000),
+             wrk_seconds=5, export_runs=1)
 QUICK = Sizes(batch_events=5_000, single_events=500, rebuild_events=20_000,
               catch_up_logs=(1_000, 5_000, 20_000), feed_milestones=(1_000, 5_000),
+              page_milestones=(200, 1_000), export_milestones=(100, 500),
               wrk_seconds=1, catch_up_repeats=10)
 BATCH = 100
 

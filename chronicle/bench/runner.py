@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chronicle.bench import appends, feedregen, rebuild, serving
+from chronicle.bench import appends, feedregen, pageregen, rebuild, serving
 from chronicle.bench.figures import Row, Sample, Say, Target, skipped_rows
 from chronicle.bench.logs import generate_log
 from chronicle.bench.options import BenchOptions
@@ -113,9 +113,10 @@ def _serve(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> 
     seconds = options.sizes.wrk_seconds
     try:
         result.rows += serving.measure(work / "serve", seconds, options.sizes.runs, say)
-        result.notes.append(f"serve: `chronicle serve` with default server settings vs nginx "
-                            f"(1 worker, static file, ETag), wrk 2 threads, 32 connections, "
-                            f"{seconds} s per run, 127.0.0.1")
+        result.notes.append(f"serve: `chronicle serve` with default server settings, and each "
+                            f"alternative (serve.*.rps.<name> in --json), vs nginx (1 worker, "
+                            f"static file, ETag), wrk 2 threads, 32 connections, {seconds} s "
+                            f"per run, 127.0.0.1")
     except serving.ServeUnavailable as exc:
         result.rows += serving.unavailable_rows(str(exc))
 
@@ -123,6 +124,17 @@ def _serve(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> 
 def _feeds(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
     sizes = options.sizes.feed_milestones
     result.rows += feedregen.measure(work / "feeds", sizes, options.sizes.runs, say)
+
+
+def _pages(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
+    sizes = options.sizes.page_milestones
+    result.rows += pageregen.measure_pages(work / "feeds", sizes, options.sizes.runs, say)
+    result.notes.append(pageregen.card_note(sizes))
+
+
+def _export(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
+    sizes = options.sizes.export_milestones
+    result.rows += pageregen.measure_export(work / "feeds", sizes, options.sizes.export_runs, say)
 
 
 def run(options: BenchOptions, say: Say) -> BenchResult:
@@ -153,6 +165,8 @@ def _groups(options: BenchOptions) -> list[tuple[str, bool, Group]]:
          _rebuild_and_catch_up),
         ("serve", options.wants("serve"), _serve),
         ("feeds", options.wants("feeds"), _feeds),
+        ("pages", options.wants("pages"), _pages),
+        ("export", options.wants("export"), _export),
     ]
 
 

@@ -2,12 +2,15 @@
 
 Both answer the same bytes of /feeds/milestones.atom on 127.0.0.1 in the same run: nginx
 serves them as a static file with its own ETag, from a minimal config in a temp directory,
-as a non-daemon child that is stopped afterwards. Each server is measured alone.
+as a non-daemon child that is stopped afterwards. Each server is measured alone (wrk runs
+one at a time; the others idle). The alternatives to the default (more workers, granian)
+are measured the same way, in the same runs, as rows of their own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -49,6 +52,24 @@ http {{
     }}
 }}
 """
+
+
+@dataclass(frozen=True, slots=True)
+class ServerChoice:
+    """One way of serving the app: `chronicle serve` with some workers, or granian."""
+
+    slug: str                  # row name suffix; "" for the default
+    label: str
+    workers: int | None = None  # None: the default setting
+    granian: bool = False
+
+
+DEFAULT = ServerChoice("", "chronicle serve")
+ALTERNATIVES = (
+    ServerChoice("uvicorn-2-workers", "chronicle serve, workers = 2", workers=2),
+    ServerChoice("granian-2-workers", "granian (ASGI, uvloop), 2 workers", workers=2,
+                 granian=True),
+)
 
 
 class ServeUnavailable(Exception):
@@ -124,18 +145,28 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def _command(choice: ServerChoice, config: Path, port: int) -> list[str]:
+    if choice.granian:
+        return [sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(choice.workers or 1),
+                "--loop", "uvloop", "--no-ws", "--log-level", "warning",
+                "chronicle.web.app:app_from_environment"]
+    return [sys.executable, "-m", "chronicle", "--config", str(config), "-q", "serve"]
+
+
 @contextlib.contextmanager
-def chronicle_server(directory: Path) -> Iterator[str]:
-    """`chronicle serve` on a generated chronicle; yields the feed's URL."""
-    store, _ = generate_log(directory / "served.db", SERVED_MILESTONES, milestones_only=True)
-    store.close()
+def chronicle_server(directory: Path, database: Path,
+                     choice: ServerChoice = DEFAULT) -> Iterator[str]:
+    """The app served as `choice` says, on the chronicle at `database`; yields the feed's URL."""
+    directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = directory / "chronicle.toml"
-    config.write_text(f'database_url = "sqlite:///{directory / "served.db"}"\nsources = []\n'
-                      f"[server]\nport = {port}\nscheduler = false\nload_on_start = false\n")
+    workers = "" if choice.workers is None else f"workers = {choice.workers}\n"
+    config.write_text(f'database_url = "sqlite:///{database}"\nsources = []\n'
+                      f"[server]\nport = {port}\n{workers}scheduler = false\n"
+                      "load_on_start = false\n")
     env = isolated_env(CHRONICLE_CONFIG=str(config))
-    proc = subprocess.Popen([sys.executable, "-m", "chronicle", "--config", str(config), "-q",
-                             "serve"], env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(_command(choice, config, port), env=env, stdout=subprocess.DEVNULL,
                             stderr=(directory / "serve.log").open("wb"))
     url = f"http://127.0.0.1:{port}{FEED_PATH}"
     try:
@@ -180,24 +211,47 @@ def conditional_headers(url: str) -> dict[str, str]:
     return headers
 
 
+def available(choices: tuple[ServerChoice, ...]) -> tuple[ServerChoice, ...]:
+    """The choices whose server is installed (granian is in the `bench` extra)."""
+    has_granian = importlib.util.find_spec("granian") is not None
+    return tuple(choice for choice in choices if has_granian or not choice.granian)
+
+
 def measure(directory: Path, seconds: int, runs: int, say: Say) -> list[Row]:
     check_tools()
-    samples = {(who, code, what): Sample() for who in ("ours", "nginx") for code in (200, 304)
-               for what in ("rps", "p99")}
-    with chronicle_server(directory / "chronicle") as ours_url:
-        body = httpx.get(ours_url, timeout=10).content
-        with nginx_server(directory / "nginx", body) as nginx_url:
-            urls = {"ours": ours_url, "nginx": nginx_url}
-            headers = {(who, 304): conditional_headers(url) for who, url in urls.items()}
-            for run in range(runs):
-                for code in (200, 304):
-                    for who, url in urls.items():
-                        result = run_wrk(url, seconds, headers.get((who, code), {}))
-                        samples[who, code, "rps"].runs.append(result.requests_per_second)
-                        samples[who, code, "p99"].runs.append(result.p99_ms)
-                        say(f"serve run {run + 1}/{runs}: {who} {code} "
-                            f"{result.requests_per_second:,.0f} req/s, p99 {result.p99_ms:.1f} ms")
-    return _rows(samples, len(body))
+    choices = (DEFAULT, *available(ALTERNATIVES))
+    samples: dict[tuple[str, int, str], Sample] = {}
+    database = directory / "served.db"
+    store, _ = generate_log(database, SERVED_MILESTONES, milestones_only=True)
+    store.close()
+    with contextlib.ExitStack() as servers:
+        urls = {choice.slug or "ours": servers.enter_context(chronicle_server(
+            directory / (choice.slug or "chronicle"), database, choice)) for choice in choices}
+        body = httpx.get(urls["ours"], timeout=10).content
+        urls["nginx"] = servers.enter_context(nginx_server(directory / "nginx", body))
+        headers = {(who, 304): conditional_headers(url) for who, url in urls.items()}
+        for run in range(runs):
+            for code in (200, 304):
+                for who, url in urls.items():
+                    result = run_wrk(url, seconds, headers.get((who, code), {}))
+                    samples.setdefault((who, code, "rps"), Sample()).runs.append(
+                        result.requests_per_second)
+                    samples.setdefault((who, code, "p99"), Sample()).runs.append(result.p99_ms)
+                    say(f"serve run {run + 1}/{runs}: {who} {code} "
+                        f"{result.requests_per_second:,.0f} req/s, p99 {result.p99_ms:.1f} ms")
+    return _rows(samples, len(body)) + _alternative_rows(samples, choices[1:], len(body))
+
+
+def _alternative_rows(samples: dict[tuple[str, int, str], Sample],
+                      choices: tuple[ServerChoice, ...], size: int) -> list[Row]:
+    """The same figures for each alternative to the default, against the same nginx runs."""
+    return [Row(f"serve.{code}.rps.{choice.slug}", "serve",
+                f"serve milestones.atom ({size / 1024:.0f} KB), {code}: {choice.label}", "req/s",
+                "nginx (static file)", samples[choice.slug, code, "rps"],
+                samples["nginx", code, "rps"],
+                note=f"an alternative to the default; p99 "
+                     f"{samples[choice.slug, code, 'p99'].median:.1f} ms")
+            for choice in choices for code in (200, 304)]
 
 
 def _rows(samples: dict[tuple[str, int, str], Sample], size: int) -> list[Row]:

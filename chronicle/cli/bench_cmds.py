@@ -39,7 +39,8 @@ def bench_command(
         "machine, to this JSON file.")] = None,
     only: Annotated[list[str] | None, typer.Option(
         "--only", metavar="NAME", help="Only these groups (repeat or comma-separate): "
-        "appends-sqlite, appends-postgres, rebuild, catch-up, serve, feeds.")] = None,
+        "appends-sqlite, appends-postgres, rebuild, catch-up, serve, feeds, pages, "
+        "export.")] = None,
 ) -> None:
     """Measure appends, rebuild, catch-up, feed serving and feed regeneration against peers.
 

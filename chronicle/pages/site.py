@@ -44,6 +44,7 @@ NOT_FOUND_PATH = "/404.html"
 SOURCES_PATH = "/sources/index.html"
 EXPORTED_CALENDAR_PATH = "/feeds/anniversaries.ics"
 GONE_ROUTE = "/milestones/{id} (retracted)"
+LISTING_LEVEL = 2   # the heading level of a card on a tag or year page (listing.html)
 T = TypeVar("T")
 ASSETS = {CSS_PATH: ("chronicle.css", "text/css; charset=utf-8"),
           JS_PATH: ("filter.js", "text/javascript; charset=utf-8")}
@@ -115,6 +116,7 @@ class RenderMemo:
         self.lock = threading.Lock()
         self._previous: dict[Hashable, Any] = {}
         self._current: dict[Hashable, Any] = {}
+        self._latest: dict[Hashable, tuple[Hashable, Any]] = {}
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._current or key in self._previous
@@ -125,6 +127,18 @@ class RenderMemo:
             value = self._previous.get(key)
         self._current[key] = value if value is not None else render()
         return cast(T, self._current[key])
+
+    def latest(self, key: Hashable, version: Hashable, render: Callable[[], T]) -> T:
+        """The value held for `key` if it was made for `version`, else a new one.
+
+        Held across passes whether or not a pass asks for it: a card on a listing page that
+        one pass reuses whole is still there when a later change re-renders that page. One
+        entry per key, so it grows only with the milestones ever shown.
+        """
+        held = self._latest.get(key)
+        if held is None or held[0] != version:
+            held = self._latest[key] = (version, render())
+        return cast(T, held[1])
 
     def finish(self) -> None:
         self._previous, self._current = self._current, {}
@@ -163,20 +177,22 @@ class PageBuilder:
         self.renderer, self.memo = _memo_for(settings, read_models.engine)
         self.log = LogReader(read_models.engine)
 
-    def all(self, data: PageData, today: dt.date) -> list[Document]:
+    def all(self, data: PageData, today: dt.date, *, cards: bool = True) -> list[Document]:
+        """`cards=False` leaves the card images out (the bench: a PNG costs tens of ms)."""
         with self.memo.lock:
             documents = [index_document(self.renderer, data, today, self.card),
                          self.not_found(data)]
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
-            documents += card_documents(self.settings, data, self.memo)
+            if cards:
+                documents += card_documents(self.settings, data, self.memo)
             documents += self.sources(data)
             documents += calendar_documents(self.settings, data, self.event)
             self.memo.finish()
         return documents + asset_documents()
 
     def card(self, view: MilestoneView, level: int) -> Markup:
-        return self.memo.get(("card", level, stamp(view)),
-                             partial(self.renderer.card, view, level))
+        return self.memo.latest(("card", level, view.id), view.updated_position,
+                                partial(self.renderer.card, view, level))
 
     def event(self, view: MilestoneView) -> bytes:
         return self.memo.get(("event", stamp(view)),
@@ -242,7 +258,8 @@ class PageBuilder:
 
 
 def documents(settings: Settings, read_models: ReadModels,
-              today: Callable[[Settings], dt.date] = system_today) -> list[Document]:
+              today: Callable[[Settings], dt.date] = system_today, *, cards: bool = True
+              ) -> list[Document]:
     """Every page and the calendar; found by `chronicle.feeds.site` for serving and export."""
     data = read_page_data(read_models)
-    return PageBuilder(settings, read_models).all(data, today(settings))
+    return PageBuilder(settings, read_models).all(data, today(settings), cards=cards)

@@ -77,6 +77,8 @@ class StoreDialect:
     name = "generic"
     appends_in_one_call = False
     """Whether `append_in_one_call` can do a whole append (see chronicle/store/pgappend.py)."""
+    appends_on_driver = False
+    """Whether `driver_transaction` can hold the fast path of an append."""
 
     def configure(self, engine: Engine) -> None:
         """Install connection-level settings once per engine."""
@@ -105,6 +107,13 @@ class StoreDialect:
         head = next((number for stream, number, _, _ in state if stream is None), 0)
         self.after_append(conn, head + adding)
         return state
+
+    @contextlib.contextmanager
+    def driver_transaction(self, conn: Connection) -> Iterator[None]:
+        """A write transaction on the driver of `conn`, a Connection outside any SQLAlchemy
+        transaction; committed at the end of the block, rolled back if it raises."""
+        raise NotImplementedError(self.name)
+        yield  # pragma: no cover
 
     def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
                         rows: Sequence[Sequence[Any]]) -> None:
@@ -163,9 +172,26 @@ class SQLiteDialect(StoreDialect):
     """WAL for concurrent readers; BEGIN IMMEDIATE takes the write lock before reading the head."""
 
     name = "sqlite"
+    appends_on_driver = True
 
     def __init__(self, synchronous: str = "FULL") -> None:
         self.synchronous = synchronous
+
+    @contextlib.contextmanager
+    def driver_transaction(self, conn: Connection) -> Iterator[None]:
+        """BEGIN IMMEDIATE and COMMIT straight on the driver (the append fast path)."""
+        driver = _driver(conn)
+        with _driver_errors(conn, "BEGIN IMMEDIATE"):
+            driver.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            with _driver_errors(conn, "COMMIT"):
+                driver.execute("COMMIT")
+        except BaseException:
+            if driver.in_transaction:
+                with contextlib.suppress(Exception):
+                    driver.execute("ROLLBACK")
+            raise
 
     def locked_state(self, conn: Connection, streams: Sequence[str],
                      portable: Callable[[Connection], AppendState], adding: int) -> AppendState:

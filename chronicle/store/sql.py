@@ -20,7 +20,13 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from chronicle.store import migrate
 from chronicle.store.contract import ANY_VERSION, EventStore, StreamAppend
-from chronicle.store.dialects import COPY_MIN_ROWS, WRITE_OPTION, StoreDialect, retried_if_lost
+from chronicle.store.dialects import (
+    COPY_MIN_ROWS,
+    SQLITE_STATE_STREAMS,
+    WRITE_OPTION,
+    StoreDialect,
+    retried_if_lost,
+)
 from chronicle.store.engine import create_store_engine, mask_url
 from chronicle.store.hashing import (
     GENESIS_HASH,
@@ -174,6 +180,8 @@ class SqlEventStore(EventStore):
                     and len(ids) < ONE_CALL_MAX_EVENTS
                     and len(set(streams)) == len(streams)):
                 return self._append_in_one_call(encoded)
+            if self.dialect.appends_on_driver and len(streams) <= SQLITE_STATE_STREAMS:
+                return self._append_on_driver(encoded)
             return self._write(lambda conn: self._append_all(conn, encoded, careful=False))
         except (sa.exc.IntegrityError, _Careful):
             # An event id is already stored (a retry) or a stream moved (a retry or a
@@ -207,6 +215,23 @@ class SqlEventStore(EventStore):
             results.append(list(range(first, first + len(enc))))
             first += len(enc)
         return results
+
+    def _append_on_driver(self, encoded: list[tuple[StreamAppend, Encoded]]
+                          ) -> list[list[int]]:
+        """The fast path in a transaction on the driver (SQLite): SQLAlchemy's transaction
+        bookkeeping costs more than a one-event append's own statements.
+
+        A database error rolls it back and hands the append to `_write`, which retries a
+        busy database and names an unreachable one; a retry or a moved stream goes to the
+        careful path, as from `_write`'s fast path.
+        """
+        try:
+            with self.engine.connect() as conn, self.dialect.driver_transaction(conn):
+                return self._append_all(conn, encoded, careful=False)
+        except (sa.exc.IntegrityError, _Careful):
+            raise
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            return self._write(lambda c: self._append_all(c, encoded, careful=False))
 
     def _append(self, conn: Connection, stream_id: str, encoded: Encoded,
                 expected_version: int) -> list[int]:
