@@ -113,7 +113,7 @@ def test_timeline_lists_milestones_by_era_and_year_with_tags_and_feeds(
     assert [(a.get("href"), a.get("data-tag")) for a in tag_links] == [
         ("/tags/diplomacy/", "diplomacy"), ("/tags/visits/", "visits")]
     alternates = {(link.get("type"), link.get("href"))
-                  for link in tree.xpath("//head/link[@rel='alternate']")}
+                  for link in tree.xpath("//head/link[@rel='alternate'][@type]")}
     assert alternates == {("application/atom+xml", "/feeds/milestones.atom"),
                           ("application/rss+xml", "/feeds/milestones.rss"),
                           ("application/feed+json", "/feeds/milestones.json"),
