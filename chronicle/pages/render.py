@@ -17,10 +17,9 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
-from num2words import num2words
 
 from chronicle.config import Settings
-from chronicle.dates import DatePoint, HistoricalDate
+from chronicle.dates import DatePoint
 from chronicle.datewords import date_words, full_date_words, month_day_words
 from chronicle.datewords import ordinal as ordinal_words
 from chronicle.domain import Milestone
@@ -69,11 +68,6 @@ def fallback_mark(localized: LocalizedMilestone, field: str) -> Markup:
     return ENGLISH if field in localized.fallbacks else Markup("")
 
 
-def ordinal(number: int) -> str:
-    """"1st", "2nd", "40th", "111th", as the posts write them."""
-    return str(num2words(number, to="ordinal_num"))
-
-
 def paragraphs(text: str | None) -> Markup:
     """Plain text as escaped paragraphs: blank lines split them, single newlines break lines."""
     parts = [p.strip() for p in _BLANK_LINES.split((text or "").replace("\r\n", "\n"))]
@@ -84,10 +78,6 @@ def paragraphs(text: str | None) -> Markup:
 def is_web_url(url: str | None) -> bool:
     """Only http(s) addresses become links: never javascript:, data: or relative ones."""
     return bool(url) and re.match(r"(?i)https?://\S+\Z", url or "") is not None
-
-
-def day_words(day: dt.date) -> str:
-    return HistoricalDate.from_date(day).words()
 
 
 def utc_words(moment: dt.datetime) -> str:
@@ -126,7 +116,7 @@ class PageRenderer:
                                 ordinal=partial(ordinal_words, language=language),
                                 day_words=partial(full_date_words, language=language),
                                 date_words=partial(date_words, language=language),
-                                readable_quote=readable_quote,
+                                readable_quote=readable_quote, t=self.ui.lookup,
                                 marked=lambda text: Markup(marked_html(text)))
         self.env.globals.update(url=self.url, is_web_url=is_web_url, era_of=era_of,
                                 source_slug=source_slug, passage_anchor=passage_anchor,
