@@ -94,7 +94,7 @@ class FeedSettings(_Section):
     @classmethod
     def _site_languages(cls, values: list[str]) -> list[str]:
         if "en" not in values:
-            raise ValueError("English is the milestones' own text: name \"en\" first, "
+            raise ValueError("English is the milestones' own text: include \"en\", "
                              "such as [\"en\", \"mn\"]")
         return ["en", *(value for value in known_languages(values) if value != "en")]
 
