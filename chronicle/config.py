@@ -40,6 +40,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def known_languages(values: list[str]) -> list[str]:
+    """`values` when each is a language the chronicle can speak, named once."""
+    from chronicle.localized import UnknownLanguage, check_language
+
+    if not values:
+        raise ValueError("name at least one language, such as [\"en\"]")
+    if len(set(values)) != len(values):
+        raise ValueError(f"a language is named twice: {values}")
+    for value in values:
+        try:
+            check_language(value)
+        except UnknownLanguage as exc:
+            raise ValueError(str(exc)) from None
+    return values
+
+
 class FeedSettings(_Section):
     title: str = Field("Mongolia–United States: a chronicle", description="Feed title.")
     subtitle: str = Field("Milestones of the relations between Mongolia and the United States",
@@ -54,6 +70,10 @@ class FeedSettings(_Section):
                                description="Authority of the permanent tag: URIs of entries "
                                "(RFC 4151 'domain,year'); never change it once published.")
     language: str = Field("en", description="Language of the feeds (BCP 47).")
+    languages: list[str] = Field(["en", "mn"], description="Languages the site publishes: "
+                                 "English pages and feeds at the root, every other language's "
+                                 "under /<code>/ (the milestones' translations, English where "
+                                 "one is missing).")
     icon: str | None = Field(None, description="URL of a small square icon.")
     logo: str | None = Field(None, description="URL of a larger logo.")
     rights: str | None = Field(None, description="Copyright / licence statement.")
@@ -69,6 +89,14 @@ class FeedSettings(_Section):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("languages")
+    @classmethod
+    def _site_languages(cls, values: list[str]) -> list[str]:
+        if "en" not in values:
+            raise ValueError("English is the milestones' own text: include \"en\", "
+                             "such as [\"en\", \"mn\"]")
+        return ["en", *(value for value in known_languages(values) if value != "en")]
 
 
 class PostingSettings(_Section):
@@ -129,18 +157,7 @@ class PostingSettings(_Section):
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, values: list[str]) -> list[str]:
-        from chronicle.localized import UnknownLanguage, check_language
-
-        if not values:
-            raise ValueError("name at least one language, such as [\"en\"]")
-        if len(set(values)) != len(values):
-            raise ValueError(f"a language is named twice: {values}")
-        for value in values:
-            try:
-                check_language(value)
-            except UnknownLanguage as exc:
-                raise ValueError(str(exc)) from None
-        return values
+        return known_languages(values)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -101,6 +101,10 @@ def test_every_internal_link_of_the_export_answers_on_http_server(static_host: s
     paths = {urlsplit(url).path for url in seen}
     assert {"/feeds/milestones.atom", "/assets/chronicle.css", "/calendar.ics"} <= paths
     assert "/milestones/diplomatic-relations-established/" in paths
+    # The Mongolian site, reached through the language switch: its pages, feeds and calendar.
+    assert {"/mn/", "/mn/milestones/diplomatic-relations-established/", "/mn/sources/",
+            "/mn/feeds/milestones.atom", "/mn/calendar.ics"} <= paths
+    assert sum(path.startswith("/mn/milestones/") for path in paths) == 89
 
 
 

@@ -100,6 +100,7 @@ def test_the_follower_refresh_serves_the_full_render(store: SqlEventStore) -> No
     revise_one(store, milestone(3, title="Revised while serving", tags=("trade",)))
     assert state.follower.step()
     served = {path: s.document for path, s in state.cache.documents.items()}
-    full = {d.path: d for d in feed_documents(SETTINGS, ReadModels(store.engine))}
+    full = {d.path: d for language in settings.feed.languages
+            for d in feed_documents(SETTINGS, ReadModels(store.engine), language)}
     assert served == full
     assert b"Revised while serving" in served["/feeds/milestones.atom"].body

@@ -113,7 +113,7 @@ def test_timeline_lists_milestones_by_era_and_year_with_tags_and_feeds(
     assert [(a.get("href"), a.get("data-tag")) for a in tag_links] == [
         ("/tags/diplomacy/", "diplomacy"), ("/tags/visits/", "visits")]
     alternates = {(link.get("type"), link.get("href"))
-                  for link in tree.xpath("//head/link[@rel='alternate']")}
+                  for link in tree.xpath("//head/link[@rel='alternate'][@type]")}
     assert alternates == {("application/atom+xml", "/feeds/milestones.atom"),
                           ("application/rss+xml", "/feeds/milestones.rss"),
                           ("application/feed+json", "/feeds/milestones.json"),
@@ -186,14 +186,14 @@ def test_listings_by_tag_and_year(site: dict[str, Document]) -> None:
 def test_every_page_has_landmarks_one_h1_and_ordered_headings(
         site: dict[str, Document]) -> None:
     pages = [path for path in site if path.endswith(".html")]
-    assert len(pages) == 17  # with the sources index and the one source page
+    assert len(pages) == 2 * 17  # with the sources index and the one source page; en and mn
     for path in pages:
         check_page_structure(site[path], path)
 
 
 def check_page_structure(document: Document, path: str) -> None:
     tree = parse(document)
-    assert tree.get("lang") == "en"
+    assert tree.get("lang") == ("mn" if path.startswith("/mn/") else "en"), path
     for landmark in ("header", "nav", "main", "footer"):
         assert tree.xpath(f"//body//{landmark}"), (path, landmark)
     assert len(tree.xpath("//h1")) == 1, path

@@ -246,7 +246,8 @@ CONTRAST_SCRIPT = """
   const selectors = ["body", "main p", "a", ".muted", ".tag-list a", ".tags a", ".era > h2",
                      ".year > h3 a", "button[aria-pressed=true]", "button[aria-pressed=false]",
                      ".milestone .date", "footer p", ".upcoming li", "mark", ".publisher",
-                     ".site-search button", ".passages .cited", ".result .snippet"];
+                     ".site-search button", ".passages .cited", ".result .snippet",
+                     ".language-switch a", ".translation-note"];
   return selectors.flatMap((s) => Array.from(document.querySelectorAll(s)).slice(0, 3).map(
     (el) => [s, parse(getComputedStyle(el).color).slice(0, 3), background(el)]));
 }
@@ -276,7 +277,9 @@ def test_contrast_and_no_sideways_scrolling(served: tuple[str, str], browser: An
     tab = context.new_page()
     console = Console(tab)
     for path in ("/", f"/milestones/{RELATIONS}", "/sources/mongolia-united-states-relations/",
-                 "/search?q=Khaan+Quest"):
+                 "/search?q=Khaan+Quest", "/mn/", f"/mn/milestones/{RELATIONS}",
+                 "/mn/tags/diplomacy/", "/mn/sources/mongolia-united-states-relations/",
+                 "/mn/search?q=Khaan+Quest"):
         tab.goto(f"{base}{path}")
         samples = tab.evaluate(CONTRAST_SCRIPT)
         assert len(samples) > 10
@@ -284,6 +287,35 @@ def test_contrast_and_no_sideways_scrolling(served: tuple[str, str], browser: An
                if contrast(fg, bg) < 4.5]
         assert low == [], (scheme, path)
         assert tab.evaluate("document.documentElement.scrollWidth") <= width, path
+    context.close()
+    assert console.errors == []
+
+
+def test_the_mongolian_site_at_phone_width(served: tuple[str, str], browser: Any) -> None:
+    """Cyrillic on a 390 px screen: the switch, the draft note, the timeline, both ways."""
+    base, _ = served
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    console = Console(tab)
+    tab.goto(f"{base}/mn/")
+    assert tab.locator("html").get_attribute("lang") == "mn"
+    assert tab.locator("nav[aria-label='Сайт'] a").first.inner_text() == "Он дараалал"
+    assert tab.locator("#timeline li.milestone:visible").count() == MILESTONES
+    assert tab.locator("svg a.tl-mark").count() == MILESTONES
+    tab.locator(f"#m-{RELATIONS} h4 a").click()
+    tab.wait_for_url(f"**/mn/milestones/{RELATIONS}/")
+    title = tab.locator("h1").inner_text()
+    assert any("\u0400" <= ch <= "\u04ff" for ch in title), title
+    note = tab.locator("p.translation-note")
+    assert note.is_visible() and "Орчуулгыг хянаж амжаагүй" in note.inner_text()
+    assert tab.locator("blockquote").first.get_attribute("lang") == "en"
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+    switch = tab.locator(".language-switch a")
+    assert switch.is_visible() and switch.inner_text() == "English"
+    switch.click()
+    tab.wait_for_url(f"**/milestones/{RELATIONS}/")
+    assert tab.locator("html").get_attribute("lang") == "en"
+    assert tab.locator(".language-switch a").inner_text() == "Монгол"
     context.close()
     assert console.errors == []
 

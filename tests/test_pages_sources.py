@@ -90,6 +90,8 @@ def test_passages_follow_the_document_and_table_rows_read_as_text(
     page = tree_of(docs["/sources/mongolia-united-states-relations/index.html"])
     assert page.xpath("//ol[@class='passages']/li/@id") == [anchor for _, anchor in expected]
     for path, document in docs.items():
+        if not path.endswith(".html"):
+            continue  # card images
         for quote in tree_of(document).xpath("//blockquote"):
             assert "|" not in quote.text_content(), path
     wallace = readable_quote(

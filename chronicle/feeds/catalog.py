@@ -22,11 +22,12 @@ import datetime as dt
 from urllib.parse import quote
 
 from chronicle.config import FeedSettings
-from chronicle.feeds.entries import post_item, tag_uri, tag_url
+from chronicle.feeds.entries import post_item, post_language, tag_uri, tag_url
 from chronicle.feeds.index import FeedIndex
 from chronicle.feeds.model import Feed, Format, Item, Link
 from chronicle.feeds.queries import Snapshot
 from chronicle.feeds.text import xml_safe
+from chronicle.uitext import SOURCE_LANGUAGE, language_prefix, ui_text
 
 MAIN_STEM = "/feeds/milestones"
 ANNIVERSARIES_STEM = "/feeds/anniversaries"
@@ -40,6 +41,18 @@ def safe_settings(settings: FeedSettings) -> FeedSettings:
     return settings.model_copy(update=cleaned)
 
 
+def language_settings(settings: FeedSettings, language: str) -> FeedSettings:
+    """The feed settings as `language`'s feeds see them: their language, their title and
+    subtitle from the catalogue, and their site under /<code>, so every absolute link (self,
+    archive, entries, pages) points into that language's part of the site."""
+    if language == SOURCE_LANGUAGE:
+        return settings
+    _ = ui_text(language).gettext
+    return settings.model_copy(update={
+        "language": language, "title": _(settings.title), "subtitle": _(settings.subtitle),
+        "base_url": f"{settings.base_url}{language_prefix(language)}"})
+
+
 def archive_stem(k: int) -> str:
     return f"/feeds/archive/milestones-{k}"
 
@@ -50,14 +63,25 @@ POSTS: FeedKey = ("posts", None)
 
 
 class FeedCatalog:
-    """Turns a FeedIndex (or a snapshot) into Feed models; rendering them is the writers' job."""
+    """Turns a FeedIndex (or a snapshot) into Feed models; rendering them is the writers' job.
 
-    def __init__(self, settings: FeedSettings) -> None:
-        self.settings = safe_settings(settings)
+    One catalogue per language: English at the root; another language's feeds are published
+    under `prefix` (/mn/feeds/milestones.atom), with their own ids, words and entries.
+    """
+
+    def __init__(self, settings: FeedSettings, language: str = SOURCE_LANGUAGE) -> None:
+        self.language = language
+        self.prefix = language_prefix(language)
+        self.ui = ui_text(language)
+        self.settings = safe_settings(language_settings(settings, language))
 
     def index(self, snapshot: Snapshot) -> FeedIndex:
         return FeedIndex.load(self.settings, snapshot.milestones, snapshot.posts,
-                              snapshot.removals_at, snapshot.position, snapshot.retracted)
+                              snapshot.removals_at, snapshot.position, snapshot.retracted,
+                              self.language)
+
+    def _id(self, specific: str) -> str:
+        return tag_uri(self.settings, specific, self.language)
 
     def feeds(self, source: Snapshot | FeedIndex) -> list[Feed]:
         index = source if isinstance(source, FeedIndex) else self.index(source)
@@ -104,7 +128,7 @@ class FeedCatalog:
         full_pages = index.full_pages
         newest = self.main_items(index)
         links = (self._link("prev-archive", archive_stem(full_pages - 1)),) if full_pages else ()
-        return Feed(id=tag_uri(self.settings, "feed/milestones"), title=self.settings.title,
+        return Feed(id=self._id("feed/milestones"), title=self.settings.title,
                     subtitle=self.settings.subtitle, stem=MAIN_STEM, route=MAIN_STEM,
                     home_url=f"{self.settings.base_url}/", items=newest,
                     links=links + self._hub(), also_changed_at=index.removals_at)
@@ -119,28 +143,35 @@ class FeedCatalog:
         if k + 1 < full_pages:
             links.append(self._link("next-archive", archive_stem(k + 1)))
             changed.append(items[(k + 2) * size - 1].published)  # the link appeared then
-        return Feed(id=tag_uri(self.settings, "feed/milestones"),
-                    title=f"{self.settings.title} (archive: entries {k * size + 1}–"
-                          f"{(k + 1) * size})",
+        return Feed(id=self._id("feed/milestones"),
+                    title=self.ui.gettext("%(title)s (archive: entries %(first)s–%(last)s)",
+                                          title=self.settings.title, first=k * size + 1,
+                                          last=(k + 1) * size),
                     subtitle=self.settings.subtitle, stem=archive_stem(k),
                     route="/feeds/archive/milestones-{k}", home_url=f"{self.settings.base_url}/",
                     items=page, formats=(Format.ATOM,), links=tuple(links), archive=True,
                     also_changed_at=max(changed, default=None))
 
     def tag_feed(self, index: FeedIndex, tag: str) -> Feed:
-        return Feed(id=tag_uri(self.settings, f"feed/tags/{tag}"),
+        return Feed(id=self._id(f"feed/tags/{tag}"),
                     title=f"{self.settings.title}: {tag}",
-                    subtitle=f"Milestones tagged “{tag}”. {self.settings.subtitle}",
+                    subtitle=self.ui.gettext("Milestones tagged “%(tag)s”. %(subtitle)s",
+                                             tag=tag, subtitle=self.settings.subtitle),
                     stem=f"/feeds/tags/{quote(tag, safe='')}", route="/feeds/tags/{tag}",
                     home_url=tag_url(self.settings, tag),
                     items=index.tagged(tag, self.settings.main_size),
                     links=self._hub(), also_changed_at=index.removals_at)
 
     def anniversaries_feed(self, index: FeedIndex) -> Feed:
-        items = tuple(post_item(post, self.settings, index.titles)
-                      for post in index.posts[: self.settings.main_size])
-        return Feed(id=tag_uri(self.settings, "feed/anniversaries"),
-                    title=f"{self.settings.title}: on this day",
-                    subtitle="Anniversary posts of the chronicle's milestones, as they went out.",
+        """The posts that went out (another language's feed: the posts in that language)."""
+        posts = index.posts[: self.settings.main_size]
+        if self.language != SOURCE_LANGUAGE:
+            posts = tuple(post for post in posts if post_language(post) == self.language)
+        items = tuple(post_item(post, self.settings, index.titles, self.ui) for post in posts)
+        _ = self.ui.gettext
+        return Feed(id=self._id("feed/anniversaries"),
+                    title=_("%(title)s: on this day", title=self.settings.title),
+                    subtitle=_("Anniversary posts of the chronicle's milestones, "
+                               "as they went out."),
                     stem=ANNIVERSARIES_STEM, route=ANNIVERSARIES_STEM,
                     home_url=f"{self.settings.base_url}/", items=items, links=self._hub())

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from chronicle.config import FeedSettings
 from chronicle.feeds.entries import milestone_item, retracted_item
 from chronicle.feeds.model import Item
+from chronicle.localized import localize
 from chronicle.projections import MilestoneView, PublishedPostView, RetractedView
+from chronicle.uitext import SOURCE_LANGUAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +41,9 @@ class Placed:
 class FeedIndex:
     """Items in recorded order with per-tag positions; O(log n) to find, O(1) to append."""
 
-    def __init__(self, settings: FeedSettings) -> None:
+    def __init__(self, settings: FeedSettings, language: str = SOURCE_LANGUAGE) -> None:
         self.settings = settings
+        self.language = language                # the language of its Items (see entries)
         self.positions: list[int] = []          # recorded positions, ascending
         self.items: list[Item] = []             # parallel to `positions`; tombstones included
         self.titles: dict[str, str] = {}        # milestone id → title (anniversary posts)
@@ -58,8 +61,9 @@ class FeedIndex:
     @classmethod
     def load(cls, settings: FeedSettings, views: Iterable[MilestoneView],
              posts: Sequence[PublishedPostView], removals_at: dt.datetime | None,
-             position: int, retracted: Iterable[RetractedView] = ()) -> FeedIndex:
-        index = cls(settings)
+             position: int, retracted: Iterable[RetractedView] = (),
+             language: str = SOURCE_LANGUAGE) -> FeedIndex:
+        index = cls(settings, language)
         for view in views:
             index.put(view)
         for gone in retracted:
@@ -99,9 +103,10 @@ class FeedIndex:
         if old is not None and old.updated_position == view.updated_position:
             return Placed(self._find(old.recorded_position), frozenset())
         touched = self._forget(view.id) if old is not None else frozenset()
-        item = milestone_item(view, self.settings)
+        item = milestone_item(view, self.settings, self.language)
         at = self._insert(view.id, _Entry(view.recorded_position, view.updated_position, item))
-        self.titles[view.id] = view.milestone.title
+        self.titles[view.id] = (view.milestone.title if self.language == SOURCE_LANGUAGE
+                                else localize(view.milestone, self.language).title)
         for tag in item.tags:
             bisect.insort(self._tagged.setdefault(tag, []), view.recorded_position)
         return Placed(at, touched | frozenset(item.tags))
@@ -111,7 +116,7 @@ class FeedIndex:
         touched = self._forget(view.id) if view.id in self._entries else frozenset()
         if view.recorded_position is None:
             return None
-        item = retracted_item(view, self.settings)
+        item = retracted_item(view, self.settings, self.language)
         at = self._insert(view.id, _Entry(view.recorded_position, view.position, item))
         self._tombstones[view.id] = item
         return Placed(at, touched)

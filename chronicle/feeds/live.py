@@ -22,6 +22,7 @@ from chronicle.feeds.model import Document, Feed
 from chronicle.feeds.queries import last_removal_at, published_posts, read_snapshot
 from chronicle.feeds.render import FeedRenderer, RenderHook
 from chronicle.projections import ReadModels
+from chronicle.uitext import SOURCE_LANGUAGE
 
 
 def same_content(old: Feed, new: Feed) -> bool:
@@ -34,8 +35,8 @@ class LiveFeeds:
     """Feed documents of one database, refreshed incrementally as its position moves."""
 
     def __init__(self, settings: FeedSettings, read_models: ReadModels, *,
-                 on_render: RenderHook | None = None) -> None:
-        self.renderer = FeedRenderer(settings, on_render=on_render)
+                 on_render: RenderHook | None = None, language: str = SOURCE_LANGUAGE) -> None:
+        self.renderer = FeedRenderer(settings, on_render=on_render, language=language)
         self.catalog = self.renderer.catalog
         self.read_models = read_models
         self.log = LogChanges(read_models.engine)
@@ -121,6 +122,5 @@ class LiveFeeds:
             bodies = [document.body for document in previous[1]]
         else:
             bodies = [self.renderer.render(feed, fmt) for fmt in feed.formats]
-        return feed, [Document(feed.path(fmt), body, fmt.media_type, feed.last_modified,
-                               route=f"{feed.route}.{fmt}")
+        return feed, [self.renderer.document(feed, fmt, body)
                       for fmt, body in zip(feed.formats, bodies, strict=True)]

@@ -13,6 +13,7 @@ from chronicle.feeds.model import Document, Feed, Format
 from chronicle.feeds.queries import Snapshot, read_snapshot
 from chronicle.feeds.xmlfeeds import FeedgenWriter
 from chronicle.projections import ReadModels
+from chronicle.uitext import SOURCE_LANGUAGE
 
 RenderHook = Callable[[Feed, Format, float], None]   # (feed, format, seconds) per real render
 
@@ -25,8 +26,9 @@ class FeedRenderer:
     the documents it appears in. Safe to call from several threads.
     """
 
-    def __init__(self, settings: FeedSettings, *, on_render: RenderHook | None = None) -> None:
-        self.catalog = FeedCatalog(settings)
+    def __init__(self, settings: FeedSettings, *, on_render: RenderHook | None = None,
+                 language: str = SOURCE_LANGUAGE) -> None:
+        self.catalog = FeedCatalog(settings, language)
         self.xml = FeedgenWriter(self.catalog.settings)
         self.on_render = on_render
         self._memo: dict[tuple[Feed, Format], bytes] = {}
@@ -42,6 +44,12 @@ class FeedRenderer:
             self.on_render(feed, fmt, time.perf_counter() - started)
         return body
 
+    def document(self, feed: Feed, fmt: Format, body: bytes) -> Document:
+        """A feed's bytes at its path in the site (under the language's prefix)."""
+        prefix = self.catalog.prefix
+        return Document(prefix + feed.path(fmt), body, fmt.media_type, feed.last_modified,
+                        route=f"{prefix}{feed.route}.{fmt}")
+
     def documents(self, snapshot: Snapshot) -> list[Document]:
         with self._lock:
             memo: dict[tuple[Feed, Format], bytes] = {}
@@ -50,13 +58,13 @@ class FeedRenderer:
                 for fmt in feed.formats:
                     body = self._memo.get((feed, fmt))
                     memo[feed, fmt] = body if body is not None else self.render(feed, fmt)
-                    documents.append(Document(feed.path(fmt), memo[feed, fmt], fmt.media_type,
-                                              feed.last_modified, route=f"{feed.route}.{fmt}"))
+                    documents.append(self.document(feed, fmt, memo[feed, fmt]))
             self._memo = memo
             return documents
 
 
-def feed_documents(settings: FeedSettings, read_models: ReadModels) -> list[Document]:
+def feed_documents(settings: FeedSettings, read_models: ReadModels,
+                   language: str = SOURCE_LANGUAGE) -> list[Document]:
     """Every feed document of the read models as they are now (a one-off renderer)."""
-    return FeedRenderer(settings).documents(read_snapshot(read_models,
-                                                          posts_limit=settings.main_size))
+    return FeedRenderer(settings, language=language).documents(
+        read_snapshot(read_models, posts_limit=settings.main_size))

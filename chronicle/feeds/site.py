@@ -60,10 +60,13 @@ def checked(documents: list[Document]) -> list[Document]:
 
 def site_documents(settings: Settings, read_models: ReadModels,
                    renderer: FeedRenderer | None = None) -> list[Document]:
-    """The feeds, then every other source's documents, rendered from scratch."""
+    """The feeds in every language, then every other source's documents, rendered from
+    scratch (`renderer`: the English feeds' renderer, to reuse its bytes)."""
     renderer = renderer or FeedRenderer(settings.feed)
-    documents = renderer.documents(read_snapshot(read_models,
-                                                 posts_limit=settings.feed.main_size))
+    snapshot = read_snapshot(read_models, posts_limit=settings.feed.main_size)
+    documents = renderer.documents(snapshot)
+    for language in settings.feed.languages[1:]:
+        documents += FeedRenderer(settings.feed, language=language).documents(snapshot)
     for source in extra_sources():
         documents.extend(source(settings, read_models))
     return checked(documents)
@@ -84,13 +87,19 @@ class SiteDocuments:
         self.settings = settings
         self.read_models = read_models
         self.feeds = LiveFeeds(settings.feed, read_models, on_render=on_render)
+        self.translated = [LiveFeeds(settings.feed, read_models, on_render=on_render,
+                                     language=language)
+                           for language in settings.feed.languages[1:]]
         self.sources = sources
         self.timings: dict[str, float] = {}
 
     def feed_documents(self, position: int) -> list[Document]:
-        """The live feeds at `position` (incremental); starts a new set of `timings`."""
+        """The live feeds at `position` in every language (incremental); starts a new set of
+        `timings`."""
         started = time.perf_counter()
         documents = self.feeds.documents(position)
+        for feeds in self.translated:
+            documents += feeds.documents(position)
         self.timings = {"feeds": time.perf_counter() - started}
         return documents
 

@@ -29,6 +29,7 @@ from icalendar import Calendar, Event
 from chronicle.config import Settings
 from chronicle.localized import localize
 from chronicle.projections import MilestoneView
+from chronicle.uitext import language_prefix
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 PRODID = "-//Chronicle//Anniversary calendar//EN"
@@ -42,11 +43,6 @@ CALENDAR_TEXTS = {   # (name suffix, description) of the calendar itself, per la
     "en": ("anniversaries", "Yearly anniversaries of the milestones."),
     "mn": ("ойн өдрүүд", "Үйл явдлуудын жил бүрийн ой."),
 }
-
-
-def language_prefix(language: str) -> str:
-    """Where a language's documents live: English at the root, others under /<code>."""
-    return "" if language == "en" else f"/{language}"
 
 
 def uid_host(tag_authority: str) -> str:

@@ -11,16 +11,19 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
-from num2words import num2words
 
 from chronicle.config import Settings
-from chronicle.dates import DatePoint, HistoricalDate
+from chronicle.dates import DatePoint
+from chronicle.datewords import date_words, full_date_words, month_day_words
+from chronicle.datewords import ordinal as ordinal_words
 from chronicle.domain import Milestone
+from chronicle.localized import LocalizedMilestone, localize
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.queries import PageData
@@ -30,6 +33,7 @@ from chronicle.pages.upcoming import FEB29, next_anniversaries
 from chronicle.projections import MilestoneView, RetractedView, SearchHit
 from chronicle.projections.jsonviews import marked_html
 from chronicle.quotes import readable_quote
+from chronicle.uitext import SOURCE_LANGUAGE, language_name, language_prefix, ui_text
 
 CSS_PATH = "/assets/chronicle.css"
 JS_PATH = "/assets/filter.js"
@@ -47,9 +51,21 @@ class Alternate:
     title: str
 
 
-def ordinal(number: int) -> str:
-    """"1st", "2nd", "40th", "111th", as the posts write them."""
-    return str(num2words(number, to="ordinal_num"))
+ENGLISH = Markup(' lang="en"')
+
+
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """The same page in another language: `hreflang` alternates and the language switch."""
+
+    language: str
+    href: str
+    name: str
+
+
+def fallback_mark(localized: LocalizedMilestone, field: str) -> Markup:
+    """` lang="en"` on the element of a field shown in English for want of a translation."""
+    return ENGLISH if field in localized.fallbacks else Markup("")
 
 
 def paragraphs(text: str | None) -> Markup:
@@ -64,41 +80,55 @@ def is_web_url(url: str | None) -> bool:
     return bool(url) and re.match(r"(?i)https?://\S+\Z", url or "") is not None
 
 
-def day_words(day: dt.date) -> str:
-    return HistoricalDate.from_date(day).words()
-
-
 def utc_words(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def relative_day(day: dt.date, today: dt.date) -> str:
-    days = (day - today).days
-    return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
+def when_markup(moment: dt.datetime) -> Markup:
+    """A recorded time as a <time> element, for a sentence that places it."""
+    return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), utc_words(moment))
 
 
 class PageRenderer:
-    """Renders the site's HTML pages for one configuration."""
+    """Renders the site's HTML pages for one configuration, in one of its languages.
 
-    def __init__(self, settings: Settings) -> None:
+    Every language renders the same templates: interface words through the catalogue
+    (chronicle.uitext), a milestone's text through `localize`, English standing in where
+    there is no translation and marked `lang="en"`. English lives at the root, another
+    language under /<code>/ (see `language_prefix`).
+    """
+
+    def __init__(self, settings: Settings, language: str = SOURCE_LANGUAGE) -> None:
         self.settings = settings
+        self.language = language
+        self.prefix = language_prefix(language)
         feed = settings.feed
         self.root = urlsplit(feed.base_url).path.rstrip("/")
+        self.ui = ui_text(language)
         self.env = Environment(loader=PackageLoader("chronicle.pages", "templates"),
                                autoescape=True, undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                               auto_reload=False)
-        self.env.filters.update(paragraphs=paragraphs, utc_words=utc_words, ordinal=ordinal,
-                                day_words=day_words, readable_quote=readable_quote,
+                               auto_reload=False, extensions=["jinja2.ext.i18n"])
+        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+            self.ui.lookup, self.ui.nlookup, newstyle=True)
+        english = language == SOURCE_LANGUAGE
+        self.env.filters.update(paragraphs=paragraphs, utc_words=utc_words,
+                                ordinal=partial(ordinal_words, language=language),
+                                day_words=partial(full_date_words, language=language),
+                                date_words=partial(date_words, language=language),
+                                readable_quote=readable_quote, t=self.ui.lookup,
                                 marked=lambda text: Markup(marked_html(text)))
         self.env.globals.update(url=self.url, is_web_url=is_web_url, era_of=era_of,
                                 source_slug=source_slug, passage_anchor=passage_anchor,
-                                site=self._site())
+                                site=self._site(), loc=partial(localize, language=language),
+                                fb=fallback_mark, when_markup=when_markup,
+                                en=Markup("") if english else ENGLISH)
 
     # -- links -------------------------------------------------------------------------
 
     def url(self, kind: str, value: object = None) -> str:
-        """A root-relative URL: url("milestone", id), url("tag", tag), url("year", 1987)."""
+        """A root-relative URL in this language: url("milestone", id), url("year", 1987);
+        the style sheet, the script and the card images are shared by every language."""
         paths = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
                  "year": "/years/{}/", "source": "/sources/{}/", "sources": "/sources/",
                  "search": "/search", "card": "/cards/{}.png",
@@ -107,33 +137,54 @@ class PageRenderer:
         path = paths[kind]
         if value is not None:
             path = path.format(quote(str(value), safe=""))
-        return f"{self.root}{path}"
+        shared = kind in ("css", "js", "card")
+        return f"{self.root}{'' if shared else self.prefix}{path}"
+
+    def translations(self, path: str) -> tuple[list[Translated], list[Translated]]:
+        """The page at `path` (unprefixed) in every language the site publishes, as absolute
+        `hreflang` alternates (with x-default, the English page), and as the root-relative
+        links of the language switch (the other languages)."""
+        base = self.settings.feed.base_url
+        languages = self.settings.feed.languages
+        alternates = [Translated(lang, f"{base}{language_prefix(lang)}{path}",
+                                 language_name(lang)) for lang in languages]
+        alternates.append(Translated("x-default", f"{base}{path}", ""))
+        switch = [Translated(lang, f"{self.root}{language_prefix(lang)}{path}",
+                             language_name(lang)) for lang in languages if lang != self.language]
+        return alternates, switch
 
     def _site(self) -> dict[str, Any]:
         feed = self.settings.feed
-        return {"title": feed.title, "subtitle": feed.subtitle, "language": feed.language,
+        english = self.language == SOURCE_LANGUAGE
+        return {"title": self.ui.gettext(feed.title), "subtitle": self.ui.gettext(feed.subtitle),
+                "language": feed.language if english else self.language,
                 "base_url": feed.base_url, "rights": feed.rights,
                 "feeds": self.main_alternates()}
 
     def main_alternates(self) -> list[Alternate]:
-        stem = f"{self.root}/feeds/milestones"
-        return [Alternate(f"{stem}.atom", "application/atom+xml", "Milestones (Atom)"),
-                Alternate(f"{stem}.rss", "application/rss+xml", "Milestones (RSS)"),
-                Alternate(f"{stem}.json", "application/feed+json", "Milestones (JSON Feed)"),
+        stem = f"{self.root}{self.prefix}/feeds/milestones"
+        _ = self.ui.gettext
+        return [Alternate(f"{stem}.atom", "application/atom+xml", _("Milestones (Atom)")),
+                Alternate(f"{stem}.rss", "application/rss+xml", _("Milestones (RSS)")),
+                Alternate(f"{stem}.json", "application/feed+json", _("Milestones (JSON Feed)")),
                 Alternate(self.url("calendar"), "text/calendar",
-                          "Anniversaries (iCalendar)")]
+                          _("Anniversaries (iCalendar)"))]
 
     def tag_alternates(self, tag: str) -> list[Alternate]:
         stem = self.url("tag-feed", tag)
-        return [Alternate(f"{stem}.atom", "application/atom+xml", f"Tagged “{tag}” (Atom)"),
-                Alternate(f"{stem}.rss", "application/rss+xml", f"Tagged “{tag}” (RSS)"),
-                Alternate(f"{stem}.json", "application/feed+json", f"Tagged “{tag}” (JSON Feed)")]
+        _ = self.ui.gettext
+        return [Alternate(f"{stem}.{ext}", media_type, _(f"Tagged “%(tag)s” ({name})", tag=tag))
+                for ext, media_type, name in (("atom", "application/atom+xml", "Atom"),
+                                              ("rss", "application/rss+xml", "RSS"),
+                                              ("json", "application/feed+json", "JSON Feed"))]
 
     def _render(self, template: str, canonical: str, **context: Any) -> bytes:
         context.setdefault("alternates", self.main_alternates())
         context.setdefault("scripts", False)
+        hreflang, switch = self.translations(canonical)
         text = self.env.get_template(template).render(
-            canonical=f"{self.settings.feed.base_url}{canonical}", **context)
+            canonical=f"{self.settings.feed.base_url}{self.prefix}{canonical}",
+            hreflang=hreflang, switch=switch, **context)
         return text.encode("utf-8")
 
     # -- pages -------------------------------------------------------------------------
@@ -149,7 +200,7 @@ class PageRenderer:
         return self._render(
             "index.html", "/", groups=timeline(data.milestones), tags=data.tags,
             years=data.years, count=len(data.milestones), upcoming=upcoming,
-            upcoming_when=relative_day(upcoming[0].on, today) if upcoming else "",
+            upcoming_days=(upcoming[0].on - today).days if upcoming else None,
             first_year=min(years, default=None), last_year=max(years, default=None),
             picture=picture(data.milestones), scripts=True, card=card or self.card)
 
@@ -164,11 +215,16 @@ class PageRenderer:
         month_day = milestone.date.month_day()
         if month_day is None:
             return None
-        words = DatePoint(2000, *month_day).words(with_year=False)
+        if self.language == SOURCE_LANGUAGE:
+            words = DatePoint(2000, *month_day).words(with_year=False)
+        else:
+            words = month_day_words(*month_day, language=self.language)
         if month_day != FEB29:
             return words
-        common = {"feb28": "on 28 February in other years", "mar1": "on 1 March in other years",
-                  "skip": "only in leap years"}[self.settings.posting.feb29_rule]
+        _ = self.ui.gettext
+        common = {"feb28": _("on 28 February in other years"),
+                  "mar1": _("on 1 March in other years"),
+                  "skip": _("only in leap years")}[self.settings.posting.feb29_rule]
         return f"{words} ({common})"
 
     def retracted(self, gone: RetractedView, last_known: Milestone | None,
@@ -178,7 +234,8 @@ class PageRenderer:
 
     def tag(self, tag: str, views: Sequence[MilestoneView], card: Card | None = None) -> bytes:
         return self._render("listing.html", f"/tags/{quote(tag, safe='')}/",
-                            heading=f"Milestones tagged “{tag}”", views=views, tag=tag,
+                            heading=self.ui.gettext("Milestones tagged “%(tag)s”", tag=tag),
+                            views=views, tag=tag,
                             year=None, alternates=self.main_alternates()
                             + self.tag_alternates(tag), card=card or self.card)
 
@@ -186,7 +243,8 @@ class PageRenderer:
              card: Card | None = None) -> bytes:
         before = [y for y in years if y < year]
         after = [y for y in years if y > year]
-        return self._render("listing.html", f"/years/{year}/", heading=f"Milestones of {year}",
+        heading = self.ui.gettext("Milestones of %(year)s", year=year)
+        return self._render("listing.html", f"/years/{year}/", heading=heading,
                             views=views, tag=None, year=year, card=card or self.card,
                             previous_year=before[-1] if before else None,
                             next_year=after[0] if after else None)

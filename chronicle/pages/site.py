@@ -7,6 +7,10 @@ The server answers the same URLs, and the clean ones without the slash, with the
 (chronicle.pages.web).
 A retracted milestone keeps its page, marked by GONE_ROUTE so the server answers it with 410.
 
+Every language of `feed.languages` beyond English publishes the same pages under its prefix
+(/mn/index.html, /mn/milestones/<id>/index.html, …, /mn/calendar.ics); the card images, the
+style sheet and the script are shared.
+
 Only the home page depends on the date (its "next anniversary"); every other page changes
 only when the log does.
 """
@@ -37,6 +41,7 @@ from chronicle.pages.sources import source_pages
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
 from chronicle.projections import MilestoneView, ReadModels, RetractedView
+from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 
 HTML = "text/html; charset=utf-8"
 INDEX_PATH = "/index.html"
@@ -76,7 +81,8 @@ def index_document(renderer: PageRenderer, data: PageData, today: dt.date,
                    card: Card | None = None) -> Document:
     """`card`: the milestones' timeline entries, memoised by the caller (or rendered here)."""
     modified = max(data.changed_at, day_start(today, renderer.settings))
-    return Document(INDEX_PATH, renderer.index(data, today, card), HTML, modified, route="/")
+    return Document(renderer.prefix + INDEX_PATH, renderer.index(data, today, card), HTML,
+                    modified, route=f"{renderer.prefix}/")
 
 
 def asset_documents() -> list[Document]:
@@ -90,12 +96,14 @@ def asset_documents() -> list[Document]:
 
 
 def calendar_documents(settings: Settings, data: PageData,
-                       event_ical: Callable[[MilestoneView], bytes] | None = None
-                       ) -> list[Document]:
-    """The same calendar at the brief URL and beside the anniversaries feed."""
+                       event_ical: Callable[[MilestoneView], bytes] | None = None,
+                       language: str = SOURCE_LANGUAGE) -> list[Document]:
+    """The same calendar at the brief URL and beside the anniversaries feed (per language)."""
+    prefix = language_prefix(language)
     body = render_calendar(data.day_precision, settings,
-                           f"{settings.feed.base_url}{CALENDAR_PATH}", event_ical)
-    return [Document(path, body, CALENDAR_TYPE, data.changed_at, route=path)
+                           f"{settings.feed.base_url}{prefix}{CALENDAR_PATH}", event_ical,
+                           language=language)
+    return [Document(prefix + path, body, CALENDAR_TYPE, data.changed_at, route=prefix + path)
             for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH)]
 
 
@@ -149,18 +157,20 @@ _memos_lock = threading.Lock()
 
 
 @lru_cache(maxsize=8)
-def _renderer(settings_json: str) -> tuple[PageRenderer, Memos]:
-    return PageRenderer(Settings.model_validate_json(settings_json)), weakref.WeakKeyDictionary()
+def _renderer(settings_json: str, language: str) -> tuple[PageRenderer, Memos]:
+    return (PageRenderer(Settings.model_validate_json(settings_json), language),
+            weakref.WeakKeyDictionary())
 
 
-def renderer_for(settings: Settings) -> PageRenderer:
-    """One renderer per configuration: its templates compile once per process."""
-    return _renderer(settings.model_dump_json())[0]
+def renderer_for(settings: Settings, language: str = SOURCE_LANGUAGE) -> PageRenderer:
+    """One renderer per configuration and language: its templates compile once per process."""
+    return _renderer(settings.model_dump_json(), language)[0]
 
 
-def _memo_for(settings: Settings, engine: Engine) -> tuple[PageRenderer, RenderMemo]:
+def _memo_for(settings: Settings, engine: Engine,
+              language: str) -> tuple[PageRenderer, RenderMemo]:
     """The renderer of a configuration and its memo for one database (dropped with its engine)."""
-    renderer, memos = _renderer(settings.model_dump_json())
+    renderer, memos = _renderer(settings.model_dump_json(), language)
     with _memos_lock:
         memo = memos.get(engine)
         if memo is None:
@@ -169,26 +179,37 @@ def _memo_for(settings: Settings, engine: Engine) -> tuple[PageRenderer, RenderM
 
 
 class PageBuilder:
-    """Renders every page of one snapshot of the read models."""
+    """Renders every page of one snapshot of the read models, in one language."""
 
-    def __init__(self, settings: Settings, read_models: ReadModels) -> None:
+    def __init__(self, settings: Settings, read_models: ReadModels,
+                 language: str = SOURCE_LANGUAGE) -> None:
         self.settings = settings
         self.read_models = read_models
-        self.renderer, self.memo = _memo_for(settings, read_models.engine)
+        self.language = language
+        self.renderer, self.memo = _memo_for(settings, read_models.engine, language)
         self.log = LogReader(read_models.engine)
 
     def all(self, data: PageData, today: dt.date, *, cards: bool = True) -> list[Document]:
-        """`cards=False` leaves the card images out (the bench: a PNG costs tens of ms)."""
+        """Every page; English adds what all languages share (card images, assets).
+
+        `cards=False` leaves the card images out (the bench: a PNG costs tens of ms)."""
+        english = self.language == SOURCE_LANGUAGE
         with self.memo.lock:
             documents = [index_document(self.renderer, data, today, self.card),
                          self.not_found(data)]
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
-            if cards:
+            if english and cards:
                 documents += card_documents(self.settings, data, self.memo)
             documents += self.sources(data)
-            documents += calendar_documents(self.settings, data, self.event)
+            documents += calendar_documents(self.settings, data, self.event, self.language)
             self.memo.finish()
-        return documents + asset_documents()
+        return documents + asset_documents() if english else documents
+
+    def path(self, kind: str, name: object) -> str:
+        return self.renderer.prefix + page_path(kind, name)
+
+    def route(self, route: str) -> str:
+        return self.renderer.prefix + route
 
     def card(self, view: MilestoneView, level: int) -> Markup:
         return self.memo.latest(("card", level, view.id), view.updated_position,
@@ -196,11 +217,11 @@ class PageBuilder:
 
     def event(self, view: MilestoneView) -> bytes:
         return self.memo.get(("event", stamp(view)),
-                             partial(event_ical, view, self.settings))
+                             partial(event_ical, view, self.settings, self.language))
 
     def not_found(self, data: PageData) -> Document:
-        return Document(NOT_FOUND_PATH, self.renderer.not_found(data), HTML, data.changed_at,
-                        route=NOT_FOUND_PATH)
+        return Document(self.route(NOT_FOUND_PATH), self.renderer.not_found(data), HTML,
+                        data.changed_at, route=self.route(NOT_FOUND_PATH))
 
     def milestones(self, data: PageData) -> list[Document]:
         """Only the milestones whose page is not memoised read their audit trail."""
@@ -211,8 +232,8 @@ class PageBuilder:
             return self.memo.get(("milestone", stamp(view)), lambda: self.renderer.milestone(
                 view, tuple(from_history(trails.get(view.id, [])))))
 
-        return [Document(page_path("milestones", view.id), page(view), HTML,
-                         view.updated_at.astimezone(dt.UTC), route="/milestones/{id}")
+        return [Document(self.path("milestones", view.id), page(view), HTML,
+                         view.updated_at.astimezone(dt.UTC), route=self.route("/milestones/{id}"))
                 for view in data.milestones]
 
     def retracted(self, data: PageData) -> list[Document]:
@@ -221,7 +242,7 @@ class PageBuilder:
             last, trail = self.log.last_known(events), tuple(from_stream(events))
             return self.renderer.retracted(gone, last, trail)
 
-        return [Document(page_path("milestones", gone.id),
+        return [Document(self.path("milestones", gone.id),
                          self.memo.get(("gone", gone), partial(render, gone)), HTML,
                          gone.retracted_at, route=GONE_ROUTE) for gone in data.retracted]
 
@@ -231,35 +252,39 @@ class PageBuilder:
             views = data.tagged(tag)
             body = self.memo.get(("tag", tag, tuple(map(stamp, views))),
                                  partial(self.renderer.tag, tag, views, self.card))
-            pages.append(Document(page_path("tags", tag), body, HTML, data.changed_at,
-                                  route="/tags/{tag}"))
+            pages.append(Document(self.path("tags", tag), body, HTML, data.changed_at,
+                                  route=self.route("/tags/{tag}")))
         for year in data.years:
             views = data.in_year(year)
             body = self.memo.get(("year", year, tuple(map(stamp, views)), data.years),
                                  partial(self.renderer.year, year, views, data.years, self.card))
-            pages.append(Document(page_path("years", year), body, HTML, data.changed_at,
-                                  route="/years/{year}"))
+            pages.append(Document(self.path("years", year), body, HTML, data.changed_at,
+                                  route=self.route("/years/{year}")))
         return pages
 
 
     def sources(self, data: PageData) -> list[Document]:
         """A page per quoted document, and their index (see chronicle.pages.sources)."""
         pages = source_pages(data.milestones, self.settings.path(self.settings.seeds_dir))
-        documents = [Document(SOURCES_PATH, self.memo.get(
+        documents = [Document(self.route(SOURCES_PATH), self.memo.get(
             ("sources", tuple(p.key for p in pages)), partial(self.renderer.sources, pages)),
-            HTML, data.changed_at, route="/sources/")]
+            HTML, data.changed_at, route=self.route("/sources/"))]
         for page in pages:
             ordered = any(passage.offset is not None for passage in page.passages)
             body = self.memo.get(("source", page.key),
                                  partial(self.renderer.source, page, ordered))
-            documents.append(Document(page_path("sources", page.slug), body, HTML,
-                                      data.changed_at, route="/sources/{slug}"))
+            documents.append(Document(self.path("sources", page.slug), body, HTML,
+                                      data.changed_at, route=self.route("/sources/{slug}")))
         return documents
 
 
 def documents(settings: Settings, read_models: ReadModels,
               today: Callable[[Settings], dt.date] = system_today, *, cards: bool = True
               ) -> list[Document]:
-    """Every page and the calendar; found by `chronicle.feeds.site` for serving and export."""
+    """Every page and the calendar in every language the site publishes; found by
+    `chronicle.feeds.site` for serving and export."""
     data = read_page_data(read_models)
-    return PageBuilder(settings, read_models).all(data, today(settings), cards=cards)
+    day = today(settings)
+    return [document for language in settings.feed.languages
+            for document in PageBuilder(settings, read_models, language).all(data, day,
+                                                                              cards=cards)]

@@ -10,6 +10,8 @@ This layer sits in front of it and only maps URLs:
                            earlier /milestones/<id>.html); 410 Gone for a retracted milestone
   /tags/<tag>/, /years/<y>/, /sources/<slug>/  → their index.html documents, the same way
   anything unknown         a friendly HTML 404 page
+  /mn/, /mn/milestones/<id>/, …  the same for each other language of `feed.languages`
+                           (its own home page, 404 page and 410 answers)
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import anyio.to_thread
@@ -40,6 +42,7 @@ from chronicle.pages.site import (
 from chronicle.pages.websub import HubPinger
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore
+from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 from chronicle.web.cache import Served
 from chronicle.web.documents import is_fresh
 
@@ -74,8 +77,18 @@ class _State(Protocol):
     metrics: _Metrics
 
 
+def split_language(path: str, languages: Sequence[str]) -> tuple[str, str]:
+    """(the language prefix, the rest): ("/mn", "/milestones/x/") or ("", path) for English."""
+    for language in languages[1:]:
+        prefix = language_prefix(language)
+        if path == prefix or path.startswith(prefix + "/"):
+            return prefix, path[len(prefix):] or "/"
+    return "", path
+
+
 def page_target(path: str) -> str | None:
-    """The document path a page URL is published at, or None for other URLs."""
+    """The document path a page URL is published at, or None for other URLs (`path` without
+    its language prefix)."""
     if not path.startswith(_PREFIXES):  # the feeds' hot path pays one startswith
         return SOURCES_PATH if path == "/sources" else None
     if path in ("/sources/", SOURCES_PATH):
@@ -91,7 +104,7 @@ class DayIndex:
                  today: Callable[[Settings], dt.date]) -> None:
         self.settings, self.read_models, self.today = settings, read_models, today
         self.rendered_day: dt.date | None = None   # the day the follower last filled the cache
-        self._own: tuple[tuple[int, dt.date], Served] | None = None
+        self._own: dict[str, tuple[tuple[int, dt.date], Served]] = {}  # per language
         self._lock = threading.Lock()
 
     def wrap_refresh(self, refresh: Callable[[int], None]) -> Callable[[int], None]:
@@ -101,17 +114,18 @@ class DayIndex:
             self.rendered_day = day
         return refreshed
 
-    def current(self, position: int) -> Served | None:
+    def current(self, position: int, language: str = SOURCE_LANGUAGE) -> Served | None:
         """None when the cached home page is today's; else today's, rendered once per day."""
         day = self.today(self.settings)
         if day == self.rendered_day:
             return None
         with self._lock:
-            if self._own is None or self._own[0] != (position, day):
+            own = self._own.get(language)
+            if own is None or own[0] != (position, day):
                 data = read_page_data(self.read_models)
-                document = index_document(renderer_for(self.settings), data, day)
-                self._own = ((position, day), Served.prepare(document))
-            return self._own[1]
+                document = index_document(renderer_for(self.settings, language), data, day)
+                own = self._own[language] = ((position, day), Served.prepare(document))
+            return own[1]
 
 
 class PageLayer:
@@ -124,15 +138,16 @@ class PageLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
+        prefix, path = split_language(scope["path"], self.state.settings.feed.languages)
         cache = self.state.cache
         if path in ("/", INDEX_PATH):
-            await self._index(scope, receive, send)
+            await self._index(scope, receive, send, prefix)
             return
         target = page_target(path)
         if target is None:
             await self.app(scope, receive, send)
             return
+        target = prefix + target
         if not cache.ready:
             await self._answer(scope, send, 503, NOT_READY, "/pages",
                                [(b"content-type", b"text/plain; charset=utf-8"),
@@ -142,30 +157,33 @@ class PageLayer:
         if scope["method"] not in ("GET", "HEAD"):
             await self._answer(scope, send, 405, b"", "/pages", [(b"allow", b"GET, HEAD")])
         elif served is None:
-            await self._not_found(scope, send)
+            await self._not_found(scope, send, prefix)
         elif served.document.route == GONE_ROUTE:
             await self._answer(scope, send, 410, served.document.body, GONE_ROUTE,
                                [(b"content-type", HTML)])
         else:
             await self.app({**scope, "path": target, "raw_path": target.encode()}, receive, send)
 
-    async def _index(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _index(self, scope: Scope, receive: Receive, send: Send, prefix: str) -> None:
         cache = self.state.cache
+        language = prefix.lstrip("/") or SOURCE_LANGUAGE
         try:
-            own = await anyio.to_thread.run_sync(self.day_index.current, cache.position)
+            own = await anyio.to_thread.run_sync(self.day_index.current, cache.position,
+                                                 language)
         except Exception as exc:  # the database is down: yesterday's page beats none
             log.warning("cannot render today's home page (%s); serving the cached one", exc)
             own = None
         if own is None:
-            await self.app({**scope, "path": INDEX_PATH, "raw_path": INDEX_PATH.encode()},
+            index = prefix + INDEX_PATH
+            await self.app({**scope, "path": index, "raw_path": index.encode()},
                            receive, send)
         elif is_fresh(scope["headers"], own):
             await self._answer(scope, send, 304, b"", "/", own.not_modified_headers)
         else:
             await self._answer(scope, send, 200, own.document.body, "/", own.ok_headers)
 
-    async def _not_found(self, scope: Scope, send: Send) -> None:
-        await self._answer(scope, send, 404, not_found_body(self.state), "/404",
+    async def _not_found(self, scope: Scope, send: Send, prefix: str = "") -> None:
+        await self._answer(scope, send, 404, not_found_body(self.state, prefix), "/404",
                            [(b"content-type", HTML)])
 
     async def _answer(self, scope: Scope, send: Send, status: int, body: bytes, route: str,
@@ -180,9 +198,12 @@ class PageLayer:
         self.state.metrics.request(route, status)
 
 
-def not_found_body(state: _State) -> bytes:
-    served = state.cache.get(NOT_FOUND_PATH)
-    return served.document.body if served else renderer_for(state.settings).not_found()
+def not_found_body(state: _State, prefix: str = "") -> bytes:
+    """The 404 page in the language of the address asked for."""
+    served = state.cache.get(prefix + NOT_FOUND_PATH)
+    if served is not None:
+        return served.document.body
+    return renderer_for(state.settings, prefix.lstrip("/") or SOURCE_LANGUAGE).not_found()
 
 
 def notify_hub(pinger: HubPinger, state: _State) -> None:
@@ -205,7 +226,9 @@ def register_page_routes(app: FastAPI, state: Any,
     app.outer_layers.append(  # type: ignore[attr-defined]
         lambda inner: PageLayer(inner, state, day_index))
 
-    async def html_not_found(_request: Request, _exc: Exception) -> Response:
-        return Response(not_found_body(state), status_code=404, media_type=HTML.decode())
+    async def html_not_found(request: Request, _exc: Exception) -> Response:
+        prefix, _ = split_language(request.url.path, state.settings.feed.languages)
+        return Response(not_found_body(state, prefix), status_code=404,
+                        media_type=HTML.decode())
 
     app.add_exception_handler(404, html_not_found)
