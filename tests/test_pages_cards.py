@@ -48,7 +48,7 @@ def test_milestone_pages_link_their_card_which_the_site_publishes(store: SqlEven
     meta = {(e.get("property") or e.get("name")): e.get("content")
             for e in page.xpath("//head/meta[@content]")}
     assert meta["og:image"] == meta["twitter:image"] == f"{BASE}/cards/milestone-2.png"
-    assert meta["og:url"] == f"{BASE}/milestones/milestone-2"
+    assert meta["og:url"] == f"{BASE}/milestones/milestone-2/"
     assert meta["og:title"] == meta["twitter:title"] == "Relations established"
     assert meta["og:description"].startswith("27 January 1987")
     assert meta["twitter:card"] == "summary_large_image"

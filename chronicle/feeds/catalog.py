@@ -163,10 +163,9 @@ class FeedCatalog:
                     links=self._hub(), also_changed_at=index.removals_at)
 
     def anniversaries_feed(self, index: FeedIndex) -> Feed:
-        """The posts that went out (another language's feed: the posts in that language)."""
-        posts = index.posts[: self.settings.main_size]
-        if self.language != SOURCE_LANGUAGE:
-            posts = tuple(post for post in posts if post_language(post) == self.language)
+        """The posts that went out in this feed's language."""
+        posts = tuple(post for post in index.posts
+                      if post_language(post) == self.language)[: self.settings.main_size]
         items = tuple(post_item(post, self.settings, index.titles, self.ui) for post in posts)
         _ = self.ui.gettext
         return Feed(id=self._id("feed/anniversaries"),
