@@ -54,6 +54,7 @@ def test_show_on_a_retracted_milestone_prints_its_history(store: SqlEventStore,
 
 
 def test_show_of_an_unknown_id_is_one_line_and_exit_2(db_url: str) -> None:
+    assert run_cli("--database-url", db_url, "db", "upgrade").code == 0
     shown = run_cli("--database-url", db_url, "show", "no-such-milestone")
     assert shown.code == 2
     assert shown.stderr.strip().splitlines()[-1] == "no-such-milestone: no such milestone"
