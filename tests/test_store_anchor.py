@@ -6,7 +6,9 @@ hash, leaves a chain that verifies on its own; a head kept elsewhere catches bot
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from chronicle.config import Settings
 from chronicle.replication.database import iter_rows
@@ -121,3 +123,25 @@ def test_healthz_shows_the_head_link(db_url: str) -> None:
         assert code == 200 and body["head_link"] == anchor
     finally:
         store.close()
+
+
+def test_the_main_feeds_carry_the_head_and_verify_expect_accepts_it(db_url: str,
+                                                                     tmp_path: Path) -> None:
+    seeded(db_url)
+    head = head_of(db_url)
+    out = tmp_path / "site"
+    exported = run_cli("--database-url", db_url, "export", "--out", str(out))
+    assert exported.code == 0, exported.stderr
+    atom = (out / "feeds" / "milestones.atom").read_text()
+    rss = (out / "feeds" / "milestones.rss").read_text()
+    shown = json.loads((out / "feeds" / "milestones.json").read_text())["_chronicle"]["log_head"]
+    in_atom = re.search(r"<chronicle:head>([^<]+)</chronicle:head>", atom)
+    in_rss = re.search(r"<chronicle:head>([^<]+)</chronicle:head>", rss)
+    assert in_atom and in_rss
+    assert in_atom.group(1) == in_rss.group(1) == shown == head
+    assert run_cli("--database-url", db_url, "verify", "--expect", shown).code == 0
+    # Only the main feeds carry it: the others keep their bytes while the log grows.
+    tags = list((out / "feeds" / "tags").glob("*.atom"))
+    assert tags and all("chronicle:head" not in t.read_text() for t in tags)
+    assert all("chronicle:head" not in e.read_text()
+               for e in (out / "feeds" / "archive").glob("*.atom"))

@@ -78,7 +78,7 @@ class FeedCatalog:
     def index(self, snapshot: Snapshot) -> FeedIndex:
         return FeedIndex.load(self.settings, snapshot.milestones, snapshot.posts,
                               snapshot.removals_at, snapshot.position, snapshot.retracted,
-                              self.language)
+                              self.language, snapshot.log_head)
 
     def _id(self, specific: str) -> str:
         return tag_uri(self.settings, specific, self.language)
@@ -131,7 +131,8 @@ class FeedCatalog:
         return Feed(id=self._id("feed/milestones"), title=self.settings.title,
                     subtitle=self.settings.subtitle, stem=MAIN_STEM, route=MAIN_STEM,
                     home_url=f"{self.settings.base_url}/", items=newest,
-                    links=links + self._hub(), also_changed_at=index.removals_at)
+                    links=links + self._hub(), also_changed_at=index.removals_at,
+                    log_head=index.log_head)
 
     def archive_page(self, index: FeedIndex, k: int) -> Feed:
         items, size, full_pages = index.items, self.settings.archive_size, index.full_pages

@@ -39,6 +39,11 @@ class LogChanges:
         self._store = SqlEventStore(engine, dialect_for(engine), UPCASTERS)
         self.limit = limit
 
+    def link(self, position: int) -> str | None:
+        """`POSITION:HASH` of the row at `position`, as `chronicle head` prints it."""
+        found = self._store.hash_at(position) if position > 0 else None
+        return None if found is None else f"{position}:{found}"
+
     def between(self, after: int, upto: int) -> Changes | None:
         """The changes of positions after..upto, or None when there are more than `limit`."""
         if upto - after > self.limit:

@@ -50,6 +50,7 @@ class FeedIndex:
         self.posts: tuple[PublishedPostView, ...] = ()
         self.removals_at: dt.datetime | None = None
         self.position = 0
+        self.log_head: str | None = None  # POSITION:HASH at `position`, for the main feed
         self._entries: dict[str, _Entry] = {}
         self._by_position: dict[int, Item] = {}
         self._tagged: dict[str, list[int]] = {}  # tag → recorded positions, ascending
@@ -62,13 +63,14 @@ class FeedIndex:
     def load(cls, settings: FeedSettings, views: Iterable[MilestoneView],
              posts: Sequence[PublishedPostView], removals_at: dt.datetime | None,
              position: int, retracted: Iterable[RetractedView] = (),
-             language: str = SOURCE_LANGUAGE) -> FeedIndex:
+             language: str = SOURCE_LANGUAGE, log_head: str | None = None) -> FeedIndex:
         index = cls(settings, language)
         for view in views:
             index.put(view)
         for gone in retracted:
             index.retract(gone)
         index.posts, index.removals_at, index.position = tuple(posts), removals_at, position
+        index.log_head = log_head
         return index
 
     def __len__(self) -> int:

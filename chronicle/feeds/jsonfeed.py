@@ -51,5 +51,7 @@ def render_json_feed(feed: Feed, settings: FeedSettings) -> bytes:
     hubs = [{"type": "WebSub", "url": link.href} for link in feed.links if link.rel == "hub"]
     if hubs:
         data["hubs"] = hubs
+    if feed.log_head:  # JSON Feed extensions start with "_"
+        data["_chronicle"] = {"log_head": feed.log_head}
     data["items"] = [_item(item) for item in feed.items]
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"

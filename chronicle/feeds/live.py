@@ -65,6 +65,7 @@ class LiveFeeds:
         index = self.index
         assert index is not None
         index.position = position
+        index.log_head = self.log.link(position)
         return self._rebuild(index, keys)
 
     def _reload(self) -> None:

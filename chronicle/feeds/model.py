@@ -82,6 +82,7 @@ class Feed:
     links: tuple[Link, ...] = ()
     archive: bool = False        # an RFC 5005 archive page (<fh:archive/>)
     also_changed_at: dt.datetime | None = None  # a change the entries do not show (a removal)
+    log_head: str | None = None  # "POSITION:HASH" of the log row the feed was rendered at
 
     @property
     def updated(self) -> dt.datetime:

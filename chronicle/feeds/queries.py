@@ -22,6 +22,7 @@ class Snapshot:
     removals_at: dt.datetime | None             # last revision or retraction, if any
     position: int
     retracted: tuple[RetractedView, ...] = ()   # withdrawn milestones, in recorded order
+    log_head: str | None = None                 # POSITION:HASH at `position`
 
 
 def published_posts(read_models: ReadModels, limit: int) -> list[PublishedPostView]:
@@ -51,8 +52,11 @@ def _aware(value: dt.datetime | str) -> dt.datetime:
 
 
 def read_snapshot(read_models: ReadModels, *, posts_limit: int = POSTS_LIMIT) -> Snapshot:
+    from chronicle.feeds.changes import LogChanges
+
     position = read_models.position()
     return Snapshot(
+        log_head=LogChanges(read_models.engine).link(position),
         milestones=tuple(read_models.oldest_first()),
         posts=tuple(published_posts(read_models, posts_limit)),
         removals_at=last_removal_at(read_models),

@@ -25,6 +25,7 @@ from chronicle.feeds.text import xml_safe
 
 FH_NS = "http://purl.org/syndication/history/1.0"
 AT_NS = "http://purl.org/atompub/tombstones/1.0"   # RFC 6721
+LOG_NS = "urn:x-chronicle:log"  # <chronicle:head>POSITION:HASH</chronicle:head>: `verify --expect`
 ATOM_NS = "http://www.w3.org/2005/Atom"
 GENERATOR = "Chronicle"
 EXTENSION = "chronicle"
@@ -47,12 +48,19 @@ class _FeedExtension(BaseExtension):
         self.updated: dt.datetime | None = None
         self.rss_links: list[tuple[str, str]] = []
         self.deleted: list[Item] = []
+        self.log_head: str | None = None
 
     def extend_ns(self) -> dict[str, str]:
         spaces = {"fh": FH_NS} if self.archive else {}
+        spaces |= {"chronicle": LOG_NS} if self.log_head else {}
         return spaces | ({"at": AT_NS} if self.deleted else {})
 
+    def _head(self, parent: etree._Element) -> None:
+        if self.log_head:
+            etree.SubElement(parent, f"{{{LOG_NS}}}head").text = self.log_head
+
     def extend_atom(self, feed: etree._Element) -> etree._Element:
+        self._head(feed)
         if self.archive:
             etree.SubElement(feed, f"{{{FH_NS}}}archive")
         for item in self.deleted:
@@ -72,6 +80,7 @@ class _FeedExtension(BaseExtension):
             built.text = rfc822(self.updated)
         for rel, href in self.rss_links:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=href, rel=rel)
+        self._head(channel)
         return feed
 
 
@@ -105,7 +114,7 @@ class FeedgenWriter:
         fg = FeedGenerator()
         fg.register_extension(EXTENSION, _FeedExtension, _EntryExtension)
         ext: _FeedExtension = getattr(fg, EXTENSION)
-        ext.archive, ext.updated = feed.archive, feed.updated
+        ext.archive, ext.updated, ext.log_head = feed.archive, feed.updated, feed.log_head
         fg.id(feed.id)
         fg.title(xml_safe(feed.title))
         fg.subtitle(xml_safe(feed.subtitle) or xml_safe(feed.title))
