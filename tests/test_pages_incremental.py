@@ -78,7 +78,7 @@ def test_a_reused_listing_keeps_its_cards_for_its_next_change(store: SqlEventSto
     record_all(store, [milestone(5, tags=("beta",), date="1990-06-01")])
     models = caught_up(store)
     rendered(models)
-    _, memo = _memo_for(SETTINGS, models.engine)
+    _, memo = _memo_for(SETTINGS, models.engine, "en")
     alpha = read_page_data(models).tagged("alpha")
     assert len(alpha) == 4
 

@@ -22,6 +22,13 @@ from chronicle.store.dialects import dialect_for
 
 LABELS = {"MilestoneRecorded": "Recorded", "MilestoneRevised": "Revised",
           "MilestoneRetracted": "Retracted"}
+# The anniversary posts' review and outcome, as stored (chronicle.posting.events): every
+# action an editor or the scheduler took on a post of this milestone, with who and when.
+POST_LABELS = {"AnniversaryPostDrafted": "Post drafted", "AnniversaryPostApproved": "Post approved",
+               "AnniversaryPostHeld": "Post held", "AnniversaryPostClaimed": "Post sending",
+               "AnniversaryPostPublished": "Post published", "AnniversaryPostFailed": "Post failed",
+               "AnniversaryPostSkipped": "Post skipped"}
+LABELS |= POST_LABELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +59,7 @@ class AuditEntry:
 
     @property
     def kind(self) -> str:
-        return self.label.lower()
+        return self.label.lower().replace(" ", "-")
 
 
 def value_text(name: str, value: Any) -> str:
@@ -102,6 +109,20 @@ def from_stream(events: Iterable[StoredEvent]) -> list[AuditEntry]:
     return trail
 
 
+def post_entry(event: StoredEvent) -> AuditEntry | None:
+    """A post's review or outcome as a trail entry: which post, who acted, and why."""
+    if event.type not in POST_LABELS:
+        return None
+    p = event.payload
+    language = str(p["key"]).split("/")[3] if str(p.get("key", "")).count("/") >= 3 else None
+    what = f"{p.get('channel')}, {p.get('local_date')}" + (f", {language}" if language else "")
+    detail = p.get("reason") or p.get("error")
+    text = what + (f", by {p['by']}" if p.get("by") else "") + (
+        " (sent late)" if p.get("late") else "") + (f": {detail}" if detail else "")
+    return AuditEntry(position=event.position, type=event.type,
+                      recorded_at=event.recorded_at.astimezone(dt.UTC), reason=text)
+
+
 def trail_json(trail: Iterable[AuditEntry]) -> list[dict[str, Any]]:
     """The audit trail for scripts and the API: each change with its old and new value."""
     return [{"position": e.position, "type": e.type, "recorded_at": e.recorded_at.isoformat(),
@@ -127,6 +148,11 @@ class LogReader:
 
     def stream(self, milestone_id: str) -> list[StoredEvent]:
         return self._store.read_stream(stream_id(milestone_id))
+
+    def post_trail(self, streams: Iterable[str]) -> list[AuditEntry]:
+        """The review and outcome of the posts in `streams`, in log order."""
+        entries = [post_entry(event) for name in streams for event in self._store.read_stream(name)]
+        return sorted((e for e in entries if e is not None), key=lambda e: e.position)
 
     def last_known(self, events: Iterable[StoredEvent]) -> Milestone | None:
         """The milestone as it stood when it was withdrawn."""

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from chronicle.projections import HistoryEntry, MilestoneView, ReadModels, RetractedView, TagCount
 from chronicle.projections import tables as t
+from chronicle.projections.posts import posts
 from chronicle.projections.readmodels import milestone_view
 
 M = t.milestones
@@ -24,6 +25,20 @@ IN_CHUNK = 500  # ids per IN (...) list
 def retracted_all(read_models: ReadModels) -> list[RetractedView]:
     """Every withdrawn milestone (ReadModels answers only for one id at a time)."""
     return sorted(read_models.retracted_all(), key=lambda view: view.id)
+
+
+def post_streams(read_models: ReadModels) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """Per milestone: the last log position of its posts, and their streams (each post's
+    review and outcome go on the milestone's audit trail)."""
+    found: dict[str, tuple[int, tuple[str, ...]]] = {}
+    with read_models.engine.connect() as conn:
+        query = sa.select(posts.c.milestone_ids, posts.c.position, posts.c.stream_id).order_by(
+            posts.c.stream_id)
+        for row in conn.execute(query):
+            for milestone_id in json.loads(row.milestone_ids):
+                last, streams = found.get(milestone_id, (0, ()))
+                found[milestone_id] = (max(last, row.position), (*streams, row.stream_id))
+    return found
 
 
 def histories(read_models: ReadModels, ids: Iterable[str]) -> dict[str, list[HistoryEntry]]:

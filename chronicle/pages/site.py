@@ -31,11 +31,11 @@ from sqlalchemy.engine import Engine
 
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
-from chronicle.pages.audit import LogReader, from_history, from_stream
+from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
 from chronicle.pages.ical import event_ical, render_calendar
-from chronicle.pages.queries import PageData, histories, read_page_data
+from chronicle.pages.queries import PageData, histories, post_streams, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
 from chronicle.pages.sources import source_pages
 from chronicle.pages.upcoming import local_today
@@ -224,13 +224,23 @@ class PageBuilder:
                         data.changed_at, route=self.route(NOT_FOUND_PATH))
 
     def milestones(self, data: PageData) -> list[Document]:
-        """Only the milestones whose page is not memoised read their audit trail."""
+        """Only the milestones whose page is not memoised read their audit trail; a post's
+        review or outcome moves its milestone's key, so the page shows who acted when."""
+        posted = post_streams(self.read_models)
+
+        def key(view: MilestoneView) -> tuple[str, tuple[str, int], int]:
+            return "milestone", stamp(view), posted.get(view.id, (0, ()))[0]
+
         trails = histories(self.read_models, [view.id for view in data.milestones
-                                              if ("milestone", stamp(view)) not in self.memo])
+                                              if key(view) not in self.memo])
+
+        def trail(view: MilestoneView) -> tuple[AuditEntry, ...]:
+            entries = from_history(trails.get(view.id, []))
+            entries += self.log.post_trail(posted.get(view.id, (0, ()))[1])
+            return tuple(sorted(entries, key=lambda entry: entry.position))
 
         def page(view: MilestoneView) -> bytes:
-            return self.memo.get(("milestone", stamp(view)), lambda: self.renderer.milestone(
-                view, tuple(from_history(trails.get(view.id, [])))))
+            return self.memo.get(key(view), lambda: self.renderer.milestone(view, trail(view)))
 
         return [Document(self.path("milestones", view.id), page(view), HTML,
                          view.updated_at.astimezone(dt.UTC), route=self.route("/milestones/{id}"))

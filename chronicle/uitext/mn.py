@@ -105,6 +105,13 @@ MESSAGES: dict[str, str] = {
     "Recorded": "Бүртгэсэн",
     "Revised": "Зассан",
     "Retracted": "Хассан",
+    "Post drafted": "Нийтлэлийн ноорог бэлтгэсэн",
+    "Post approved": "Нийтлэлийг баталсан",
+    "Post held": "Нийтлэлийг зогсоосон",
+    "Post sending": "Нийтлэлийг илгээж байна",
+    "Post published": "Нийтлэлийг нийтэлсэн",
+    "Post failed": "Нийтлэл амжилтгүй болсон",
+    "Post skipped": "Нийтлэлийг алгассан",
     "log position %(position)s": "бүртгэлийн байрлал %(position)s",
     "Reason:": "Шалтгаан:",
     # Not found, retracted.
