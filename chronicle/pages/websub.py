@@ -16,11 +16,9 @@ change each. A ping that finally fails is un-claimed so that the next start retr
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
-import os
 import queue
 import threading
 import time
@@ -33,6 +31,7 @@ import httpx
 from chronicle import retrying
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
+from chronicle.files import atomic_write, locked
 
 log = logging.getLogger(__name__)
 FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
@@ -69,16 +68,12 @@ class DigestState:
             yield self._memory
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                data = self._read()
-                before = dict(data)
-                yield data
-                if data != before:
-                    self._write(data)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with locked(self.path.with_suffix(".lock")):
+            data = self._read()
+            before = dict(data)
+            yield data
+            if data != before:
+                self._write(data)
 
     def _read(self) -> dict[str, str]:
         assert self.path is not None
@@ -90,9 +85,7 @@ class DigestState:
 
     def _write(self, data: dict[str, str]) -> None:
         assert self.path is not None
-        temp = self.path.with_name(f".{self.path.name}.tmp")
-        temp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(temp, self.path)
+        atomic_write(self.path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
 
     def claim(self, digests: dict[str, str]) -> list[Ping]:
         """The URLs whose digest differs from the last one announced, now claimed."""

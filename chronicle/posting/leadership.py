@@ -13,13 +13,14 @@ Leadership only avoids wasted work; the claim in the log is what makes a post go
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from chronicle.files import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -101,28 +102,16 @@ class FileLeadership:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._handle: IO[bytes] | None = None
+        self._lock = FileLock(path)
 
     def try_acquire(self) -> bool:
-        if self._handle is not None:
-            return True
-        handle = self.path.open("ab")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self._handle = handle
-        return True
+        return self._lock.acquire(blocking=False)
 
     def still_held(self) -> bool:
-        return self._handle is not None
+        return self._lock.held
 
     def release(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            handle.close()
+        self._lock.release()
 
 
 class AlwaysLeader:

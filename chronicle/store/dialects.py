@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from chronicle.files import locked
 from chronicle.store import bulkwrite
 from chronicle.store.schema import TABLE_NAME
 
@@ -240,18 +241,12 @@ class SQLiteDialect(StoreDialect):
     def migration_lock(self, engine: Engine) -> Iterator[None]:
         # An immediate transaction on a scratch table would do, but a file lock beside the
         # database also covers the moment before the file exists.
-        import fcntl
-
         path = engine.url.database
         if not path or path == ":memory:":
             yield
             return
-        with open(f"{path}.migrate-lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with locked(f"{path}.migrate-lock"):
+            yield
 
 
 class PostgresDialect(StoreDialect):
