@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from chronicle.files import locked
 from chronicle.store import bulkwrite
+from chronicle.store.heldlocks import AdvisoryLock, AlwaysHeld, FileHeldLock, HeldLock
 from chronicle.store.schema import TABLE_NAME
 
 NOTIFY_CHANNEL = "chronicle_events"
@@ -159,6 +161,11 @@ class StoreDialect:
         can tell). Connecting to a SQLite file that is not there would create an empty one."""
         return None
 
+    def held_lock(self, engine: Engine, name: str) -> HeldLock:
+        """A lock named `name` that one process at a time holds across transactions (see
+        chronicle/store/heldlocks.py); this database has none, so every process holds it."""
+        return AlwaysHeld()
+
 
 class SQLiteDialect(StoreDialect):
     """WAL for concurrent readers; BEGIN IMMEDIATE takes the write lock before reading the head."""
@@ -247,6 +254,14 @@ class SQLiteDialect(StoreDialect):
             return
         with locked(f"{path}.migrate-lock"):
             yield
+
+
+    def held_lock(self, engine: Engine, name: str) -> HeldLock:
+        """A file lock beside the database file (`<db>.<name>-lock`)."""
+        database = engine.url.database
+        if not database or database == ":memory:":
+            return AlwaysHeld()
+        return FileHeldLock(Path(f"{database}.{name}-lock"))
 
 
 class PostgresDialect(StoreDialect):
@@ -423,6 +438,27 @@ class PostgresDialect(StoreDialect):
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"),
                              {"k": self.MIGRATION_LOCK_KEY})
                 conn.commit()
+
+
+    def held_lock(self, engine: Engine, name: str) -> HeldLock:
+        """A session advisory lock keyed by `name` and the log's schema."""
+        return AdvisoryLock(engine, name)
+
+
+def _failures() -> tuple[type[Exception], ...]:
+    """What a failing database raises through SQLAlchemy or the OS, and through the
+    PostgreSQL driver itself (LISTEN uses it directly) when that optional driver is installed."""
+    errors: list[type[Exception]] = [sa.exc.SQLAlchemyError, OSError]
+    try:
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
+DATABASE_FAILURES = _failures()
 
 
 def _driver(conn: Connection) -> Any:

@@ -14,29 +14,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from chronicle import retrying
 from chronicle.projections import Projector
 from chronicle.projections.projector import Stopped
 from chronicle.store import SqlEventStore, StoreError
+from chronicle.store.dialects import DATABASE_FAILURES
 
 log = logging.getLogger(__name__)
 
 
-def _database_errors() -> tuple[type[Exception], ...]:
-    """What an unreachable or failing database raises via the store, SQLAlchemy or the driver."""
-    errors: list[type[Exception]] = [StoreError, sa.exc.SQLAlchemyError, OSError]
-    try:
-        import psycopg  # the PostgreSQL driver is optional; LISTEN uses it directly
-    except ImportError:
-        pass
-    else:
-        errors.append(psycopg.Error)
-    return tuple(errors)
-
-
-DATABASE_ERRORS = _database_errors()
+DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, *DATABASE_FAILURES)
 
 
 @dataclass
