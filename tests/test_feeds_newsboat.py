@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from chronicle.config import Settings
-from chronicle.feeds.site import export_site
+from chronicle.site import export_site
 from chronicle.loader import load_sources
 from chronicle.repository import MilestoneRepository
 from chronicle.store import SqlEventStore
