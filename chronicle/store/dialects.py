@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from chronicle.files import locked
 from chronicle.store import bulkwrite
 from chronicle.store.heldlocks import AdvisoryLock, AlwaysHeld, FileHeldLock, HeldLock
-from chronicle.store.schema import TABLE_NAME
+from chronicle.store.records import TABLE_NAME
 
 NOTIFY_CHANNEL = "chronicle_events"
 WRITE_OPTION = "chronicle_write"
@@ -166,6 +167,14 @@ class StoreDialect:
         chronicle/store/heldlocks.py); this database has none, so every process holds it."""
         return AlwaysHeld()
 
+    def time_type(self) -> sa.types.TypeEngine[Any]:
+        """The column type of an aware UTC time (schema.UTCDateTime): the native one."""
+        return sa.DateTime(timezone=True)
+
+    def time_value(self, value: dt.datetime) -> object:
+        """An aware UTC time as `time_type` takes it."""
+        return value
+
 
 class SQLiteDialect(StoreDialect):
     """WAL for concurrent readers; BEGIN IMMEDIATE takes the write lock before reading the head."""
@@ -217,6 +226,13 @@ class SQLiteDialect(StoreDialect):
             statement = "BEGIN IMMEDIATE" if write else "BEGIN"
             with _driver_errors(conn, statement):
                 _driver(conn).execute(statement)
+
+    def time_type(self) -> sa.types.TypeEngine[Any]:
+        """SQLite has no time type: ISO text, which sorts as the times do."""
+        return sa.String(32)
+
+    def time_value(self, value: dt.datetime) -> object:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
     def immutability_ddl(self) -> list[str]:
         return [
@@ -486,10 +502,19 @@ def _driver_errors(conn: Connection, statement: str) -> Iterator[None]:
 
 
 def dialect_for(engine: Engine) -> StoreDialect:
-    if engine.dialect.name == "sqlite":
-        return SQLiteDialect()
-    if engine.dialect.name == "postgresql":
-        return PostgresDialect()
-    raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
+    if engine.dialect.name not in _DIALECTS:
+        raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
+    return _DIALECTS[engine.dialect.name]()
+
+
+@functools.cache
+def dialect_named(name: str) -> StoreDialect:
+    """A shared store dialect for SQLAlchemy's dialect `name`, for hooks that need no engine
+    (a column type's); the generic one for another database."""
+    return _DIALECTS.get(name, StoreDialect)()
+
+
+_DIALECTS: dict[str, type[StoreDialect]] = {SQLiteDialect.name: SQLiteDialect,
+                                            PostgresDialect.name: PostgresDialect}
 
 
