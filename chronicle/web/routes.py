@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from fastapi.responses import JSONResponse, Response
 
-from chronicle.posting.queries import post_counts
+from chronicle.posting.statuses import post_counts
 from chronicle.projections import ReadModels
 from chronicle.web.api import register_api
 from chronicle.web.documents import DocumentMiddleware

@@ -1,4 +1,4 @@
-"""Queries over the posts read model (``chronicle.projections.posts``)."""
+"""Where posts stand: queries over the posts read model (``chronicle.projections.posts``)."""
 
 from __future__ import annotations
 
