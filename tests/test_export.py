@@ -12,7 +12,7 @@ import pytest
 
 from chronicle.feeds.export import MANIFEST, SiteWriter, atomic_write
 from chronicle.feeds.model import Document
-from chronicle.feeds.site import export_site
+from chronicle.site import export_site
 from chronicle.store import SqlEventStore
 from chronicle.web import create_app
 from tests.conftest import run_cli

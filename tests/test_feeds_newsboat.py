@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from chronicle.config import Settings
-from chronicle.feeds.site import export_site
 from chronicle.loader import load_sources
 from chronicle.repository import MilestoneRepository
+from chronicle.site import export_site
 from chronicle.store import SqlEventStore
 from tests.test_feeds_support import REPO, caught_up, retract_one, revise_one
 

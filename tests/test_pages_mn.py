@@ -26,7 +26,7 @@ from chronicle.datewords import date_words
 from chronicle.domain import Milestone, Source
 from chronicle.feeds import feed_documents
 from chronicle.feeds.model import Document
-from chronicle.feeds.site import site_documents
+from chronicle.site import site_documents
 from chronicle.pages.eras import ERAS
 from chronicle.pages.site import documents, page_path
 from chronicle.projections import ReadModels

@@ -12,8 +12,8 @@ import pytest
 from chronicle.posting import events as ev
 from chronicle.posting import service as svc
 from chronicle.posting.clock import FixedClock
-from chronicle.posting.queries import post_counts
 from chronicle.posting.review import ReviewDesk, ReviewError
+from chronicle.posting.statuses import post_counts
 from chronicle.store import SqlEventStore, open_store
 from tests.test_posting_support import (
     RELATIONS,

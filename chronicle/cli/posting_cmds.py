@@ -64,7 +64,7 @@ def upcoming_command(
     from chronicle.cli.milestone_cmds import parse_language
     from chronicle.posting.anniversaries import local_today
     from chronicle.posting.posttext import X_MAX_WEIGHT
-    from chronicle.posting.queries import post_statuses
+    from chronicle.posting.statuses import post_statuses
 
     language = parse_language(lang)
     service = posting_service(ctx)

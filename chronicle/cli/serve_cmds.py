@@ -170,7 +170,7 @@ def export_command(
         show_default=setting_default("export_dir"))] = None,
 ) -> None:
     """Write every feed as a file for static hosting: same bytes as served, atomic writes."""
-    from chronicle.feeds.site import export_site
+    from chronicle.site import export_site
 
     context = app_context(ctx)
     settings = served_at(context.settings, context.settings.server.host,

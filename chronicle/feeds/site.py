@@ -1,14 +1,13 @@
 """Every document of the site, from the feeds and from later features (pages, calendar).
 
 The server and `chronicle export` both publish exactly this list, so a file exported for
-static hosting has the bytes the server answers with. A feature joins by exposing
-`documents(settings, read_models) -> Iterable[Document]` in a module listed in
-SITE_MODULES, or by calling `register_document_source`.
+static hosting has the bytes the server answers with. The feeds know no other feature: the
+composition root (`chronicle.site`) passes the other sources in (the pages and calendar), and
+`register_document_source` adds one at run time.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -22,7 +21,6 @@ from chronicle.feeds.render import FeedRenderer, RenderHook
 from chronicle.projections import ReadModels
 
 DocumentSource = Callable[[Settings, ReadModels], Iterable[Document]]
-SITE_MODULES = ("chronicle.pages",)
 _registered: list[DocumentSource] = []
 
 
@@ -39,13 +37,8 @@ def unregister_document_source(source: DocumentSource) -> None:
 
 
 def extra_sources() -> list[DocumentSource]:
-    """Registered sources plus the `documents` function of each of SITE_MODULES."""
-    sources = list(_registered)
-    for name in SITE_MODULES:
-        documents = getattr(importlib.import_module(name), "documents", None)
-        if callable(documents) and documents not in sources:
-            sources.append(documents)
-    return sources
+    """The sources registered at run time."""
+    return list(_registered)
 
 
 def checked(documents: list[Document]) -> list[Document]:
@@ -59,15 +52,17 @@ def checked(documents: list[Document]) -> list[Document]:
 
 
 def site_documents(settings: Settings, read_models: ReadModels,
-                   renderer: FeedRenderer | None = None) -> list[Document]:
-    """The feeds in every language, then every other source's documents, rendered from
-    scratch (`renderer`: the English feeds' renderer, to reuse its bytes)."""
+                   renderer: FeedRenderer | None = None,
+                   sources: Sequence[DocumentSource] | None = None) -> list[Document]:
+    """The feeds in every language, then every other source's documents (default: the
+    registered ones), rendered from scratch (`renderer`: the English feeds' renderer, to reuse
+    its bytes)."""
     renderer = renderer or FeedRenderer(settings.feed)
     snapshot = read_snapshot(read_models, posts_limit=settings.feed.main_size)
     documents = renderer.documents(snapshot)
     for language in settings.feed.languages[1:]:
         documents += FeedRenderer(settings.feed, language=language).documents(snapshot)
-    for source in extra_sources():
+    for source in extra_sources() if sources is None else sources:
         documents.extend(source(settings, read_models))
     return checked(documents)
 
@@ -118,6 +113,7 @@ class SiteDocuments:
         return self.with_sources(self.feed_documents(position))
 
 
-def export_site(settings: Settings, read_models: ReadModels, out: Path) -> ExportReport:
+def export_site(settings: Settings, read_models: ReadModels, out: Path,
+                sources: Sequence[DocumentSource] | None = None) -> ExportReport:
     """Write every document under `out` (the site root); unchanged files are left alone."""
-    return SiteWriter(out).write_all(site_documents(settings, read_models))
+    return SiteWriter(out).write_all(site_documents(settings, read_models, sources=sources))

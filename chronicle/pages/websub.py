@@ -16,11 +16,9 @@ change each. A ping that finally fails is un-claimed so that the next start retr
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
-import os
 import queue
 import threading
 import time
@@ -30,8 +28,10 @@ from pathlib import Path
 
 import httpx
 
+from chronicle import retrying
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
+from chronicle.files import atomic_write, locked
 
 log = logging.getLogger(__name__)
 FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
@@ -68,16 +68,12 @@ class DigestState:
             yield self._memory
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                data = self._read()
-                before = dict(data)
-                yield data
-                if data != before:
-                    self._write(data)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with locked(self.path.with_suffix(".lock")):
+            data = self._read()
+            before = dict(data)
+            yield data
+            if data != before:
+                self._write(data)
 
     def _read(self) -> dict[str, str]:
         assert self.path is not None
@@ -89,9 +85,7 @@ class DigestState:
 
     def _write(self, data: dict[str, str]) -> None:
         assert self.path is not None
-        temp = self.path.with_name(f".{self.path.name}.tmp")
-        temp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(temp, self.path)
+        atomic_write(self.path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
 
     def claim(self, digests: dict[str, str]) -> list[Ping]:
         """The URLs whose digest differs from the last one announced, now claimed."""
@@ -109,6 +103,10 @@ class DigestState:
                     data.pop(ping.url, None)
                 else:
                     data[ping.url] = ping.previous
+
+
+class _HubBusy(Exception):
+    """The hub may take the ping later: a network error, a 5xx or a 429."""
 
 
 class HubPinger:
@@ -148,28 +146,36 @@ class HubPinger:
 
     def publish(self, url: str) -> bool:
         """One publish notification with retries; True when the hub accepted it (2xx)."""
-        delay = self.backoff
-        for attempt in range(1, self.attempts + 1):
-            try:
-                response = self.client.post(self.hub_url, data={"hub.mode": "publish",
-                                                                "hub.url": url})
-            except httpx.HTTPError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.is_success:
-                    log.info("told the hub %s that %s changed", self.hub_url, url)
-                    return True
-                problem = f"HTTP {response.status_code}"
-                if response.status_code < 500 and response.status_code != 429:
-                    log.warning("the hub refused the ping for %s: %s %s", url, problem,
-                                response.text[:200])
-                    return False
-            if attempt < self.attempts:
-                log.info("hub ping for %s failed (%s); retrying in %.1f s", url, problem, delay)
-                self.sleep(delay)
-                delay = min(delay * 2, self.max_backoff)
+        retrier = retrying.policy(
+            retry=retrying.retry_if_error(lambda exc: isinstance(exc, _HubBusy)),
+            stop=retrying.give_up_after(self.attempts),
+            wait=retrying.exponential(self.backoff, self.max_backoff), sleep=self.sleep,
+            on_retry=lambda state: log.info(
+                "hub ping for %s failed (%s); retrying in %.1f s", url,
+                retrying.failure(state), state.next_action.sleep if state.next_action else 0.0),
+            on_give_up=lambda _state: self._gave_up(url))
+        return bool(retrier(self._ping, url))
+
+    def _gave_up(self, url: str) -> bool:
         log.error("gave up telling the hub about %s after %d attempts", url, self.attempts)
         return False
+
+    def _ping(self, url: str) -> bool:
+        """One request: True when accepted, False when refused for good, _HubBusy to retry."""
+        try:
+            response = self.client.post(self.hub_url, data={"hub.mode": "publish",
+                                                            "hub.url": url})
+        except httpx.HTTPError as exc:
+            raise _HubBusy(f"{type(exc).__name__}: {exc}") from exc
+        if response.is_success:
+            log.info("told the hub %s that %s changed", self.hub_url, url)
+            return True
+        problem = f"HTTP {response.status_code}"
+        if response.status_code < 500 and response.status_code != 429:
+            log.warning("the hub refused the ping for %s: %s %s", url, problem,
+                        response.text[:200])
+            return False
+        raise _HubBusy(problem)
 
     def _start(self) -> None:
         if self._thread is None or not self._thread.is_alive():

@@ -6,6 +6,6 @@ fold), ``service`` (draft, claim, publish, reconcile), ``review`` (queue, approv
 ``rehearsal`` (rehearse a day, preflight), ``alerts`` (Apprise, once per cause) and
 ``reminders`` (what the operator is told), ``channels`` (publishers from settings),
 ``wakeups`` (APScheduler), ``leadership`` (one active replica), ``runner``
-(``start_scheduler``, the leader watch), ``queries`` (the posts read model), ``clock``
-(injectable time and the ``CHRONICLE_FAKE_NOW`` rehearsal clock).
+(``start_scheduler``, the leader watch), ``statuses`` (where posts stand, from the posts
+read model), ``clock`` (injectable time and the ``CHRONICLE_FAKE_NOW`` rehearsal clock).
 """

@@ -51,12 +51,12 @@ from chronicle.posting.alerts import Alerts
 from chronicle.posting.anniversaries import PlannedPost, Planner, due_at, local_today
 from chronicle.posting.clock import Clock
 from chronicle.posting.images import post_image
-from chronicle.posting.queries import pending_posts
 from chronicle.posting.reminders import (
     approval_reminder,
     outcome_alert,
     preflight_alerts,
 )
+from chronicle.posting.statuses import pending_posts
 from chronicle.projections import Projector, ReadModels
 from chronicle.publishers import OutgoingPost, Publisher, PublishError, TextLimit
 from chronicle.redaction import redact

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from chronicle.projections.base import Projection
+from chronicle.projections.views import PublishedPostView
 from chronicle.store import StoredEvent
 from chronicle.store.schema import UTCDateTime
 
@@ -127,3 +128,18 @@ class PostsProjection(Projection):
             keys = list(rows)
             conn.execute(posts.delete().where(posts.c.key.in_(keys)))
             conn.execute(posts.insert(), list(rows.values()))
+
+
+def published_posts(engine: Engine, limit: int = 50) -> list[PublishedPostView]:
+    """Posts that went out, newest first (by the position of their Published event)."""
+    if not sa.inspect(engine).has_table(posts.name):
+        return []  # no posts projection in this database yet: nothing was published
+    query = (sa.select(posts).where(posts.c.status == "published")
+             .order_by(posts.c.published_position.desc()).limit(limit))
+    with engine.connect() as conn:
+        return [PublishedPostView(
+            key=row.key, channel=row.channel, text=row.text or "",
+            milestone_ids=tuple(json.loads(row.milestone_ids)), local_date=row.local_date,
+            published_at=row.published_at, remote_id=row.remote_id, remote_url=row.remote_url,
+            position=row.published_position,
+        ) for row in conn.execute(query)]

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine, Row
 
 from chronicle.domain import Milestone
 from chronicle.projections import tables as t
+from chronicle.projections.posts import published_posts
 from chronicle.projections.views import (
     HistoryEntry,
     MilestoneView,
@@ -151,9 +152,7 @@ class ReadModels:
         return retracted_all(self.engine)
 
     def published_posts(self, limit: int = 50) -> list[PublishedPostView]:
-        """Anniversary posts that went out, newest first (see chronicle.posting.queries)."""
-        from chronicle.posting.queries import published_posts
-
+        """Anniversary posts that went out, newest first (the posts read model)."""
         return published_posts(self.engine, limit)
 
     def position(self) -> int:

@@ -1,4 +1,4 @@
-"""One retry policy for the HTTP channels (Mastodon, Bluesky): what may be retried, and when.
+"""The publishers' retry rules (X, Mastodon, Bluesky) on the shared policy (chronicle.retrying).
 
 A :class:`~chronicle.publishers.base.TransientPublishError` is retried after capped
 exponential backoff with full jitter; a :class:`~chronicle.publishers.base.RateLimited` after
@@ -15,8 +15,9 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
+from chronicle import retrying
 from chronicle.publishers.base import PublishError, RateLimited, TransientPublishError
 
 __all__ = ["RetryPolicy"]
@@ -47,29 +48,49 @@ class RetryPolicy:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
 
-    def run(self, label: str, attempt: Callable[[], T]) -> T:
-        """``attempt()`` until it returns, fails for good, or the attempts run out."""
-        for number in range(1, self.max_attempts + 1):
-            try:
-                return attempt()
-            except TransientPublishError as exc:
-                delay = self._delay(exc, number)
-                if delay is None or number == self.max_attempts:
-                    raise self._final(label, exc, number) from None
-                log.warning("%s: %s; attempt %d of %d in %.1fs",
-                            label, exc, number + 1, self.max_attempts, delay)
-                self.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+    def run(self, label: str, attempt: Callable[[], T], *, subject: str | None = None) -> T:
+        """``attempt()`` until it returns, fails for good, or the attempts run out.
 
-    def _delay(self, exc: TransientPublishError, attempt: int) -> float | None:
-        """Seconds to wait before the next attempt; None when the wait is too long."""
-        if isinstance(exc, RateLimited) and exc.retry_at is not None:
-            wait = exc.retry_at - self.clock()
-            if wait > self.max_wait:
-                return None
+        ``label`` names the request in the log; ``subject`` (default: the label) in the error
+        raised on giving up.
+        """
+        retrier = retrying.policy(
+            retry=retrying.retry_if_error(lambda exc: isinstance(exc, TransientPublishError)),
+            stop=retrying.give_up_after(self.max_attempts,
+                                        when=self._too_long),
+            wait=self._wait, sleep=self.sleep,
+            on_retry=lambda state: log.warning(
+                "%s: %s; attempt %d of %d in %.1fs", label, retrying.failure(state),
+                state.attempt_number + 1, self.max_attempts, _sleep_of(state)),
+            on_give_up=lambda state: self._give_up(subject or label, state))
+        result: T = retrier(attempt)
+        return result
+
+    def _too_long(self, state: retrying.RetryCallState) -> bool:
+        """The channel's reset is further away than we hold a claim for."""
+        wait = self._until_reset(retrying.failure(state))
+        return wait is not None and wait > self.max_wait
+
+    def _wait(self, state: retrying.RetryCallState) -> float:
+        """Until a rate limit's reset (plus a margin); otherwise backoff with full jitter."""
+        wait = self._until_reset(retrying.failure(state))
+        if wait is not None:
             return max(wait.total_seconds(), 0.0) + self.reset_margin
-        return float(self.jitter() * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+        return retrying.exponential(self.backoff_base, self.backoff_cap, self.jitter)(state)
 
-    def _final(self, label: str, exc: PublishError, attempts: int) -> PublishError:
+    def _until_reset(self, exc: BaseException) -> dt.timedelta | None:
+        if isinstance(exc, RateLimited) and exc.retry_at is not None:
+            return exc.retry_at - self.clock()
+        return None
+
+    def _give_up(self, subject: str, state: retrying.RetryCallState) -> NoReturn:
+        exc = retrying.failure(state)
+        assert isinstance(exc, PublishError)
+        attempts = state.attempt_number
         note = f"gave up after {attempts} attempt{'s' if attempts > 1 else ''}"
-        return type(exc)(f"{label}: {exc} ({note})", retry_at=exc.retry_at)
+        raise type(exc)(f"{subject}: {exc} ({note})", retry_at=exc.retry_at) from None
+
+
+def _sleep_of(state: retrying.RetryCallState) -> float:
+    assert state.next_action is not None
+    return float(state.next_action.sleep)

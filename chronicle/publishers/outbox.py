@@ -10,13 +10,13 @@ A torn last line (a crash mid-write) is ignored when reading and never glued to 
 from __future__ import annotations
 
 import datetime
-import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from chronicle.files import fsync_dir, locked
 from chronicle.publishers.base import ChannelCheck, OutgoingPost, Receipt, TextLimit
 
 __all__ = ["OUTBOX_MAX_LENGTH", "OutboxPublisher"]
@@ -51,15 +51,6 @@ def _ends_with_newline(handle: BinaryIO) -> bool:
     return handle.read(1) == b"\n"
 
 
-def _fsync_dir(directory: Path) -> None:
-    """Make a newly created file's directory entry durable too."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class OutboxPublisher:
     """Appends posts to a JSON-lines file, once per idempotency key."""
 
@@ -88,8 +79,7 @@ class OutboxPublisher:
         """Append ``post`` unless its key is already in the file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
-        with self.path.open("a+b") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+        with locked(self.path, "a+b") as handle:
             if any(record.get("key") == post.key for record in _records(handle)):
                 return Receipt(remote_id=post.key, url=None, already_published=True)
             prefix = b"" if _ends_with_newline(handle) else b"\n"
@@ -97,7 +87,7 @@ class OutboxPublisher:
             handle.flush()
             os.fsync(handle.fileno())
         if created:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         return Receipt(remote_id=post.key, url=None)
 
     def _line(self, post: OutgoingPost) -> bytes:

@@ -33,11 +33,11 @@ import tweepy
 
 from chronicle.publishers._http import Timeout, XTransport
 from chronicle.publishers._logsafe import protect_secrets
+from chronicle.publishers._retry import RetryPolicy
 from chronicle.publishers.base import (
     ChannelCheck,
     OutgoingPost,
     PermanentPublishError,
-    PublishError,
     RateLimited,
     Receipt,
     TextLimit,
@@ -135,14 +135,6 @@ def _is_duplicate(exc: tweepy.Forbidden) -> bool:
     return any(DUPLICATE_MESSAGE in str(m).lower() for m in exc.api_messages)
 
 
-@dataclass(frozen=True, slots=True)
-class _Retry:
-    """An attempt that failed in a way a later attempt may fix."""
-
-    error: PublishError
-    delay: float
-
-
 class XPublisher:
     """Publishes posts to X; see the module docstring for the error policy."""
 
@@ -163,8 +155,6 @@ class XPublisher:
         clock: Clock | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
         protect_secrets(credentials.secrets())
         self._client = tweepy.Client(
             consumer_key=credentials.consumer_key,
@@ -176,16 +166,21 @@ class XPublisher:
         transport = XTransport(timeout=timeout, api_base_url=api_base_url)
         self._client.session.mount("https://", transport)
         self._client.session.mount("http://", transport)
-        self.max_attempts = max_attempts
-        self.max_wait = max_wait
-        self._backoff = (backoff_base, backoff_cap)
-        self._reset_margin = reset_margin
-        self._sleep = sleep
-        self._clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
-        self._jitter = jitter
+        self.retry = RetryPolicy(
+            max_attempts=max_attempts, max_wait=max_wait, backoff_base=backoff_base,
+            backoff_cap=backoff_cap, reset_margin=reset_margin, sleep=sleep,
+            clock=clock or (lambda: datetime.datetime.now(datetime.UTC)), jitter=jitter)
 
     def __repr__(self) -> str:
         return f"XPublisher(max_attempts={self.max_attempts}, max_wait={self.max_wait})"
+
+    @property
+    def max_attempts(self) -> int:
+        return self.retry.max_attempts
+
+    @property
+    def max_wait(self) -> datetime.timedelta:
+        return self.retry.max_wait
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **options: Any) -> XPublisher | None:
@@ -217,46 +212,33 @@ class XPublisher:
         weight = weighted_length(post.text)
         if weight > X_MAX_WEIGHT:
             raise PermanentPublishError(f"{post.key}: text weighs {weight} > {X_MAX_WEIGHT}")
-        retry: _Retry | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            outcome = self._attempt(post, attempt)
-            if isinstance(outcome, Receipt):
-                return outcome
-            retry = outcome
-            if attempt < self.max_attempts:
-                log.warning(
-                    "X post %s: %s; attempt %d of %d in %.1fs",
-                    post.key, retry.error, attempt + 1, self.max_attempts, retry.delay,
-                )  # fmt: skip
-                self._sleep(retry.delay)
-        assert retry is not None
-        raise type(retry.error)(
-            f"{post.key}: {retry.error} (gave up after {self.max_attempts} attempts)",
-            retry_at=retry.error.retry_at,
-        )
+        outcome = self.retry.run(f"X post {post.key}", lambda: self._attempt(post),
+                                 subject=post.key)
+        return outcome if isinstance(outcome, Receipt) else self._receipt(post, outcome)
 
-    def _attempt(self, post: OutgoingPost, attempt: int) -> Receipt | _Retry:
-        """One request; returns a receipt, a retry plan, or raises a final error."""
+    def _attempt(self, post: OutgoingPost) -> Receipt | object:
+        """One request: X's answer, a receipt for a duplicate, or the error as a publish error
+        (transient ones are retried by the policy, rate limits until X's reset)."""
         try:
-            body = self._client.create_tweet(text=post.text, user_auth=True)
+            answer: object = self._client.create_tweet(text=post.text, user_auth=True)
         except tweepy.TooManyRequests as exc:
-            return self._rate_limited(post, exc)
+            raise self._rate_limited(exc) from None
         except tweepy.Forbidden as exc:
             if _is_duplicate(exc):
                 log.info("X post %s: X already has this text (duplicate content)", post.key)
                 return Receipt(remote_id=None, url=None, already_published=True)
             raise PermanentPublishError(f"{post.key}: {_describe(exc)}") from None
         except tweepy.TwitterServerError as exc:
-            return _Retry(TransientPublishError(_describe(exc)), self._backoff_delay(attempt))
+            raise TransientPublishError(_describe(exc)) from None
         except tweepy.HTTPException as exc:
             raise PermanentPublishError(f"{post.key}: {_describe(exc)}") from None
         except _TRANSIENT_NETWORK as exc:
-            error = TransientPublishError(f"network error talking to X: {type(exc).__name__}")
-            return _Retry(error, self._backoff_delay(attempt))
+            raise TransientPublishError(
+                f"network error talking to X: {type(exc).__name__}") from None
         except requests.RequestException as exc:
             raise PermanentPublishError(
                 f"{post.key}: {type(exc).__name__}: {redact(str(exc))}") from None
-        return self._receipt(post, body)
+        return answer
 
     def _receipt(self, post: OutgoingPost, body: object) -> Receipt:
         data = body.get("data") if isinstance(body, dict) else None
@@ -267,16 +249,7 @@ class XPublisher:
         log.info("X post %s published as %s", post.key, post_id)
         return Receipt(remote_id=post_id, url=f"https://x.com/i/web/status/{post_id}")
 
-    def _rate_limited(self, post: OutgoingPost, exc: tweepy.TooManyRequests) -> _Retry:
-        now = self._clock()
-        retry_at = rate_limit_reset(exc.response.headers) or now + UNKNOWN_RESET_WAIT
-        error = RateLimited(f"X rate limit reached until {retry_at.isoformat()}", retry_at=retry_at)
-        wait = retry_at - now
-        if wait > self.max_wait:
-            raise RateLimited(f"{post.key}: {error}", retry_at=retry_at)
-        return _Retry(error, max(wait.total_seconds(), 0.0) + self._reset_margin)
-
-    def _backoff_delay(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
-        base, cap = self._backoff
-        return self._jitter() * min(cap, base * 2.0 ** (attempt - 1))
+    def _rate_limited(self, exc: tweepy.TooManyRequests) -> RateLimited:
+        """X's 429 rules: wait for the reset X reports, or its window when it reports none."""
+        retry_at = rate_limit_reset(exc.response.headers) or self.retry.clock() + UNKNOWN_RESET_WAIT
+        return RateLimited(f"X rate limit reached until {retry_at.isoformat()}", retry_at=retry_at)

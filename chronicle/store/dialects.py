@@ -10,17 +10,21 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from chronicle.files import locked
 from chronicle.store import bulkwrite
-from chronicle.store.schema import TABLE_NAME
+from chronicle.store.heldlocks import AdvisoryLock, AlwaysHeld, FileHeldLock, HeldLock
+from chronicle.store.records import TABLE_NAME
 
 NOTIFY_CHANNEL = "chronicle_events"
 WRITE_OPTION = "chronicle_write"
@@ -167,6 +171,19 @@ class StoreDialect:
         can tell). Connecting to a SQLite file that is not there would create an empty one."""
         return None
 
+    def held_lock(self, engine: Engine, name: str) -> HeldLock:
+        """A lock named `name` that one process at a time holds across transactions (see
+        chronicle/store/heldlocks.py); this database has none, so every process holds it."""
+        return AlwaysHeld()
+
+    def time_type(self) -> sa.types.TypeEngine[Any]:
+        """The column type of an aware UTC time (schema.UTCDateTime): the native one."""
+        return sa.DateTime(timezone=True)
+
+    def time_value(self, value: dt.datetime) -> object:
+        """An aware UTC time as `time_type` takes it."""
+        return value
+
 
 class SQLiteDialect(StoreDialect):
     """WAL for concurrent readers; BEGIN IMMEDIATE takes the write lock before reading the head."""
@@ -236,6 +253,13 @@ class SQLiteDialect(StoreDialect):
             with _driver_errors(conn, statement):
                 _driver(conn).execute(statement)
 
+    def time_type(self) -> sa.types.TypeEngine[Any]:
+        """SQLite has no time type: ISO text, which sorts as the times do."""
+        return sa.String(32)
+
+    def time_value(self, value: dt.datetime) -> object:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
     def immutability_ddl(self) -> list[str]:
         return [
             f"CREATE TRIGGER IF NOT EXISTS {TABLE_NAME}_no_update BEFORE UPDATE ON {TABLE_NAME} "
@@ -266,18 +290,20 @@ class SQLiteDialect(StoreDialect):
     def migration_lock(self, engine: Engine) -> Iterator[None]:
         # An immediate transaction on a scratch table would do, but a file lock beside the
         # database also covers the moment before the file exists.
-        import fcntl
-
         path = engine.url.database
         if not path or path == ":memory:":
             yield
             return
-        with open(f"{path}.migrate-lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with locked(f"{path}.migrate-lock"):
+            yield
+
+
+    def held_lock(self, engine: Engine, name: str) -> HeldLock:
+        """A file lock beside the database file (`<db>.<name>-lock`)."""
+        database = engine.url.database
+        if not database or database == ":memory:":
+            return AlwaysHeld()
+        return FileHeldLock(Path(f"{database}.{name}-lock"))
 
 
 class PostgresDialect(StoreDialect):
@@ -456,6 +482,27 @@ class PostgresDialect(StoreDialect):
                 conn.commit()
 
 
+    def held_lock(self, engine: Engine, name: str) -> HeldLock:
+        """A session advisory lock keyed by `name` and the log's schema."""
+        return AdvisoryLock(engine, name)
+
+
+def _failures() -> tuple[type[Exception], ...]:
+    """What a failing database raises through SQLAlchemy or the OS, and through the
+    PostgreSQL driver itself (LISTEN uses it directly) when that optional driver is installed."""
+    errors: list[type[Exception]] = [sa.exc.SQLAlchemyError, OSError]
+    try:
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
+DATABASE_FAILURES = _failures()
+
+
 def _driver(conn: Connection) -> Any:
     driver = conn.connection.driver_connection
     assert driver is not None
@@ -481,10 +528,19 @@ def _driver_errors(conn: Connection, statement: str) -> Iterator[None]:
 
 
 def dialect_for(engine: Engine) -> StoreDialect:
-    if engine.dialect.name == "sqlite":
-        return SQLiteDialect()
-    if engine.dialect.name == "postgresql":
-        return PostgresDialect()
-    raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
+    if engine.dialect.name not in _DIALECTS:
+        raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
+    return _DIALECTS[engine.dialect.name]()
+
+
+@functools.cache
+def dialect_named(name: str) -> StoreDialect:
+    """A shared store dialect for SQLAlchemy's dialect `name`, for hooks that need no engine
+    (a column type's); the generic one for another database."""
+    return _DIALECTS.get(name, StoreDialect)()
+
+
+_DIALECTS: dict[str, type[StoreDialect]] = {SQLiteDialect.name: SQLiteDialect,
+                                            PostgresDialect.name: PostgresDialect}
 
 

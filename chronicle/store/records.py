@@ -13,6 +13,9 @@ from typing import Any
 
 from uuid6 import uuid7
 
+TABLE_NAME = "chronicle_events"
+"""The log's table (declared in schema.py; the dialects' DDL and statements name it too)."""
+
 
 def new_event_id() -> uuid.UUID:
     """Time-ordered (UUIDv7) ids keep the unique index append-friendly, unlike random UUIDv4."""

@@ -14,29 +14,28 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-TABLE_NAME = "chronicle_events"
+from chronicle.store.dialects import dialect_named
+from chronicle.store.records import TABLE_NAME
+
+__all__ = ["TABLE_NAME", "EventRecord", "UTCDateTime", "events_table"]
 
 
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):
-    """Aware UTC datetimes on every backend; SQLite keeps them as sortable ISO text."""
+    """Aware UTC datetimes on every backend, kept as each database keeps them (the store
+    dialect's `time_type` and `time_value`: SQLite keeps sortable ISO text)."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.String(32))
-        return dialect.type_descriptor(sa.DateTime(timezone=True))
+        return dialect.type_descriptor(dialect_named(dialect.name).time_type())
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> object:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("recorded times must be timezone-aware")
-        value = value.astimezone(dt.UTC)
-        if dialect.name == "sqlite":
-            return value.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-        return value
+        return dialect_named(dialect.name).time_value(value.astimezone(dt.UTC))
 
     def process_result_value(self, value: object, dialect: Dialect) -> dt.datetime | None:
         if value is None:

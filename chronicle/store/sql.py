@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -18,6 +17,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
+from chronicle import retrying
 from chronicle.store import migrate
 from chronicle.store.contract import ANY_VERSION, EventStore, StreamAppend
 from chronicle.store.dialects import (
@@ -69,6 +69,7 @@ LOCKED_RETRIES = 20
 IN_CHUNK = 2000          # ids or stream ids per IN (...) list: far below any driver's limit
 ONE_CALL_MAX_EVENTS = COPY_MIN_ROWS  # larger appends go faster by COPY than through the function
 Encoded = list[tuple[NewEvent, str, str]]
+DATABASE_CALL_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 
 class _Careful(Exception):
@@ -91,28 +92,46 @@ def run_write(engine: Engine, work: Callable[[Connection], R], url: str | None =
     connections idle for a while). A database that cannot be reached raises StoreUnavailable
     naming the (masked) URL.
     """
-    lost_once = False
+    where = url or mask_url(str(engine.url))
     options: dict[str, Any] = {WRITE_OPTION: True}
     if autocommit:
         options["isolation_level"] = "AUTOCOMMIT"
-    for attempt in range(LOCKED_RETRIES):
-        try:
-            with retried_if_lost() if idempotent else nullcontext(), engine.connect() as plain:
-                conn = plain.execution_options(**options)
-                with conn.begin():
-                    return work(conn)
-        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-            where = url or mask_url(str(engine.url))
-            if idempotent and exc.connection_invalidated and not lost_once:
-                lost_once = True
-                log.info("connection to %s lost (%s): retrying the write on a new one",
-                         where, _reason(exc))
-                continue
-            if "database is locked" not in str(exc) or attempt == LOCKED_RETRIES - 1:
-                raise StoreUnavailable(where, _reason(exc)) from exc
-            log.debug("database busy, retrying write (attempt %d)", attempt + 1)
-            time.sleep(min(0.01 * 2**attempt, 1.0))
-    raise AssertionError("unreachable")
+
+    def attempt() -> R:
+        with retried_if_lost() if idempotent else nullcontext(), engine.connect() as plain:
+            conn = plain.execution_options(**options)
+            with conn.begin():
+                return work(conn)
+
+    def lost(state: retrying.RetryCallState) -> None:
+        log.info("connection to %s lost (%s): retrying the write on a new one",
+                 where, _reason(retrying.failure(state)))
+
+    while_busy = retrying.policy(
+        retry=retrying.retry_if_error(_busy), stop=retrying.give_up_after(LOCKED_RETRIES),
+        wait=retrying.exponential(0.01, 1.0), on_retry=_busy_again)
+    once_if_lost = retrying.policy(
+        retry=retrying.retry_if_error(_lost), stop=retrying.give_up_after(2 if idempotent else 1),
+        wait=retrying.NO_WAIT, on_retry=lost)
+    try:
+        result: R = once_if_lost(while_busy, attempt)
+    except DATABASE_CALL_ERRORS as exc:
+        raise StoreUnavailable(where, _reason(exc)) from exc
+    return result
+
+
+def _busy(exc: BaseException) -> bool:
+    """SQLite's lock time-out: another writer held the database for longer than it waits."""
+    return isinstance(exc, DATABASE_CALL_ERRORS) and "database is locked" in str(exc)
+
+
+def _lost(exc: BaseException) -> bool:
+    """A pooled connection found dead while in use (the database restarted or dropped it)."""
+    return isinstance(exc, DATABASE_CALL_ERRORS) and exc.connection_invalidated
+
+
+def _busy_again(state: retrying.RetryCallState) -> None:
+    log.debug("database busy, retrying write (attempt %d)", state.attempt_number)
 
 
 class SqlEventStore(EventStore):

@@ -14,28 +14,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
+from chronicle import retrying
 from chronicle.projections import Projector
 from chronicle.projections.projector import Stopped
 from chronicle.store import SqlEventStore, StoreError
+from chronicle.store.dialects import DATABASE_FAILURES
 
 log = logging.getLogger(__name__)
 
 
-def _database_errors() -> tuple[type[Exception], ...]:
-    """What an unreachable or failing database raises via the store, SQLAlchemy or the driver."""
-    errors: list[type[Exception]] = [StoreError, sa.exc.SQLAlchemyError, OSError]
-    try:
-        import psycopg  # the PostgreSQL driver is optional; LISTEN uses it directly
-    except ImportError:
-        pass
-    else:
-        errors.append(psycopg.Error)
-    return tuple(errors)
-
-
-DATABASE_ERRORS = _database_errors()
+DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, *DATABASE_FAILURES)
 
 
 @dataclass
@@ -135,22 +123,32 @@ class LogFollower:
         return True
 
     def run(self) -> None:
-        backoff = self.min_backoff
         ok = self.status.database_ok
         while not self._stop.is_set():
-            if ok:
-                try:
-                    self.store.wait_for_events(self.status.position, self.poll_seconds)
-                except Exception as exc:
-                    self._failed(exc)
-                    ok = False
-                    continue
-                backoff = self.min_backoff
-            else:
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-            if not self._stop.is_set():
-                ok = self.try_step()
+            ok = self._follow() if ok else self._recover()
+
+    def _follow(self) -> bool:
+        """Wait for new events, then step; False once the database failed."""
+        try:
+            self.store.wait_for_events(self.status.position, self.poll_seconds)
+        except Exception as exc:
+            self._failed(exc)
+            return False
+        return self._stop.is_set() or self.try_step()
+
+    def _recover(self) -> bool:
+        """Step again after min_backoff, doubling the wait up to max_backoff, until a step
+        succeeds or the follower stops (a stop cuts a wait short)."""
+        retrier = retrying.policy(
+            retry=retrying.retry_if_result(lambda ok: not ok),
+            stop=retrying.give_up_after(stopped=self._stop.is_set),
+            wait=retrying.exponential(self.min_backoff * 2, self.max_backoff),
+            sleep=self._pause)
+        self._pause(self.min_backoff)
+        return bool(retrier(lambda: not self._stop.is_set() and self.try_step()))
+
+    def _pause(self, seconds: float) -> None:
+        self._stop.wait(seconds)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="chronicle-log-follower",

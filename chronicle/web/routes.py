@@ -9,8 +9,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from fastapi.responses import JSONResponse, Response
 
+from chronicle.posting.statuses import post_counts
+from chronicle.projections import ReadModels
+from chronicle.web.api import register_api
 from chronicle.web.documents import DocumentMiddleware
 from chronicle.web.metrics import CONTENT_TYPE_LATEST
+from chronicle.web.search import register_search
 from chronicle.web.state import ServerState
 
 if TYPE_CHECKING:
@@ -47,13 +51,12 @@ def register_routes(app: ChronicleApp, state: ServerState) -> None:
     """Documents (feeds and, later, pages) first, then the operational endpoints."""
     app.outer_layers.append(lambda inner: DocumentMiddleware(
         inner, state.cache, state.metrics, known_routes=("/healthz", "/metrics")))
-    from chronicle.pages.web import register_page_routes  # pages: clean URLs, 404/410, WebSub
+    # The pages' clean URLs, 404/410 and WebSub. Imported here while chronicle/pages/web.py,
+    # which imports chronicle.web.cache, still lives in pages/ (it moves to web/; see
+    # tests/test_layering.py): importing it first would otherwise come back here half-loaded.
+    from chronicle.pages.web import register_page_routes
 
     register_page_routes(app, state)
-    from chronicle.projections import ReadModels
-    from chronicle.web.api import register_api
-    from chronicle.web.search import register_search
-
     read_models = ReadModels(state.store.engine)
     register_search(app, state.settings, read_models)
     register_api(app, read_models)
@@ -71,8 +74,6 @@ def register_routes(app: ChronicleApp, state: ServerState) -> None:
         state.metrics.database_up.set(1 if status.database_ok else 0)
         state.metrics.documents.set(len(state.cache.documents))
         if status.database_ok:
-            from chronicle.posting.queries import post_counts
-
             for post_state in ("draft", "approved", "held", "claimed", "published", "failed",
                                "skipped"):
                 state.metrics.posts.labels(post_state).set(0)

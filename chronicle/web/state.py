@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from chronicle.config import Settings
 from chronicle.feeds.site import DocumentSource, SiteDocuments
 from chronicle.projections import Projector, ReadModels
+from chronicle.site import document_sources
 from chronicle.store import SqlEventStore
 from chronicle.web.cache import DocumentCache
 from chronicle.web.follower import LogFollower
@@ -33,7 +34,7 @@ class ServerState:
         metrics = Metrics()
         cache = DocumentCache()
         site = SiteDocuments(settings, ReadModels(store.engine), on_render=metrics.rendered,
-                             sources=sources)
+                             sources=document_sources() if sources is None else sources)
 
         def refresh(position: int) -> None:
             """The feeds are served as soon as they are rendered, then the whole new set."""

@@ -1,4 +1,4 @@
-"""Queries over the posts read model (``chronicle.projections.posts``)."""
+"""Where posts stand: queries over the posts read model (``chronicle.projections.posts``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
 from chronicle.projections.posts import posts
-from chronicle.projections.views import PublishedPostView
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,21 +39,6 @@ def _status(row: Row[Any]) -> PostStatusView:
         due_at=row.due_at, attempts=row.attempts, error=row.error, reason=row.reason,
         retry_at=row.retry_at, remote_url=row.remote_url,
     )
-
-
-def published_posts(engine: Engine, limit: int = 50) -> list[PublishedPostView]:
-    """Posts that went out, newest first (by the position of their Published event)."""
-    if not sa.inspect(engine).has_table(posts.name):
-        return []  # no posts projection in this database yet: nothing was published
-    query = (sa.select(posts).where(posts.c.status == "published")
-             .order_by(posts.c.published_position.desc()).limit(limit))
-    with engine.connect() as conn:
-        return [PublishedPostView(
-            key=row.key, channel=row.channel, text=row.text or "",
-            milestone_ids=tuple(json.loads(row.milestone_ids)), local_date=row.local_date,
-            published_at=row.published_at, remote_id=row.remote_id, remote_url=row.remote_url,
-            position=row.published_position,
-        ) for row in conn.execute(query)]
 
 
 def pending_posts(engine: Engine, local_date: dt.date) -> list[PostStatusView]:
