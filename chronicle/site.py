@@ -13,11 +13,11 @@ from pathlib import Path
 
 from chronicle import pages
 from chronicle.config import Settings
+from chronicle.feeds.documents import DocumentSource, extra_sources
+from chronicle.feeds.documents import export_site as _export_site
+from chronicle.feeds.documents import site_documents as _site_documents
 from chronicle.feeds.export import ExportReport
 from chronicle.feeds.model import Document
-from chronicle.feeds.site import DocumentSource, extra_sources
-from chronicle.feeds.site import export_site as _export_site
-from chronicle.feeds.site import site_documents as _site_documents
 from chronicle.projections import ReadModels
 
 __all__ = ["SITE_SOURCES", "document_sources", "export_site", "site_documents"]

@@ -15,8 +15,8 @@ from chronicle.dates import HistoricalDate
 from chronicle.domain import Milestone, Source, milestone_from_log
 from chronicle.feeds import feed_documents
 from chronicle.loader import check_files, json_schema, load_sources
+from chronicle.pages.builder import documents
 from chronicle.pages.ical import anniversary_event
-from chronicle.pages.site import documents
 from chronicle.posting.anniversaries import Anniversary, occasion
 from chronicle.posting.posttext import PostComposer
 from chronicle.projections import MilestoneView, Projector, ReadModels

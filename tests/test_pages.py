@@ -14,7 +14,7 @@ from chronicle.config import Settings
 from chronicle.dates import HistoricalDate
 from chronicle.domain import Milestone, Source, retract, revise
 from chronicle.feeds.model import Document
-from chronicle.pages.site import GONE_ROUTE, INDEX_PATH, NOT_FOUND_PATH, documents, page_path
+from chronicle.pages.builder import GONE_ROUTE, INDEX_PATH, NOT_FOUND_PATH, documents, page_path
 from chronicle.pages.sources import passage_anchor
 from chronicle.pages.upcoming import anniversary_in, next_anniversaries
 from chronicle.projections import Projector, ReadModels
@@ -278,7 +278,7 @@ def test_the_shipped_data_set_renders(tmp_path: Path) -> None:
 def test_reused_pages_equal_fresh_renders_after_a_change(store: SqlEventStore,
                                                          site: dict[str, Document]) -> None:
     """Pages kept from the previous pass never hide a change (cold render = warm render)."""
-    from chronicle.pages import site as site_module
+    from chronicle.pages import builder as site_module
 
     repo = MilestoneRepository(store)
     state = repo.get("milestone-3")

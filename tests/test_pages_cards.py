@@ -9,7 +9,7 @@ import lxml.html
 from PIL import Image
 
 from chronicle.cards import CARD_SIZE, anniversary_image, card_png
-from chronicle.pages.site import documents, page_path
+from chronicle.pages.builder import documents, page_path
 from chronicle.store import SqlEventStore
 from tests.factories import record_milestones
 from tests.test_pages import TODAY, project, settings, sourced

@@ -13,8 +13,8 @@ import pytest
 
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
-from chronicle.pages.queries import read_page_data
-from chronicle.pages.site import LISTING_LEVEL, _memo_for, documents, page_path
+from chronicle.pages.builder import LISTING_LEVEL, _memo_for, documents, page_path
+from chronicle.pages.pagedata import read_page_data
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore, open_store
 from tests.test_feeds_support import caught_up, milestone, record_all, retract_one, revise_one

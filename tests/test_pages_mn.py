@@ -26,10 +26,10 @@ from chronicle.datewords import date_words
 from chronicle.domain import Milestone, Source
 from chronicle.feeds import feed_documents
 from chronicle.feeds.model import Document
-from chronicle.site import site_documents
+from chronicle.pages.builder import documents, page_path
 from chronicle.pages.eras import ERAS
-from chronicle.pages.site import documents, page_path
 from chronicle.projections import ReadModels
+from chronicle.site import site_documents
 from chronicle.store import SqlEventStore
 from chronicle.translations import Translation
 from chronicle.uitext import ui_text

@@ -11,7 +11,7 @@ import html
 import re
 from pathlib import Path
 
-from chronicle.pages.site import documents
+from chronicle.pages.builder import documents
 from chronicle.posting.clock import FixedClock
 from chronicle.posting.review import ReviewDesk
 from chronicle.projections import Projector, ReadModels

@@ -11,7 +11,7 @@ import pytest
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
 from chronicle.loader import load_sources
-from chronicle.pages.site import documents
+from chronicle.pages.builder import documents
 from chronicle.pages.sources import passage_anchor, source_slug, split_title
 from chronicle.projections import ReadModels
 from chronicle.quotes import readable_quote

@@ -8,8 +8,8 @@ import lxml.html
 
 from chronicle.config import Settings
 from chronicle.loader import load_sources
+from chronicle.pages.builder import documents
 from chronicle.pages.eras import era_of
-from chronicle.pages.site import documents
 from chronicle.pages.timeline_svg import RADIUS, picture
 from chronicle.store import SqlEventStore
 from tests.test_feeds_support import REPO, caught_up

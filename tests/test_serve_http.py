@@ -111,8 +111,8 @@ def test_a_server_that_never_reached_its_database_says_so(tmp_path: object) -> N
 
 def test_a_rendering_failure_is_reported_and_retried(store: SqlEventStore, db_url: str) -> None:
     """A document source that fails is not the database failing: healthz says which."""
+    from chronicle.feeds.documents import register_document_source, unregister_document_source
     from chronicle.feeds.model import Document
-    from chronicle.feeds.site import register_document_source, unregister_document_source
 
     broken = {"now": True}
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 import pytest
 
 from chronicle.config import Settings
+from chronicle.feeds.documents import register_document_source, unregister_document_source
 from chronicle.feeds.model import Document
-from chronicle.feeds.site import register_document_source, unregister_document_source
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore
 from chronicle.web import create_app

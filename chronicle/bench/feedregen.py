@@ -19,7 +19,7 @@ from chronicle.bench.figures import Row, Sample, Say, Target
 from chronicle.bench.logs import milestone_chronicle
 from chronicle.bench.payloads import BenchEvent, EventFactory
 from chronicle.config import Settings
-from chronicle.feeds.site import DocumentSource
+from chronicle.feeds.documents import DocumentSource
 from chronicle.projections import Projector
 from chronicle.store import SqlEventStore
 from chronicle.web.state import ServerState

@@ -25,10 +25,10 @@ from chronicle.bench.payloads import BenchEvent, EventFactory
 from chronicle.cards import CardFontMissing, milestone_card
 from chronicle.config import Settings
 from chronicle.domain import Milestone
+from chronicle.feeds.documents import SiteDocuments
 from chronicle.feeds.export import SiteWriter
 from chronicle.feeds.model import Document
-from chronicle.feeds.site import SiteDocuments
-from chronicle.pages.site import page_path
+from chronicle.pages.builder import page_path
 from chronicle.projections import ReadModels
 from chronicle.web.state import ServerState
 

@@ -2,8 +2,8 @@
 
 from chronicle.feeds.catalog import FeedCatalog
 from chronicle.feeds.model import Document, Feed, Format, Item, Link
-from chronicle.feeds.queries import Snapshot, read_snapshot
 from chronicle.feeds.render import FeedRenderer, feed_documents
+from chronicle.feeds.snapshot import Snapshot, read_snapshot
 from chronicle.feeds.text import xml_safe
 
 __all__ = [

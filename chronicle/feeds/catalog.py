@@ -25,7 +25,7 @@ from chronicle.config import FeedSettings
 from chronicle.feeds.entries import post_item, post_language, tag_uri, tag_url
 from chronicle.feeds.index import FeedIndex
 from chronicle.feeds.model import Feed, Format, Item, Link
-from chronicle.feeds.queries import Snapshot
+from chronicle.feeds.snapshot import Snapshot
 from chronicle.feeds.text import xml_safe
 from chronicle.uitext import SOURCE_LANGUAGE, language_prefix, ui_text
 

@@ -19,8 +19,8 @@ from chronicle.feeds.catalog import MAIN, POSTS, FeedKey
 from chronicle.feeds.changes import Changes, LogChanges
 from chronicle.feeds.index import FeedIndex, Placed
 from chronicle.feeds.model import Document, Feed
-from chronicle.feeds.queries import last_removal_at, published_posts, read_snapshot
 from chronicle.feeds.render import FeedRenderer, RenderHook
+from chronicle.feeds.snapshot import last_removal_at, published_posts, read_snapshot
 from chronicle.projections import ReadModels
 from chronicle.uitext import SOURCE_LANGUAGE
 

@@ -10,7 +10,7 @@ from chronicle.config import FeedSettings
 from chronicle.feeds.catalog import FeedCatalog
 from chronicle.feeds.jsonfeed import render_json_feed
 from chronicle.feeds.model import Document, Feed, Format
-from chronicle.feeds.queries import Snapshot, read_snapshot
+from chronicle.feeds.snapshot import Snapshot, read_snapshot
 from chronicle.feeds.xmlfeeds import FeedgenWriter
 from chronicle.projections import ReadModels
 from chronicle.uitext import SOURCE_LANGUAGE

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from chronicle.cards import CardFontMissing, milestone_card
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
-from chronicle.pages.queries import PageData
+from chronicle.pages.pagedata import PageData
 
 if TYPE_CHECKING:
-    from chronicle.pages.site import RenderMemo
+    from chronicle.pages.builder import RenderMemo
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from chronicle.domain import Milestone
 from chronicle.localized import LocalizedMilestone, localize
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
-from chronicle.pages.queries import PageData
+from chronicle.pages.pagedata import PageData
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.timeline_svg import picture
 from chronicle.pages.upcoming import FEB29, next_anniversaries

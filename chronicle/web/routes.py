@@ -14,6 +14,7 @@ from chronicle.projections import ReadModels
 from chronicle.web.api import register_api
 from chronicle.web.documents import DocumentMiddleware
 from chronicle.web.metrics import CONTENT_TYPE_LATEST
+from chronicle.web.pages import register_page_routes
 from chronicle.web.search import register_search
 from chronicle.web.state import ServerState
 
@@ -51,11 +52,6 @@ def register_routes(app: ChronicleApp, state: ServerState) -> None:
     """Documents (feeds and, later, pages) first, then the operational endpoints."""
     app.outer_layers.append(lambda inner: DocumentMiddleware(
         inner, state.cache, state.metrics, known_routes=("/healthz", "/metrics")))
-    # The pages' clean URLs, 404/410 and WebSub. Imported here while chronicle/pages/web.py,
-    # which imports chronicle.web.cache, still lives in pages/ (it moves to web/; see
-    # tests/test_layering.py): importing it first would otherwise come back here half-loaded.
-    from chronicle.pages.web import register_page_routes
-
     register_page_routes(app, state)
     read_models = ReadModels(state.store.engine)
     register_search(app, state.settings, read_models)

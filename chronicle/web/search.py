@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from chronicle.config import Settings
-from chronicle.pages.site import renderer_for
+from chronicle.pages.builder import renderer_for
 from chronicle.projections import ReadModels
 from chronicle.uitext import language_prefix
 

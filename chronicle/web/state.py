@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chronicle.config import Settings
-from chronicle.feeds.site import DocumentSource, SiteDocuments
+from chronicle.feeds.documents import DocumentSource, SiteDocuments
 from chronicle.projections import Projector, ReadModels
 from chronicle.site import document_sources
 from chronicle.store import SqlEventStore

@@ -1,7 +1,7 @@
 """The pages on the HTTP face: clean URLs, the day's home page, 404 and 410, hub pings.
 
 The pages themselves are documents in the server's cache (rendered by the follower with the
-feeds, see chronicle.pages.site), so 200 and 304 answers take the same hot path as the feeds.
+feeds, see chronicle.pages.builder), so 200 and 304 answers take the same hot path as the feeds.
 This layer sits in front of it and only maps URLs:
 
   /, /index.html           the home page; re-rendered here when the local day changed since
@@ -29,8 +29,7 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chronicle.config import Settings
-from chronicle.pages.queries import read_page_data
-from chronicle.pages.site import (
+from chronicle.pages.builder import (
     GONE_ROUTE,
     INDEX_PATH,
     NOT_FOUND_PATH,
@@ -39,6 +38,7 @@ from chronicle.pages.site import (
     renderer_for,
     system_today,
 )
+from chronicle.pages.pagedata import read_page_data
 from chronicle.pages.websub import HubPinger
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore

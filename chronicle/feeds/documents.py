@@ -16,8 +16,8 @@ from chronicle.config import Settings
 from chronicle.feeds.export import ExportReport, SiteWriter
 from chronicle.feeds.live import LiveFeeds
 from chronicle.feeds.model import Document
-from chronicle.feeds.queries import read_snapshot
 from chronicle.feeds.render import FeedRenderer, RenderHook
+from chronicle.feeds.snapshot import read_snapshot
 from chronicle.projections import ReadModels
 
 DocumentSource = Callable[[Settings, ReadModels], Iterable[Document]]

@@ -4,7 +4,7 @@ Pages are published as directory indexes so every link works on any static host 
 `python3 -m http.server`, object storage): /index.html, /milestones/<id>/index.html,
 /tags/<tag>/index.html, /years/<year>/index.html, /404.html; the pages link /milestones/<id>/.
 The server answers the same URLs, and the clean ones without the slash, with the same bytes
-(chronicle.pages.web).
+(chronicle.web.pages).
 A retracted milestone keeps its page, marked by GONE_ROUTE so the server answers it with 410.
 
 Every language of `feed.languages` beyond English publishes the same pages under its prefix
@@ -35,7 +35,7 @@ from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stre
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
 from chronicle.pages.ical import event_ical, render_calendar
-from chronicle.pages.queries import PageData, histories, post_streams, read_page_data
+from chronicle.pages.pagedata import PageData, histories, post_streams, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
 from chronicle.pages.sources import source_pages
 from chronicle.pages.upcoming import local_today
@@ -292,7 +292,7 @@ def documents(settings: Settings, read_models: ReadModels,
               today: Callable[[Settings], dt.date] = system_today, *, cards: bool = True
               ) -> list[Document]:
     """Every page and the calendar in every language the site publishes; found by
-    `chronicle.feeds.site` for serving and export."""
+    `chronicle.feeds.documents` for serving and export."""
     data = read_page_data(read_models)
     day = today(settings)
     return [document for language in settings.feed.languages
