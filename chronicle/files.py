@@ -75,9 +75,10 @@ def locked(path: Path | str, mode: str = "ab") -> Iterator[BinaryIO]:
 
 
 def atomic_write(target: Path, body: bytes, *, mtime: float | None = None,
-                 mode: int = FILE_MODE) -> None:
+                 mode: int = FILE_MODE, sync_dir: bool = True) -> None:
     """Readers see the old file or the new one, never a part: a temporary file beside the
-    target, fsynced, renamed over it, and the directory fsynced so the rename survives a crash.
+    target, fsynced, renamed over it, and the directory fsynced so the rename survives a crash
+    (`sync_dir=False`: the caller fsyncs the directories once, after writing many files).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -94,7 +95,8 @@ def atomic_write(target: Path, body: bytes, *, mtime: float | None = None,
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    fsync_dir(target.parent)
+    if sync_dir:
+        fsync_dir(target.parent)
 
 
 def fsync_dir(directory: Path) -> None:

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
 from chronicle.feeds.model import Document
+from chronicle.files import atomic_write, fsync_dir
 
 MANIFEST = ".chronicle-export.json"
-FILE_MODE = 0o644
 
 
 @dataclass
@@ -37,30 +35,12 @@ class ExportReport:
                 f"{len(self.removed)} removed")
 
 
-def atomic_write(target: Path, body: bytes, *, mtime: float | None = None) -> None:
-    """Readers see the old file or the new one, never a part: temp file, fsync, os.replace."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, FILE_MODE)  # mkstemp makes 0600; a web server must read it
-        if mtime is not None:
-            os.utime(temp, (mtime, mtime))
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-
-
 class SiteWriter:
     """Writes documents under one root directory."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self.touched: set[Path] = set()  # directories fsynced once, after the writes
 
     def target(self, path: str) -> Path:
         """The file of a URL path: percent-escapes decoded, as static servers look files up."""
@@ -75,7 +55,9 @@ class SiteWriter:
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
             if target.read_bytes() == document.body:
                 return False
-        atomic_write(target, document.body, mtime=document.last_modified.timestamp())
+        atomic_write(target, document.body, mtime=document.last_modified.timestamp(),
+                     sync_dir=False)
+        self.touched.add(target.parent)
         return True
 
     def write_all(self, documents: Iterable[Document]) -> ExportReport:
@@ -89,6 +71,8 @@ class SiteWriter:
                 self.target(stale).unlink()
                 report.removed.append(stale)
         manifest = json.dumps({"paths": sorted(paths)}, indent=1).encode() + b"\n"
+        for directory in sorted(self.touched):
+            fsync_dir(directory)
         if self._read_manifest_bytes() != manifest:
             atomic_write(self.root / MANIFEST, manifest)
         return report
