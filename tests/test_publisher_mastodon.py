@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -210,3 +211,19 @@ def test_from_env_needs_both_the_url_and_the_token(api: FakeMastodon) -> None:
     built = MastodonPublisher.from_env({TOKEN_ENV: TOKEN}, base_url=api.base_url)
     assert isinstance(built, MastodonPublisher)
     assert TOKEN not in repr(built)
+
+
+def test_an_unreachable_instance_counts_with_the_defaults_and_fails_preflight(
+        clock: FakeClock) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    retry = RetryPolicy(sleep=clock.sleep, clock=clock.now, jitter=random.Random(3).random,
+                        max_wait=dt.timedelta(minutes=2))
+    offline = MastodonPublisher(TOKEN, base_url=f"http://127.0.0.1:{port}", timeout=1.0,
+                                retry=retry)
+    limit = offline.text_limit()  # rehearse and queue still measure texts
+    assert limit.max_length == 500
+    assert limit.measure("see https://example.org/a/very/long/path/indeed") == 4 + 23
+    check = offline.preflight()
+    assert not check.ok and check.channel == "mastodon"

@@ -124,19 +124,27 @@ class MastodonPublisher:
     # -- the contract -------------------------------------------------------------------
 
     def text_limit(self) -> TextLimit:
-        """The instance's limit (read once from ``/api/v2/instance``), counted as Mastodon does."""
+        """The instance's limit (read once from ``/api/v2/instance``), counted as Mastodon does.
+
+        An instance that cannot be reached is counted with Mastodon's defaults (500, URLs 23),
+        not remembered: `rehearse` and `queue` work offline, and `preflight` says it is down.
+        """
         if self._limit is None:
-            self._limit = self._read_limit()
+            try:
+                self._limit = self._read_limit()
+            except TransientPublishError as exc:
+                log.warning("Mastodon limits unavailable (%s): counting with the defaults", exc)
+                return _counted(DEFAULT_MAX_CHARACTERS, DEFAULT_URL_CHARS)
         return self._limit
 
     def preflight(self) -> ChannelCheck:
         """Read-only: the token (``verify_credentials``) and the instance's limits."""
         try:
             account = self._account()
-            limit = self.text_limit()
+            limit = self._limit = self._limit or self._read_limit()
         except (PermanentPublishError, TransientPublishError) as exc:
             return ChannelCheck(channel=self.name, ok=False, detail=str(exc))
-        url_chars = limit.measure("https://x")
+        url_chars = limit.measure("https://example.org/")
         return ChannelCheck(channel=self.name, ok=True,
                             detail=f"@{account.get('acct')} on {self.base_url}; "
                                    f"{limit.max_length} characters, URLs count {url_chars}")
@@ -206,8 +214,7 @@ class MastodonPublisher:
         statuses = (instance.get("configuration") or {}).get("statuses") or {}
         max_chars = int(statuses.get("max_characters") or DEFAULT_MAX_CHARACTERS)
         url_chars = int(statuses.get("characters_reserved_per_url") or DEFAULT_URL_CHARS)
-        return TextLimit(max_length=max_chars,
-                         measure=lambda text: mastodon_length(text, url_chars=url_chars))
+        return _counted(max_chars, url_chars)
 
     def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One Mastodon.py call, its errors turned into the publisher's errors."""
@@ -234,3 +241,9 @@ class MastodonPublisher:
             retry_at = now + UNKNOWN_RESET_WAIT
         return RateLimited(f"Mastodon rate limit reached until {retry_at.isoformat()}",
                            retry_at=retry_at)
+
+
+def _counted(max_chars: int, url_chars: int) -> TextLimit:
+    """Mastodon's way of counting: graphemes, every URL as `url_chars`."""
+    return TextLimit(max_length=max_chars,
+                     measure=lambda text: mastodon_length(text, url_chars=url_chars))
