@@ -23,17 +23,20 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import regex
 
+from tests.loopback import LoopbackServer
+
 FIXTURES = Path(__file__).parent / "fixtures" / "bluesky-api.json"
 DID = "did:plc:u5cwb2mwiv2bfq53cjufe6yn"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 Answer = tuple[int, dict[str, str], bytes]
+
 
 
 def load_fixtures() -> dict[str, Any]:
@@ -72,7 +75,7 @@ class Fault:
 
 
 @dataclass
-class FakePds:
+class FakePds(LoopbackServer):
     """The server; use as a context manager."""
 
     handle: str
@@ -87,29 +90,11 @@ class FakePds:
 
     def __post_init__(self) -> None:
         self._faults: dict[str, deque[Fault]] = {}
-        self.release = threading.Event()
         self._access: set[str] = set()
         self._refresh: set[str] = set()
         self._nonce = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.02}, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __enter__(self) -> FakePds:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._serve(_handler_for(self))
 
     def fail(self, nsid: str, *faults: Fault) -> None:
         self._faults.setdefault(nsid, deque()).extend(faults)

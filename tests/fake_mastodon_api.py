@@ -22,16 +22,19 @@ import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mastodon-api.json"
 DROPPED_HEADERS = {"content-encoding", "content-length", "date", "server", "connection",
                    "transfer-encoding"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 STATUS_FORM_KEYS = {"status", "sensitive", "visibility", "language", "media_ids[]"}
+
 
 
 def load_fixtures() -> dict[str, Any]:
@@ -65,7 +68,7 @@ class Created:
 
 
 @dataclass
-class FakeMastodon:
+class FakeMastodon(LoopbackServer):
     """The server; use as a context manager."""
 
     token: str
@@ -79,27 +82,9 @@ class FakeMastodon:
 
     def __post_init__(self) -> None:
         self._faults: dict[str, deque[Fault]] = {}
-        self.release = threading.Event()
         self._keys: dict[str, Created] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.02}, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __enter__(self) -> FakeMastodon:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._serve(_handler_for(self))
 
     def fail(self, path: str, *faults: Fault) -> None:
         self._faults.setdefault(path, deque()).extend(faults)

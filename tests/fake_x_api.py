@@ -17,13 +17,15 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from oauthlib.oauth1.rfc5849 import signature, utils
+
+from tests.loopback import LoopbackServer
 
 FIXTURES_ENV = "CHRONICLE_X_API_FIXTURES"
 DEFAULT_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x-api" / "responses.json"
@@ -32,6 +34,7 @@ ME_URL = "https://api.twitter.com/2/users/me"
 ME_ID = "1720000000000000000"
 MAX_CLOCK_SKEW = 300  # seconds X tolerates on oauth_timestamp
 DROPPED_HEADERS = {"content-encoding", "content-length", "date", "server", "connection"}
+
 
 
 def load_fixtures() -> dict[str, Any]:
@@ -143,7 +146,7 @@ class Secrets:
     access_token_secret: str
 
 
-class FakeXApi:
+class FakeXApi(LoopbackServer):
     """The server; use as a context manager. ``script()`` queues replies in order."""
 
     def __init__(self, secrets: Secrets, responses: XResponses) -> None:
@@ -154,16 +157,7 @@ class FakeXApi:
         self._queue: deque[Reply] = deque()
         self._nonces: set[str] = set()
         self._lock = threading.Lock()
-        self.release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        self._serve(_handler_for(self))
 
     def script(self, *replies: Reply) -> None:
         self._queue.extend(replies)
@@ -172,16 +166,6 @@ class FakeXApi:
         with self._lock:
             problems, self.problems = self.problems, []
         return problems
-
-    def __enter__(self) -> FakeXApi:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def handle(self, seen: SeenRequest) -> Reply:
         """Checks the request and picks the reply (X's 401 for a request X would refuse)."""
