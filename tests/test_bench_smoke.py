@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -56,8 +57,13 @@ def test_quick_bench_reports_every_row_with_numbers(tmp_path: Path,
     args = ["bench", "--quick", "--json", str(out)]
     if postgres:
         args += ["--postgres", postgres]
-    result = run_cli(*args, timeout=300)
+    # Every group must ignore the caller's CHRONICLE_* settings: with these, `serve` once
+    # measured the caller's empty database (a 1 KB feed) instead of the one the bench made.
+    caller = tmp_path / "caller.db"
+    env = {"CHRONICLE_DATABASE_URL": f"sqlite:///{caller}", "CHRONICLE_FEED__MAIN_SIZE": "1"}
+    result = run_cli(*args, env=env, timeout=300)
     assert result.code == 0, result.stderr[-3000:]
+    assert not caller.exists(), "the bench touched the caller's database"
     assert "appends" in result.stderr           # progress went to stderr
     assert "ratio" in result.stdout             # the table went to stdout
 
@@ -72,5 +78,7 @@ def test_quick_bench_reports_every_row_with_numbers(tmp_path: Path,
             _assert_measured(rows[name])
         else:
             assert rows[name]["skipped"] and rows[name]["ours"] is None
+    served = re.search(r"\((\d+) KB\)", rows["serve.200.rps"]["figure"])
+    assert served and int(served.group(1)) >= 20, rows["serve.200.rps"]["figure"]
     targets = [row for row in rows.values() if row["target"]]
     assert all(isinstance(row["met"], bool) for row in targets if not row["skipped"])

@@ -297,11 +297,14 @@ def test_the_mongolian_site_at_phone_width(served: tuple[str, str], browser: Any
     context = browser.new_context(viewport={"width": 390, "height": 844})
     tab = context.new_page()
     console = Console(tab)
+    tab.goto(f"{base}/")  # as many as the English timeline (a test before may retract one)
+    live = tab.locator("#timeline li.milestone:visible").count()
+    assert live in (MILESTONES, MILESTONES - 1)
     tab.goto(f"{base}/mn/")
     assert tab.locator("html").get_attribute("lang") == "mn"
     assert tab.locator("nav[aria-label='Сайт'] a").first.inner_text() == "Он дараалал"
-    assert tab.locator("#timeline li.milestone:visible").count() == MILESTONES
-    assert tab.locator("svg a.tl-mark").count() == MILESTONES
+    assert tab.locator("#timeline li.milestone:visible").count() == live
+    assert tab.locator("svg a.tl-mark").count() == live
     tab.locator(f"#m-{RELATIONS} h4 a").click()
     tab.wait_for_url(f"**/mn/milestones/{RELATIONS}/")
     title = tab.locator("h1").inner_text()

@@ -173,9 +173,10 @@ def test_the_server_announces_its_feeds_once_per_change(hub: Hub, tmp_path: Path
     try:
         with running_server(database, env=env) as base:
             first = settle(hub)
-            announced = {f"{base}/feeds/{name}.{fmt}" for name in (
-                "milestones", "anniversaries", "tags/diplomacy", "tags/trade")
-                for fmt in ("atom", "rss", "json")}
+            announced = {f"{base}{lang}/feeds/{name}.{fmt}" for lang in ("", "/mn")
+                         for name in ("milestones", "anniversaries", "tags/diplomacy",
+                                      "tags/trade")
+                         for fmt in ("atom", "rss", "json")}
             assert set(first) == announced
             assert len(first) == len(announced) + 1            # one retry after the 503
             atom = httpx.get(f"{base}/feeds/milestones.atom").text
@@ -187,8 +188,9 @@ def test_the_server_announces_its_feeds_once_per_change(hub: Hub, tmp_path: Path
             record_milestones(store, [make_milestone(3, date="2019-07", tags=("trade",))])
             wait_for(lambda: len(hub.pings) > len(first))
             changed = settle(hub)[len(first):]
-            assert sorted(changed) == sorted(f"{base}/feeds/{name}.{fmt}" for name in (
-                "milestones", "tags/trade") for fmt in ("atom", "rss", "json"))
+            assert sorted(changed) == sorted(
+                f"{base}{lang}/feeds/{name}.{fmt}" for lang in ("", "/mn")
+                for name in ("milestones", "tags/trade") for fmt in ("atom", "rss", "json"))
         assert (tmp_path / ".websub-state.json").is_file()
     finally:
         store.close()
