@@ -30,12 +30,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import regex
 
-from tests.loopback import LoopbackServer
+from tests.loopback import Answer, LoopbackServer, QuietHandler
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bluesky-api.json"
 DID = "did:plc:u5cwb2mwiv2bfq53cjufe6yn"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
-Answer = tuple[int, dict[str, str], bytes]
 
 
 
@@ -253,30 +252,13 @@ class FakePds(LoopbackServer):
 
 
 def _handler_for(api: FakePds) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
             parts = urlsplit(self.path)
             seen = Seen(self.command, parts.path.removeprefix("/xrpc/"), parse_qs(parts.query),
-                        {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
-            answer = api.handle_request(seen)
-            if answer is None:
-                self.close_connection = True
-                self.connection.close()
-                return
-            status, headers, body = answer
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                        {k.lower(): v for k, v in self.headers.items()}, self.body())
+            self.answer(api.handle_request(seen))
 
         do_POST = do_GET = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
     return Handler

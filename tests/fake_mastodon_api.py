@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.loopback import LoopbackServer
+from tests.loopback import LoopbackServer, QuietHandler
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mastodon-api.json"
 DROPPED_HEADERS = {"content-encoding", "content-length", "date", "server", "connection",
@@ -241,29 +241,12 @@ def _multipart(seen: Seen) -> dict[str, tuple[str | None, str, bytes]]:
 
 
 def _handler_for(api: FakeMastodon) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
             seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                        self.rfile.read(length))
-            answer = api.handle(seen)
-            if answer is None:
-                self.close_connection = True
-                self.connection.close()
-                return
-            status, headers, body = answer
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                        self.body())
+            self.answer(api.handle(seen))
 
         do_POST = do_GET = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
     return Handler

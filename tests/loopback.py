@@ -34,3 +34,32 @@ class LoopbackServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1, no access log on stderr; `answer` writes a fake's reply or drops the line."""
+
+    protocol_version = "HTTP/1.1"
+
+    def body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def answer(self, reply: Answer | None) -> None:
+        """Send `reply`; None drops the connection (a server that took the request and died)."""
+        if reply is None:
+            self.close_connection = True
+            self.connection.close()
+            return
+        status, headers, body = reply
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
