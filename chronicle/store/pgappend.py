@@ -27,8 +27,9 @@ from chronicle.store.schema import TABLE_NAME
 FUNCTION = f"{TABLE_NAME}_append"
 ARGUMENTS = ("when_ timestamptz, streams text[], expected int[], owner int[], ids uuid[], "
              "types text[], schemas int[], payloads text[], metadata text[]")
-CALL = (f"SELECT {FUNCTION}(%s::timestamptz, %s::text[], %s::int[], %s::int[], %s::uuid[], "
-        "%s::text[], %s::int[], %s::text[], %s::text[])")
+CALL = (f"SELECT {FUNCTION}(%b::timestamptz, %b::text[], %b::int[], %b::int[], %b::uuid[], "
+        "%b::text[], %b::int[], %b::text[], %b::text[])")
+"""Binary parameters: text arrays in text form go through a regex escape per element."""
 HEAD = f"SELECT position, hash, recorded_at FROM {TABLE_NAME} ORDER BY position DESC LIMIT 1"
 VERSION = (f"SELECT stream_version FROM {TABLE_NAME} WHERE stream_id = {{stream}} "
            "ORDER BY stream_version DESC LIMIT 1")
