@@ -22,7 +22,7 @@ from chronicle.store.dialects import StoreDialect
 from chronicle.store.engine import create_store_engine
 from tests.conftest import fresh_schema
 
-REVISIONS = ["0001", "0002", "0003", "0004", "0005"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006"]
 MIGRATIONS = "chronicle.migrations.versions"
 
 
@@ -103,7 +103,7 @@ def test_a_database_made_at_any_revision_upgrades_to_the_fresh_head(
 
 
 def test_the_append_function_in_the_code_is_the_newest_revisions() -> None:
-    newest = importlib.import_module(f"{MIGRATIONS}.0005_append_function_index_reads")
+    newest = importlib.import_module(f"{MIGRATIONS}.0006_append_function_one_event")
     assert newest.CREATE == pgappend.CREATE, (
         "chronicle/store/pgappend.py changed: freeze the new function in a new revision")
     assert REVISIONS[-1] == migrate.HEAD_REVISION

@@ -16,7 +16,7 @@ from chronicle.store.dialects import StoreDialect
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 """The newest migration in chronicle/migrations/versions (a test checks it against Alembic)."""
 
 

@@ -14,7 +14,8 @@ not at its expected version, and the store then takes its careful path, which te
 from a conflict. Its two reads are written so that any plan, the generic one PostgreSQL caches
 for a function's statements included, is an index scan (a plan made while the log was small
 once kept a sequential scan, see `PostgresDialect.locked_state`); forcing custom plans instead
-cost ~0.2 ms a call in planning.
+cost ~0.2 ms a call in planning. A one-event append (the common case) is one INSERT ... VALUES
+without the arrays a batch builds (migration 0006: ~45 µs less server time of ~0.3 ms).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ HEAD = f"SELECT position, hash, recorded_at FROM {TABLE_NAME} ORDER BY position 
 VERSION = (f"SELECT stream_version FROM {TABLE_NAME} WHERE stream_id = {{stream}} "
            "ORDER BY stream_version DESC LIMIT 1")
 """The function's reads; `{stream}` is a parameter (tests EXPLAIN their generic plans)."""
+COLUMNS = ("position, stream_id, stream_version, event_id, type, schema_version, recorded_at, "
+           "payload, metadata, prev_hash, hash")
+HASH = ("encode(sha256(convert_to(concat('[', to_json({prev}), ',', {position}, ',', "
+        "to_json({stream}), ',', {version}, ',', to_json(ids[{k}]::text), ',', "
+        "to_json(types[{k}]), ',', schemas[{k}], ',', to_json(stamp), ',', "
+        "to_json(payloads[{k}]), ',', to_json(metadata[{k}]), ']'), 'UTF8')), 'hex')")
+"""The chain hash of event `{k}` (chronicle/store/hashing.py), in SQL."""
 
 CREATE = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}({ARGUMENTS}) RETURNS bigint
@@ -58,6 +66,25 @@ BEGIN
     IF NOT FOUND THEN
         head := 0;
         prev := '{GENESIS_HASH}';
+    ELSIF head_at > when_ THEN
+        when_ := head_at;  -- never before the head: recorded times stay ordered along the log
+    END IF;
+    stamp := to_char(when_ AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    IF count = 1 AND cardinality(streams) = 1 THEN  -- one event: no arrays to build
+        {VERSION.format(stream="streams[1]")} INTO stored;
+        IF NOT FOUND THEN
+            stored := 0;
+        END IF;
+        IF expected[1] <> {ANY_VERSION} AND expected[1] <> stored THEN
+            RETURN NULL;
+        END IF;
+        INSERT INTO {TABLE_NAME} ({COLUMNS})
+            VALUES (head + 1, streams[1], stored + 1, ids[1], types[1], schemas[1], when_,
+                    payloads[1], metadata[1], prev, {HASH.format(
+                        prev="prev", position="head + 1", stream="streams[1]",
+                        version="stored + 1", k="1")});
+        PERFORM pg_notify('{NOTIFY_CHANNEL}', (head + 1)::text);
+        RETURN head + 1;
     END IF;
     FOR s IN 1 .. cardinality(streams) LOOP
         {VERSION.format(stream="streams[s]")} INTO stored;
@@ -69,25 +96,17 @@ BEGIN
         END IF;
         versions[s] := stored;
     END LOOP;
-    -- Never before the head: recorded times stay ordered along the log.
-    IF head_at IS NOT NULL AND head_at > when_ THEN
-        when_ := head_at;
-    END IF;
-    stamp := to_char(when_ AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
     FOR k IN 1 .. count LOOP
         s := owner[k];
         versions[s] := versions[s] + 1;
         row_versions[k] := versions[s];
         row_streams[k] := streams[s];
         prevs[k] := prev;
-        prev := encode(sha256(convert_to(concat(
-            '[', to_json(prev), ',', head + k, ',', to_json(streams[s]), ',', versions[s], ',',
-            to_json(ids[k]::text), ',', to_json(types[k]), ',', schemas[k], ',', to_json(stamp),
-            ',', to_json(payloads[k]), ',', to_json(metadata[k]), ']'), 'UTF8')), 'hex');
+        prev := {HASH.format(prev="prev", position="head + k", stream="streams[s]",
+                             version="versions[s]", k="k")};
         hashes[k] := prev;
     END LOOP;
-    INSERT INTO {TABLE_NAME} (position, stream_id, stream_version, event_id, type,
-                              schema_version, recorded_at, payload, metadata, prev_hash, hash)
+    INSERT INTO {TABLE_NAME} ({COLUMNS})
         SELECT head + n, r_stream, r_version, r_id, r_type, r_schema, when_, r_payload,
                r_metadata, r_prev, r_hash
         FROM unnest(row_streams, row_versions, ids, types, schemas, payloads, metadata, prevs,
