@@ -123,6 +123,15 @@ class PageRenderer:
                                 site=self._site(), loc=partial(localize, language=language),
                                 fb=fallback_mark, when_markup=when_markup,
                                 en=Markup("") if english else ENGLISH)
+        self.env.globals["chrome"] = self.chrome()
+
+    def chrome(self) -> dict[str, Markup]:
+        """The parts of every page that only the language and the settings decide (the
+        header, the search form, the footer): rendered once here, not once per page, which
+        saves about a third of a milestone page's rendering. Each `_chrome_*.html` is what
+        base.html held in its place; its final newline is base.html's own."""
+        return {part: Markup(self.env.get_template(f"_chrome_{part}.html").render()[:-1])
+                for part in ("header", "search", "footer")}
 
     # -- links -------------------------------------------------------------------------
 
