@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -22,6 +22,7 @@ from chronicle.feeds.model import Document
 from chronicle.files import AtomicBatch, atomic_write
 
 MANIFEST = ".chronicle-export.json"
+PROGRESS_EVERY = 500   # documents between two progress reports
 
 
 @dataclass
@@ -62,9 +63,11 @@ class SiteWriter:
         batch.add(target, document.body, mtime=document.last_modified.timestamp())
         return True
 
-    def write_all(self, documents: Iterable[Document]) -> ExportReport:
+    def write_all(self, documents: Iterable[Document],
+                  progress: Callable[[int], None] | None = None) -> ExportReport:
         """Every document whose bytes changed, atomically (see `AtomicBatch`: all the files
-        wait for the disk together); then stale files are removed and the manifest written."""
+        wait for the disk together); then stale files are removed and the manifest written.
+        `progress` hears how many documents are done, now and then and at the end."""
         report = ExportReport()
         paths = []
         with AtomicBatch() as batch:
@@ -72,6 +75,10 @@ class SiteWriter:
                 paths.append(document.path)
                 (report.written if self.stage(document, batch)
                  else report.unchanged).append(document.path)
+                if progress is not None and len(paths) % PROGRESS_EVERY == 0:
+                    progress(len(paths))
+        if progress is not None:
+            progress(len(paths))
         for stale in sorted(set(self._previous_paths()) - set(paths)):
             with contextlib.suppress(FileNotFoundError):
                 self.target(stale).unlink()
