@@ -38,6 +38,11 @@ from chronicle.uitext import SOURCE_LANGUAGE, language_name, language_prefix, ui
 CSS_PATH = "/assets/chronicle.css"
 JS_PATH = "/assets/filter.js"
 CALENDAR_PATH = "/calendar.ics"
+URL_PATHS = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
+             "year": "/years/{}/", "source": "/sources/{}/", "sources": "/sources/",
+             "search": "/search", "card": "/cards/{}.png", "css": CSS_PATH, "js": JS_PATH,
+             "calendar": CALENDAR_PATH, "tag-feed": "/feeds/tags/{}"}
+SHARED_URLS = frozenset({"css", "js", "card"})   # one for every language
 _BLANK_LINES = re.compile(r"\n\s*\n")
 Card = Callable[[MilestoneView, int], Markup]  # a milestone's entry in a list, at a heading level
 
@@ -152,15 +157,10 @@ class PageRenderer:
     def url(self, kind: str, value: object = None) -> str:
         """A root-relative URL in this language: url("milestone", id), url("year", 1987);
         the style sheet, the script and the card images are shared by every language."""
-        paths = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
-                 "year": "/years/{}/", "source": "/sources/{}/", "sources": "/sources/",
-                 "search": "/search", "card": "/cards/{}.png",
-                 "css": CSS_PATH, "js": JS_PATH,
-                 "calendar": CALENDAR_PATH, "tag-feed": "/feeds/tags/{}"}
-        path = paths[kind]
+        path = URL_PATHS[kind]
         if value is not None:
             path = path.format(quote(str(value), safe=""))
-        shared = kind in ("css", "js", "card")
+        shared = kind in SHARED_URLS
         return f"{self.root}{'' if shared else self.prefix}{path}"
 
     def translations(self, path: str) -> tuple[list[Translated], list[Translated]]:
