@@ -150,3 +150,29 @@ def test_document_paths_cannot_leave_the_export_directory(tmp_path: Path) -> Non
     assert writer.write(Document("/feeds/ok.atom", b"x", "text/plain", moment))
     assert not writer.write(Document("/feeds/ok.atom", b"x", "text/plain", moment))
     assert os.stat(tmp_path / "site/feeds/ok.atom").st_mtime == moment.timestamp()
+
+
+def test_a_re_export_touches_only_the_changed_documents(tmp_path: Path) -> None:
+    moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    documents = [Document(f"/milestones/m-{n}/index.html", f"page {n}".encode(), "text/html",
+                          moment) for n in range(50)]
+    writer = SiteWriter(tmp_path / "site")
+    done: list[int] = []
+    assert len(writer.write_all(documents, progress=done.append).written) == 50
+    assert done[-1] == 50
+    pages = files(tmp_path / "site")
+    before = {path: (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_ctime_ns)
+              for path, p in pages.items()}
+
+    again = writer.write_all(documents)
+    assert (len(again.written), len(again.unchanged)) == (0, 50)
+    changed = Document("/milestones/m-7/index.html", b"page 7, corrected", "text/html",
+                       moment + dt.timedelta(days=1))
+    report = writer.write_all([changed if d.path == changed.path else d for d in documents])
+    assert report.written == [changed.path] and len(report.unchanged) == 49
+    after = {path: (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_ctime_ns)
+             for path, p in files(tmp_path / "site").items()}
+    assert {path for path in after if after[path] != before[path]} == {changed.path}
+    assert pages[changed.path].read_bytes() == b"page 7, corrected"
+    assert int(pages[changed.path].stat().st_mtime) == int(changed.last_modified.timestamp())
+    assert not list((tmp_path / "site").rglob("*.tmp"))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import stat
 from pathlib import Path
 
-from chronicle.files import FileLock, atomic_write, locked
+import pytest
+
+from chronicle.files import AtomicBatch, FileLock, atomic_write, locked
 
 
 def test_a_held_lock_refuses_a_second_holder_until_released(tmp_path: Path) -> None:
@@ -36,3 +40,51 @@ def test_atomic_write_replaces_whole_readable_files_and_leaves_no_temporary(tmp_
     assert target.stat().st_mtime == 1_000_000_000.0
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert [p.name for p in target.parent.iterdir()] == ["feed.json"]
+
+
+def test_a_batch_replaces_nothing_until_every_file_is_durable(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    old = tmp_path / "site" / "old.html"
+    atomic_write(old, b"old")
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if name.endswith(".tmp"):
+            assert old.read_bytes() == b"old", "a target was replaced before every fsync"
+            synced.append(name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with AtomicBatch(workers=4) as batch:
+        batch.add(old, b"new", mtime=1_000_000_000.0)
+        for n in range(20):
+            batch.add(tmp_path / "site" / "deep" / f"{n}" / "index.html", f"{n}".encode())
+        assert old.read_bytes() == b"old"
+    assert len(synced) == 21
+    assert old.read_bytes() == b"new" and old.stat().st_mtime == 1_000_000_000.0
+    assert (tmp_path / "site/deep/7/index.html").read_bytes() == b"7"
+    assert stat.S_IMODE(old.stat().st_mode) == 0o644
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_failed_fsync_replaces_nothing_and_leaves_no_temporary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "a.html", tmp_path / "b.html"
+    atomic_write(first, b"a")
+    atomic_write(second, b"b")
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path / ".b.html.")):
+            raise OSError(errno.EIO, "disk on fire")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError, match="disk on fire"), AtomicBatch(workers=2) as batch:
+        batch.add(first, b"A")
+        batch.add(second, b"B")
+    assert (first.read_bytes(), second.read_bytes()) == (b"a", b"b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.html", "b.html"]

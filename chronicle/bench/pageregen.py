@@ -1,32 +1,26 @@
-"""Page regeneration and the static export, on chronicles of growing size.
+"""Page regeneration on chronicles of growing size (the static export: chronicle.bench.export).
 
 Pages: the server's whole refresh after one new milestone (catch-up, the feeds, then every
-page and the calendar), timed like the feeds row, so the two compare. Export: every document
-of the site rendered from scratch and written as files into an empty directory, as
-`chronicle export` does the first time, in documents per second.
+page and the calendar), timed like the feeds row, so the two compare.
 
-Both leave the card images out: a 1200x630 PNG costs tens of milliseconds to encode
+It leaves the card images out: a 1200x630 PNG costs tens of milliseconds to encode
 (`card_ms`), so a first render of 100,000 of them would take the whole bench's budget many
 times over. Their cost is reported on its own line instead.
 """
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import time
 from pathlib import Path
 
 from chronicle import pages
 from chronicle.bench.feedregen import Regeneration, first_renders, flat_rows, regenerate
-from chronicle.bench.figures import Row, Sample, Say
-from chronicle.bench.logs import milestone_chronicle
+from chronicle.bench.figures import Row, Say
 from chronicle.bench.payloads import BenchEvent, EventFactory
 from chronicle.cards import CardFontMissing, milestone_card
 from chronicle.config import Settings
 from chronicle.domain import Milestone
-from chronicle.feeds.documents import SiteDocuments
-from chronicle.feeds.export import SiteWriter
 from chronicle.feeds.model import Document
 from chronicle.pages.builder import page_path
 from chronicle.projections import ReadModels
@@ -34,7 +28,6 @@ from chronicle.web.state import ServerState
 
 CARD_SAMPLES = 10
 PAGE_REPEATS = 1      # a refresh of 100,000 milestones' pages takes tens of seconds
-PROJECTED = 100_000   # the export size the aim is set at (too long to measure in the full run)
 
 
 def pages_without_cards(settings: Settings, read_models: ReadModels) -> list[Document]:
@@ -61,48 +54,6 @@ def measure_pages(directory: Path, sizes: tuple[int, ...], runs: int, say: Say) 
                      extra=f"; the server's whole refresh (catch-up, feeds, every page and the "
                            f"calendar; card images left out, see the card note), first full "
                            f"render {first_renders(results)}")
-
-
-def export_rate(directory: Path, milestones: int, say: Say) -> tuple[float, int]:
-    """Documents per second for one first export of every document; and how many."""
-    store = milestone_chronicle(directory / f"export-{milestones}.db", milestones,
-                                directory / "originals")
-    out = directory / f"site-{milestones}"
-    try:
-        started = time.perf_counter()
-        site = SiteDocuments(Settings.model_validate({}), ReadModels(store.engine),
-                             sources=(pages_without_cards,))
-        documents = site.documents(store.head())
-        report = SiteWriter(out).write_all(documents)
-        elapsed = time.perf_counter() - started
-    finally:
-        store.close()
-        shutil.rmtree(out, ignore_errors=True)
-    assert len(report.written) == len(documents), "the export skipped documents of a new site"
-    say(f"export {milestones:,} milestones: {len(documents):,} documents in {elapsed:,.1f} s "
-        f"(render {sum(site.timings.values()):,.1f} s)")
-    return len(documents) / elapsed, len(documents)
-
-
-def measure_export(directory: Path, sizes: tuple[int, ...], runs: int, say: Say) -> list[Row]:
-    samples: dict[int, Sample] = {n: Sample() for n in sizes}
-    counts: dict[int, int] = {}
-    for run in range(runs):
-        for size in sizes:
-            rate, counts[size] = export_rate(directory, size, say)
-            samples[size].runs.append(rate)
-        say(f"export run {run + 1}/{runs} done")
-    smallest = min(sizes)
-    return [Row(f"export.{size}", "export",
-                f"static export, {size:,} milestones ({counts[size]:,} documents)",
-                "documents/s", f"same, {smallest:,} milestones", samples[size],
-                samples[smallest],
-                note=f"{counts[size] / samples[size].median:,.1f} s for the whole site; at this "
-                     f"rate {PROJECTED:,} milestones would take "
-                     f"{PROJECTED * counts[size] / size / samples[size].median:,.0f} s (aim: "
-                     f"under a minute); every document rendered from scratch and written "
-                     f"(fsync, rename) into an empty directory; card images left out")
-            for size in sorted(sizes) if size != smallest]
 
 
 def card_ms() -> float | None:

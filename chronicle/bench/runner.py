@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chronicle.bench import appends, feedregen, pageregen, rebuild, serving
+from chronicle.bench import appends, export, feedregen, pageregen, rebuild, serving
 from chronicle.bench.figures import Row, Sample, Say, Target, skipped_rows
 from chronicle.bench.logs import generate_log
 from chronicle.bench.options import BenchOptions
@@ -134,7 +134,7 @@ def _pages(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> 
 
 def _export(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
     sizes = options.sizes.export_milestones
-    result.rows += pageregen.measure_export(work / "feeds", sizes, options.sizes.export_runs, say)
+    result.rows += export.measure(work / "feeds", sizes, options.sizes.export_runs, say)
 
 
 def run(options: BenchOptions, say: Say) -> BenchResult:

@@ -7,13 +7,14 @@ import logging
 import os
 import signal
 import socket
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, Protocol
 
 import typer
 
-from chronicle.cli.context import Failure, app_context, out
+from chronicle.cli.context import Failure, app_context, out, progress_bar
 from chronicle.cli.helptext import setting_default
 from chronicle.config import Settings, served_at
 from chronicle.projections import Projector, ReadModels
@@ -169,8 +170,10 @@ def export_command(
         "--out", help="Directory to write to, the site root.",
         show_default=setting_default("export_dir"))] = None,
 ) -> None:
-    """Write every feed as a file for static hosting: same bytes as served, atomic writes."""
-    from chronicle.site import export_site
+    """Write every feed and page as a file for static hosting: same bytes as served, atomic
+    writes, unchanged files left alone. Progress goes to stderr; the summary to stdout."""
+    from chronicle.feeds.export import SiteWriter
+    from chronicle.site import site_documents
 
     context = app_context(ctx)
     settings = served_at(context.settings, context.settings.server.host,
@@ -178,11 +181,20 @@ def export_command(
     store = context.store()
     caught_up(store)
     target = out_dir or settings.path(settings.export_dir)
+    started = time.perf_counter()
     try:
-        report = export_site(settings, ReadModels(store.engine), target)
+        with progress_bar("rendering documents", None):
+            documents = site_documents(settings, ReadModels(store.engine))
+        rendered = time.perf_counter()
+        with progress_bar("writing files", len(documents)) as bar:
+            task = bar.task_ids[0]
+            report = SiteWriter(target).write_all(
+                documents, progress=lambda done: bar.update(task, completed=done))
     except OSError as exc:  # a full disk, a read-only or missing folder: say which file
         where = f" ({exc.filename})" if exc.filename else ""
         raise Failure(f"export to {target} failed: {exc.strerror or exc}{where}") from None
     for path in report.written:
         log.debug("wrote %s", path)
-    out.print(f"exported to {target}: {report.summary()}", markup=False, highlight=False)
+    out.print(f"exported to {target}: {report.summary()} ({len(documents)} documents: render "
+              f"{rendered - started:.1f} s, write {time.perf_counter() - rendered:.1f} s)",
+              markup=False, highlight=False)

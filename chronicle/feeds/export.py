@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
 from chronicle.feeds.model import Document
-from chronicle.files import atomic_write, fsync_dir
+from chronicle.files import AtomicBatch, atomic_write
 
 MANIFEST = ".chronicle-export.json"
+PROGRESS_EVERY = 500   # documents between two progress reports
 
 
 @dataclass
@@ -40,7 +41,6 @@ class SiteWriter:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.touched: set[Path] = set()  # directories fsynced once, after the writes
 
     def target(self, path: str) -> Path:
         """The file of a URL path: percent-escapes decoded, as static servers look files up."""
@@ -51,32 +51,42 @@ class SiteWriter:
 
     def write(self, document: Document) -> bool:
         """Write one document unless the file already holds its bytes; True if written."""
+        with AtomicBatch(workers=0) as batch:
+            return self.stage(document, batch)
+
+    def stage(self, document: Document, batch: AtomicBatch) -> bool:
+        """Add `document` to `batch` unless its file already holds its bytes; True if added."""
         target = self.target(document.path)
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
             if target.read_bytes() == document.body:
                 return False
-        atomic_write(target, document.body, mtime=document.last_modified.timestamp(),
-                     sync_dir=False)
-        self.touched.add(target.parent)
+        batch.add(target, document.body, mtime=document.last_modified.timestamp())
         return True
 
-    def write_all(self, documents: Iterable[Document]) -> ExportReport:
+    def write_all(self, documents: Iterable[Document],
+                  progress: Callable[[int], None] | None = None) -> ExportReport:
+        """Every document whose bytes changed, atomically (see `AtomicBatch`: all the files
+        wait for the disk together); then stale files are removed and the manifest written.
+        `progress` hears how many documents are done, now and then and at the end."""
         report = ExportReport()
         paths = []
-        for document in documents:
-            paths.append(document.path)
-            (report.written if self.write(document) else report.unchanged).append(document.path)
+        with AtomicBatch() as batch:
+            for document in documents:
+                paths.append(document.path)
+                (report.written if self.stage(document, batch)
+                 else report.unchanged).append(document.path)
+                if progress is not None and len(paths) % PROGRESS_EVERY == 0:
+                    progress(len(paths))
+        if progress is not None:
+            progress(len(paths))
         for stale in sorted(set(self._previous_paths()) - set(paths)):
             with contextlib.suppress(FileNotFoundError):
                 self.target(stale).unlink()
                 report.removed.append(stale)
         manifest = json.dumps({"paths": sorted(paths)}, indent=1).encode() + b"\n"
-        for directory in sorted(self.touched):
-            fsync_dir(directory)
         if self._read_manifest_bytes() != manifest:
             atomic_write(self.root / MANIFEST, manifest)
         return report
-
     def _read_manifest_bytes(self) -> bytes | None:
         try:
             return (self.root / MANIFEST).read_bytes()

@@ -1,0 +1,92 @@
+"""The static export on chronicles of growing size: every document rendered from scratch and
+written as files into an empty directory, as `chronicle export` does the first time.
+
+A row compares a size's documents per second with the smallest size's, and says what it
+measured: how many documents and bytes, and how the time splits between rendering the
+documents and writing them (atomically, with their fsyncs in flight together: see
+`chronicle.files.AtomicBatch`). The card images are left out (see the card note in the pages
+group); the chronicles are the ones the feeds and pages groups generate, copied.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from chronicle.bench.figures import Row, Sample, Say
+from chronicle.bench.logs import milestone_chronicle
+from chronicle.bench.pageregen import pages_without_cards
+from chronicle.config import Settings
+from chronicle.feeds.documents import site_documents
+from chronicle.feeds.export import SiteWriter
+from chronicle.projections import ReadModels
+
+AIM_MILESTONES = 100_000   # the issue's aim: the whole export of this many in under a minute
+AIM_SECONDS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRun:
+    """One first export: how many documents and bytes, and the seconds of each part."""
+
+    documents: int
+    size: int              # bytes written
+    render: float
+    write: float
+
+    @property
+    def rate(self) -> float:
+        return self.documents / (self.render + self.write)
+
+
+def export_once(directory: Path, milestones: int) -> ExportRun:
+    """Render every document of a chronicle of `milestones` and write them into a new directory."""
+    store = milestone_chronicle(directory / f"export-{milestones}.db", milestones,
+                                directory / "originals")
+    out = directory / f"site-{milestones}"
+    try:
+        started = time.perf_counter()
+        documents = site_documents(Settings.model_validate({}), ReadModels(store.engine),
+                                   sources=(pages_without_cards,))
+        rendered = time.perf_counter()
+        report = SiteWriter(out).write_all(documents)
+        written = time.perf_counter()
+    finally:
+        store.close()
+        shutil.rmtree(out, ignore_errors=True)
+    assert len(report.written) == len(documents), "the export skipped documents of a new site"
+    return ExportRun(len(documents), sum(len(d.body) for d in documents),
+                     rendered - started, written - rendered)
+
+
+def describe(milestones: int, run: ExportRun) -> str:
+    return (f"{milestones:,} milestones: {run.documents:,} documents, "
+            f"{run.size / 1e6:,.1f} MB, render {run.render:,.1f} s + write {run.write:,.1f} s")
+
+
+def measure(directory: Path, sizes: tuple[int, ...], runs: int, say: Say) -> list[Row]:
+    samples: dict[int, Sample] = {n: Sample() for n in sizes}
+    last: dict[int, ExportRun] = {}
+    for run in range(runs):
+        for size in sizes:
+            last[size] = export_once(directory, size)
+            samples[size].runs.append(last[size].rate)
+            say(f"export {describe(size, last[size])}")
+        say(f"export run {run + 1}/{runs} done")
+    smallest = min(sizes)
+    return [Row(f"export.{size}", "export",
+                f"static export, {size:,} milestones ({last[size].documents:,} documents)",
+                "documents/s", f"same, {smallest:,} milestones", samples[size],
+                samples[smallest], note=_note(size, last[size], samples[size]))
+            for size in sorted(sizes) if size != smallest]
+
+
+def _note(milestones: int, run: ExportRun, sample: Sample) -> str:
+    projected = AIM_MILESTONES * run.documents / milestones / sample.median
+    at_aim = ("measured" if milestones == AIM_MILESTONES else
+              f"at this rate {AIM_MILESTONES:,} milestones would take {projected:,.0f} s")
+    return (f"last run {describe(milestones, run)}; {at_aim} (aim: under {AIM_SECONDS} s); "
+            f"every document rendered from scratch and written into an empty directory "
+            f"(temporary files fsynced together, then renamed); card images left out")
