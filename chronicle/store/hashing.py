@@ -110,8 +110,12 @@ def event_texts(events: Iterable[NewEvent]) -> list[tuple[NewEvent, str, str]]:
 
 def _flat(value: Mapping[str, Any]) -> bool:
     """Text keys and text or null values: equal flat mappings have the same canonical JSON."""
-    return type(value) is dict and all(
-        type(name) is str and (type(item) is str or item is None) for name, item in value.items())
+    return (type(value) is dict and {*map(type, value)} <= _TEXT
+            and {*map(type, value.values())} <= _TEXT_OR_NULL)
+
+
+_TEXT = {str}
+_TEXT_OR_NULL = {str, type(None)}
 
 
 def format_recorded_at(moment: dt.datetime) -> str:
@@ -149,7 +153,7 @@ def stream_hashes(prev_hash: str, head: int, stream_id: str, version: int, recor
     at positions head + 1, ... and versions version + 1, ...: the parts the rows share (stream,
     time, a metadata text object repeated from the row before) are quoted once, not per row.
     """
-    stream_q, when_q = _quote(stream_id), _quote(recorded_at)
+    prev_q, stream_q, when_q = _quote(prev_hash), _quote(stream_id), _quote(recorded_at)
     mac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
     sha256 = hashlib.sha256
     last_metadata, metadata_q = None, ""
@@ -158,7 +162,7 @@ def stream_hashes(prev_hash: str, head: int, stream_id: str, version: int, recor
             events, start=1):
         if metadata_json is not last_metadata:
             last_metadata, metadata_q = metadata_json, _quote(metadata_json)
-        data = (f"[{_quote(prev_hash)},{head + offset},{stream_q},{version + offset},"
+        data = (f"[{prev_q},{head + offset},{stream_q},{version + offset},"
                 f"{_quote(event_id)},{_quote(type_)},{int(schema_version)},{when_q},"
                 f"{_quote(payload_json)},{metadata_q}]").encode()
         if mac is None:
@@ -168,6 +172,7 @@ def stream_hashes(prev_hash: str, head: int, stream_id: str, version: int, recor
             link.update(data)
             prev_hash = link.hexdigest()
         hashes.append(prev_hash)
+        prev_q = f'"{prev_hash}"'     # a hex digest: nothing to escape
     return hashes
 
 

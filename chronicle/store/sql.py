@@ -383,8 +383,8 @@ class SqlEventStore(EventStore):
         Raises ConcurrencyError when it is new and the stream moved past `expected_version`,
         and _Careful on the fast path, which cannot tell the two apart.
         """
-        ids = [e.event_id for e, _, _ in enc]
-        mine = {i: existing[i] for i in ids if i in existing}
+        mine = {e.event_id: existing[e.event_id] for e, _, _ in enc
+                if e.event_id in existing} if existing else {}
         actual = versions.get(append.stream_id, 0)
         moved = append.expected_version not in (ANY_VERSION, actual)
         if moved and not careful:

@@ -107,12 +107,10 @@ class InsertPlan:
     def event_id(self, value: uuid.UUID) -> tuple[object, str]:
         """The event id as bound, and as the hash takes it (the hyphenated text); from the
         hex SQLite stores, cut into groups, for less than half of `str(value)`'s cost."""
-        bound = self._uuid(value) if self._uuid else value
         if self._hex:
-            h = bound
-            assert isinstance(h, str)
-            return bound, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-        return bound, str(value)
+            h = value.hex
+            return h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return (self._uuid(value) if self._uuid else value), str(value)
 
     def recorded_at(self, value: dt.datetime) -> object:
         return self._time(value) if self._time else value
