@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from chronicle.files import locked
 from chronicle.store import bulkwrite
+from chronicle.store.hashing import utc_text
 from chronicle.store.heldlocks import AdvisoryLock, AlwaysHeld, FileHeldLock, HeldLock
 from chronicle.store.records import TABLE_NAME
 
@@ -220,11 +221,8 @@ class SQLiteDialect(StoreDialect):
         """
         if len(streams) > SQLITE_STATE_STREAMS:
             return portable(conn)
-        sql = SQLITE_APPEND_STATE.format(marks=", ".join("?" * len(streams)))
-        with _driver_errors(conn, sql):
-            rows = _driver(conn).execute(sql, tuple(streams)).fetchall()
-        return [(stream, number, hash_, dt.datetime.fromisoformat(moment) if moment else None)
-                for stream, number, hash_, moment in rows]
+        with _driver_errors(conn, SQLITE_APPEND_STATE):
+            return sqlite_append_state(_driver(conn), streams)
 
     def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
                         rows: Sequence[Sequence[Any]]) -> None:
@@ -258,7 +256,7 @@ class SQLiteDialect(StoreDialect):
         return sa.String(32)
 
     def time_value(self, value: dt.datetime) -> object:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        return utc_text(value, "+00:00")
 
     def immutability_ddl(self) -> list[str]:
         return [
@@ -304,6 +302,19 @@ class SQLiteDialect(StoreDialect):
         if not database or database == ":memory:":
             return AlwaysHeld()
         return FileHeldLock(Path(f"{database}.{name}-lock"))
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_state_sql(streams: int) -> str:
+    return SQLITE_APPEND_STATE.format(marks=", ".join("?" * streams))
+
+
+def sqlite_append_state(driver: Any, streams: Sequence[str]) -> AppendState:
+    """The append state (see AppendState) by a query on a sqlite3 connection, whose statement
+    cache keeps it compiled; recorded times come back as the ISO text SQLite keeps."""
+    rows = driver.execute(_sqlite_state_sql(len(streams)), tuple(streams)).fetchall()
+    return [(stream, number, hash_, dt.datetime.fromisoformat(moment) if moment else None)
+            for stream, number, hash_, moment in rows]
 
 
 class PostgresDialect(StoreDialect):

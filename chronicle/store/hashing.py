@@ -20,10 +20,12 @@ import hmac
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring as _quote
 from typing import Any
+
+from chronicle.store.records import NewEvent
 
 GENESIS_HASH = "0" * 64
 KEY_VARIABLE = "CHRONICLE_LOG_KEY"
@@ -86,9 +88,48 @@ def canonical_json(value: Mapping[str, Any]) -> str:
     return canonical_json_text(value)
 
 
+def event_texts(events: Iterable[NewEvent]) -> list[tuple[NewEvent, str, str]]:
+    """Each event with its payload's and its metadata's canonical JSON.
+
+    The events of one call usually share their metadata (the same loader run, the same
+    file): a metadata equal to the event before's, both flat (text keys, text or null values:
+    equality cannot confuse those as it does 1, 1.0 and True), reuses that text object instead
+    of encoding it again (and `stream_hashes` its quoted form).
+    """
+    texts: list[tuple[NewEvent, str, str]] = []
+    last: Mapping[str, Any] | None = None
+    last_text, last_flat = "", False
+    for event in events:
+        metadata = event.metadata
+        if not (metadata is last or (last_flat and metadata == last and _flat(metadata))):
+            last_text, last_flat = canonical_json_text(metadata), _flat(metadata)
+        last = metadata
+        texts.append((event, canonical_json_text(event.payload), last_text))
+    return texts
+
+
+def _flat(value: Mapping[str, Any]) -> bool:
+    """Text keys and text or null values: equal flat mappings have the same canonical JSON."""
+    return (type(value) is dict and {*map(type, value)} <= _TEXT
+            and {*map(type, value.values())} <= _TEXT_OR_NULL)
+
+
+_TEXT = {str}
+_TEXT_OR_NULL = {str, type(None)}
+
+
 def format_recorded_at(moment: dt.datetime) -> str:
     """Microsecond UTC text: both databases keep microseconds, so the hash survives a round trip."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_text(moment, "Z")
+
+
+def utc_text(moment: dt.datetime, zone: str) -> str:
+    """`moment` in UTC as %Y-%m-%dT%H:%M:%S.%f followed by `zone` (isoformat is twice as fast
+    as strftime and gives the same text from year 1000 on; %Y pads no earlier year)."""
+    utc = moment.astimezone(dt.UTC)
+    if utc.year < 1000:
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%f") + zone
+    return utc.isoformat(timespec="microseconds")[:-6] + zone
 
 
 def hash_text(prev_hash: str, position: int, stream_id: str, stream_version: int,
@@ -96,14 +137,43 @@ def hash_text(prev_hash: str, position: int, stream_id: str, stream_version: int
               payload_json: str, metadata_json: str, key: bytes | None = None) -> str:
     """The chain hash from the row's values as text (event id and time already formatted).
 
-    Positional on purpose: the store calls it once per appended event. With `key`, HMAC.
+    Positional on purpose: verification calls it once per row. With `key`, HMAC.
     """
-    text = (f"[{_quote(prev_hash)},{int(position)},{_quote(stream_id)},{int(stream_version)},"
-            f"{_quote(event_id)},{_quote(type_)},{int(schema_version)},{_quote(recorded_at)},"
-            f"{_quote(payload_json)},{_quote(metadata_json)}]")
-    if key is not None:
-        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return stream_hashes(prev_hash, int(position) - 1, stream_id, int(stream_version) - 1,
+                         recorded_at, [(event_id, type_, schema_version, payload_json,
+                                        metadata_json)], key)[0]
+
+
+def stream_hashes(prev_hash: str, head: int, stream_id: str, version: int, recorded_at: str,
+                  events: Sequence[tuple[str, str, int, str, str]], key: bytes | None = None
+                  ) -> list[str]:
+    """`hash_text` of one stream's consecutive rows in one append, each over the one before.
+
+    `events` are (event id text, type, schema version, payload JSON, metadata JSON) of the rows
+    at positions head + 1, ... and versions version + 1, ...: the parts the rows share (stream,
+    time, a metadata text object repeated from the row before) are quoted once, not per row.
+    """
+    prev_q, stream_q, when_q = _quote(prev_hash), _quote(stream_id), _quote(recorded_at)
+    mac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+    sha256 = hashlib.sha256
+    last_metadata, metadata_q = None, ""
+    hashes: list[str] = []
+    for offset, (event_id, type_, schema_version, payload_json, metadata_json) in enumerate(
+            events, start=1):
+        if metadata_json is not last_metadata:
+            last_metadata, metadata_q = metadata_json, _quote(metadata_json)
+        data = (f"[{prev_q},{head + offset},{stream_q},{version + offset},"
+                f"{_quote(event_id)},{_quote(type_)},{int(schema_version)},{when_q},"
+                f"{_quote(payload_json)},{metadata_q}]").encode()
+        if mac is None:
+            prev_hash = sha256(data).hexdigest()
+        else:
+            link = mac.copy()
+            link.update(data)
+            prev_hash = link.hexdigest()
+        hashes.append(prev_hash)
+        prev_q = f'"{prev_hash}"'     # a hex digest: nothing to escape
+    return hashes
 
 
 def chain_hash(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from chronicle import retrying
 from chronicle.store import migrate
+from chronicle.store.appendconn import AppendConnection, holds_connections
 from chronicle.store.contract import ANY_VERSION, EventStore, StreamAppend
 from chronicle.store.dialects import (
     COPY_MIN_ROWS,
@@ -26,17 +28,18 @@ from chronicle.store.dialects import (
     WRITE_OPTION,
     StoreDialect,
     retried_if_lost,
+    sqlite_append_state,
 )
 from chronicle.store.engine import create_store_engine, mask_url
 from chronicle.store.hashing import (
     GENESIS_HASH,
     KeyMismatch,
-    canonical_json_text,
     chain_key_from_env,
+    event_texts,
     format_recorded_at,
     genesis_hash,
-    hash_text,
     key_for_log,
+    stream_hashes,
 )
 from chronicle.store.records import (
     ConcurrencyError,
@@ -160,6 +163,7 @@ class SqlEventStore(EventStore):
         self.url = mask_url(engine.url.render_as_string(hide_password=False))
         self._insert = InsertPlan(engine.dialect)
         self._replay = ReplayPlan(engine.dialect)
+        self._held = AppendConnection(engine) if holds_connections(engine) else None
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -193,11 +197,7 @@ class SqlEventStore(EventStore):
         return self.append_streams([StreamAppend(stream_id, events, expected_version)])[0]
 
     def append_streams(self, appends: Sequence[StreamAppend]) -> list[list[int]]:
-        encoded = [
-            (a, [(e, canonical_json_text(e.payload), canonical_json_text(e.metadata))
-                 for e in a.events])
-            for a in appends
-        ]
+        encoded = [(a, event_texts(a.events)) for a in appends]
         ids = [e.event_id for a in appends for e in a.events]
         self.check_present()
         if len(set(ids)) != len(ids):
@@ -257,6 +257,14 @@ class SqlEventStore(EventStore):
         busy database and names an unreachable one; a retry or a moved stream goes to the
         careful path, as from `_write`'s fast path.
         """
+        if self._held is not None and self._log_key is not None:
+            try:
+                with self._held.transaction() as driver:
+                    return self._append_held(driver, encoded, self._log_key[0])
+            except sqlite3.IntegrityError:
+                raise _Careful from None
+            except sqlite3.Error:
+                return self._write(lambda c: self._append_all(c, encoded, careful=False))
         try:
             with self.engine.connect() as conn, self.dialect.driver_transaction(conn):
                 return self._append_all(conn, encoded, careful=False)
@@ -264,6 +272,17 @@ class SqlEventStore(EventStore):
             raise
         except (sa.exc.OperationalError, sa.exc.InterfaceError):
             return self._write(lambda c: self._append_all(c, encoded, careful=False))
+
+    def _append_held(self, driver: sqlite3.Connection,
+                     encoded: list[tuple[StreamAppend, Encoded]], key: bytes | None
+                     ) -> list[list[int]]:
+        """`_append_all`'s fast path on the held connection, in its write transaction: the
+        state query and the INSERT straight on the driver, with statements it caches."""
+        streams = list(dict.fromkeys(a.stream_id for a, enc in encoded if enc))
+        state = sqlite_append_state(driver, streams)
+        rows, results = self._rows(encoded, state, key, {}, careful=False)
+        driver.executemany(self._insert.sql, rows)
+        return results
 
     def _append(self, conn: Connection, stream_id: str, encoded: Encoded,
                 expected_version: int) -> list[int]:
@@ -290,8 +309,21 @@ class SqlEventStore(EventStore):
             adding = sum(len(enc) for _, enc in encoded)
             state = self.dialect.locked_state(
                 conn, streams, lambda c: self._state_rows(c, streams), adding)
-        versions, head, prev_hash, head_at = self._state(state)
         key = self._key_for_append(conn)
+        rows, results = self._rows(encoded, state, key, existing, careful=careful)
+        if rows:
+            self.dialect.insert_appended(conn, self._insert.sql, self._insert.names, rows)
+            self._log_key = (key,)   # the log now holds a row in this mode
+            if careful:     # the fast path's locked_state announced it
+                self.dialect.after_append(conn, rows[-1][0])
+        return results
+
+    def _rows(self, encoded: list[tuple[StreamAppend, Encoded]], state: list[tuple[Any, ...]],
+              key: bytes | None, existing: dict[uuid.UUID, Row[Any]], *, careful: bool
+              ) -> tuple[list[tuple[Any, ...]], list[list[int]]]:
+        """The rows to insert after the append `state` (see APPEND_STATE), chained in the
+        log's mode, and each append's positions (stored ones for a retry)."""
+        versions, head, prev_hash, head_at = self._state(state)
         if head == 0:
             prev_hash = genesis_hash(key)
         # Never before the head: times along the log stay ordered even if the clock steps
@@ -311,14 +343,9 @@ class SqlEventStore(EventStore):
             prev_hash = self._chain(rows, append.stream_id, enc, head, actual, recorded_at,
                                     prev_hash, key)
             versions[append.stream_id] = actual + len(enc)
-            results.append([head + offset for offset in range(1, len(enc) + 1)])
+            results.append(list(range(head + 1, head + len(enc) + 1)))
             head += len(enc)
-        if rows:
-            self.dialect.insert_appended(conn, self._insert.sql, self._insert.names, rows)
-            self._log_key = (key,)   # the log now holds a row in this mode
-            if careful:     # the fast path's locked_state announced it
-                self.dialect.after_append(conn, head)
-        return results
+        return rows, results
 
     def _key_for_append(self, conn: Connection) -> bytes | None:
         """The key this log's chain is hashed with (None: plain), checked against ours.
@@ -346,15 +373,18 @@ class SqlEventStore(EventStore):
                version: int, recorded_at: dt.datetime, prev_hash: str,
                key: bytes | None) -> str:
         """Add one stream's rows, each hashed over the one before; returns the last hash."""
-        when, when_text = self._insert.recorded_at(recorded_at), format_recorded_at(recorded_at)
-        bind_id = self._insert.event_id
-        for offset, (event, payload_json, metadata_json) in enumerate(enc, start=1):
-            position, type_, schema = head + offset, event.type, event.schema_version
-            hash_ = hash_text(prev_hash, position, stream_id, version + offset,
-                              str(event.event_id), type_, schema, when_text, payload_json,
-                              metadata_json, key)
-            rows.append((position, stream_id, version + offset, bind_id(event.event_id), type_,
-                         schema, when, payload_json, metadata_json, prev_hash, hash_))
+        when = self._insert.recorded_at(recorded_at)
+        ids = [self._insert.event_id(event.event_id) for event, _, _ in enc]
+        hashes = stream_hashes(
+            prev_hash, head, stream_id, version, format_recorded_at(recorded_at),
+            [(text, event.type, event.schema_version, payload_json, metadata_json)
+             for (event, payload_json, metadata_json), (_, text) in zip(enc, ids, strict=True)],
+            key)
+        for offset, ((event, payload_json, metadata_json), (bound, _), hash_) in enumerate(
+                zip(enc, ids, hashes, strict=True), start=1):
+            rows.append((head + offset, stream_id, version + offset, bound, event.type,
+                         event.schema_version, when, payload_json, metadata_json, prev_hash,
+                         hash_))
             prev_hash = hash_
         return prev_hash
 
@@ -366,8 +396,8 @@ class SqlEventStore(EventStore):
         Raises ConcurrencyError when it is new and the stream moved past `expected_version`,
         and _Careful on the fast path, which cannot tell the two apart.
         """
-        ids = [e.event_id for e, _, _ in enc]
-        mine = {i: existing[i] for i in ids if i in existing}
+        mine = {e.event_id: existing[e.event_id] for e, _, _ in enc
+                if e.event_id in existing} if existing else {}
         actual = versions.get(append.stream_id, 0)
         moved = append.expected_version not in (ANY_VERSION, actual)
         if moved and not careful:
@@ -558,6 +588,8 @@ class SqlEventStore(EventStore):
         return verify_log(self, progress)
 
     def close(self) -> None:
+        if self._held is not None:
+            self._held.close()
         self.engine.dispose()
 
 

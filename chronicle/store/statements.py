@@ -101,9 +101,16 @@ class InsertPlan:
                     f"VALUES ({', '.join([mark] * len(self.names))})")
         self._uuid = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
         self._time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
+        probe = uuid.UUID(int=0x0123456789ABCDEF0123456789ABCDEF)
+        self._hex = self._uuid is not None and self._uuid(probe) == probe.hex
 
-    def event_id(self, value: uuid.UUID) -> object:
-        return self._uuid(value) if self._uuid else value
+    def event_id(self, value: uuid.UUID) -> tuple[object, str]:
+        """The event id as bound, and as the hash takes it (the hyphenated text); from the
+        hex SQLite stores, cut into groups, for less than half of `str(value)`'s cost."""
+        if self._hex:
+            h = value.hex
+            return h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return (self._uuid(value) if self._uuid else value), str(value)
 
     def recorded_at(self, value: dt.datetime) -> object:
         return self._time(value) if self._time else value
