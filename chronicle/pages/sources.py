@@ -103,17 +103,26 @@ def _offset(document: str | None, quote: str) -> int | None:
     return found if found >= 0 else None
 
 
-def source_pages(milestones: Iterable[MilestoneView],
-                 documents_dir: Path | None) -> list[SourcePage]:
-    """Every source cited by `milestones` (historical order), by slug."""
-    cited: dict[str, list[tuple[Source, MilestoneView]]] = {}
+Citation = tuple[Source, MilestoneView]
+
+
+def citations(milestones: Iterable[MilestoneView]) -> dict[str, list[Citation]]:
+    """Each cited source's slug and its citations, in the order of `milestones`."""
+    cited: dict[str, list[Citation]] = {}
     for view in milestones:
         for source in view.milestone.sources:
             cited.setdefault(source_slug(source), []).append((source, view))
-    return [_page(slug, citations, documents_dir) for slug, citations in sorted(cited.items())]
+    return cited
 
 
-def _page(slug: str, citations: Sequence[tuple[Source, MilestoneView]],
+def source_pages(milestones: Iterable[MilestoneView],
+                 documents_dir: Path | None) -> list[SourcePage]:
+    """Every source cited by `milestones` (historical order), by slug."""
+    cited = citations(milestones)
+    return [source_page(slug, cited[slug], documents_dir) for slug in sorted(cited)]
+
+
+def source_page(slug: str, citations: Sequence[tuple[Source, MilestoneView]],
           documents_dir: Path | None) -> SourcePage:
     first = citations[0][0]
     title, publisher = split_title(first.title)
