@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Iterable
 
 from chronicle.config import Settings
 from chronicle.feeds.changes import Changes, LogChanges
+from chronicle.feeds.documents import Changed
 from chronicle.feeds.model import Document
 from chronicle.pages.builder import (
     EXPORTED_CALENDAR_PATH,
@@ -42,16 +43,6 @@ from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 # Pages whose Last-Modified is the snapshot's (any change moves it), by route.
 DATED_ROUTES = frozenset({"/tags/{tag}", "/years/{year}", "/sources/", "/sources/{slug}",
                           NOT_FOUND_PATH, CALENDAR_PATH, EXPORTED_CALENDAR_PATH})
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class PageChanges:
-    """One refresh's outcome: the documents that are new or changed, and the paths gone.
-
-    `changed` is None after a full pass: any document may have changed."""
-
-    changed: list[Document] | None
-    removed: frozenset[str] = frozenset()
 
 
 class SourceSet:
@@ -112,7 +103,7 @@ class LivePages:
         self.prefixes = {language_prefix(language) for language in settings.feed.languages}
         self._lock = threading.Lock()
 
-    def refresh(self, position: int) -> PageChanges:
+    def refresh(self, position: int) -> Changed:
         """The pages at `position` (the read models' checkpoint) in `documents`; what moved."""
         with self._lock:
             try:
@@ -121,7 +112,7 @@ class LivePages:
                 self.pages = None  # half-applied (the database went away): reload next time
                 raise
 
-    def _refresh(self, position: int) -> PageChanges:
+    def _refresh(self, position: int) -> Changed:
         pages, changes = self.pages, None
         if pages is not None and pages.ordered and position >= pages.data.position:
             changes = self.log.between(pages.data.position, position)
@@ -129,7 +120,7 @@ class LivePages:
             return self._full()
         return self._apply(pages, changes, position)
 
-    def _full(self) -> PageChanges:
+    def _full(self) -> Changed:
         data = read_page_data(self.read_models)
         self.pages = PageSet(data)
         self.sources = None
@@ -137,9 +128,9 @@ class LivePages:
                                  cards=self.cards)
         self.documents = {document.path: document for document in documents}
         self.dated = {path for path, document in self.documents.items() if self._dated(document)}
-        return PageChanges(None)
+        return Changed(None)
 
-    def _apply(self, pages: PageSet, changes: Changes, position: int) -> PageChanges:
+    def _apply(self, pages: PageSet, changes: Changes, position: int) -> Changed:
         views = self.read_models.by_ids(changes.milestone_ids)
         if len(views) != len(changes.milestone_ids):  # one was retracted meanwhile
             return self._full()
@@ -160,7 +151,7 @@ class LivePages:
             del self.documents[path]
         self.documents.update((document.path, document) for document in changed)
         self.dated = dated
-        return PageChanges(changed, frozenset(removed))
+        return Changed(changed, frozenset(removed))
 
     def _dated(self, document: Document) -> bool:
         """A page whose Last-Modified is the snapshot's, in any language."""
