@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
+from chronicle.pages import splice
 from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
@@ -216,6 +217,21 @@ class PageBuilder:
         return self.memo.latest(("card", level, view.id), view.updated_position,
                                 partial(self.renderer.card, view, level))
 
+    def card_bytes(self, view: MilestoneView, level: int) -> bytes:
+        return self.memo.latest(("card-bytes", level, view.id), view.updated_position,
+                                lambda: self.card(view, level).encode())
+
+    def listing(self, render: Callable[[Sequence[MilestoneView], Card], bytes],
+                views: Sequence[MilestoneView]) -> bytes:
+        """A tag or year page: its memoised cards joined into the page (chronicle.pages.
+        splice), or the whole render where the template's list does not splice."""
+        body = splice.listing(render, views, self.card_bytes)
+        return body if body is not None else render(views, self.card)
+
+    def year_page(self, year: int, years: Sequence[int], views: Sequence[MilestoneView],
+                  card: Card) -> bytes:
+        return self.renderer.year(year, views, years, card)
+
     def event(self, view: MilestoneView) -> bytes:
         return self.memo.latest(("event", view.id), view.updated_position,
                                 partial(event_ical, view, self.settings, self.language))
@@ -266,14 +282,14 @@ class PageBuilder:
         pages = []
         for tag in (t.tag for t in data.tags if tags is None or t.tag in tags):
             views = data.tagged(tag)
-            body = self.keep(("tag", tag, tuple(map(stamp, views))),
-                             partial(self.renderer.tag, tag, views, self.card))
+            body = self.keep(("tag", tag, tuple(map(stamp, views))), partial(
+                self.listing, partial(self.renderer.tag, tag), views))
             pages.append(Document(self.path("tags", tag), body, HTML, data.changed_at,
                                   route=self.route("/tags/{tag}")))
         for year in (y for y in data.years if years is None or y in years):
             views = data.in_year(year)
-            body = self.keep(("year", year, tuple(map(stamp, views)), data.years),
-                             partial(self.renderer.year, year, views, data.years, self.card))
+            body = self.keep(("year", year, tuple(map(stamp, views)), data.years), partial(
+                self.listing, partial(self.year_page, year, data.years), views))
             pages.append(Document(self.path("years", year), body, HTML, data.changed_at,
                                   route=self.route("/years/{year}")))
         return pages
