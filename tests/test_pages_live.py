@@ -91,9 +91,10 @@ def test_live_pages_equal_a_full_render_after_every_kind_of_change(
     assert "/tags/independence/index.html" not in moved
     assert "/years/1921/index.html" not in moved
 
-    # Sources shared by several milestones, one revised away from it.
+    # Sources shared by many milestones (their pages are cut into passages), one revised
+    # away from it.
     shared = [dataclasses.replace(milestone(n), sources=(quoted(n, "Shared (Press)"),))
-              for n in (10, 11, 12)]
+              for n in range(10, 23)]
     same_as_scratch(store, live, cold, lambda: record_all(store, shared))
     same_as_scratch(store, live, cold, lambda: revise_one(
         store, dataclasses.replace(shared[1], sources=(quoted(11, "Other (Press)"),))))
@@ -101,4 +102,6 @@ def test_live_pages_equal_a_full_render_after_every_kind_of_change(
     gone = same_as_scratch(store, live, cold, lambda: retract_one(store, "feed-milestone-2"),
                            incremental=False)
     assert "/tags/new/index.html" not in gone
-    same_as_scratch(store, live, cold, lambda: record_all(store, [milestone(n) for n in (13, 14)]))
+    same_as_scratch(store, live, cold, lambda: record_all(store, [milestone(n) for n in (23, 24)]))
+    same_as_scratch(store, live, cold, lambda: record_all(store, [dataclasses.replace(
+        milestone(25), sources=(quoted(25, "Shared (Press)"),))]))

@@ -21,6 +21,7 @@ import datetime as dt
 import threading
 import weakref
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from dataclasses import replace
 from functools import lru_cache, partial
 from importlib import resources
 from typing import Any, TypeVar, cast
@@ -38,7 +39,7 @@ from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
 from chronicle.pages.ical import event_ical, render_calendar
 from chronicle.pages.pagedata import PageData, histories, post_streams, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
-from chronicle.pages.sources import SourcePage, source_pages
+from chronicle.pages.sources import Passage, SourcePage, source_pages
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
 from chronicle.projections import MilestoneView, ReadModels, RetractedView
@@ -50,6 +51,7 @@ NOT_FOUND_PATH = "/404.html"
 SOURCES_PATH = "/sources/index.html"
 EXPORTED_CALENDAR_PATH = "/feeds/anniversaries.ics"
 GONE_ROUTE = "/milestones/{id} (retracted)"
+FEW_NEW = 8         # more new passages than this: render a source page whole, then cut it
 LISTING_LEVEL = 2   # the heading level of a card on a tag or year page (listing.html)
 T = TypeVar("T")
 ASSETS = {CSS_PATH: ("chronicle.css", "text/css; charset=utf-8"),
@@ -148,6 +150,15 @@ class RenderMemo:
         if held is None or held[0] != version:
             held = self._latest[key] = (version, render())
         return cast(T, held[1])
+
+    def holds(self, key: Hashable, version: Hashable) -> bool:
+        """Whether `latest(key, version, …)` would answer without rendering."""
+        held = self._latest.get(key)
+        return held is not None and held[0] == version
+
+    def hold(self, key: Hashable, version: Hashable, value: Any) -> None:
+        """Keep `value` as what `latest(key, version, …)` answers (made by the caller)."""
+        self._latest[key] = (version, value)
 
     def finish(self) -> None:
         self._previous, self._current = self._current, {}
@@ -309,11 +320,48 @@ class PageBuilder:
             if changed is not None and page.slug not in changed:
                 continue
             ordered = any(passage.offset is not None for passage in page.passages)
-            body = self.keep(("source", page.key),
-                             partial(self.renderer.source, page, ordered))
+            body = self.keep(("source", page.key), partial(self.source_page, page, ordered))
             documents.append(Document(self.path("sources", page.slug), body, HTML,
                                       data.changed_at, route=self.route("/sources/{slug}")))
         return documents
+
+    def source_page(self, page: SourcePage, ordered: bool) -> bytes:
+        """A source's page: its passages' memoised fragments joined into the page's frame
+        (chronicle.pages.splice); a whole render when many are new (and cut into
+        fragments for the next time) or the list does not splice."""
+        def render(shown: Sequence[Passage]) -> bytes:
+            return self.renderer.source(replace(page, passages=cast(Any, shown)), ordered)
+
+        def start(passage: Passage) -> bytes:
+            return f'<li id="{passage.anchor}"'.encode()
+
+        def version(passage: Passage) -> Hashable:
+            return page.url, passage.text, tuple(map(stamp, passage.citing))
+
+        passages = page.passages
+        found = passages and splice.spliced(render, len(passages), passages[0],
+                                            lambda one: one.find(start(passages[0])))
+        if not found:
+            return self.renderer.source(page, ordered)
+        frame = found[0]
+        keys = [("passage", page.slug, passage.anchor) for passage in passages]
+        missing = sum(not self.memo.holds(key, version(passage))
+                      for key, passage in zip(keys, passages, strict=True))
+        if missing > FEW_NEW:
+            whole = self.renderer.source(page, ordered)
+            cut = splice.cut(whole, frame, [start(passage) for passage in passages]) or ()
+            for key, passage, piece in zip(keys, passages, cut, strict=False):
+                self.memo.hold(key, version(passage), piece)
+            return whole
+
+        def fragment(passage: Passage) -> bytes:
+            made = frame.fragment(render(splice.Looped(len(passages), (passage,))))
+            if made is None:
+                raise RuntimeError(f"a passage of {page.slug} does not fit its page's frame")
+            return made
+
+        return frame.join(self.memo.latest(key, version(passage), partial(fragment, passage))
+                          for key, passage in zip(keys, passages, strict=True))
 
     def keep(self, key: Hashable, render: Callable[[], T]) -> T:
         """A whole page's bytes, memoised across full passes; an incremental pass renders
