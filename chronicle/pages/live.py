@@ -134,8 +134,7 @@ class LivePages:
         views = self.read_models.by_ids(changes.milestone_ids)
         if len(views) != len(changes.milestone_ids):  # one was retracted meanwhile
             return self._full()
-        moved = pages.advance(views, self.read_models.tags(), self.read_models.years(),
-                              position)
+        moved = pages.advance(views, position)
         if self.sources is None:
             self.sources = SourceSet(pages.data.milestones, pages.keys, self.settings)
             slugs = set(self.sources.pages)

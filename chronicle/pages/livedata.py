@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,11 @@ class Moved:
     tags_changed: bool
 
 
+def first_year(view: MilestoneView) -> int:
+    """The year a milestone counts under in the years' list (the read models' year_start)."""
+    return view.milestone.date.first_day().year
+
+
 def _day_key(keys: dict[str, Key]) -> Callable[[MilestoneView], tuple[str, Key]]:
     return lambda view: (month_day_text(view) or "", keys[view.id])
 
@@ -45,13 +51,19 @@ class PageSet:
         order = [self.keys[view.id] for view in data.milestones]
         # The database sorts the text itself: under a collation other than code-point order
         # the inserts below would not land where it puts them, so none are made.
-        self.ordered = all(a < b for a, b in itertools.pairwise(order))
+        tags = [tag.tag for tag in data.tags]
+        self.ordered = (all(a < b for a, b in itertools.pairwise(order))
+                        and all(a < b for a, b in itertools.pairwise(tags)))
+        self.first_years = Counter(first_year(view) for view in data.milestones)
 
-    def advance(self, views: Sequence[MilestoneView], tags: Sequence[TagCount],
-                years: Sequence[int], position: int) -> Moved:
-        """Put `views` (recorded or revised, none retracted) in place at `position`."""
+    def advance(self, views: Sequence[MilestoneView], position: int) -> Moved:
+        """Put `views` (recorded or revised, none retracted) in place at `position`; the
+        tags' counts and the years follow from the groups, as the read models count them."""
         data = self.data
         before = tuple(old for view in views if (old := self.by_id.get(view.id)) is not None)
+        self.first_years.subtract(first_year(old) for old in before)
+        self.first_years.update(first_year(view) for view in views)
+        years = sorted(year for year, count in self.first_years.items() if count > 0)
         milestones = list(data.milestones)
         day_precision = list(data.day_precision)
         tag_groups, year_groups = data.groups()
@@ -69,6 +81,7 @@ class PageSet:
                 for year in year_span(view):
                     if year in by_year:
                         by_year[year].append(view)
+        tags = [TagCount(tag=tag, count=len(by_tag[tag])) for tag in sorted(by_tag)]
         changed_at = max([data.changed_at, *(v.updated_at.astimezone(dt.UTC) for v in views)])
         self.data = PageData.assembled(
             milestones=tuple(milestones), tags=tuple(tags), years=tuple(years),

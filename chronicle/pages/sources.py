@@ -25,6 +25,7 @@ _PUBLISHER = re.compile(r"^(?P<title>.*\S)\s*\((?P<publisher>[^()]+)\)\s*$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _SPACE = re.compile(r"\s+")
 SLUG_LENGTH = 72
+QUOTE_CACHE = 1 << 18   # quotes whose anchor and readable text are kept
 
 
 def split_title(title: str) -> tuple[str, str | None]:
@@ -122,8 +123,15 @@ def source_pages(milestones: Iterable[MilestoneView],
     return [source_page(slug, cited[slug], documents_dir) for slug in sorted(cited)]
 
 
+@functools.lru_cache(maxsize=QUOTE_CACHE)
+def _quoted(quote: str) -> tuple[str, str]:
+    """A quote's anchor and readable text: a source page is rebuilt whenever a milestone
+    citing it changes, so each quote's are worked out once."""
+    return passage_anchor(quote), readable_quote(quote)
+
+
 def source_page(slug: str, citations: Sequence[tuple[Source, MilestoneView]],
-          documents_dir: Path | None) -> SourcePage:
+                documents_dir: Path | None) -> SourcePage:
     first = citations[0][0]
     title, publisher = split_title(first.title)
     url = next((s.url for s, _ in citations if s.url), None)
@@ -131,11 +139,11 @@ def source_page(slug: str, citations: Sequence[tuple[Source, MilestoneView]],
     document = document_text(documents_dir, file)
     by_anchor: dict[str, tuple[str, list[MilestoneView]]] = {}
     for source, view in citations:
-        anchor = passage_anchor(source.quote)
+        anchor = _quoted(source.quote)[0]
         views = by_anchor.setdefault(anchor, (source.quote, []))[1]
         if view not in views:
             views.append(view)
-    passages = [Passage(anchor, readable_quote(quote), tuple(views), _offset(document, quote))
+    passages = [Passage(anchor, _quoted(quote)[1], tuple(views), _offset(document, quote))
                 for anchor, (quote, views) in by_anchor.items()]
     unplaced = len(document or "") + 1   # passages the document does not show come last
     passages.sort(key=lambda p: (p.offset, p.anchor) if p.offset is not None else (unplaced, ""))
