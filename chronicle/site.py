@@ -13,17 +13,19 @@ from pathlib import Path
 
 from chronicle import pages
 from chronicle.config import Settings
-from chronicle.feeds.documents import DocumentSource, extra_sources
+from chronicle.feeds.documents import DocumentSource, FollowedSource, extra_sources
 from chronicle.feeds.documents import export_site as _export_site
 from chronicle.feeds.documents import site_documents as _site_documents
 from chronicle.feeds.export import ExportReport
 from chronicle.feeds.model import Document
+from chronicle.pages.live import LivePages
 from chronicle.projections import ReadModels
 
 __all__ = ["SITE_SOURCES", "document_sources", "export_site", "site_documents"]
 
-SITE_SOURCES: tuple[DocumentSource, ...] = (pages.documents,)
-"""The documents besides the feeds that every site has: the pages and the calendar."""
+SITE_SOURCES: tuple[DocumentSource, ...] = (FollowedSource(pages.documents, LivePages),)
+"""The documents besides the feeds that every site has: the pages and the calendar (kept
+live by the server, rendered whole by `export`)."""
 
 
 def document_sources() -> list[DocumentSource]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 from chronicle import pages
@@ -21,8 +22,10 @@ from chronicle.bench.payloads import BenchEvent, EventFactory
 from chronicle.cards import CardFontMissing, milestone_card
 from chronicle.config import Settings
 from chronicle.domain import Milestone
+from chronicle.feeds.documents import FollowedSource
 from chronicle.feeds.model import Document
 from chronicle.pages.builder import page_path
+from chronicle.pages.live import LivePages
 from chronicle.projections import ReadModels
 from chronicle.web.state import ServerState
 
@@ -33,6 +36,10 @@ PAGE_REPEATS = 1      # a refresh of 100,000 milestones' pages takes tens of sec
 def pages_without_cards(settings: Settings, read_models: ReadModels) -> list[Document]:
     """Every page and the calendar, as the server renders them, without the card images."""
     return pages.documents(settings, read_models, cards=False)
+
+
+PAGES_WITHOUT_CARDS = FollowedSource(pages_without_cards, partial(LivePages, cards=False))
+"""The same, kept live as the server keeps the pages."""
 
 
 def shows_milestone_page(state: ServerState, event: BenchEvent) -> bool:
@@ -47,7 +54,7 @@ def shows_milestone_page(state: ServerState, event: BenchEvent) -> bool:
 def measure_pages(directory: Path, sizes: tuple[int, ...], runs: int, say: Say) -> list[Row]:
     results: dict[int, Regeneration] = {
         n: regenerate(directory / f"pages-{n}.db", n, runs, PAGE_REPEATS, say, what="pages",
-                      sources=(pages_without_cards,), shows=shows_milestone_page)
+                      sources=(PAGES_WITHOUT_CARDS,), shows=shows_milestone_page)
         for n in sizes}
     return flat_rows("pages", "pages", "pages after 1 new milestone", " milestones",
                      {n: result.sample for n, result in results.items()},

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from chronicle.config import Settings
 from chronicle.feeds.export import ExportReport, SiteWriter
@@ -67,11 +69,52 @@ def site_documents(settings: Settings, read_models: ReadModels,
     return checked(documents)
 
 
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """A refresh's outcome: the documents new or changed, and the paths no longer published.
+
+    `changed` is None after a full pass: any document may have changed."""
+
+    changed: list[Document] | None
+    removed: frozenset[str] = frozenset()
+
+
+class LiveSource(Protocol):
+    """A source that follows one database: `refresh` brings `documents` to a position."""
+
+    documents: dict[str, Document]
+
+    def refresh(self, position: int) -> Changed: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedSource:
+    """A document source that the server can also keep live (`follow`: one per database);
+    called like any source, it renders every document from scratch (export)."""
+
+    render: DocumentSource
+    follow: Callable[[Settings, ReadModels], LiveSource]
+
+    def __call__(self, settings: Settings, read_models: ReadModels) -> Iterable[Document]:
+        return self.render(settings, read_models)
+
+
+def source_name(source: DocumentSource) -> str:
+    """The qualified name `timings` files a source under."""
+    if isinstance(source, FollowedSource):
+        source = source.render
+    return f"{source.__module__}.{source.__qualname__}"
+
+
+FEEDS = -1  # the owner of the feed documents in SiteDocuments.owners
+
+
 class SiteDocuments:
     """What the server re-renders after each log change: the live feeds, then the other sources.
 
     The two parts are separate calls so the server can publish the feeds (tens of
-    milliseconds) before the pages (seconds on a large chronicle) are rendered.
+    milliseconds) before the pages are rendered. A `FollowedSource` (the pages) is kept
+    live, so a refresh hands the cache only what changed (`changes`).
     `timings` holds the seconds each part took in the last refresh ("feeds", then each
     source's qualified name), for the bench and for profiling.
     """
@@ -86,7 +129,12 @@ class SiteDocuments:
                                      language=language)
                            for language in settings.feed.languages[1:]]
         self.sources = sources
+        self.live: dict[DocumentSource, LiveSource] = {}
+        self.owners: dict[str, int] = {}   # path → the index of its source (or FEEDS)
+        self.paths: dict[int, set[str]] = {}   # the paths of each source (by index)
+        self.held: dict[int, list[Document]] = {}  # each whole source's last documents
         self.timings: dict[str, float] = {}
+        self.position = 0
 
     def feed_documents(self, position: int) -> list[Document]:
         """The live feeds at `position` in every language (incremental); starts a new set of
@@ -95,17 +143,80 @@ class SiteDocuments:
         documents = self.feeds.documents(position)
         for feeds in self.translated:
             documents += feeds.documents(position)
+        self.position = position
         self.timings = {"feeds": time.perf_counter() - started}
         return documents
 
+    def _sources(self) -> list[DocumentSource]:
+        return extra_sources() if self.sources is None else list(self.sources)
+
+    def _live(self, source: FollowedSource) -> LiveSource:
+        live = self.live.get(source)
+        if live is None:
+            live = self.live[source] = source.follow(self.settings, self.read_models)
+        return live
+
+    def changes(self, feeds: Iterable[Document]) -> Changed:
+        """`feeds` and every other source's new or changed documents at the feeds' position,
+        and the paths gone; a path claimed by two sources is an error."""
+        try:
+            return self._changes(list(feeds))
+        except BaseException:
+            self.live.clear()  # a source may have moved on: start the live ones afresh
+            raise
+
+    def _changes(self, feeds: list[Document]) -> Changed:
+        changed: list[Document] = []
+        removed: set[str] = set()
+        self.held[FEEDS] = feeds
+        for owner, source in [(FEEDS, None), *enumerate(self._sources())]:
+            started = time.perf_counter()
+            if source is None:
+                documents, gone = self._whole(FEEDS, self.held[FEEDS])
+            elif isinstance(source, FollowedSource):
+                documents, gone = self._followed(owner, self._live(source))
+            else:
+                self.held[owner] = list(source(self.settings, self.read_models))
+                documents, gone = self._whole(owner, self.held[owner])
+            if source is not None:
+                self.timings[source_name(source)] = time.perf_counter() - started
+            self._claim(owner, documents, gone)
+            changed += documents
+            removed |= gone
+        return Changed(changed, frozenset(removed - {d.path for d in changed}))
+
+    def _whole(self, owner: int, documents: list[Document]) -> tuple[list[Document], set[str]]:
+        """A source rendered whole: its paths not rendered this time are gone."""
+        paths = {document.path for document in documents}
+        return documents, self.paths.get(owner, set()) - paths
+
+    def _followed(self, owner: int, live: LiveSource) -> tuple[list[Document], set[str]]:
+        outcome = live.refresh(self.position)
+        if outcome.changed is None:
+            return self._whole(owner, list(live.documents.values()))
+        return outcome.changed, set(outcome.removed)
+
+    def _claim(self, owner: int, documents: Iterable[Document], gone: set[str]) -> None:
+        """Record who publishes what; a path another source holds is an error."""
+        paths = self.paths.setdefault(owner, set())
+        for path in gone:
+            paths.discard(path)
+            del self.owners[path]
+        for document in documents:
+            held = self.owners.setdefault(document.path, owner)
+            if held != owner:
+                raise ValueError(f"two documents claim the path {document.path}")
+            paths.add(document.path)
+
     def with_sources(self, feeds: Iterable[Document]) -> list[Document]:
         """`feeds` followed by every other source's documents, checked for clashing paths."""
-        documents = list(feeds)
-        for source in extra_sources() if self.sources is None else self.sources:
-            started = time.perf_counter()
-            documents.extend(source(self.settings, self.read_models))
-            self.timings[f"{source.__module__}.{source.__qualname__}"] = (
-                time.perf_counter() - started)
+        self.changes(feeds)
+        documents = list(self.held[FEEDS])
+        for owner, source in enumerate(self._sources()):
+            if isinstance(source, FollowedSource):
+                documents += self._live(source).documents.values()
+            else:
+                documents += self.held[owner]
         return checked(documents)
 
     def documents(self, position: int) -> list[Document]:

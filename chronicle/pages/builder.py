@@ -20,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from dataclasses import replace
 from functools import lru_cache, partial
 from importlib import resources
 from typing import Any, TypeVar, cast
@@ -31,13 +32,14 @@ from sqlalchemy.engine import Engine
 
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
+from chronicle.pages import splice
 from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
 from chronicle.pages.ical import event_ical, render_calendar
 from chronicle.pages.pagedata import PageData, histories, post_streams, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
-from chronicle.pages.sources import source_pages
+from chronicle.pages.sources import Passage, SourcePage, source_pages
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
 from chronicle.projections import MilestoneView, ReadModels, RetractedView
@@ -49,6 +51,7 @@ NOT_FOUND_PATH = "/404.html"
 SOURCES_PATH = "/sources/index.html"
 EXPORTED_CALENDAR_PATH = "/feeds/anniversaries.ics"
 GONE_ROUTE = "/milestones/{id} (retracted)"
+FEW_NEW = 8         # more new passages than this: render a source page whole, then cut it
 LISTING_LEVEL = 2   # the heading level of a card on a tag or year page (listing.html)
 T = TypeVar("T")
 ASSETS = {CSS_PATH: ("chronicle.css", "text/css; charset=utf-8"),
@@ -148,6 +151,15 @@ class RenderMemo:
             held = self._latest[key] = (version, render())
         return cast(T, held[1])
 
+    def holds(self, key: Hashable, version: Hashable) -> bool:
+        """Whether `latest(key, version, …)` would answer without rendering."""
+        held = self._latest.get(key)
+        return held is not None and held[0] == version
+
+    def hold(self, key: Hashable, version: Hashable, value: Any) -> None:
+        """Keep `value` as what `latest(key, version, …)` answers (made by the caller)."""
+        self._latest[key] = (version, value)
+
     def finish(self) -> None:
         self._previous, self._current = self._current, {}
 
@@ -188,6 +200,7 @@ class PageBuilder:
         self.language = language
         self.renderer, self.memo = _memo_for(settings, read_models.engine, language)
         self.log = LogReader(read_models.engine)
+        self.incremental = False
 
     def all(self, data: PageData, today: dt.date, *, cards: bool = True) -> list[Document]:
         """Every page; English adds what all languages share (card images, assets).
@@ -199,7 +212,7 @@ class PageBuilder:
                          self.not_found(data)]
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
             if english and cards:
-                documents += card_documents(self.settings, data, self.memo)
+                documents += card_documents(self.settings, data.milestones, self.memo)
             documents += self.sources(data)
             documents += calendar_documents(self.settings, data, self.event, self.language)
             self.memo.finish()
@@ -215,23 +228,41 @@ class PageBuilder:
         return self.memo.latest(("card", level, view.id), view.updated_position,
                                 partial(self.renderer.card, view, level))
 
+    def card_bytes(self, view: MilestoneView, level: int) -> bytes:
+        return self.memo.latest(("card-bytes", level, view.id), view.updated_position,
+                                lambda: self.card(view, level).encode())
+
+    def listing(self, render: Callable[[Sequence[MilestoneView], Card], bytes],
+                views: Sequence[MilestoneView]) -> bytes:
+        """A tag or year page: its memoised cards joined into the page (chronicle.pages.
+        splice), or the whole render where the template's list does not splice."""
+        body = splice.listing(render, views, self.card_bytes)
+        return body if body is not None else render(views, self.card)
+
+    def year_page(self, year: int, years: Sequence[int], views: Sequence[MilestoneView],
+                  card: Card) -> bytes:
+        return self.renderer.year(year, views, years, card)
+
     def event(self, view: MilestoneView) -> bytes:
-        return self.memo.get(("event", stamp(view)),
-                             partial(event_ical, view, self.settings, self.language))
+        return self.memo.latest(("event", view.id), view.updated_position,
+                                partial(event_ical, view, self.settings, self.language))
 
     def not_found(self, data: PageData) -> Document:
         return Document(self.route(NOT_FOUND_PATH), self.renderer.not_found(data), HTML,
                         data.changed_at, route=self.route(NOT_FOUND_PATH))
 
-    def milestones(self, data: PageData) -> list[Document]:
+    def milestones(self, data: PageData,
+                   views: Sequence[MilestoneView] | None = None) -> list[Document]:
         """Only the milestones whose page is not memoised read their audit trail; a post's
-        review or outcome moves its milestone's key, so the page shows who acted when."""
+        review or outcome moves its milestone's key, so the page shows who acted when.
+        `views`: only these milestones' pages (default: every one)."""
+        views = data.milestones if views is None else views
         posted = post_streams(self.read_models)
 
         def key(view: MilestoneView) -> tuple[str, tuple[str, int], int]:
             return "milestone", stamp(view), posted.get(view.id, (0, ()))[0]
 
-        trails = histories(self.read_models, [view.id for view in data.milestones
+        trails = histories(self.read_models, [view.id for view in views
                                               if key(view) not in self.memo])
 
         def trail(view: MilestoneView) -> tuple[AuditEntry, ...]:
@@ -240,11 +271,11 @@ class PageBuilder:
             return tuple(sorted(entries, key=lambda entry: entry.position))
 
         def page(view: MilestoneView) -> bytes:
-            return self.memo.get(key(view), lambda: self.renderer.milestone(view, trail(view)))
+            return self.keep(key(view), lambda: self.renderer.milestone(view, trail(view)))
 
         return [Document(self.path("milestones", view.id), page(view), HTML,
                          view.updated_at.astimezone(dt.UTC), route=self.route("/milestones/{id}"))
-                for view in data.milestones]
+                for view in views]
 
     def retracted(self, data: PageData) -> list[Document]:
         def render(gone: RetractedView) -> bytes:
@@ -256,36 +287,93 @@ class PageBuilder:
                          self.memo.get(("gone", gone), partial(render, gone)), HTML,
                          gone.retracted_at, route=GONE_ROUTE) for gone in data.retracted]
 
-    def listings(self, data: PageData) -> list[Document]:
+    def listings(self, data: PageData, tags: Collection[str] | None = None,
+                 years: Collection[int] | None = None) -> list[Document]:
+        """The tag and year pages (`tags`, `years`: only these ones)."""
         pages = []
-        for tag in (t.tag for t in data.tags):
+        for tag in (t.tag for t in data.tags if tags is None or t.tag in tags):
             views = data.tagged(tag)
-            body = self.memo.get(("tag", tag, tuple(map(stamp, views))),
-                                 partial(self.renderer.tag, tag, views, self.card))
+            body = self.keep(("tag", tag, tuple(map(stamp, views))), partial(
+                self.listing, partial(self.renderer.tag, tag), views))
             pages.append(Document(self.path("tags", tag), body, HTML, data.changed_at,
                                   route=self.route("/tags/{tag}")))
-        for year in data.years:
+        for year in (y for y in data.years if years is None or y in years):
             views = data.in_year(year)
-            body = self.memo.get(("year", year, tuple(map(stamp, views)), data.years),
-                                 partial(self.renderer.year, year, views, data.years, self.card))
+            body = self.keep(("year", year, tuple(map(stamp, views)), data.years), partial(
+                self.listing, partial(self.year_page, year, data.years), views))
             pages.append(Document(self.path("years", year), body, HTML, data.changed_at,
                                   route=self.route("/years/{year}")))
         return pages
 
+    def sources(self, data: PageData, pages: Sequence[SourcePage] | None = None,
+                changed: Collection[str] | None = None) -> list[Document]:
+        """A page per quoted document, and their index (see chronicle.pages.sources).
 
-    def sources(self, data: PageData) -> list[Document]:
-        """A page per quoted document, and their index (see chronicle.pages.sources)."""
-        pages = source_pages(data.milestones, self.settings.path(self.settings.seeds_dir))
-        documents = [Document(self.route(SOURCES_PATH), self.memo.get(
+        `pages`: every source page, when the caller keeps them; `changed`: the slugs whose
+        page to render (default: every one)."""
+        if pages is None:
+            pages = source_pages(data.milestones, self.settings.path(self.settings.seeds_dir))
+        documents = [Document(self.route(SOURCES_PATH), self.keep(
             ("sources", tuple(p.key for p in pages)), partial(self.renderer.sources, pages)),
             HTML, data.changed_at, route=self.route("/sources/"))]
         for page in pages:
+            if changed is not None and page.slug not in changed:
+                continue
             ordered = any(passage.offset is not None for passage in page.passages)
-            body = self.memo.get(("source", page.key),
-                                 partial(self.renderer.source, page, ordered))
+            body = self.keep(("source", page.key), partial(self.source_page, page, ordered))
             documents.append(Document(self.path("sources", page.slug), body, HTML,
                                       data.changed_at, route=self.route("/sources/{slug}")))
         return documents
+
+    def source_page(self, page: SourcePage, ordered: bool) -> bytes:
+        """A source's page: its passages' memoised fragments joined into the page's frame
+        (chronicle.pages.splice); a whole render when many are new (and cut into
+        fragments for the next time) or the list does not splice."""
+        def render(shown: Sequence[Passage]) -> bytes:
+            return self.renderer.source(replace(page, passages=cast(Any, shown)), ordered)
+
+        def start(passage: Passage) -> bytes:
+            return f'<li id="{passage.anchor}"'.encode()
+
+        def version(passage: Passage) -> Hashable:
+            return page.url, passage.text, tuple(map(stamp, passage.citing))
+
+        passages = page.passages
+        found = passages and splice.spliced(render, len(passages), passages[0],
+                                            lambda one: one.find(start(passages[0])))
+        if not found:
+            return self.renderer.source(page, ordered)
+        frame = found[0]
+        keys = [("passage", page.slug, passage.anchor) for passage in passages]
+        missing = sum(not self.memo.holds(key, version(passage))
+                      for key, passage in zip(keys, passages, strict=True))
+        if missing > FEW_NEW:
+            whole = self.renderer.source(page, ordered)
+            cut = splice.cut(whole, frame, [start(passage) for passage in passages]) or ()
+            for key, passage, piece in zip(keys, passages, cut, strict=False):
+                self.memo.hold(key, version(passage), piece)
+            return whole
+
+        def fragment(passage: Passage) -> bytes:
+            made = frame.fragment(render(splice.Looped(len(passages), (passage,))))
+            if made is None:
+                raise RuntimeError(f"a passage of {page.slug} does not fit its page's frame")
+            return made
+
+        return frame.join(self.memo.latest(key, version(passage), partial(fragment, passage))
+                          for key, passage in zip(keys, passages, strict=True))
+
+    def keep(self, key: Hashable, render: Callable[[], T]) -> T:
+        """A whole page's bytes, memoised across full passes; an incremental pass renders
+        only pages that changed, so it asks the memo nothing (nor fills it)."""
+        return render() if self.incremental else self.memo.get(key, render)
+
+
+def documents_of(builders: Iterable[PageBuilder], data: PageData, day: dt.date, *,
+                 cards: bool = True) -> list[Document]:
+    """Every page of `data` in each builder's language, from scratch (or the memo)."""
+    return [document for builder in builders
+            for document in builder.all(data, day, cards=cards)]
 
 
 def documents(settings: Settings, read_models: ReadModels,
@@ -293,8 +381,6 @@ def documents(settings: Settings, read_models: ReadModels,
               ) -> list[Document]:
     """Every page and the calendar in every language the site publishes; found by
     `chronicle.feeds.documents` for serving and export."""
-    data = read_page_data(read_models)
-    day = today(settings)
-    return [document for language in settings.feed.languages
-            for document in PageBuilder(settings, read_models, language).all(data, day,
-                                                                              cards=cards)]
+    builders = [PageBuilder(settings, read_models, language)
+                for language in settings.feed.languages]
+    return documents_of(builders, read_page_data(read_models), today(settings), cards=cards)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING
 
 from chronicle.cards import CardFontMissing, milestone_card
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
-from chronicle.pages.pagedata import PageData
+from chronicle.projections import MilestoneView
 
 if TYPE_CHECKING:
     from chronicle.pages.builder import RenderMemo
@@ -30,15 +31,17 @@ def card_path(milestone_id: str) -> str:
     return f"/cards/{milestone_id}.png"
 
 
-def card_documents(settings: Settings, data: PageData, memo: RenderMemo) -> list[Document]:
-    """One PNG per current milestone, re-rendered only when its title, date or site changes."""
+def card_documents(settings: Settings, views: Iterable[MilestoneView],
+                   memo: RenderMemo) -> list[Document]:
+    """One PNG per milestone of `views`, re-rendered only when its title, date or site changes."""
     site = settings.feed.title
     documents = []
     try:
-        for view in data.milestones:
+        for view in views:
             milestone = view.milestone
-            key = ("cardpng", milestone.id, milestone.title, milestone.date_words(), site)
-            png = memo.get(key, partial(milestone_card, milestone, site))
+            version = (milestone.title, milestone.date_words(), site)
+            png = memo.latest(("cardpng", milestone.id), version,
+                              partial(milestone_card, milestone, site))
             documents.append(Document(card_path(milestone.id), png, PNG,
                                       view.updated_at.astimezone(dt.UTC), route=CARD_ROUTE))
     except CardFontMissing as exc:

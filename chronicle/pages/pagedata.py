@@ -7,12 +7,14 @@ import json
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from chronicle.projections import HistoryEntry, MilestoneView, ReadModels, RetractedView, TagCount
 from chronicle.projections import tables as t
+from chronicle.projections.milestone_rows import sort_key
 from chronicle.projections.posts import posts
 from chronicle.projections.readmodels import milestone_view
 
@@ -104,6 +106,22 @@ class PageData:
         object.__setattr__(self, "_by_tag", by_tag)
         object.__setattr__(self, "_by_year", by_year)
 
+    @classmethod
+    def assembled(cls, *, by_tag: dict[str, list[MilestoneView]],
+                  by_year: dict[int, list[MilestoneView]], changed_at: dt.datetime,
+                  **fields: Any) -> PageData:
+        """A snapshot whose groupings the caller already has (an incremental update):
+        no pass over every milestone."""
+        data = object.__new__(cls)
+        for name, value in (*fields.items(), ("changed_at", changed_at), ("_by_tag", by_tag),
+                            ("_by_year", by_year)):
+            object.__setattr__(data, name, value)
+        return data
+
+    def groups(self) -> tuple[dict[str, list[MilestoneView]], dict[int, list[MilestoneView]]]:
+        """The groupings by tag and by year, as held (not to be mutated)."""
+        return self._by_tag, self._by_year
+
     def tagged(self, tag: str) -> list[MilestoneView]:
         return list(self._by_tag.get(tag, ()))
 
@@ -111,6 +129,11 @@ class PageData:
         if year in self._by_year:
             return list(self._by_year[year])
         return [v for v in self.milestones if year in year_span(v)]
+
+
+def historical_key(view: MilestoneView) -> tuple[str, str]:
+    """Where a milestone sorts in historical order (the read models' sort_key, then id)."""
+    return sort_key(view.milestone.date), view.id
 
 
 ViewKey = tuple[str, int]

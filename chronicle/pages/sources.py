@@ -25,6 +25,7 @@ _PUBLISHER = re.compile(r"^(?P<title>.*\S)\s*\((?P<publisher>[^()]+)\)\s*$")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _SPACE = re.compile(r"\s+")
 SLUG_LENGTH = 72
+QUOTE_CACHE = 1 << 18   # quotes whose anchor and readable text are kept
 
 
 def split_title(title: str) -> tuple[str, str | None]:
@@ -103,18 +104,34 @@ def _offset(document: str | None, quote: str) -> int | None:
     return found if found >= 0 else None
 
 
-def source_pages(milestones: Iterable[MilestoneView],
-                 documents_dir: Path | None) -> list[SourcePage]:
-    """Every source cited by `milestones` (historical order), by slug."""
-    cited: dict[str, list[tuple[Source, MilestoneView]]] = {}
+Citation = tuple[Source, MilestoneView]
+
+
+def citations(milestones: Iterable[MilestoneView]) -> dict[str, list[Citation]]:
+    """Each cited source's slug and its citations, in the order of `milestones`."""
+    cited: dict[str, list[Citation]] = {}
     for view in milestones:
         for source in view.milestone.sources:
             cited.setdefault(source_slug(source), []).append((source, view))
-    return [_page(slug, citations, documents_dir) for slug, citations in sorted(cited.items())]
+    return cited
 
 
-def _page(slug: str, citations: Sequence[tuple[Source, MilestoneView]],
-          documents_dir: Path | None) -> SourcePage:
+def source_pages(milestones: Iterable[MilestoneView],
+                 documents_dir: Path | None) -> list[SourcePage]:
+    """Every source cited by `milestones` (historical order), by slug."""
+    cited = citations(milestones)
+    return [source_page(slug, cited[slug], documents_dir) for slug in sorted(cited)]
+
+
+@functools.lru_cache(maxsize=QUOTE_CACHE)
+def _quoted(quote: str) -> tuple[str, str]:
+    """A quote's anchor and readable text: a source page is rebuilt whenever a milestone
+    citing it changes, so each quote's are worked out once."""
+    return passage_anchor(quote), readable_quote(quote)
+
+
+def source_page(slug: str, citations: Sequence[tuple[Source, MilestoneView]],
+                documents_dir: Path | None) -> SourcePage:
     first = citations[0][0]
     title, publisher = split_title(first.title)
     url = next((s.url for s, _ in citations if s.url), None)
@@ -122,11 +139,11 @@ def _page(slug: str, citations: Sequence[tuple[Source, MilestoneView]],
     document = document_text(documents_dir, file)
     by_anchor: dict[str, tuple[str, list[MilestoneView]]] = {}
     for source, view in citations:
-        anchor = passage_anchor(source.quote)
+        anchor = _quoted(source.quote)[0]
         views = by_anchor.setdefault(anchor, (source.quote, []))[1]
         if view not in views:
             views.append(view)
-    passages = [Passage(anchor, readable_quote(quote), tuple(views), _offset(document, quote))
+    passages = [Passage(anchor, _quoted(quote)[1], tuple(views), _offset(document, quote))
                 for anchor, (quote, views) in by_anchor.items()]
     unplaced = len(document or "") + 1   # passages the document does not show come last
     passages.sort(key=lambda p: (p.offset, p.anchor) if p.offset is not None else (unplaced, ""))

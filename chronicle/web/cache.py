@@ -56,9 +56,10 @@ class DocumentCache:
 
     A refresh publishes in two phases: `publish` adds the feeds of the new position at once,
     keeping every other document; `replace` then installs the whole new set (so documents
-    that no longer exist disappear). Between the two, `position` is still the one every
-    served document reflects (the last `replace`), while `feeds_position` is the newer one
-    the published feeds reflect; after `replace` both are equal.
+    that no longer exist disappear), or `update` the documents that changed and the paths
+    gone. Between the two, `position` is still the one every
+    served document reflects (the last `replace` or `update`), while `feeds_position` is the
+    newer one the published feeds reflect; after `replace` or `update` both are equal.
     """
 
     def __init__(self, cache_control: str = CACHE_CONTROL) -> None:
@@ -100,6 +101,20 @@ class DocumentCache:
         """Serve exactly `documents`, all rendered at `position`."""
         previous = self.documents
         fresh = {document.path: self._served(document, previous) for document in documents}
+        self.position = self.feeds_position = position
+        self.ready = True
+        self._install(fresh)
+
+    def update(self, changed: Iterable[Document], removed: Iterable[str], position: int) -> None:
+        """Serve `changed` in place of what their paths held and drop `removed`, all at
+        `position`: `replace` for a refresh that knows what moved (the rest is kept as is,
+        not prepared again)."""
+        previous = self.documents
+        fresh = dict(previous)
+        for path in removed:
+            fresh.pop(path, None)
+        for document in changed:
+            fresh[document.path] = self._served(document, previous)
         self.position = self.feeds_position = position
         self.ready = True
         self._install(fresh)

@@ -37,10 +37,12 @@ class ServerState:
                              sources=document_sources() if sources is None else sources)
 
         def refresh(position: int) -> None:
-            """The feeds are served as soon as they are rendered, then the whole new set."""
+            """The feeds are served as soon as they are rendered, then everything else that
+            changed (the pages the change touches)."""
             feeds = site.feed_documents(position)
             cache.publish(feeds, position)
-            cache.replace(site.with_sources(feeds), position)
+            changes = site.changes(feeds)
+            cache.update(changes.changed or (), changes.removed, position)
 
         projector = projector or Projector(store)
         poll = settings.server.poll_seconds

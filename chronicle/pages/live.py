@@ -1,0 +1,202 @@
+"""The server's pages between refreshes: only the pages a change touches are rendered again.
+
+Like the live feeds (chronicle.feeds.live): after the log advances by a few recorded or
+revised milestones, the snapshot takes just those (chronicle.pages.livedata) and only the
+pages they appear on are rendered: their own pages and card images, the listings of their
+tags and years (every year page when the years change: each links its neighbours), the
+source pages that quote them, the home page, the 404 page (it counts the tags) and the
+calendar when an anniversary moved. The other listings, source pages and calendars keep
+their bytes with the snapshot's new Last-Modified. A retraction, a post (it goes on its
+milestones' audit trails), a window too large to follow, or a database that sorts text
+another way takes a full pass. The documents equal a full render's (tests/test_pages_live.py).
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import datetime as dt
+import threading
+from collections.abc import Callable, Collection, Iterable
+
+from chronicle.config import Settings
+from chronicle.feeds.changes import Changes, LogChanges
+from chronicle.feeds.documents import Changed
+from chronicle.feeds.model import Document
+from chronicle.pages.builder import (
+    EXPORTED_CALENDAR_PATH,
+    NOT_FOUND_PATH,
+    PageBuilder,
+    calendar_documents,
+    documents_of,
+    index_document,
+    system_today,
+)
+from chronicle.pages.cardimages import card_documents
+from chronicle.pages.livedata import Moved, PageSet
+from chronicle.pages.pagedata import month_day_text, read_page_data, year_span
+from chronicle.pages.render import CALENDAR_PATH
+from chronicle.pages.sources import Citation, SourcePage, citations, source_page, source_slug
+from chronicle.projections import MilestoneView, ReadModels
+from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
+
+# Pages whose Last-Modified is the snapshot's (any change moves it), by route.
+DATED_ROUTES = frozenset({"/tags/{tag}", "/years/{year}", "/sources/", "/sources/{slug}",
+                          NOT_FOUND_PATH, CALENDAR_PATH, EXPORTED_CALENDAR_PATH})
+
+
+class SourceSet:
+    """The source pages of the snapshot, each rebuilt only when its citations change."""
+
+    def __init__(self, milestones: Iterable[MilestoneView], keys: dict[str, tuple[str, str]],
+                 settings: Settings) -> None:
+        self.folder = settings.path(settings.seeds_dir)
+        self.keys = keys
+        self.cited = citations(milestones)
+        self.pages = {slug: source_page(slug, cited, self.folder)
+                      for slug, cited in self.cited.items()}
+
+    def move(self, moved: Moved) -> set[str]:
+        """Take the old versions' citations out and put the new ones in; the slugs touched."""
+        touched: set[str] = set()
+        gone = {view.id for view in moved.before}
+        for view in moved.before:
+            for slug in {source_slug(source) for source in view.milestone.sources}:
+                self.cited[slug] = [c for c in self.cited[slug] if c[1].id not in gone]
+                touched.add(slug)
+        for view in moved.after:
+            for source in view.milestone.sources:
+                slug = source_slug(source)
+                listed = self.cited.setdefault(slug, [])
+                bisect.insort(listed, (source, view), key=self._key)
+                touched.add(slug)
+        for slug in touched:
+            if self.cited[slug]:
+                self.pages[slug] = source_page(slug, self.cited[slug], self.folder)
+            else:
+                del self.cited[slug], self.pages[slug]
+        return touched
+
+    def _key(self, citation: Citation) -> tuple[str, str]:
+        return self.keys[citation[1].id]
+
+    def ordered(self) -> list[SourcePage]:
+        return [self.pages[slug] for slug in sorted(self.pages)]
+
+
+class LivePages:
+    """Every page and calendar of one database, in every language, kept incrementally."""
+
+    def __init__(self, settings: Settings, read_models: ReadModels, *, cards: bool = True,
+                 today: Callable[[Settings], dt.date] = system_today) -> None:
+        self.settings = settings
+        self.read_models = read_models
+        self.cards = cards
+        self.today = today
+        self.log = LogChanges(read_models.engine)
+        self.builders = [PageBuilder(settings, read_models, language)
+                         for language in settings.feed.languages]
+        self.pages: PageSet | None = None
+        self.sources: SourceSet | None = None
+        self.documents: dict[str, Document] = {}
+        self.dated: set[str] = set()     # the paths of the pages DATED_ROUTES names
+        self.prefixes = {language_prefix(language) for language in settings.feed.languages}
+        self._lock = threading.Lock()
+
+    def refresh(self, position: int) -> Changed:
+        """The pages at `position` (the read models' checkpoint) in `documents`; what moved."""
+        with self._lock:
+            try:
+                return self._refresh(position)
+            except BaseException:
+                self.pages = None  # half-applied (the database went away): reload next time
+                raise
+
+    def _refresh(self, position: int) -> Changed:
+        pages, changes = self.pages, None
+        if pages is not None and pages.ordered and position >= pages.data.position:
+            changes = self.log.between(pages.data.position, position)
+        if pages is None or changes is None or changes.retracted or changes.other:
+            return self._full()
+        return self._apply(pages, changes, position)
+
+    def _full(self) -> Changed:
+        data = read_page_data(self.read_models)
+        self.pages = PageSet(data)
+        self.sources = None
+        documents = documents_of(self.builders, data, self.today(self.settings),
+                                 cards=self.cards)
+        self.documents = {document.path: document for document in documents}
+        self.dated = {path for path, document in self.documents.items() if self._dated(document)}
+        return Changed(None)
+
+    def _apply(self, pages: PageSet, changes: Changes, position: int) -> Changed:
+        views = self.read_models.by_ids(changes.milestone_ids)
+        if len(views) != len(changes.milestone_ids):  # one was retracted meanwhile
+            return self._full()
+        moved = pages.advance(views, position)
+        if self.sources is None:
+            self.sources = SourceSet(pages.data.milestones, pages.keys, self.settings)
+            slugs = set(self.sources.pages)
+        else:
+            slugs = self.sources.move(moved)
+        day = self.today(self.settings)
+        changed: list[Document] = []
+        for builder in self.builders:
+            changed += self._render(builder, moved, slugs, day)
+        dated = {document.path for document in changed if self._dated(document)}
+        removed = self.dated - dated
+        for path in removed:
+            del self.documents[path]
+        self.documents.update((document.path, document) for document in changed)
+        self.dated = dated
+        return Changed(changed, frozenset(removed))
+
+    def _dated(self, document: Document) -> bool:
+        """A page whose Last-Modified is the snapshot's, in any language."""
+        return any(document.route.startswith(prefix)
+                   and document.route.removeprefix(prefix) in DATED_ROUTES
+                   for prefix in self.prefixes)
+
+    def _render(self, builder: PageBuilder, moved: Moved, slugs: Collection[str],
+                day: dt.date) -> list[Document]:
+        """One language's changed pages, and its dated pages again (new Last-Modified)."""
+        assert self.pages is not None and self.sources is not None
+        data = self.pages.data
+        touched = (*moved.before, *moved.after)
+        tags = {tag for view in touched for tag in view.milestone.tags}
+        years = (set(data.years) if moved.years_changed
+                 else {year for view in touched for year in year_span(view)})
+        anniversaries = any(month_day_text(view) is not None for view in touched)
+        builder.incremental = True
+        try:
+            with builder.memo.lock:
+                fresh = [index_document(builder.renderer, data, day, builder.card),
+                         builder.not_found(data)]
+                fresh += builder.milestones(data, moved.after)
+                fresh += builder.listings(data, tags, years)
+                fresh += builder.sources(data, self.sources.ordered(), slugs)
+                if anniversaries:
+                    fresh += calendar_documents(self.settings, data, builder.event,
+                                                builder.language)
+                if self.cards and builder.language == SOURCE_LANGUAGE:
+                    fresh += card_documents(self.settings, moved.after, builder.memo)
+        finally:
+            builder.incremental = False
+        return fresh + self._redated(builder, data.changed_at, fresh, tags, years, slugs)
+
+    def _redated(self, builder: PageBuilder, changed_at: dt.datetime,
+                 fresh: list[Document], tags: Collection[str], years: Collection[int],
+                 slugs: Collection[str]) -> list[Document]:
+        """The language's dated pages not rendered again, still present, moved to
+        `changed_at`."""
+        assert self.pages is not None and self.sources is not None
+        data = self.pages.data
+        present = {builder.path("tags", tag.tag) for tag in data.tags if tag.tag not in tags}
+        present.update(builder.path("years", year) for year in data.years if year not in years)
+        present.update(builder.path("sources", slug) for slug in self.sources.pages
+                       if slug not in slugs)
+        present.update(builder.route(path) for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH))
+        present.difference_update(document.path for document in fresh)
+        return [dataclasses.replace(self.documents[path], last_modified=changed_at)
+                for path in sorted(present)]

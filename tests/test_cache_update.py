@@ -1,0 +1,35 @@
+"""DocumentCache.update: a refresh that knows what moved installs one new dict with just that."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from chronicle.feeds.model import Document
+from chronicle.web.cache import DocumentCache, Served
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def page(path: str, body: bytes, moment: dt.datetime = T0) -> Document:
+    return Document(path, body, "text/html; charset=utf-8", moment, route=path)
+
+
+def test_update_replaces_the_changed_keeps_the_rest_and_drops_the_removed() -> None:
+    cache = DocumentCache()
+    kept, dated, gone = page("/a", b"a"), page("/b", b"b"), page("/c", b"c")
+    cache.replace([kept, dated, gone], 1)
+    before = cache.documents
+    seen: list[Mapping[str, Served]] = []
+    cache.listeners.append(seen.append)
+
+    later = T0 + dt.timedelta(hours=1)
+    cache.update([page("/b", dated.body, later), page("/d", b"d")], ["/c"], 2)
+
+    assert before is not cache.documents and sorted(before) == ["/a", "/b", "/c"]
+    assert sorted(cache.documents) == ["/a", "/b", "/d"]
+    assert cache.documents["/a"] is before["/a"]               # untouched: the same entry
+    assert cache.documents["/b"].etag == before["/b"].etag     # same bytes, same validator
+    assert cache.documents["/b"].last_modified == int(later.timestamp())
+    assert (cache.position, cache.feeds_position, cache.ready) == (2, 2, True)
+    assert seen == [cache.documents]

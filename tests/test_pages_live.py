@@ -1,0 +1,107 @@
+"""The server's live pages: after every kind of change, exactly a from-scratch render's documents.
+
+Each step changes the log through the real domain commands, catches the real projector up,
+refreshes the same LivePages and compares every document (path, bytes, media type and
+Last-Modified), English and Mongolian, with `documents` over a second engine on the same
+database (an empty memo), on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from chronicle.config import Settings
+from chronicle.domain import Source
+from chronicle.feeds.model import Document
+from chronicle.pages.builder import documents, page_path
+from chronicle.pages.live import LivePages
+from chronicle.pages.pagedata import read_page_data
+from chronicle.projections import ReadModels
+from chronicle.store import SqlEventStore, open_store
+from tests.test_feeds_support import caught_up, milestone, record_all, retract_one, revise_one
+
+TODAY = dt.date(2026, 1, 20)
+SETTINGS = Settings(feed={"base_url": "https://chronicle.test/site",
+                          "tag_authority": "chronicle.test,2026", "languages": ["en", "mn"]})
+
+
+@pytest.fixture
+def cold(db_url: str) -> Iterator[ReadModels]:
+    """The same database through a second engine: a from-scratch render."""
+    other = open_store(db_url)
+    try:
+        yield ReadModels(other.engine)
+    finally:
+        other.close()
+
+
+def scratch(models: ReadModels) -> dict[str, Document]:
+    return {d.path: d for d in documents(SETTINGS, models, today=lambda _s: TODAY, cards=False)}
+
+
+def same_as_scratch(store: SqlEventStore, live: LivePages, cold: ReadModels,
+                    change: Callable[[], object], *, incremental: bool = True
+                    ) -> dict[str, Document]:
+    """Apply `change`, refresh; the live documents must be a full render's, field by field."""
+    change()
+    models = caught_up(store)
+    outcome = live.refresh(models.position())
+    assert (outcome.changed is not None) == incremental
+    expected = scratch(cold)
+    assert sorted(live.documents) == sorted(expected)
+    for path, document in expected.items():
+        mine = live.documents[path]
+        assert (mine.body, mine.media_type, mine.last_modified, mine.route) == (
+            document.body, document.media_type, document.last_modified, document.route), path
+    assert live.pages is not None and live.pages.data == read_page_data(cold)
+    return dict(live.documents)
+
+
+def quoted(n: int, title: str) -> Source:
+    return Source(title=title, quote=f"Passage {n} of a shared source.",
+                  url="https://example.org/shared")
+
+
+def test_live_pages_equal_a_full_render_after_every_kind_of_change(
+        store: SqlEventStore, cold: ReadModels) -> None:
+    record_all(store, [milestone(n) for n in range(8)])
+    live = LivePages(SETTINGS, caught_up(store), cards=False, today=lambda _s: TODAY)
+    first = same_as_scratch(store, live, cold, lambda: None, incremental=False)
+
+    added = same_as_scratch(store, live, cold, lambda: record_all(store, [milestone(8)]))
+    assert page_path("milestones", "feed-milestone-8") in added
+    assert added["/mn/index.html"].body != first["/mn/index.html"].body
+    assert added["/tags/visits/index.html"] is first["/tags/visits/index.html"] or (
+        added["/tags/visits/index.html"].body is first["/tags/visits/index.html"].body)
+
+    revised = same_as_scratch(store, live, cold, lambda: revise_one(
+        store, milestone(2, title="Revised title", date="1987-01-27", tags=("trade", "new"))))
+    assert b"Revised title" in revised["/tags/new/index.html"].body
+    assert b"Revised title" in revised["/mn/calendar.ics"].body
+
+    # A new year (every year page links its neighbours) and a new tag, then a dropped tag.
+    same_as_scratch(store, live, cold, lambda: record_all(
+        store, [milestone(9, date="1921-07-11", tags=("independence",))]))
+    moved = same_as_scratch(store, live, cold, lambda: revise_one(
+        store, milestone(9, date="1930-03-01", tags=("diplomacy",))))
+    assert "/tags/independence/index.html" not in moved
+    assert "/years/1921/index.html" not in moved
+
+    # Sources shared by many milestones (their pages are cut into passages), one revised
+    # away from it.
+    shared = [dataclasses.replace(milestone(n), sources=(quoted(n, "Shared (Press)"),))
+              for n in range(10, 23)]
+    same_as_scratch(store, live, cold, lambda: record_all(store, shared))
+    same_as_scratch(store, live, cold, lambda: revise_one(
+        store, dataclasses.replace(shared[1], sources=(quoted(11, "Other (Press)"),))))
+
+    gone = same_as_scratch(store, live, cold, lambda: retract_one(store, "feed-milestone-2"),
+                           incremental=False)
+    assert "/tags/new/index.html" not in gone
+    same_as_scratch(store, live, cold, lambda: record_all(store, [milestone(n) for n in (23, 24)]))
+    same_as_scratch(store, live, cold, lambda: record_all(store, [dataclasses.replace(
+        milestone(25), sources=(quoted(25, "Shared (Press)"),))]))
