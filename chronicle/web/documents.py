@@ -45,6 +45,11 @@ def is_fresh(request_headers: list[tuple[bytes, bytes]], served: Served) -> bool
                                                               served.last_modified)
 
 
+def route_label(served: Served) -> str:
+    """The bounded `route` label a document's answers are counted under."""
+    return served.document.route or "document"
+
+
 class DocumentMiddleware:
     def __init__(self, app: ASGIApp, cache: DocumentCache, metrics: Metrics,
                  prefix: str = "/feeds/", known_routes: tuple[str, ...] = ()) -> None:
@@ -66,7 +71,7 @@ class DocumentMiddleware:
                 return
             await self._pass_on(scope, receive, send)
             return
-        route = served.document.route or "document"
+        route = route_label(served)
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             await send({"type": "http.response.start", "status": 405,
