@@ -1,0 +1,137 @@
+"""Documents answered in uvicorn's protocol (chronicle.web.fastpath) are byte for byte what the
+app answers through ASGI: two real uvicorn servers on loopback ports, one with the fast path
+and one without, get the same raw requests; only the `date` header may differ."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from chronicle.config import Settings
+from chronicle.store import SqlEventStore
+from chronicle.web import create_app
+from chronicle.web.fastpath import DocumentHttpToolsProtocol
+from chronicle.web.limits import BoundedHttpToolsProtocol, server_options
+from tests.test_feeds_support import milestone, record_all
+
+FEED = "/feeds/milestones.atom"
+_DATE = re.compile(rb"\r\ndate: [^\r]*\r\n")
+
+
+class Recorder:
+    """The app, noting which requests reached it (the fast path's must not)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.seen: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.append((scope["method"], scope["path"]))
+        await self.app(scope, receive, send)
+
+
+@contextmanager
+def uvicorn_serving(app: Any, protocol: type[BoundedHttpToolsProtocol]) -> Iterator[int]:
+    """`app` served by a real uvicorn in a thread, as `chronicle serve` configures it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_config=None, server_header=False,
+                            **server_options(protocol))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.started
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        sock.close()
+
+
+def exchange(port: int, raw: bytes) -> bytes:
+    """Send `raw` (one request or several pipelined) and read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(raw)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return _DATE.sub(b"\r\ndate: -\r\n", b"".join(chunks))
+
+
+def request(method: str, path: str, *headers: str, close: bool = True) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "host: test", *headers]
+    if close:
+        lines.append("connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def requests(etag: str, last_modified: str) -> list[bytes]:
+    return [
+        request("GET", FEED),
+        request("HEAD", FEED),
+        request("GET", FEED + "?x=1"),
+        request("GET", "/feeds/milestones%2Eatom"),
+        request("GET", FEED, f"if-none-match: {etag}"),
+        request("HEAD", FEED, f"if-none-match: {etag}"),
+        request("GET", FEED, f'if-none-match: "other", W/{etag}'),
+        request("GET", FEED, "if-none-match: *"),
+        request("GET", FEED, 'if-none-match: "other"', f"if-modified-since: {last_modified}"),
+        request("GET", FEED, f"if-modified-since: {last_modified}"),
+        request("GET", FEED, "if-modified-since: Mon, 01 Jan 1990 00:00:00 GMT"),
+        request("GET", FEED, "if-modified-since: not a date"),
+        request("POST", FEED, "content-length: 0"),
+        request("GET", "/no-such-document"),
+        b"GET " + FEED.encode() + b" HTTP/1.0\r\n\r\n",
+        # Pipelined on one connection: documents, a 404 from the app between them, in order.
+        request("GET", FEED, close=False) + request("GET", "/nothing-here", close=False)
+        + request("GET", FEED, f"if-none-match: {etag}", close=False) + request("HEAD", FEED),
+    ]
+
+
+def _counted(app: Any) -> list[str]:
+    exposition = app.state.chronicle.metrics.exposition().decode()
+    return sorted(line for line in exposition.splitlines()
+                  if line.startswith("chronicle_http_requests_total"))
+
+
+@pytest.fixture
+def settings(store: SqlEventStore, db_url: str) -> Settings:
+    record_all(store, [milestone(n) for n in range(3)])
+    return Settings(database_url=db_url, server={"poll_seconds": 0.1})
+
+
+def test_the_fast_path_answers_the_same_bytes_as_the_app(store: SqlEventStore,
+                                                         settings: Settings) -> None:
+    fast_app = create_app(settings, store, follow=False)
+    plain_app = create_app(settings, store, follow=False)
+    recorder = Recorder(fast_app)
+    with (uvicorn_serving(recorder, DocumentHttpToolsProtocol) as fast,
+          uvicorn_serving(plain_app, BoundedHttpToolsProtocol) as plain):
+        first = exchange(plain, request("GET", FEED))
+        etag = re.search(rb"\r\netag: ([^\r]*)\r\n", first).group(1).decode()  # type: ignore[union-attr]
+        modified = re.search(rb"\r\nlast-modified: ([^\r]*)\r\n",  # type: ignore[union-attr]
+                             first).group(1).decode()
+        for raw in requests(etag, modified):
+            assert exchange(fast, raw) == exchange(plain, raw), raw
+        assert exchange(fast, request("GET", FEED)) == first
+    # Only what the fast path leaves to the app reached it: the 405, the 404s.
+    assert sorted(recorder.seen) == [("GET", "/no-such-document"), ("GET", "/nothing-here"),
+                                     ("POST", FEED)]
+    # The same answers counted under the same labels (each served one plain GET outside the list).
+    plain_counts = _counted(plain_app)
+    assert _counted(fast_app) == plain_counts
+    assert any('status="304"' in line for line in plain_counts)
