@@ -170,7 +170,7 @@ def chronicle_server(directory: Path, database: Path,
                             stderr=(directory / "serve.log").open("wb"))
     url = f"http://127.0.0.1:{port}{FEED_PATH}"
     try:
-        _wait_ready(url, proc, timeout=120)
+        _wait_ready(url, proc, timeout=300)  # the first render draws every card: slow under load
         yield url
     finally:
         _stop(proc)

@@ -2,7 +2,9 @@
 
 A plain ASGI middleware in front of the FastAPI router: a document request costs a dict
 lookup and two `send` calls with headers built in advance. Anything that is not a document
-falls through to the app's routes (/healthz, /metrics, 404s).
+falls through to the app's routes (/healthz, /metrics, 404s). Under `chronicle serve`,
+uvicorn's protocol answers GET/HEAD of a document before this (chronicle.web.fastpath,
+the same bytes); this layer answers them under other ASGI servers, and the 405 and 503.
 """
 
 from __future__ import annotations

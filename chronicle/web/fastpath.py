@@ -50,15 +50,22 @@ class DocumentAnswers:
     def __init__(self, cache: DocumentCache, metrics: Metrics) -> None:
         self.cache = cache
         self.metrics = metrics
-        # path → (the Served they were built from, 200 header lines, 304 header lines)
-        self._lines: dict[str, tuple[Served, bytes | None, bytes | None]] = {}
+        # path → (200 header lines, 304 header lines) of the documents of `_of` (the cache's
+        # dict they were built from: a new dict starts afresh, holding no old document).
+        self._of: dict[str, Served] | None = None
+        self._lines: dict[str, tuple[bytes | None, bytes | None]] = {}
+        # uvicorn's default headers (the date) as lines; uvicorn replaces the list every second.
+        self._defaults: tuple[Headers, bytes | None] = ([], b"")
 
-    def _header_lines(self, path: str, served: Served) -> tuple[bytes | None, bytes | None]:
+    def _header_lines(self, documents: dict[str, Served], path: str,
+                      served: Served) -> tuple[bytes | None, bytes | None]:
+        if documents is not self._of:
+            self._of, self._lines = documents, {}
         known = self._lines.get(path)
-        if known is None or known[0] is not served:
-            known = self._lines[path] = (served, header_lines(served.ok_headers),
+        if known is None:
+            known = self._lines[path] = (header_lines(served.ok_headers),
                                          header_lines(served.not_modified_headers))
-        return known[1], known[2]
+        return known
 
     def respond(self, scope: Mapping[str, Any], default_headers: Headers,
                 keep_alive: bool) -> bytes | None:
@@ -66,13 +73,16 @@ class DocumentAnswers:
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             return None
-        served = self.cache.documents.get(scope["path"])
+        documents = self.cache.documents
+        served = documents.get(scope["path"])
         if served is None:
             return None
         status = 304 if is_fresh(scope["headers"], served) else 200
-        ok_lines, not_modified_lines = self._header_lines(scope["path"], served)
+        ok_lines, not_modified_lines = self._header_lines(documents, scope["path"], served)
         lines = ok_lines if status == 200 else not_modified_lines
-        defaults = header_lines(default_headers)
+        if self._defaults[0] is not default_headers:
+            self._defaults = (default_headers, header_lines(default_headers))
+        defaults = self._defaults[1]
         if lines is None or defaults is None:
             return None
         head = [STATUS_LINE[status], defaults, lines, b"" if keep_alive else _CLOSE, b"\r\n"]
