@@ -4,24 +4,21 @@ and one without, get the same raw requests; only the `date` header may differ.""
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chronicle.config import Settings
 from chronicle.store import SqlEventStore
 from chronicle.web import create_app
 from chronicle.web.fastpath import DocumentHttpToolsProtocol
-from chronicle.web.limits import BoundedHttpToolsProtocol, server_options
+from chronicle.web.limits import BoundedHttpToolsProtocol
 from tests.test_feeds_support import milestone, record_all
+from tests.test_serve_hardening import uvicorn_serving
 
 FEED = "/feeds/milestones.atom"
 _DATE = re.compile(rb"\r\ndate: [^\r]*\r\n")
@@ -38,28 +35,6 @@ class Recorder:
         if scope["type"] == "http":
             self.seen.append((scope["method"], scope["path"]))
         await self.app(scope, receive, send)
-
-
-@contextmanager
-def uvicorn_serving(app: Any, protocol: type[BoundedHttpToolsProtocol]) -> Iterator[int]:
-    """`app` served by a real uvicorn in a thread, as `chronicle serve` configures it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_config=None, server_header=False,
-                            **server_options(protocol))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.started
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        sock.close()
 
 
 def exchange(port: int, raw: bytes) -> bytes:
@@ -142,3 +117,13 @@ def test_the_fast_path_answers_the_same_bytes_as_the_app(store: SqlEventStore,
     plain_counts = _counted(plain_app)
     assert _counted(fast_app) == plain_counts
     assert any('status="304"' in line for line in plain_counts)
+
+
+def test_with_the_access_log_documents_go_through_the_app(
+        store: SqlEventStore, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
+    recorder = Recorder(create_app(settings, store, follow=False))
+    with uvicorn_serving(recorder, DocumentHttpToolsProtocol, access_log=True) as port:
+        assert exchange(port, request("GET", FEED)).startswith(b"HTTP/1.1 200 OK\r\n")
+    assert recorder.seen == [("GET", FEED)]
+    assert any(FEED in record.getMessage() for record in caplog.records)

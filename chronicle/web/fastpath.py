@@ -97,15 +97,17 @@ class DocumentHttpToolsProtocol(BoundedHttpToolsProtocol):
 
     Requests are answered in their order: uvicorn starts a request here only once the one
     before it on the connection is complete. While the client does not read (the transport
-    paused writing), documents go through the app, whose `send` waits for the client.
+    paused writing), documents go through the app, whose `send` waits for the client; so
+    they do with `--access-log`.
     """
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         answers = self.app_state.get(ANSWERS_KEY)
         response = None
-        # `app` is another one when uvicorn refuses the request (limit_concurrency).
+        # `app` is another one when uvicorn refuses the request (limit_concurrency); the
+        # access log is written by the app's `send`.
         if (isinstance(answers, DocumentAnswers) and app is self.app
-                and not self.flow.write_paused):
+                and not self.flow.write_paused and not cycle.access_log):
             response = answers.respond(cycle.scope, self.server_state.default_headers,
                                        cycle.keep_alive)
         if response is None:
