@@ -7,6 +7,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import uvicorn
@@ -16,7 +18,11 @@ from chronicle.config import Settings
 from chronicle.store import SqlEventStore
 from chronicle.web import create_app
 from chronicle.web.hardening import CONTENT_SECURITY_POLICY, relative_location
-from chronicle.web.limits import MAX_REQUEST_HEAD_BYTES, server_options
+from chronicle.web.limits import (
+    MAX_REQUEST_HEAD_BYTES,
+    BoundedHttpToolsProtocol,
+    server_options,
+)
 from tests.test_feeds_support import milestone, record_all
 from tests.test_serve_http import Client
 
@@ -97,18 +103,30 @@ def _exchange(port: int, request: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def test_request_headers_are_bounded_by_the_server() -> None:
+@contextmanager
+def uvicorn_serving(app: Any, protocol: type[BoundedHttpToolsProtocol] = BoundedHttpToolsProtocol,
+                    **config: Any) -> Iterator[int]:
+    """`app` served by a real uvicorn in a thread, as `chronicle serve` configures it; the port."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(_app, log_config=None, lifespan="off", **server_options())
-    server = uvicorn.Server(config)
+    options = {"log_config": None, "server_header": False, "access_log": False, **config}
+    server = uvicorn.Server(uvicorn.Config(app, **server_options(protocol), **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert server.started
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        sock.close()
+
+
+def test_request_headers_are_bounded_by_the_server() -> None:
+    with uvicorn_serving(_app, lifespan="off") as port:
         small = _exchange(port, b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
         assert small.startswith(b"HTTP/1.1 200")
         huge = b"x" * (4 * MAX_REQUEST_HEAD_BYTES)
@@ -116,7 +134,3 @@ def test_request_headers_are_bounded_by_the_server() -> None:
         # Refused: the 431 arrives, unless the close reset the connection before it was read.
         assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large") or (
             answer == b"reset"), answer[:60]
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()

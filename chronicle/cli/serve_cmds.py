@@ -96,11 +96,13 @@ def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector,
     import uvicorn
 
     from chronicle.web import create_app
+    from chronicle.web.fastpath import DocumentHttpToolsProtocol
     from chronicle.web.limits import server_options
 
     host, port = sock.getsockname()[:2]
     options: dict[str, Any] = {"host": host, "port": port, "access_log": access_log,
-                               "log_config": None, "server_header": False, **server_options()}
+                               "log_config": None, "server_header": False,
+                               **server_options(DocumentHttpToolsProtocol)}
     workers = settings.server.workers
     log.info("serving on http://%s:%d (%d worker%s)", host, port, workers,
              "" if workers == 1 else "s")

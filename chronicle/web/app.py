@@ -15,6 +15,7 @@ from chronicle import __version__
 from chronicle.config import Settings, load_settings
 from chronicle.projections import Projector
 from chronicle.store import SqlEventStore, open_store
+from chronicle.web.fastpath import ANSWERS_KEY, DocumentAnswers
 from chronicle.web.hardening import HardeningMiddleware, parse_networks
 from chronicle.web.routes import register_routes
 from chronicle.web.state import ServerState
@@ -50,12 +51,13 @@ def create_app(settings: Settings, store: SqlEventStore, *, projector: Projector
     state = ServerState.build(settings, store, projector)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         await anyio.to_thread.run_sync(state.follower.try_step)
         if follow:
             state.follower.start()
         try:
-            yield
+            # uvicorn hands the lifespan state to its protocol: see chronicle.web.fastpath.
+            yield {ANSWERS_KEY: DocumentAnswers(state.cache, state.metrics)}
         finally:
             state.follower.stop()
             if close_store:

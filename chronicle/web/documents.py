@@ -2,7 +2,9 @@
 
 A plain ASGI middleware in front of the FastAPI router: a document request costs a dict
 lookup and two `send` calls with headers built in advance. Anything that is not a document
-falls through to the app's routes (/healthz, /metrics, 404s).
+falls through to the app's routes (/healthz, /metrics, 404s). Under `chronicle serve`,
+uvicorn's protocol answers GET/HEAD of a document before this (chronicle.web.fastpath,
+the same bytes); this layer answers them under other ASGI servers, and the 405 and 503.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def is_fresh(request_headers: list[tuple[bytes, bytes]], served: Served) -> bool
                                                               served.last_modified)
 
 
+def route_label(served: Served) -> str:
+    """The bounded `route` label a document's answers are counted under."""
+    return served.document.route or "document"
+
+
 class DocumentMiddleware:
     def __init__(self, app: ASGIApp, cache: DocumentCache, metrics: Metrics,
                  prefix: str = "/feeds/", known_routes: tuple[str, ...] = ()) -> None:
@@ -66,7 +73,7 @@ class DocumentMiddleware:
                 return
             await self._pass_on(scope, receive, send)
             return
-        route = served.document.route or "document"
+        route = route_label(served)
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             await send({"type": "http.response.start", "status": 405,

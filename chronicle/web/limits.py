@@ -48,7 +48,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
 
 
-def server_options() -> dict[str, Any]:
-    """uvicorn options that bound a request's head (h11's option too, should h11 be chosen)."""
-    return {"http": BoundedHttpToolsProtocol,
+def server_options(protocol: type[BoundedHttpToolsProtocol] = BoundedHttpToolsProtocol,
+                   ) -> dict[str, Any]:
+    """uvicorn options that bound a request's head (h11's option too, should h11 be chosen).
+
+    `protocol`: `BoundedHttpToolsProtocol` or a subclass (`chronicle serve` answers documents
+    in the protocol: chronicle.web.fastpath).
+    """
+    return {"http": protocol,
             "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES}

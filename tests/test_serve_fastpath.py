@@ -1,0 +1,129 @@
+"""Documents answered in uvicorn's protocol (chronicle.web.fastpath) are byte for byte what the
+app answers through ASGI: two real uvicorn servers on loopback ports, one with the fast path
+and one without, get the same raw requests; only the `date` header may differ."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+from typing import Any
+
+import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from chronicle.config import Settings
+from chronicle.store import SqlEventStore
+from chronicle.web import create_app
+from chronicle.web.fastpath import DocumentHttpToolsProtocol
+from chronicle.web.limits import BoundedHttpToolsProtocol
+from tests.test_feeds_support import milestone, record_all
+from tests.test_serve_hardening import uvicorn_serving
+
+FEED = "/feeds/milestones.atom"
+_DATE = re.compile(rb"\r\ndate: [^\r]*\r\n")
+
+
+class Recorder:
+    """The app, noting which requests reached it (the fast path's must not)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.seen: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.append((scope["method"], scope["path"]))
+        await self.app(scope, receive, send)
+
+
+def exchange(port: int, raw: bytes) -> bytes:
+    """Send `raw` (one request or several pipelined) and read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(raw)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return _DATE.sub(b"\r\ndate: -\r\n", b"".join(chunks))
+
+
+def request(method: str, path: str, *headers: str, close: bool = True) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "host: test", *headers]
+    if close:
+        lines.append("connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def requests(etag: str, last_modified: str) -> list[bytes]:
+    return [
+        request("GET", FEED),
+        request("HEAD", FEED),
+        request("GET", FEED + "?x=1"),
+        request("GET", "/feeds/milestones%2Eatom"),
+        request("GET", FEED, f"if-none-match: {etag}"),
+        request("HEAD", FEED, f"if-none-match: {etag}"),
+        request("GET", FEED, f'if-none-match: "other", W/{etag}'),
+        request("GET", FEED, "if-none-match: *"),
+        request("GET", FEED, 'if-none-match: "other"', f"if-modified-since: {last_modified}"),
+        request("GET", FEED, f"if-modified-since: {last_modified}"),
+        request("GET", FEED, "if-modified-since: Mon, 01 Jan 1990 00:00:00 GMT"),
+        request("GET", FEED, "if-modified-since: not a date"),
+        request("POST", FEED, "content-length: 0"),
+        request("GET", "/no-such-document"),
+        b"GET " + FEED.encode() + b" HTTP/1.0\r\n\r\n",
+        # Pipelined on one connection: documents, a 404 from the app between them, in order.
+        request("GET", FEED, close=False) + request("GET", "/nothing-here", close=False)
+        + request("GET", FEED, f"if-none-match: {etag}", close=False) + request("HEAD", FEED),
+    ]
+
+
+def _counted(app: Any) -> list[str]:
+    exposition = app.state.chronicle.metrics.exposition().decode()
+    return sorted(line for line in exposition.splitlines()
+                  if line.startswith("chronicle_http_requests_total"))
+
+
+@pytest.fixture
+def settings(store: SqlEventStore, db_url: str) -> Settings:
+    record_all(store, [milestone(n) for n in range(3)])
+    return Settings(database_url=db_url, server={"poll_seconds": 0.1})
+
+
+def test_the_fast_path_answers_the_same_bytes_as_the_app(store: SqlEventStore,
+                                                         settings: Settings) -> None:
+    fast_app = create_app(settings, store, follow=False)
+    plain_app = create_app(settings, store, follow=False)
+    recorder = Recorder(fast_app)
+    with (uvicorn_serving(recorder, DocumentHttpToolsProtocol) as fast,
+          uvicorn_serving(plain_app, BoundedHttpToolsProtocol) as plain):
+        first = exchange(plain, request("GET", FEED))
+        etag = re.search(rb"\r\netag: ([^\r]*)\r\n", first).group(1).decode()  # type: ignore[union-attr]
+        modified = re.search(rb"\r\nlast-modified: ([^\r]*)\r\n",  # type: ignore[union-attr]
+                             first).group(1).decode()
+        for raw in requests(etag, modified):
+            assert exchange(fast, raw) == exchange(plain, raw), raw
+        assert exchange(fast, request("GET", FEED)) == first
+        # A new milestone: the fast path serves the new document, not header lines of the old.
+        record_all(store, [milestone(3)])
+        for app in (fast_app, plain_app):
+            assert app.state.chronicle.follower.try_step()
+        for raw in (request("GET", FEED), request("GET", FEED, f"if-none-match: {etag}")):
+            answer = exchange(fast, raw)
+            assert answer == exchange(plain, raw) and etag.encode() not in answer
+    # Only what the fast path leaves to the app reached it: the 405, the 404s.
+    assert sorted(recorder.seen) == [("GET", "/no-such-document"), ("GET", "/nothing-here"),
+                                     ("POST", FEED)]
+    # The same answers counted under the same labels (each served the same GETs outside the list).
+    plain_counts = _counted(plain_app)
+    assert _counted(fast_app) == plain_counts
+    assert any('status="304"' in line for line in plain_counts)
+
+
+def test_with_the_access_log_documents_go_through_the_app(
+        store: SqlEventStore, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
+    recorder = Recorder(create_app(settings, store, follow=False))
+    with uvicorn_serving(recorder, DocumentHttpToolsProtocol, access_log=True) as port:
+        assert exchange(port, request("GET", FEED)).startswith(b"HTTP/1.1 200 OK\r\n")
+    assert recorder.seen == [("GET", FEED)]
+    assert any(FEED in record.getMessage() for record in caplog.records)
