@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,37 @@ def test_a_rebuild_puts_back_each_connections_wal_checkpoint_interval(tmp_path: 
         for conn in connections:
             conn.close()
         store.close()
+
+
+def test_a_rebuild_relaxes_only_its_own_commits_and_ends_with_a_synced_one(
+        tmp_path: Path) -> None:
+    """Batches commit with synchronous=NORMAL (derived data, see projections/relaxed.py); the
+    last commit of a rebuild is FULL, and every connection gets its own settings back."""
+    from chronicle.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'log.db'}")
+    record_milestones(store, [make_milestone(n) for n in range(30)])
+    during: list[tuple[int, int]] = []
+
+    def at_commit(conn: sa.Connection) -> None:
+        driver = conn.connection.driver_connection
+        during.append((driver.execute("PRAGMA synchronous").fetchone()[0],
+                       driver.execute("PRAGMA secure_delete").fetchone()[0]))
+
+    sa.event.listen(store.engine, "commit", at_commit)
+    try:
+        assert Projector(store, rebuild_batch_size=7, batch_size=7).rebuild() == 30
+    finally:
+        sa.event.remove(store.engine, "commit", at_commit)
+    assert during.count((1, 2)) >= 6      # the six batches: NORMAL, FAST
+    assert during[-1][0] == 2             # the indexes' commit: FULL, syncing all before it
+    connections = [store.engine.connect() for _ in range(3)]
+    try:
+        settings = {(c.exec_driver_sql("PRAGMA synchronous").scalar(),
+                     c.exec_driver_sql("PRAGMA secure_delete").scalar()) for c in connections}
+    finally:
+        for conn in connections:
+            conn.close()
+        store.close()
+    default = sqlite3.connect(":memory:").execute("PRAGMA secure_delete").fetchone()[0]
+    assert settings == {(2, default)}

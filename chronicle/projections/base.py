@@ -31,6 +31,14 @@ class Projection(abc.ABC):
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
         """Apply a batch of events, oldest first, to the tables through `conn`."""
 
+    def suspend_index(self, conn: Connection) -> None:  # noqa: B027 (most projections need none)
+        """Before a rebuild's bulk load: drop an index the database keeps row by row that
+        `restore_index` builds faster in one pass at the end."""
+
+    def restore_index(self, conn: Connection) -> None:  # noqa: B027
+        """Build what `suspend_index` dropped, if it is missing: after a rebuild, and on
+        `Projector.prepare` after a rebuild that stopped half-way."""
+
 
 _TUPLE_SQL: dict[tuple[str, str], str] = {}
 

@@ -5,7 +5,9 @@ database itself, through DDL run when the table is created:
   SQLite      an external-content FTS5 table, rm_search_fts: `index` adds the rows a batch
               inserted (one INSERT … SELECT of a rowid range, five times faster than a row
               trigger), a trigger
-              removes deleted rows (so a projector's reset keeps it in step too);
+              removes deleted rows (so a projector's reset keeps it in step too). A rebuild
+              `suspend`s both and `restore` builds the index once from every row at the end
+              (or `prepare`, after a rebuild that stopped half-way);
   PostgreSQL  a stored, generated tsvector column with a GIN index (title weighted over body).
 Queries take the user's words (never FTS syntax: every word is quoted, the last one also
 matches as a prefix) and answer with highlights between MARK_START and MARK_END.
@@ -51,21 +53,48 @@ for _statement in _POSTGRES_DDL:
 sa.event.listen(t.search, "before_drop", _ddl("DROP TABLE IF EXISTS rm_search_fts", "sqlite"))
 
 
-def last_row(conn: Connection) -> int:
-    """Where rm_search's rows end now: `index` then indexes the rows inserted after it."""
-    if conn.dialect.name != "sqlite":
-        return 0
+def last_row(conn: Connection) -> int | None:
+    """Where rm_search's rows end now: `index` then indexes the rows inserted after it.
+
+    None when no one has to: PostgreSQL indexes by itself, and while a rebuild has suspended
+    SQLite's index, `restore` indexes every row at the end."""
+    if conn.dialect.name != "sqlite" or not _indexed(conn):
+        return None
     return int(conn.execute(sa.text("SELECT coalesce(max(rowid), 0) FROM rm_search")).scalar_one())
 
 
 def index(conn: Connection, after_row: int) -> None:
-    """Index the rm_search rows inserted since `last_row` (PostgreSQL indexes by itself).
+    """Index the rm_search rows inserted since `last_row` (SQLite only).
 
     SQLite gives a new row a rowid above every existing one, so they are one range scan."""
-    if conn.dialect.name != "sqlite":
-        return
     conn.execute(sa.text("INSERT INTO rm_search_fts (rowid, title, body) SELECT rowid, title, "
                          "body FROM rm_search WHERE rowid > :after"), {"after": after_row})
+
+
+def _indexed(conn: Connection) -> bool:
+    found = conn.execute(sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                 "AND name = 'rm_search_fts'")).first()
+    return found is not None
+
+
+def suspend(conn: Connection) -> None:
+    """Drop SQLite's index and its trigger for a rebuild's bulk load (see `restore`).
+
+    Indexing each batch, and removing the index entries of the rows a later batch replaces,
+    cost a rebuild more than indexing the final rows once."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS rm_search_ad")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS rm_search_fts")
+
+
+def restore(conn: Connection) -> None:
+    """Create SQLite's index and trigger if `suspend` dropped them, and index every row."""
+    if conn.dialect.name != "sqlite" or _indexed(conn):
+        return
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS rm_search_ad")
+    for statement in _SQLITE_DDL:
+        conn.exec_driver_sql(statement)
+    conn.exec_driver_sql("INSERT INTO rm_search_fts (rm_search_fts) VALUES ('rebuild')")
 
 
 @dataclass(frozen=True, slots=True)

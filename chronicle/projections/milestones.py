@@ -267,7 +267,8 @@ def _decode(stored: StoredEvent) -> Decoded:
 
 class MilestonesProjection(Projection):
     name = "milestones"
-    version = 2   # 2: history keeps the values a revision replaced; retractions their slot
+    version = 3   # 2: history keeps the values a revision replaced; retractions their slot
+    #               3: tags, on-this-day and history are WITHOUT ROWID tables on SQLite
 
     def tables(self) -> Sequence[sa.Table]:
         return (t.milestones, t.milestone_tags, t.on_this_day, t.history, t.retracted)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from chronicle.projections import tables as t
 from chronicle.projections.base import Projection
+from chronicle.projections.relaxed import relaxed_writes
 from chronicle.store import EventUnreadable, SqlEventStore
 from chronicle.store.dialects import StoreDialect, dialect_for
 from chronicle.store.sql import run_write
@@ -130,25 +131,33 @@ class Projector:
     def _create_indexes(self) -> None:
         for index in self._deferred_indexes():
             index.create(self.engine, checkfirst=True)
+        with self.engine.begin() as conn:
+            for projection in self.projections:
+                projection.restore_index(conn)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop every read model and replay the whole log; returns the events replayed.
 
-        The secondary indexes are built once at the end instead of row by row (queries during
-        a rebuild are slower, results the same); `prepare` restores any a crash left out.
+        The secondary indexes (and the full-text index, see Projection.suspend_index) are built
+        once at the end instead of row by row (queries during a rebuild are slower or find
+        nothing, results after it the same); `prepare` restores any a crash left out.
         """
-        with self.dialect.migration_lock(self.engine):
-            t.CheckpointRow.metadata.drop_all(self.engine, tables=self._tables())
-            t.CheckpointRow.metadata.drop_all(self.engine, tables=[t.checkpoints])
-        self.prepare()
-        with self.dialect.migration_lock(self.engine):
-            for index in self._deferred_indexes():
-                index.drop(self.engine, checkfirst=True)
+        with relaxed_writes(self.engine):
+            with self.dialect.migration_lock(self.engine):
+                t.CheckpointRow.metadata.drop_all(self.engine, tables=self._tables())
+                t.CheckpointRow.metadata.drop_all(self.engine, tables=[t.checkpoints])
+            self.prepare()
+            with self.dialect.migration_lock(self.engine):
+                for index in self._deferred_indexes():
+                    index.drop(self.engine, checkfirst=True)
+                with self.engine.begin() as conn:
+                    for projection in self.projections:
+                        projection.suspend_index(conn)
         with self.dialect.bulk_writes(self.engine):   # SQLite: chronicle/store/bulkwrite.py
-            with collector_paused():
+            with relaxed_writes(self.engine), collector_paused():
                 applied = self._catch_up(progress, None, rebuilding=True)
             with self.dialect.migration_lock(self.engine):
-                self._create_indexes()
+                self._create_indexes()   # committed with full durability: see relaxed
         return applied
 
     def position(self) -> int:

@@ -43,6 +43,12 @@ class SearchProjection(Projection):
     def tables(self) -> Sequence[sa.Table]:
         return (t.search,)
 
+    def suspend_index(self, conn: Connection) -> None:
+        fulltext.suspend(conn)
+
+    def restore_index(self, conn: Connection) -> None:
+        fulltext.restore(conn)
+
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
         """Rows of the milestones the batch touched: from the payload of a recording that is
         their last event here (the usual rebuild case), else as rm_milestones has them."""
@@ -51,11 +57,11 @@ class SearchProjection(Projection):
             if event.stream_id.startswith(MILESTONE_STREAM_PREFIX):
                 latest[event.stream_id.removeprefix(MILESTONE_STREAM_PREFIX)] = event
         touched = sorted(latest)
-        after = None
+        after: int | None = None
         for start in range(0, len(touched), CHUNK):
             ids = touched[start:start + CHUNK]
             conn.execute(t.search.delete().where(t.search.c.milestone_id.in_(ids)))
-            if after is None:
+            if start == 0:   # after the first delete, which may remove the last row
                 after = fulltext.last_row(conn)
             payloads = {mid: latest[mid].payload for mid in ids if _is_current_record(latest[mid])}
             stored = [mid for mid in ids if mid not in payloads]

@@ -14,6 +14,10 @@ from sqlmodel import Field, SQLModel
 
 from chronicle.store.schema import UTCDateTime
 
+# A table whose primary key is its only lookup is stored as that key's B-tree on SQLite
+# (WITHOUT ROWID): one tree to write per row instead of a rowid table and the key's index.
+CLUSTERED = {"sqlite_with_rowid": False}
+
 
 def _utc() -> sa.Column[dt.datetime]:
     return sa.Column(UTCDateTime(), nullable=False)
@@ -48,7 +52,8 @@ class MilestoneRow(SQLModel, table=True):
 
 class MilestoneTagRow(SQLModel, table=True):
     __tablename__ = "rm_milestone_tags"
-    __table_args__ = (sa.Index("ix_rm_milestone_tags_tag_pos", "tag", "recorded_position"),)
+    __table_args__ = (sa.Index("ix_rm_milestone_tags_tag_pos", "tag", "recorded_position"),
+                      CLUSTERED)
     milestone_id: str = Field(primary_key=True, max_length=80)
     tag: str = Field(primary_key=True, max_length=80)
     recorded_position: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
@@ -58,12 +63,14 @@ class OnThisDayRow(SQLModel, table=True):
     """Day-precision milestones by month-day ("01-27"): the anniversaries index."""
 
     __tablename__ = "rm_on_this_day"
+    __table_args__ = CLUSTERED
     month_day: str = Field(primary_key=True, max_length=5)
     milestone_id: str = Field(primary_key=True, max_length=80)
 
 
 class HistoryRow(SQLModel, table=True):
     __tablename__ = "rm_history"
+    __table_args__ = CLUSTERED
     milestone_id: str = Field(primary_key=True, max_length=80)
     position: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True,
                                               autoincrement=False))
