@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -45,14 +44,14 @@ def shown(settings: Settings) -> list[str]:
 def test_a_flood_of_empty_milestones_is_quick_small_and_listed_briefly(tmp_path: Path) -> None:
     flood = "milestones:\n" + "- {}\n" * 30_000  # 6 problems each: 180,000 without a stop
     write(tmp_path, "flood.yaml", flood)
+    # Quick by construction: checking stops after STOP_AFTER problems (no wall-clock timer
+    # here: speed is the bench's business); the memory peak is deterministic.
     tracemalloc.start()
-    started = time.perf_counter()
     problems = check_files([tmp_path], base_dir=tmp_path)
-    elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert len(problems) == STOP_AFTER
-    assert elapsed < 5 and peak < 200 * 1024 * 1024, (elapsed, peak)
+    assert peak < 200 * 1024 * 1024, peak
     lines = format_problems(problems).splitlines()
     assert len(lines) == MAX_LISTED + 2
     assert lines[-2] == f"… and {STOP_AFTER - MAX_LISTED} more"
@@ -62,9 +61,7 @@ def test_a_flood_of_empty_milestones_is_quick_small_and_listed_briefly(tmp_path:
 
 def test_a_megabyte_of_empty_milestones_is_refused_as_a_whole(tmp_path: Path) -> None:
     write(tmp_path, "flood.yaml", "milestones:\n" + "- {}\n" * ((MAX_FILE_BYTES - 20) // 5))
-    started = time.perf_counter()
     (problem,) = check_files([tmp_path], base_dir=tmp_path)
-    assert time.perf_counter() - started < 5
     assert problem.field == "file" and "more than 50000 values; split it" in problem.message
 
 
@@ -80,9 +77,7 @@ def test_recursive_globs_do_not_follow_symlinked_folders(tmp_path: Path) -> None
     write(events / "era", "a.yaml", variant("in-a-subfolder"))
     (events / "era" / "loop").symlink_to(events, target_is_directory=True)
     (events / "self").symlink_to(".", target_is_directory=True)
-    started = time.perf_counter()
-    checked = check_sources(settings(tmp_path))
-    assert time.perf_counter() - started < 5
+    checked = check_sources(settings(tmp_path))  # terminates (pytest-timeout guards a loop)
     assert checked.files == ["events/era/a.yaml"]
     assert [m.milestone.id for m in checked.milestones] == ["in-a-subfolder"]
 
