@@ -135,6 +135,23 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None
     raise RuntimeError(f"no answer from {url} after {timeout:.0f} s")
 
 
+# Runs argv[1:] with SIGTERM as its parent-death signal (Linux's PR_SET_PDEATHSIG = 1, kept
+# across exec): a bench killed even by SIGKILL (a test's timeout) leaves no server running.
+# A launcher rather than preexec_fn, which is unsafe in a process with threads.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+    "os.getppid() == int(sys.argv[1]) or sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n")
+
+
+def _dying_with_us(argv: list[str]) -> list[str]:
+    """`argv` so that it ends when this process does (Linux; elsewhere unchanged)."""
+    if sys.platform != "linux":
+        return argv
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -166,8 +183,8 @@ def chronicle_server(directory: Path, database: Path,
                       f"[server]\nport = {port}\n{workers}scheduler = false\n"
                       "load_on_start = false\n")
     env = isolated_env(CHRONICLE_CONFIG=str(config))
-    proc = subprocess.Popen(_command(choice, config, port), env=env, stdout=subprocess.DEVNULL,
-                            stderr=(directory / "serve.log").open("wb"))
+    proc = subprocess.Popen(_dying_with_us(_command(choice, config, port)), env=env,
+                            stdout=subprocess.DEVNULL, stderr=(directory / "serve.log").open("wb"))
     url = f"http://127.0.0.1:{port}{FEED_PATH}"
     try:
         _wait_ready(url, proc, timeout=300)  # the first render draws every card: slow under load
@@ -189,8 +206,9 @@ def nginx_server(directory: Path, body: bytes) -> Iterator[str]:
     user = "user root;\n" if os.geteuid() == 0 else ""
     conf.write_text(NGINX_CONF.format(dir=directory, port=port, user=user))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    proc = subprocess.Popen([nginx, "-p", str(directory), "-c", str(conf)], env=isolated_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_dying_with_us([nginx, "-p", str(directory), "-c", str(conf)]),
+                            env=isolated_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}{FEED_PATH}"
     try:
         _wait_ready(url, proc, timeout=20)
