@@ -80,6 +80,9 @@ class FeedSettings(_Section):
     main_size: int = Field(50, ge=1, le=1000, description="Entries in the main feed.")
     archive_size: int = Field(50, ge=1, le=1000,
                               description="Entries per RFC 5005 archive page (fixed once chosen).")
+    home_size: int = Field(500, ge=1, description="Milestones on the home page's timeline: "
+                           "the most recent; above it the page says how many it leaves to "
+                           "the year pages, so it stays readable (and quick to refresh).")
     hub_url: str | None = Field(None, description="WebSub hub to ping when a feed changes.")
     retraction_days: int = Field(30, ge=0, le=3650, description="Days a retracted milestone "
                                  "stays in the main feeds as a retracted update, counted to the "

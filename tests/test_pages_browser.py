@@ -378,3 +378,36 @@ def test_a_quote_opens_at_its_passage_on_the_source_page(
     row = tab.locator("ol.passages blockquote", has_text="July 1944 — Henry A. Wallace")
     assert row.count() == 1   # the visits table's row, read as text
     assert "|" not in tab.locator("ol.passages").inner_text()
+
+
+HOME_SIZE = 30
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose home page holds only the newest HOME_SIZE milestones of the data set."""
+    folder = tmp_path_factory.mktemp("bounded")
+    env = {"CHRONICLE_EXPORT_DIR": str(folder), "CHRONICLE_FEED__HOME_SIZE": str(HOME_SIZE)}
+    with running_server(f"sqlite:///{folder / 'chronicle.db'}", env=env,
+                        log_path=folder / "serve.log") as base:
+        yield base
+
+
+def test_a_bounded_home_page_filters_what_it_holds_and_links_the_tag_page(
+        bounded: str, page: tuple[Any, Console]) -> None:
+    tab, _console = page
+    tab.goto(f"{bounded}/")
+    assert visible_milestones(tab) == HOME_SIZE
+    assert (f"The {MILESTONES - HOME_SIZE} earlier milestones are not shown here."
+            in tab.locator("#timeline p.bounded").inner_text())
+    assert tab.locator(".timeline-picture a.tl-mark").count() == HOME_SIZE
+    tagged = int(tab.locator("#tags a[data-tag='visits'] .count").text_content())
+    tab.locator("button[data-filter='visits']").click()
+    shown = visible_milestones(tab)
+    assert 0 < shown < tagged   # the shipped visits reach back past the newest 30
+    status = tab.locator("#timeline [role=status]")
+    assert status.inner_text() == (f"Showing {shown} of the most recent milestones tagged "
+                                   "“visits”; the tag’s page lists every one.")
+    status.locator("a").click()
+    tab.wait_for_url(f"{bounded}/tags/visits/")
+    assert tab.locator("ol.milestones li.milestone").count() == tagged

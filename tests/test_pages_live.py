@@ -39,19 +39,19 @@ def cold(db_url: str) -> Iterator[ReadModels]:
         other.close()
 
 
-def scratch(models: ReadModels) -> dict[str, Document]:
-    return {d.path: d for d in documents(SETTINGS, models, today=lambda _s: TODAY, cards=False)}
+def scratch(models: ReadModels, settings: Settings = SETTINGS) -> dict[str, Document]:
+    return {d.path: d for d in documents(settings, models, today=lambda _s: TODAY, cards=False)}
 
 
 def same_as_scratch(store: SqlEventStore, live: LivePages, cold: ReadModels,
-                    change: Callable[[], object], *, incremental: bool = True
-                    ) -> dict[str, Document]:
+                    change: Callable[[], object], *, incremental: bool = True,
+                    settings: Settings = SETTINGS) -> dict[str, Document]:
     """Apply `change`, refresh; the live documents must be a full render's, field by field."""
     change()
     models = caught_up(store)
     outcome = live.refresh(models.position())
     assert (outcome.changed is not None) == incremental
-    expected = scratch(cold)
+    expected = scratch(cold, settings)
     assert sorted(live.documents) == sorted(expected)
     for path, document in expected.items():
         mine = live.documents[path]
@@ -105,3 +105,58 @@ def test_live_pages_equal_a_full_render_after_every_kind_of_change(
     same_as_scratch(store, live, cold, lambda: record_all(store, [milestone(n) for n in (23, 24)]))
     same_as_scratch(store, live, cold, lambda: record_all(store, [dataclasses.replace(
         milestone(25), sources=(quoted(25, "Shared (Press)"),))]))
+
+
+BOUNDED = Settings(feed={**SETTINGS.feed.model_dump(), "home_size": 3})
+NOT_SHOWN = {"en": "The {} earlier milestones are not shown here.",
+             "mn": "Өмнөх {} үйл явдлыг энд харуулаагүй."}
+
+
+def between(body: bytes, start: str, end: str) -> str:
+    text = body.decode()
+    return text[text.index(start):text.index(end, text.index(start))]
+
+
+def assert_home_shows(docs: dict[str, Document], shown: list[int], hidden: int, years: int
+                      ) -> None:
+    """The timeline and its picture hold exactly `shown`, the page says `hidden` and links
+    every one of the `years` pages."""
+    for language, prefix in (("en", ""), ("mn", "/mn")):
+        body = docs[f"{prefix}/index.html"].body
+        timeline = between(body, '<div id="timeline"', '<section id="years"')
+        svg = between(body, '<figure class="timeline-picture"', "</figure>")
+        for part in (timeline, svg):
+            linked = {n for n in range(40) if f"/milestones/feed-milestone-{n}/" in part}
+            assert linked == set(shown), (language, part)
+        assert f'data-hidden="{hidden}"' in timeline
+        assert NOT_SHOWN[language].format(hidden) in timeline
+        assert '<a href="#years">' in timeline
+        listed = between(body, '<section id="years"', "</section>")
+        assert listed.count(f'<a href="/site{prefix}/years/') == years
+
+
+def test_the_home_page_holds_the_most_recent_home_size_milestones(
+        store: SqlEventStore, cold: ReadModels) -> None:
+    """Above `feed.home_size`, the newest end of the timeline, live as from scratch."""
+    record_all(store, [milestone(n, date=f"{1990 + n}-{n + 2:02d}-15") for n in range(10)])
+    live = LivePages(BOUNDED, caught_up(store), cards=False, today=lambda _s: TODAY)
+    first = same_as_scratch(store, live, cold, lambda: None, incremental=False,
+                            settings=BOUNDED)
+    assert_home_shows(first, [7, 8, 9], 7, 10)
+    assert first["/index.html"].body.count(b"/milestones/feed-milestone-0/") == 1  # upcoming
+    newest = same_as_scratch(store, live, cold, lambda: record_all(
+        store, [milestone(10, date="2005-06-01")]), settings=BOUNDED)
+    assert_home_shows(newest, [8, 9, 10], 8, 11)
+    older = same_as_scratch(store, live, cold, lambda: record_all(
+        store, [milestone(11, date="1975-06-01")]), settings=BOUNDED)
+    assert_home_shows(older, [8, 9, 10], 9, 12)
+
+
+def test_the_home_page_at_its_limit_is_the_unbounded_page(
+        store: SqlEventStore, cold: ReadModels) -> None:
+    record_all(store, [milestone(n, date=f"{1990 + n}-{n + 2:02d}-15") for n in range(3)])
+    caught_up(store)
+    bounded, unbounded = scratch(cold, BOUNDED), scratch(cold)
+    for path in ("/index.html", "/mn/index.html"):
+        assert bounded[path].body == unbounded[path].body
+        assert b"data-hidden" not in bounded[path].body

@@ -43,12 +43,17 @@ PAGES_WITHOUT_CARDS = FollowedSource(pages_without_cards, partial(LivePages, car
 
 
 def shows_milestone_page(state: ServerState, event: BenchEvent) -> bool:
-    """The new milestone has its own page and the timeline on the home page lists it."""
+    """The new milestone has its own page, its year page lists it, and so does the home page
+    unless the home page is bounded (`feed.home_size`) and says how many it leaves out."""
     milestone_id = event.event.payload["id"]
+    link = f"/milestones/{milestone_id}".encode()
+    year = int(event.event.payload["date"]["date"][:4])
     own = state.cache.get(page_path("milestones", milestone_id))
+    listing = state.cache.get(page_path("years", year))
     home = state.cache.get("/index.html")
-    return (own is not None and home is not None
-            and f"/milestones/{milestone_id}".encode() in home.document.body)
+    return (own is not None and listing is not None and link in listing.document.body
+            and home is not None
+            and (link in home.document.body or b' data-hidden="' in home.document.body))
 
 
 def measure_pages(directory: Path, sizes: tuple[int, ...], runs: int, say: Say) -> list[Row]:

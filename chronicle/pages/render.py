@@ -218,14 +218,24 @@ class PageRenderer:
         return cast(Markup, macros.card(view, level))
 
     def index(self, data: PageData, today: dt.date, card: Card | None = None) -> bytes:
+        """The home page: the timeline of the most recent `feed.home_size` milestones.
+
+        The newest end of the historical order is kept (what a visitor comes for; the older
+        ones stay a click away on their year pages), so the page, its picture and the cost
+        of a refresh stop growing with the chronicle; below the limit nothing is left out.
+        """
         upcoming = next_anniversaries(data.day_precision, today, self.settings.posting.feb29_rule)
-        years = [v.milestone.date.first_day().year for v in data.milestones]
+        views = data.milestones
+        shown = views[-self.settings.feed.home_size:]
+        # The historical order sorts by first day, so its ends hold the first and last years.
+        first_year = views[0].milestone.date.first_day().year if views else None
+        last_year = views[-1].milestone.date.first_day().year if views else None
         return self._render(
-            "index.html", "/", groups=timeline(data.milestones), tags=data.tags,
-            years=data.years, count=len(data.milestones), upcoming=upcoming,
-            upcoming_days=(upcoming[0].on - today).days if upcoming else None,
-            first_year=min(years, default=None), last_year=max(years, default=None),
-            picture=picture(data.milestones), scripts=True, card=card or self.card)
+            "index.html", "/", groups=timeline(shown), tags=data.tags,
+            years=data.years, count=len(views), hidden=len(views) - len(shown),
+            upcoming=upcoming, upcoming_days=(upcoming[0].on - today).days if upcoming else None,
+            first_year=first_year, last_year=last_year,
+            picture=picture(shown), scripts=True, card=card or self.card)
 
     def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry]) -> bytes:
         """Independent of today's date, so the bytes change only when the milestone does."""

@@ -7,9 +7,11 @@ at all ("skip"); the day counts in the posting time zone.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
-from collections.abc import Iterable
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -50,12 +52,44 @@ def next_anniversary(view: MilestoneView, today: dt.date, feb29_rule: str) -> An
     return None
 
 
-def next_anniversaries(views: Iterable[MilestoneView], today: dt.date, feb29_rule: str
+def next_anniversaries(views: Sequence[MilestoneView], today: dt.date, feb29_rule: str
                        ) -> list[Anniversary]:
-    """Every anniversary on the soonest day that has any (today counts), in historical order."""
-    found = [a for a in (next_anniversary(v, today, feb29_rule) for v in views) if a is not None]
-    if not found:
-        return []
-    soonest = min(a.on for a in found)
+    """Every anniversary on the soonest day that has any (today counts), in historical order.
+
+    `views` are by month-day (as `PageData.day_precision`): the scan starts at yesterday's
+    month-day (a 29 February may be marked on 1 March) and goes round the year, stopping
+    where no later milestone could come before the soonest found, so a refresh of the home
+    page reads the few milestones of the next days, not every one.
+    """
+    start = bisect.bisect_left(views, _month_day(today - dt.timedelta(days=1)), key=_month_of)
+    found: list[Anniversary] = []
+    soonest: dt.date | None = None
+    for position in itertools.chain(range(start, len(views)), range(start)):
+        view = views[position]
+        year = today.year if position >= start else today.year + 1
+        if soonest is not None and _not_before(_month_of(view), year) > soonest:
+            break
+        anniversary = next_anniversary(view, today, feb29_rule)
+        if anniversary is not None:
+            found.append(anniversary)
+            soonest = anniversary.on if soonest is None else min(soonest, anniversary.on)
     return sorted((a for a in found if a.on == soonest),
                   key=lambda a: (a.view.milestone.date.sort_key(), a.view.id))
+
+
+def _month_day(day: dt.date) -> tuple[int, int]:
+    return day.month, day.day
+
+
+def _month_of(view: MilestoneView) -> tuple[int, int]:
+    """The month-day `views` are sorted by; (0, 0) sorts first and has no anniversary."""
+    return view.milestone.date.month_day() or (0, 0)
+
+
+def _not_before(month_day: tuple[int, int], year: int) -> dt.date:
+    """A day that no anniversary of `month_day`, marked in `year` or later, comes before
+    (a 29 February is marked on 28 February or 1 March in common years)."""
+    month, day = month_day
+    if month == 0:
+        return dt.date.min
+    return dt.date(year, month, min(day, 28) if month == 2 else day) - dt.timedelta(days=1)

@@ -50,6 +50,9 @@ MESSAGES: dict[str, str] = {
     "%(num)s milestones, %(first)s–%(last)s, each with its source.":
         "%(first)s–%(last)s оны %(num)s үйл явдал, тус бүр эх сурвалжтай.",
     "%(num)s milestones, each with its source.": "%(num)s үйл явдал, тус бүр эх сурвалжтай.",
+    "The %(num)s earlier milestones are not shown here.":
+        "Өмнөх %(num)s үйл явдлыг энд харуулаагүй.",
+    "The year pages list every milestone.": "Он бүрийн хуудас бүх үйл явдлыг жагсаадаг.",
     "%(count)s milestones from %(first)s to %(last)s, by year and era: each mark opens its "
     "milestone, each band its era below.":
         "%(first)s оноос %(last)s он хүртэлх %(count)s үйл явдал, он ба үеэр нь: тэмдэг бүр "

@@ -1,6 +1,8 @@
 // Tag filter buttons for the timeline: progressive enhancement only. The buttons take the
 // place of the tag links (the tags are listed once); without this script the tag links lead
-// to /tags/<tag>, which list the same milestones.
+// to /tags/<tag>, which list the same milestones. A bounded home page (data-hidden on the
+// timeline: the older milestones are left to the year pages) filters what it holds and says
+// so, linking the tag's page, which holds every one.
 (function () {
   "use strict";
   var timeline = document.getElementById("timeline");
@@ -19,6 +21,8 @@
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
   var buttons = [];
+  var hrefs = {};
+  var bounded = timeline.hasAttribute("data-hidden");
 
   function addButton(label, tag) {
     var button = document.createElement("button");
@@ -46,13 +50,22 @@
       button.setAttribute("aria-pressed", String(button.getAttribute("data-filter") === tag));
     });
     status.textContent = tag === "" ? "" :
-      "Showing " + shown + " milestone" + (shown === 1 ? "" : "s") + " tagged “" + tag + "”.";
+      "Showing " + shown + (bounded ? " of the most recent" : "") + " milestone" +
+      (shown === 1 && !bounded ? "" : "s") + " tagged “" + tag + "”" + (bounded ? "; " : ".");
+    if (tag !== "" && bounded) {
+      var all = document.createElement("a");
+      all.href = hrefs[tag];
+      all.textContent = "the tag’s page lists every one";
+      status.appendChild(all);
+      status.appendChild(document.createTextNode("."));
+    }
   }
 
   addButton("All", "");
   links.forEach(function (link) {
     var count = link.querySelector(".count");
     var tag = link.getAttribute("data-tag");
+    hrefs[tag] = link.getAttribute("href");
     addButton(count ? tag + " " + count.textContent : tag, tag);
   });
   var list = tagNav.querySelector("ul");
