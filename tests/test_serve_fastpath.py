@@ -17,7 +17,7 @@ from chronicle.store import SqlEventStore
 from chronicle.web import create_app
 from chronicle.web.fastpath import DocumentHttpToolsProtocol
 from chronicle.web.limits import BoundedHttpToolsProtocol
-from tests.test_feeds_support import milestone, record_all
+from tests.test_feeds_support import milestone, record_all, retract_one
 from tests.test_serve_hardening import uvicorn_serving
 
 FEED = "/feeds/milestones.atom"
@@ -127,3 +127,24 @@ def test_with_the_access_log_documents_go_through_the_app(
         assert exchange(port, request("GET", FEED)).startswith(b"HTTP/1.1 200 OK\r\n")
     assert recorder.seen == [("GET", FEED)]
     assert any(FEED in record.getMessage() for record in caplog.records)
+
+
+def test_the_page_layers_own_answers_are_left_to_it(store: SqlEventStore,
+                                                    settings: Settings) -> None:
+    """A retracted milestone's page is a 410 and the home page is today's (web.pages): both
+    are in the cache, and the fast path must not answer them as cached documents."""
+    retract_one(store, "feed-milestone-1")
+    fast_app = create_app(settings, store, follow=False)
+    plain_app = create_app(settings, store, follow=False)
+    recorder = Recorder(fast_app)
+    gone, home = "/milestones/feed-milestone-1/index.html", "/index.html"
+    with (uvicorn_serving(recorder, DocumentHttpToolsProtocol) as fast,
+          uvicorn_serving(plain_app, BoundedHttpToolsProtocol) as plain):
+        for raw in (request("GET", gone), request("HEAD", gone), request("GET", home),
+                    request("GET", "/mn" + home)):
+            assert exchange(fast, raw) == exchange(plain, raw), raw
+        assert exchange(fast, request("GET", gone)).startswith(b"HTTP/1.1 410 ")
+        kept = "/milestones/feed-milestone-2/index.html"
+        assert exchange(fast, request("GET", kept)) == exchange(plain, request("GET", kept))
+    assert sorted(recorder.seen) == sorted([("GET", gone), ("GET", gone), ("HEAD", gone),
+                                            ("GET", home), ("GET", "/mn" + home)])

@@ -17,6 +17,7 @@ from chronicle.projections import Projector
 from chronicle.store import SqlEventStore, open_store
 from chronicle.web.fastpath import ANSWERS_KEY, DocumentAnswers
 from chronicle.web.hardening import HardeningMiddleware, parse_networks
+from chronicle.web.pages import answered_by_page_layer
 from chronicle.web.routes import register_routes
 from chronicle.web.state import ServerState
 
@@ -57,7 +58,8 @@ def create_app(settings: Settings, store: SqlEventStore, *, projector: Projector
             state.follower.start()
         try:
             # uvicorn hands the lifespan state to its protocol: see chronicle.web.fastpath.
-            yield {ANSWERS_KEY: DocumentAnswers(state.cache, state.metrics)}
+            yield {ANSWERS_KEY: DocumentAnswers(
+                state.cache, state.metrics, answered_by_page_layer(settings.feed.languages))}
         finally:
             state.follower.stop()
             if close_store:

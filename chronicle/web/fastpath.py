@@ -14,7 +14,7 @@ so another ASGI server simply never uses it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import (
@@ -47,9 +47,14 @@ def header_lines(headers: Headers) -> bytes | None:
 class DocumentAnswers:
     """The whole answer to GET/HEAD of a cached document, counted like the ASGI path counts it."""
 
-    def __init__(self, cache: DocumentCache, metrics: Metrics) -> None:
+    def __init__(self, cache: DocumentCache, metrics: Metrics,
+                 app_answers: Callable[[str, Served], bool] = lambda _path, _served: False
+                 ) -> None:
+        """`app_answers(path, served)`: a cached document the app answers otherwise (the
+        home page of a new day, a retracted milestone's 410): left to the app."""
         self.cache = cache
         self.metrics = metrics
+        self.app_answers = app_answers
         # path → (200 header lines, 304 header lines) of the documents of `_of` (the cache's
         # dict they were built from: a new dict starts afresh, holding no old document).
         self._of: dict[str, Served] | None = None
@@ -75,7 +80,7 @@ class DocumentAnswers:
             return None
         documents = self.cache.documents
         served = documents.get(scope["path"])
-        if served is None:
+        if served is None or self.app_answers(scope["path"], served):
             return None
         status = 304 if is_fresh(scope["headers"], served) else 200
         ok_lines, not_modified_lines = self._header_lines(documents, scope["path"], served)

@@ -86,6 +86,16 @@ def split_language(path: str, languages: Sequence[str]) -> tuple[str, str]:
     return "", path
 
 
+def answered_by_page_layer(languages: Sequence[str]) -> Callable[[str, Served], bool]:
+    """Whether a cached document at a path is answered by PageLayer, not as cached: the home
+    page (today's, see DayIndex) and a retracted milestone's page (410). The protocol's fast
+    path (chronicle.web.fastpath) leaves those to the app."""
+    def layer_answers(path: str, served: Served) -> bool:
+        return (served.document.route == GONE_ROUTE
+                or split_language(path, languages)[1] == INDEX_PATH)
+    return layer_answers
+
+
 def page_target(path: str) -> str | None:
     """The document path a page URL is published at, or None for other URLs (`path` without
     its language prefix)."""
