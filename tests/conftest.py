@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 import chronicle.upcasters  # noqa: F401 - registers the domain's upcasters, open_store's default
+from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore, open_store
 
 pytest_plugins = ["tests.skip_policy"]  # in CI, a skip not in tests/declared_skips.toml fails
@@ -80,6 +81,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def cold(db_url: str) -> Iterator[ReadModels]:
+    """The same database through a second engine: a from-scratch render (nothing memoised)."""
+    other = open_store(db_url)
+    try:
+        yield ReadModels(other.engine)
+    finally:
+        other.close()
 
 
 @pytest.fixture

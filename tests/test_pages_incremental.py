@@ -7,31 +7,19 @@ cold side opens its own engine on the same database, which starts with an empty 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
 from chronicle.pages.builder import LISTING_LEVEL, _memo_for, documents, page_path
 from chronicle.pages.pagedata import read_page_data
 from chronicle.projections import ReadModels
-from chronicle.store import SqlEventStore, open_store
+from chronicle.store import SqlEventStore
 from tests.test_feeds_support import caught_up, milestone, record_all, retract_one, revise_one
 
 TODAY = dt.date(2026, 1, 20)
 SETTINGS = Settings(feed={"base_url": "https://chronicle.test/site",
                           "tag_authority": "chronicle.test,2026"})
-
-
-@pytest.fixture
-def cold(db_url: str) -> Iterator[ReadModels]:
-    """The same database through a second engine: a from-scratch render."""
-    other = open_store(db_url)
-    try:
-        yield ReadModels(other.engine)
-    finally:
-        other.close()
 
 
 def rendered(models: ReadModels) -> dict[str, Document]:

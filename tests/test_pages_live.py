@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from chronicle.config import Settings
 from chronicle.domain import Source
@@ -21,22 +19,12 @@ from chronicle.pages.builder import documents, page_path
 from chronicle.pages.live import LivePages
 from chronicle.pages.pagedata import read_page_data
 from chronicle.projections import ReadModels
-from chronicle.store import SqlEventStore, open_store
+from chronicle.store import SqlEventStore
 from tests.test_feeds_support import caught_up, milestone, record_all, retract_one, revise_one
 
 TODAY = dt.date(2026, 1, 20)
 SETTINGS = Settings(feed={"base_url": "https://chronicle.test/site",
                           "tag_authority": "chronicle.test,2026", "languages": ["en", "mn"]})
-
-
-@pytest.fixture
-def cold(db_url: str) -> Iterator[ReadModels]:
-    """The same database through a second engine: a from-scratch render."""
-    other = open_store(db_url)
-    try:
-        yield ReadModels(other.engine)
-    finally:
-        other.close()
 
 
 def scratch(models: ReadModels, settings: Settings = SETTINGS) -> dict[str, Document]:

@@ -92,7 +92,8 @@ def answered_by_page_layer(languages: Sequence[str]) -> Callable[[str, Served], 
     path (chronicle.web.fastpath) leaves those to the app."""
     def layer_answers(path: str, served: Served) -> bool:
         return (served.document.route == GONE_ROUTE
-                or split_language(path, languages)[1] == INDEX_PATH)
+                or (path.endswith(INDEX_PATH)  # the feeds' hot path pays one endswith
+                    and split_language(path, languages)[1] == INDEX_PATH))
     return layer_answers
 
 
