@@ -4,12 +4,14 @@ and one without, get the same raw requests; only the `date` header may differ.""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import socket
 from typing import Any
 
 import pytest
+import time_machine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chronicle.config import Settings
@@ -129,10 +131,11 @@ def test_with_the_access_log_documents_go_through_the_app(
     assert any(FEED in record.getMessage() for record in caplog.records)
 
 
-def test_the_page_layers_own_answers_are_left_to_it(store: SqlEventStore,
-                                                    settings: Settings) -> None:
-    """A retracted milestone's page is a 410 and the home page is today's (web.pages): both
-    are in the cache, and the fast path must not answer them as cached documents."""
+def test_a_retracted_page_and_the_home_page_are_answered_from_the_cache(
+        store: SqlEventStore, settings: Settings) -> None:
+    """A retracted milestone's page is cached with its status, 410, and never turns into a
+    304 (conditions apply to 2xx answers); the home page is cached as today's. The fast path
+    answers both, with the bytes the app answers."""
     retract_one(store, "feed-milestone-1")
     fast_app = create_app(settings, store, follow=False)
     plain_app = create_app(settings, store, follow=False)
@@ -141,10 +144,39 @@ def test_the_page_layers_own_answers_are_left_to_it(store: SqlEventStore,
     with (uvicorn_serving(recorder, DocumentHttpToolsProtocol) as fast,
           uvicorn_serving(plain_app, BoundedHttpToolsProtocol) as plain):
         for raw in (request("GET", gone), request("HEAD", gone), request("GET", home),
-                    request("GET", "/mn" + home)):
+                    request("GET", gone, "if-none-match: *"), request("GET", "/mn" + home),
+                    request("GET", "/milestones/feed-milestone-1/")):
             assert exchange(fast, raw) == exchange(plain, raw), raw
-        assert exchange(fast, request("GET", gone)).startswith(b"HTTP/1.1 410 ")
+        answer = exchange(fast, request("GET", gone, "if-none-match: *"))
+        assert answer.startswith(b"HTTP/1.1 410 ") and b"etag:" not in answer
+        assert b"content-security-policy:" in answer
         kept = "/milestones/feed-milestone-2/index.html"
         assert exchange(fast, request("GET", kept)) == exchange(plain, request("GET", kept))
-    assert sorted(recorder.seen) == sorted([("GET", gone), ("GET", gone), ("HEAD", gone),
-                                            ("GET", home), ("GET", "/mn" + home)])
+    # The clean URL went through the page layer (it maps URLs); the cached paths did not.
+    assert recorder.seen == [("GET", "/milestones/feed-milestone-1/")]
+    assert 'status="410"' in "".join(_counted(fast_app))
+
+
+def test_the_home_page_turns_with_the_day_in_the_cache(store: SqlEventStore,
+                                                        settings: Settings) -> None:
+    """At the day turn the follower's next step puts today's home page in the cache, with no
+    new event; until then (or while the database is down) the cached one is served."""
+    eve = dt.datetime(2027, 1, 26, 15, 59, 58, tzinfo=dt.UTC)   # 23:59:58 in Ulaanbaatar
+    record_all(store, [milestone(9, date="1987-01-27")])
+    settings = settings.model_copy(update={"posting": settings.posting.model_copy(
+        update={"timezone": "Asia/Ulaanbaatar"})})
+    with time_machine.travel(eve, tick=False):
+        app = create_app(settings, store, follow=False)
+        recorder = Recorder(app)
+        with uvicorn_serving(recorder, DocumentHttpToolsProtocol) as port:
+            before = exchange(port, request("GET", "/index.html"))
+            assert b"(tomorrow)" in before
+            mn_before = exchange(port, request("GET", "/mn/index.html"))
+            with time_machine.travel(eve + dt.timedelta(seconds=5), tick=False):
+                assert exchange(port, request("GET", "/index.html")) == before
+                assert app.state.chronicle.follower.try_step()
+                after = exchange(port, request("GET", "/index.html"))
+                assert b"(today)" in after and b"(tomorrow)" not in after
+                assert exchange(port, request("GET", "/mn/index.html")) != mn_before
+                assert exchange(port, request("GET", "/")) == after
+    assert recorder.seen == [("GET", "/")]

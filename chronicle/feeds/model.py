@@ -107,3 +107,4 @@ class Document:
     media_type: str
     last_modified: dt.datetime
     route: str = field(default="", compare=False)  # the path template, for metrics labels
+    status: int = 200            # what the server answers (410 for a retracted milestone's page)

@@ -5,7 +5,7 @@ Pages are published as directory indexes so every link works on any static host 
 /tags/<tag>/index.html, /years/<year>/index.html, /404.html; the pages link /milestones/<id>/.
 The server answers the same URLs, and the clean ones without the slash, with the same bytes
 (chronicle.web.pages).
-A retracted milestone keeps its page, marked by GONE_ROUTE so the server answers it with 410.
+A retracted milestone keeps its page, with status 410 (Gone): the server answers it so.
 
 Every language of `feed.languages` beyond English publishes the same pages under its prefix
 (/mn/index.html, /mn/milestones/<id>/index.html, …, /mn/calendar.ics); the card images, the
@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache, partial
+from http import HTTPStatus
 from importlib import resources
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -285,7 +286,8 @@ class PageBuilder:
 
         return [Document(self.path("milestones", gone.id),
                          self.memo.get(("gone", gone), partial(render, gone)), HTML,
-                         gone.retracted_at, route=GONE_ROUTE) for gone in data.retracted]
+                         gone.retracted_at, route=GONE_ROUTE, status=HTTPStatus.GONE)
+                for gone in data.retracted]
 
     def listings(self, data: PageData, tags: Collection[str] | None = None,
                  years: Collection[int] | None = None) -> list[Document]:

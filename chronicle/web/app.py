@@ -17,7 +17,6 @@ from chronicle.projections import Projector
 from chronicle.store import SqlEventStore, open_store
 from chronicle.web.fastpath import ANSWERS_KEY, DocumentAnswers
 from chronicle.web.hardening import HardeningMiddleware, parse_networks
-from chronicle.web.pages import answered_by_page_layer
 from chronicle.web.routes import register_routes
 from chronicle.web.state import ServerState
 
@@ -58,8 +57,7 @@ def create_app(settings: Settings, store: SqlEventStore, *, projector: Projector
             state.follower.start()
         try:
             # uvicorn hands the lifespan state to its protocol: see chronicle.web.fastpath.
-            yield {ANSWERS_KEY: DocumentAnswers(
-                state.cache, state.metrics, answered_by_page_layer(settings.feed.languages))}
+            yield {ANSWERS_KEY: DocumentAnswers(state.cache, state.metrics)}
         finally:
             state.follower.stop()
             if close_store:

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
+from http import HTTPStatus
 
 from chronicle.feeds.model import Document
 from chronicle.web.hardening import SECURITY_HEADERS
@@ -32,20 +33,28 @@ class Served:
     document: Document
     etag: bytes
     last_modified: int            # whole seconds since the epoch, as HTTP dates carry
-    ok_headers: Headers           # 200 and HEAD
+    ok_headers: Headers           # the document's status (200, or 410 for a retracted page), HEAD
     not_modified_headers: Headers  # 304: validators and caching, no body headers
+
+    @property
+    def status(self) -> int:
+        return self.document.status
 
     @classmethod
     def prepare(cls, document: Document, cache_control: str = CACHE_CONTROL,
                 etag: bytes | None = None) -> Served:
-        """`etag`: the body's, when the caller already knows it (the same bytes as before)."""
+        """`etag`: the body's, when the caller already knows it (the same bytes as before).
+
+        A document whose status is not 200 (a retracted milestone's 410) carries no
+        validators: conditional requests apply to 2xx answers only (RFC 9110 §13.2.1).
+        """
         etag = etag or strong_etag(document.body)
         modified = format_datetime(document.last_modified, usegmt=True).encode()
-        common = [(b"etag", etag), (b"last-modified", modified),
-                  (b"cache-control", cache_control.encode())]
+        caching = (b"cache-control", cache_control.encode())
+        common = [(b"etag", etag), (b"last-modified", modified), caching]
         ok = [(b"content-type", document.media_type.encode()),
               (b"content-length", str(len(document.body)).encode()),
-              *SECURITY_HEADERS, *common]
+              *SECURITY_HEADERS, *(common if document.status == HTTPStatus.OK else [caching])]
         return cls(document=document, etag=etag,
                    last_modified=int(document.last_modified.timestamp()),
                    ok_headers=ok, not_modified_headers=common)

@@ -10,6 +10,7 @@ the same bytes); this layer answers them under other ASGI servers, and the 405 a
 from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,7 +37,10 @@ def _not_modified_since(value: bytes, last_modified: int) -> bool:
 
 
 def is_fresh(request_headers: list[tuple[bytes, bytes]], served: Served) -> bool:
-    """True when the client's copy is current (RFC 9110 §13.2.2: If-None-Match wins)."""
+    """True when the client's copy is current (RFC 9110 §13.2.2: If-None-Match wins); never
+    for a document whose status is not 200 (§13.2.1: conditions apply to 2xx answers)."""
+    if served.status != HTTPStatus.OK:
+        return False
     modified_since = None
     for name, value in request_headers:
         if name == b"if-none-match":
@@ -87,10 +91,11 @@ class DocumentMiddleware:
             await send({"type": "http.response.body", "body": b""})
             self.metrics.request(route, 304)
             return
-        await send({"type": "http.response.start", "status": 200, "headers": served.ok_headers})
+        await send({"type": "http.response.start", "status": served.status,
+                    "headers": served.ok_headers})
         await send({"type": "http.response.body",
                     "body": b"" if method == "HEAD" else served.document.body})
-        self.metrics.request(route, 200)
+        self.metrics.request(route, served.status)
 
     async def _pass_on(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Let the app's routes answer, counting the status under a bounded route label."""

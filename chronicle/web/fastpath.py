@@ -6,15 +6,17 @@ protocol asks `DocumentAnswers` first, as the request head is complete, and writ
 uvicorn's `send` would have written for the same messages (status line, its default headers,
 the document's headers, `connection: close` when the connection ends, the body unless HEAD).
 
-Only GET/HEAD of a cached document (200 or 304) is answered here; everything else (a 405,
-the 503 before the first render, /healthz, pages not cached, 404) goes through the app as
-before. The app hands its `DocumentAnswers` to the protocol through the ASGI lifespan state,
-so another ASGI server simply never uses it.
+Only GET/HEAD of a cached document (its own status, 200 or a retracted page's 410, or 304)
+is answered here; everything else (a 405, the 503 before the first render, /healthz, pages
+not cached, 404) goes through the app as before. The home page needs no exception: the
+follower puts today's into the cache when the day turns (chronicle.web.pages.DayTurn).
+The app hands its `DocumentAnswers` to the protocol through the ASGI lifespan state, so
+another ASGI server simply never uses it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import (
@@ -47,14 +49,9 @@ def header_lines(headers: Headers) -> bytes | None:
 class DocumentAnswers:
     """The whole answer to GET/HEAD of a cached document, counted like the ASGI path counts it."""
 
-    def __init__(self, cache: DocumentCache, metrics: Metrics,
-                 app_answers: Callable[[str, Served], bool] = lambda _path, _served: False
-                 ) -> None:
-        """`app_answers(path, served)`: a cached document the app answers otherwise (the
-        home page of a new day, a retracted milestone's 410): left to the app."""
+    def __init__(self, cache: DocumentCache, metrics: Metrics) -> None:
         self.cache = cache
         self.metrics = metrics
-        self.app_answers = app_answers
         # path → (200 header lines, 304 header lines) of the documents of `_of` (the cache's
         # dict they were built from: a new dict starts afresh, holding no old document).
         self._of: dict[str, Served] | None = None
@@ -80,18 +77,19 @@ class DocumentAnswers:
             return None
         documents = self.cache.documents
         served = documents.get(scope["path"])
-        if served is None or self.app_answers(scope["path"], served):
+        if served is None:
             return None
-        status = 304 if is_fresh(scope["headers"], served) else 200
+        fresh = is_fresh(scope["headers"], served)
+        status = 304 if fresh else served.status
         ok_lines, not_modified_lines = self._header_lines(documents, scope["path"], served)
-        lines = ok_lines if status == 200 else not_modified_lines
+        lines = not_modified_lines if fresh else ok_lines
         if self._defaults[0] is not default_headers:
             self._defaults = (default_headers, header_lines(default_headers))
         defaults = self._defaults[1]
         if lines is None or defaults is None:
             return None
         head = [STATUS_LINE[status], defaults, lines, b"" if keep_alive else _CLOSE, b"\r\n"]
-        if status == 200 and method == "GET":
+        if not fresh and method == "GET":
             head.append(served.document.body)
         self.metrics.request(route_label(served), status)
         return b"".join(head)

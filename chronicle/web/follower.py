@@ -61,6 +61,9 @@ class LogFollower:
         self._thread: threading.Thread | None = None
         self._prepared = False
         self._rendered: int | None = None
+        # Run after every successful step with the position: documents due by the clock
+        # rather than by the log (today's home page, chronicle.web.pages.DayTurn).
+        self.on_step: list[Callable[[int], None]] = []
 
     def step(self) -> bool:
         """Catch up and refresh if the position moved; True if documents were refreshed."""
@@ -80,6 +83,8 @@ class LogFollower:
         refreshed = position != self._rendered
         if refreshed:
             self._refresh(position)
+        for due in self.on_step:
+            due(position)
         return refreshed
 
     def _answered(self, head: int, position: int) -> None:

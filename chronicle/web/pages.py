@@ -4,10 +4,10 @@ The pages themselves are documents in the server's cache (rendered by the follow
 feeds, see chronicle.pages.builder), so 200 and 304 answers take the same hot path as the feeds.
 This layer sits in front of it and only maps URLs:
 
-  /, /index.html           the home page; re-rendered here when the local day changed since
-                           the cache was filled (its "next anniversary" depends on the day)
+  /, /index.html           the home page: today's, as the cache holds it (see DayTurn)
   /milestones/<id>/        → /milestones/<id>/index.html (also without the slash, and the
-                           earlier /milestones/<id>.html); 410 Gone for a retracted milestone
+                           earlier /milestones/<id>.html); a retracted milestone's page is
+                           cached with its status, 410 Gone
   /tags/<tag>/, /years/<y>/, /sources/<slug>/  → their index.html documents, the same way
   anything unknown         a friendly HTML 404 page
   /mn/, /mn/milestones/<id>/, …  the same for each other language of `feed.languages`
@@ -19,18 +19,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chronicle.config import Settings
+from chronicle.feeds.model import Document
 from chronicle.pages.builder import (
-    GONE_ROUTE,
     INDEX_PATH,
     NOT_FOUND_PATH,
     SOURCES_PATH,
@@ -44,7 +42,6 @@ from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore
 from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 from chronicle.web.cache import Served
-from chronicle.web.documents import is_fresh
 
 log = logging.getLogger(__name__)
 _PAGE = re.compile(r"/(milestones|tags|years|sources)/([^/]+?)(?:\.html|/|/index\.html)?")
@@ -60,9 +57,13 @@ class _Cache(Protocol):
 
     def get(self, path: str) -> Served | None: ...
 
+    def update(self, changed: Iterable[Document], removed: Iterable[str],
+               position: int) -> None: ...
+
 
 class _Follower(Protocol):
     refresh: Callable[[int], None]
+    on_step: list[Callable[[int], None]]
 
 
 class _Metrics(Protocol):
@@ -86,17 +87,6 @@ def split_language(path: str, languages: Sequence[str]) -> tuple[str, str]:
     return "", path
 
 
-def answered_by_page_layer(languages: Sequence[str]) -> Callable[[str, Served], bool]:
-    """Whether a cached document at a path is answered by PageLayer, not as cached: the home
-    page (today's, see DayIndex) and a retracted milestone's page (410). The protocol's fast
-    path (chronicle.web.fastpath) leaves those to the app."""
-    def layer_answers(path: str, served: Served) -> bool:
-        return (served.document.route == GONE_ROUTE
-                or (path.endswith(INDEX_PATH)  # the feeds' hot path pays one endswith
-                    and split_language(path, languages)[1] == INDEX_PATH))
-    return layer_answers
-
-
 def page_target(path: str) -> str | None:
     """The document path a page URL is published at, or None for other URLs (`path` without
     its language prefix)."""
@@ -108,15 +98,20 @@ def page_target(path: str) -> str | None:
     return f"/{match[1]}/{match[2]}/index.html" if match else None
 
 
-class DayIndex:
-    """The home page for today when the cached one was rendered on an earlier day."""
+class DayTurn:
+    """Today's home pages in the cache once the local day turns, even with no new event.
 
-    def __init__(self, settings: Settings, read_models: ReadModels,
+    Only the home page depends on the day (its "next anniversary"). Every refresh renders it
+    for the day the refresh began; the follower's first step of a new day (within
+    `server.poll_seconds` of midnight) renders it again and puts it in the cache, so every
+    layer serves it as a cached document. While the database is down, yesterday's stays.
+    """
+
+    def __init__(self, settings: Settings, read_models: ReadModels, cache: _Cache,
                  today: Callable[[Settings], dt.date]) -> None:
-        self.settings, self.read_models, self.today = settings, read_models, today
-        self.rendered_day: dt.date | None = None   # the day the follower last filled the cache
-        self._own: dict[str, tuple[tuple[int, dt.date], Served]] = {}  # per language
-        self._lock = threading.Lock()
+        self.settings, self.read_models, self.cache, self.today = (settings, read_models,
+                                                                   cache, today)
+        self.rendered_day: dt.date | None = None   # the day of the home pages in the cache
 
     def wrap_refresh(self, refresh: Callable[[int], None]) -> Callable[[int], None]:
         def refreshed(position: int) -> None:
@@ -125,25 +120,24 @@ class DayIndex:
             self.rendered_day = day
         return refreshed
 
-    def current(self, position: int, language: str = SOURCE_LANGUAGE) -> Served | None:
-        """None when the cached home page is today's; else today's, rendered once per day."""
+    def turn(self, _position: int) -> None:
+        """After a follower's step: the home pages for today, if the cache holds another day's."""
         day = self.today(self.settings)
-        if day == self.rendered_day:
-            return None
-        with self._lock:
-            own = self._own.get(language)
-            if own is None or own[0] != (position, day):
-                data = read_page_data(self.read_models)
-                document = index_document(renderer_for(self.settings, language), data, day)
-                own = self._own[language] = ((position, day), Served.prepare(document))
-            return own[1]
+        if day == self.rendered_day or not self.cache.ready:
+            return
+        data = read_page_data(self.read_models)
+        self.cache.update([index_document(renderer_for(self.settings, language), data, day)
+                           for language in self.settings.feed.languages], (),
+                          self.cache.position)
+        self.rendered_day = day
+        log.info("the day turned to %s: the home pages now show it", day)
 
 
 class PageLayer:
     """ASGI layer in front of the document middleware (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, state: _State, day_index: DayIndex) -> None:
-        self.app, self.state, self.day_index = app, state, day_index
+    def __init__(self, app: ASGIApp, state: _State) -> None:
+        self.app, self.state = app, state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,10 +145,7 @@ class PageLayer:
             return
         prefix, path = split_language(scope["path"], self.state.settings.feed.languages)
         cache = self.state.cache
-        if path in ("/", INDEX_PATH):
-            await self._index(scope, receive, send, prefix)
-            return
-        target = page_target(path)
+        target = INDEX_PATH if path in ("/", INDEX_PATH) else page_target(path)
         if target is None:
             await self.app(scope, receive, send)
             return
@@ -169,29 +160,8 @@ class PageLayer:
             await self._answer(scope, send, 405, b"", "/pages", [(b"allow", b"GET, HEAD")])
         elif served is None:
             await self._not_found(scope, send, prefix)
-        elif served.document.route == GONE_ROUTE:
-            await self._answer(scope, send, 410, served.document.body, GONE_ROUTE,
-                               [(b"content-type", HTML)])
         else:
             await self.app({**scope, "path": target, "raw_path": target.encode()}, receive, send)
-
-    async def _index(self, scope: Scope, receive: Receive, send: Send, prefix: str) -> None:
-        cache = self.state.cache
-        language = prefix.lstrip("/") or SOURCE_LANGUAGE
-        try:
-            own = await anyio.to_thread.run_sync(self.day_index.current, cache.position,
-                                                 language)
-        except Exception as exc:  # the database is down: yesterday's page beats none
-            log.warning("cannot render today's home page (%s); serving the cached one", exc)
-            own = None
-        if own is None:
-            index = prefix + INDEX_PATH
-            await self.app({**scope, "path": index, "raw_path": index.encode()},
-                           receive, send)
-        elif is_fresh(scope["headers"], own):
-            await self._answer(scope, send, 304, b"", "/", own.not_modified_headers)
-        else:
-            await self._answer(scope, send, 200, own.document.body, "/", own.ok_headers)
 
     async def _not_found(self, scope: Scope, send: Send, prefix: str = "") -> None:
         await self._answer(scope, send, 404, not_found_body(self.state, prefix), "/404",
@@ -229,13 +199,14 @@ def notify_hub(pinger: HubPinger, state: _State) -> None:
 def register_page_routes(app: FastAPI, state: Any,
                          today: Callable[[Settings], dt.date] = system_today) -> None:
     """Serve the pages (and ping the WebSub hub if configured) in the app `create_app` built."""
-    day_index = DayIndex(state.settings, ReadModels(state.store.engine), today)
-    state.follower.refresh = day_index.wrap_refresh(state.follower.refresh)
+    day_turn = DayTurn(state.settings, ReadModels(state.store.engine), state.cache, today)
+    state.follower.refresh = day_turn.wrap_refresh(state.follower.refresh)
+    state.follower.on_step.append(day_turn.turn)
     if state.settings.feed.hub_url:
         pinger = HubPinger.for_settings(state.settings)
         notify_hub(pinger, state)
     app.outer_layers.append(  # type: ignore[attr-defined]
-        lambda inner: PageLayer(inner, state, day_index))
+        lambda inner: PageLayer(inner, state))
 
     async def html_not_found(request: Request, _exc: Exception) -> Response:
         prefix, _ = split_language(request.url.path, state.settings.feed.languages)
