@@ -23,12 +23,15 @@ from chronicle.web.limits import (
     BoundedHttpToolsProtocol,
     server_options,
 )
-from tests.test_feeds_support import milestone, record_all
+from tests.test_feeds_support import milestone, record_all, retract_one
 from tests.test_serve_http import Client
 
 
-def serving(store: SqlEventStore, db_url: str, **server: object) -> Client:
+def serving(store: SqlEventStore, db_url: str, retracted: str | None = None,
+            **server: object) -> Client:
     record_all(store, [milestone(n) for n in range(2)])
+    if retracted:
+        retract_one(store, retracted)
     settings = Settings(database_url=db_url, server={"poll_seconds": 0.1, **server})
     return Client(create_app(settings, store))
 
@@ -39,9 +42,24 @@ def client(store: SqlEventStore, db_url: str) -> Iterator[Client]:
         yield client
 
 
-def test_every_answer_carries_the_security_headers(client: Client) -> None:
-    for path in ("/", "/feeds/milestones.atom", "/healthz", "/metrics", "/no-such-page"):
-        answer = client.get(path)
+def test_every_answer_carries_the_security_headers(store: SqlEventStore, db_url: str) -> None:
+    """Including the answers of the page and document layers themselves (a page's 404 and
+    410, a 405), which sit in front of the hardening layer."""
+    asked = [("GET", path) for path in (
+        "/", "/feeds/milestones.atom", "/healthz", "/metrics", "/no-such-page",
+        "/milestones/no-such/", "/mn/tags/no-such/", "/milestones/feed-milestone-0/",
+        "/milestones/feed-milestone-1/")]
+    asked += [("POST", "/milestones/feed-milestone-1/"), ("POST", "/feeds/milestones.atom"),
+              ("HEAD", "/milestones/no-such/")]
+    with serving(store, db_url, retracted="feed-milestone-0") as client:
+        answers = {(method, path): client.request(method, path) for method, path in asked}
+    assert {key: answer.status_code for key, answer in answers.items()
+            if answer.status_code != 200} == {
+        ("GET", "/no-such-page"): 404, ("GET", "/milestones/no-such/"): 404,
+        ("GET", "/mn/tags/no-such/"): 404, ("GET", "/milestones/feed-milestone-0/"): 410,
+        ("POST", "/milestones/feed-milestone-1/"): 405, ("POST", "/feeds/milestones.atom"): 405,
+        ("HEAD", "/milestones/no-such/"): 404}
+    for path, answer in answers.items():
         assert answer.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         assert answer.headers["x-content-type-options"] == "nosniff", path

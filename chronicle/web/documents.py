@@ -5,6 +5,7 @@ lookup and two `send` calls with headers built in advance. Anything that is not 
 falls through to the app's routes (/healthz, /metrics, 404s). Under `chronicle serve`,
 uvicorn's protocol answers GET/HEAD of a document before this (chronicle.web.fastpath,
 the same bytes); this layer answers them under other ASGI servers, and the 405 and 503.
+It sits in front of the hardening layer, so its own answers carry the security headers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from http import HTTPStatus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chronicle.web.cache import DocumentCache, Served
+from chronicle.web.hardening import SECURITY_HEADERS
 from chronicle.web.metrics import Metrics
 
 _NOT_READY = b"documents are not rendered yet: the database has not answered since start\n"
@@ -81,7 +83,8 @@ class DocumentMiddleware:
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             await send({"type": "http.response.start", "status": 405,
-                        "headers": [(b"allow", b"GET, HEAD"), (b"content-length", b"0")]})
+                        "headers": [(b"allow", b"GET, HEAD"), (b"content-length", b"0"),
+                                    *SECURITY_HEADERS]})
             await send({"type": "http.response.body", "body": b""})
             self.metrics.request(route, 405)
             return
@@ -114,6 +117,6 @@ class DocumentMiddleware:
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", media_type),
                                 (b"content-length", str(len(body)).encode()),
-                                (b"retry-after", b"5")]})
+                                (b"retry-after", b"5"), *SECURITY_HEADERS]})
         await send({"type": "http.response.body", "body": body})
         self.metrics.request(route, status)

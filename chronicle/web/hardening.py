@@ -1,7 +1,8 @@
 """What every answer of the server carries, and what it refuses, before any route runs.
 
 An ASGI layer around the routes; documents answered from the cache (the hot path) carry
-`SECURITY_HEADERS` prepared once with the document instead, and never redirect.
+`SECURITY_HEADERS` prepared once with the document instead, and never redirect; the page and
+document layers in front of this one add them to their own answers (404, 405, 503).
 
 - security headers on every answer: a Content-Security-Policy that allows only the site's own
   scripts, styles and images and no framing, `X-Content-Type-Options: nosniff`, a
@@ -77,7 +78,7 @@ def _request_origins(scope: Scope) -> list[str]:
 
 
 class HardeningMiddleware:
-    """The outermost layer: see the module docstring."""
+    """The layer around the routes: see the module docstring."""
 
     def __init__(self, app: ASGIApp, *, metrics_allow: Sequence[IPNetwork] = (),
                  restricted: Sequence[str] = ("/metrics",)) -> None:

@@ -42,6 +42,7 @@ from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore
 from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 from chronicle.web.cache import Served
+from chronicle.web.hardening import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 _PAGE = re.compile(r"/(milestones|tags|years|sources)/([^/]+?)(?:\.html|/|/index\.html)?")
@@ -172,8 +173,9 @@ class PageLayer:
         names = {name for name, _ in headers}
         extra = [] if b"content-length" in names or status == 304 else [
             (b"content-length", str(len(body)).encode())]
+        # This layer is in front of the hardening one: its own answers carry its headers.
         await send({"type": "http.response.start", "status": status,
-                    "headers": [*headers, *extra]})
+                    "headers": [*headers, *extra, *SECURITY_HEADERS]})
         await send({"type": "http.response.body",
                     "body": b"" if scope["method"] == "HEAD" or status == 304 else body})
         self.state.metrics.request(route, status)
