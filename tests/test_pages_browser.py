@@ -104,6 +104,19 @@ def test_a_tag_filter_button_and_the_tag_page_agree(served: tuple[str, str],
     assert tab.locator("#tags button:visible", has_text="visits").count() == 1
 
 
+def test_the_tag_filter_speaks_the_pages_language(served: tuple[str, str],
+                                                  page: tuple[Any, Console]) -> None:
+    base, _ = served
+    tab, _console = page
+    tab.goto(f"{base}/mn/")
+    expected = int(tab.locator("#tags a[data-tag='visits'] .count").inner_text())
+    assert tab.locator("#tags legend").inner_text() == "Он дарааллыг шүүх"
+    assert tab.locator("button[data-filter='']").inner_text() == "Бүгд"
+    tab.locator("button[data-filter='visits']").click()
+    assert tab.locator("#timeline [role=status]").inner_text() == (
+        f"“visits” шошготой {expected} үйл явдал харуулж байна.")
+
+
 def test_without_the_script_the_tag_links_lead_to_the_tag_pages(
         served: tuple[str, str], browser: Any) -> None:
     base, _ = served

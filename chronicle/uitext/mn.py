@@ -177,4 +177,14 @@ MESSAGES: dict[str, str] = {
     "Anniversary posts of the chronicle's milestones, as they went out.":
         "Шастирын үйл явдлуудын ойн нийтлэлүүд, нийтлэгдсэн дарааллаар.",
     "Posted on %(channel)s": "Нийтэлсэн суваг: %(channel)s",
+    # The home page's tag filter (filter.js reads these from the tag list's data-* attributes).
+    "Filter the timeline": "Он дарааллыг шүүх",
+    "All": "Бүгд",
+    "Showing %(num)s milestone tagged “%(tag)s”.":
+        "“%(tag)s” шошготой %(num)s үйл явдал харуулж байна.",
+    "Showing %(num)s milestones tagged “%(tag)s”.":
+        "“%(tag)s” шошготой %(num)s үйл явдал харуулж байна.",
+    "Showing %(num)s of the most recent milestones tagged “%(tag)s”;":
+        "“%(tag)s” шошготой хамгийн сүүлийн үйл явдлуудаас %(num)s харуулж байна;",
+    "the tag’s page lists every one": "шошгын хуудас бүгдийг нь жагсаана",
 }

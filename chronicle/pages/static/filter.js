@@ -2,7 +2,8 @@
 // place of the tag links (the tags are listed once); without this script the tag links lead
 // to /tags/<tag>, which list the same milestones. A bounded home page (data-hidden on the
 // timeline: the older milestones are left to the year pages) filters what it holds and says
-// so, linking the tag's page, which holds every one.
+// so, linking the tag's page, which holds every one. Its words come from the tag list's data-*
+// attributes, in the page's language.
 (function () {
   "use strict";
   var timeline = document.getElementById("timeline");
@@ -11,10 +12,15 @@
   var links = tagNav.querySelectorAll("a[data-tag]");
   if (!links.length) { return; }
 
+  function words(key, shown, tag) {
+    return (tagNav.getAttribute("data-" + key) || "")
+      .replace("{n}", String(shown)).replace("{tag}", tag);
+  }
+
   var box = document.createElement("fieldset");
   box.className = "filters";
   var legend = document.createElement("legend");
-  legend.textContent = "Filter the timeline";
+  legend.textContent = words("legend");
   box.appendChild(legend);
   var status = document.createElement("p");
   status.className = "muted";
@@ -50,18 +56,17 @@
       button.setAttribute("aria-pressed", String(button.getAttribute("data-filter") === tag));
     });
     status.textContent = tag === "" ? "" :
-      "Showing " + shown + (bounded ? " of the most recent" : "") + " milestone" +
-      (shown === 1 && !bounded ? "" : "s") + " tagged “" + tag + "”" + (bounded ? "; " : ".");
+      words(bounded ? "recent" : shown === 1 ? "one" : "other", shown, tag) + (bounded ? " " : "");
     if (tag !== "" && bounded) {
       var all = document.createElement("a");
       all.href = hrefs[tag];
-      all.textContent = "the tag’s page lists every one";
+      all.textContent = words("every");
       status.appendChild(all);
       status.appendChild(document.createTextNode("."));
     }
   }
 
-  addButton("All", "");
+  addButton(words("all"), "");
   links.forEach(function (link) {
     var count = link.querySelector(".count");
     var tag = link.getAttribute("data-tag");
