@@ -129,6 +129,16 @@ def test_next_anniversary_on_the_home_page(site: dict[str, Document]) -> None:
     assert "Ochirbat visits Washington: the 35th anniversary of 22–24 January 1991" in text
 
 
+def test_the_home_page_lists_a_crowded_day_up_to_its_limit(store: SqlEventStore) -> None:
+    """Twelve milestones on 22 January: the first ten in historical order, and how many more."""
+    record_milestones(store, [sourced(n, f"{1900 + n}-01-22", f"Day one {n}") for n in range(12)])
+    home = {d.path: d for d in documents(settings(), project(store), today=lambda _s: TODAY,
+                                         cards=False)}[INDEX_PATH]
+    upcoming = parse(home).xpath("//section[@class='upcoming']")[0]
+    assert [a.text for a in upcoming.xpath(".//li/a")] == [f"Day one {n}" for n in range(10)]
+    assert upcoming.xpath("./p[@class='muted']")[0].text == "And 2 more anniversaries that day."
+
+
 def test_hostile_text_is_escaped_everywhere(site: dict[str, Document]) -> None:
     for path in (INDEX_PATH, page_path("milestones", "milestone-4"), "/tags/visits/index.html"):
         body = site[path].body.decode()

@@ -29,7 +29,7 @@ from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.pagedata import PageData
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.timeline_svg import picture
-from chronicle.pages.upcoming import FEB29, next_anniversaries
+from chronicle.pages.upcoming import ANNIVERSARIES_SHOWN, FEB29, next_anniversaries
 from chronicle.projections import MilestoneView, RetractedView, SearchHit
 from chronicle.projections.jsonviews import marked_html
 from chronicle.quotes import readable_quote
@@ -223,6 +223,7 @@ class PageRenderer:
         The newest end of the historical order is kept (what a visitor comes for; the older
         ones stay a click away on their year pages), so the page, its picture and the cost
         of a refresh stop growing with the chronicle; below the limit nothing is left out.
+        Likewise the next anniversary lists at most ANNIVERSARIES_SHOWN milestones of its day.
         """
         upcoming = next_anniversaries(data.day_precision, today, self.settings.posting.feb29_rule)
         views = data.milestones
@@ -233,7 +234,9 @@ class PageRenderer:
         return self._render(
             "index.html", "/", groups=timeline(shown), tags=data.tags,
             years=data.years, count=len(views), hidden=len(views) - len(shown),
-            upcoming=upcoming, upcoming_days=(upcoming[0].on - today).days if upcoming else None,
+            upcoming=upcoming[:ANNIVERSARIES_SHOWN],
+            upcoming_more=max(len(upcoming) - ANNIVERSARIES_SHOWN, 0),
+            upcoming_days=(upcoming[0].on - today).days if upcoming else None,
             first_year=first_year, last_year=last_year,
             picture=picture(shown), scripts=True, card=card or self.card)
 

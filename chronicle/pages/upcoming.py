@@ -19,6 +19,9 @@ from chronicle.projections import MilestoneView
 
 FEB29 = (2, 29)
 LOOKAHEAD_YEARS = 9  # a 29 February under "skip" waits up to eight years (1896 → 1904)
+ANNIVERSARIES_SHOWN = 10
+"""The home page lists at most this many anniversaries of the day and says how many more:
+a large chronicle (1,000 milestones sharing a day at 100,000) would bury the page."""
 
 
 @dataclass(frozen=True, slots=True)

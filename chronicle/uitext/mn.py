@@ -187,4 +187,5 @@ MESSAGES: dict[str, str] = {
     "Showing %(num)s of the most recent milestones tagged “%(tag)s”;":
         "“%(tag)s” шошготой хамгийн сүүлийн үйл явдлуудаас %(num)s харуулж байна;",
     "the tag’s page lists every one": "шошгын хуудас бүгдийг нь жагсаана",
+    "And %(num)s more anniversaries that day.": "Тэр өдөр дахиад %(num)s ой тохионо.",
 }
