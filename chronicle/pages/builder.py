@@ -273,15 +273,23 @@ class PageBuilder:
         return self.memo.latest(("card", level, view.id), view.updated_position,
                                 partial(self.renderer.card, view, level))
 
-    def card_bytes(self, view: MilestoneView, level: int) -> bytes:
-        return self.memo.latest(("card-bytes", level, view.id), view.updated_position,
-                                lambda: self.card(view, level).encode())
+    def cards_bytes(self, views: Sequence[MilestoneView], level: int) -> list[bytes]:
+        """The views' cards at `level` as bytes, each held while its milestone is unchanged
+        (one look-up a card: a tag page of a large chronicle lists tens of thousands)."""
+        held: dict[str, tuple[int, bytes]] = self.memo.latest(("card-bytes", level), None, dict)
+        cards = []
+        for view in views:
+            found = held.get(view.id)
+            if found is None or found[0] != view.updated_position:
+                found = held[view.id] = (view.updated_position, self.card(view, level).encode())
+            cards.append(found[1])
+        return cards
 
     def listing(self, render: Callable[[Sequence[MilestoneView], Card], bytes],
                 views: Sequence[MilestoneView]) -> bytes:
         """A tag or year page: its memoised cards joined into the page (chronicle.pages.
         splice), or the whole render where the template's list does not splice."""
-        body = splice.listing(render, views, self.card_bytes)
+        body = splice.listing(render, views, self.cards_bytes)
         return body if body is not None else render(views, self.card)
 
     def year_page(self, year: int, years: Sequence[int], views: Sequence[MilestoneView],
