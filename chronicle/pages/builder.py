@@ -247,10 +247,12 @@ class PageBuilder:
         self.log = LogReader(read_models.engine)
         self.incremental = False
 
-    def all(self, data: PageData, today: dt.date, *, cards: bool = True) -> list[Document]:
+    def all(self, data: PageData, today: dt.date, *, cards: bool = True,
+            sources: Sequence[SourcePage] | None = None) -> list[Document]:
         """Every page; English adds what all languages share (card images, assets).
 
-        `cards=False` leaves the card images out (the bench: a PNG costs tens of ms)."""
+        `cards=False` leaves the card images out (the bench: a PNG costs tens of ms);
+        `sources`: the source pages, when the caller has them (else worked out here)."""
         english = self.language == SOURCE_LANGUAGE
         with self.memo.lock:
             documents = [index_document(self.renderer, data, today, self.card),
@@ -258,7 +260,7 @@ class PageBuilder:
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
             if english and cards:
                 documents += card_documents(self.settings, data.milestones, self.memo)
-            documents += self.sources(data)
+            documents += self.sources(data, sources)
             documents += calendar_documents(self.settings, data, self.event, self.language)
             self.memo.finish()
         return documents + asset_documents() if english else documents
@@ -424,10 +426,12 @@ class PageBuilder:
 
 
 def documents_of(builders: Iterable[PageBuilder], data: PageData, day: dt.date, *,
-                 cards: bool = True) -> list[Document]:
-    """Every page of `data` in each builder's language, from scratch (or the memo)."""
+                 cards: bool = True, sources: Sequence[SourcePage] | None = None
+                 ) -> list[Document]:
+    """Every page of `data` in each builder's language, from scratch (or the memo);
+    `sources`: the source pages, worked out once for every language."""
     return [document for builder in builders
-            for document in builder.all(data, day, cards=cards)]
+            for document in builder.all(data, day, cards=cards, sources=sources)]
 
 
 def documents(settings: Settings, read_models: ReadModels,

@@ -83,9 +83,9 @@ class LivePages:
     def _full(self) -> Changed:
         data = read_page_data(self.read_models)
         self.pages = PageSet(data)
-        self.sources = None
+        self.sources = SourceSet(data.milestones, self.pages.keys, self.settings)
         documents = documents_of(self.builders, data, self.today(self.settings),
-                                 cards=self.cards)
+                                 cards=self.cards, sources=self.sources.ordered())
         self.documents = {document.path: document for document in documents}
         self.dated = {path for path, document in self.documents.items() if self._dated(document)}
         return Changed(None)
@@ -95,11 +95,8 @@ class LivePages:
         if len(views) != len(changes.milestone_ids):  # one was retracted meanwhile
             return self._full()
         moved = pages.advance(views, position)
-        if self.sources is None:
-            self.sources = SourceSet(pages.data.milestones, pages.keys, self.settings)
-            slugs = set(self.sources.pages)
-        else:
-            slugs = self.sources.move(moved)
+        assert self.sources is not None     # made with the pages (`_full`)
+        slugs = self.sources.move(moved)
         day = self.today(self.settings)
         changed: list[Document] = []
         for builder in self.builders:
