@@ -116,6 +116,51 @@ def stamp(view: MilestoneView) -> tuple[str, int]:
     return view.id, view.updated_position
 
 
+PassageVersion = tuple[str | None, str, tuple[tuple[str, int], ...]]
+
+
+class PassageFragments:
+    """A source page's passages' fragments by anchor, each with the passage it was made
+    for: the same passage object (a live source page keeps those it did not touch) answers
+    at once, an equal one after comparing what the fragment shows."""
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self._held: dict[str, tuple[Passage, PassageVersion, bytes]] = {}
+
+    def _version(self, passage: Passage) -> PassageVersion:
+        return self.url, passage.text, tuple(map(stamp, passage.citing))
+
+    def get(self, passage: Passage) -> bytes | None:
+        held = self._held.get(passage.anchor)
+        if held is None:
+            return None
+        if held[0] is passage and held[1][0] == self.url:
+            return held[2]
+        if held[1] != self._version(passage):
+            return None
+        self._held[passage.anchor] = (passage, held[1], held[2])
+        return held[2]
+
+    def put(self, passage: Passage, fragment: bytes) -> bytes:
+        self._held[passage.anchor] = (passage, self._version(passage), fragment)
+        return fragment
+
+
+def _listing_key(kind: str, name: object, views: Sequence[MilestoneView],
+                 *more: Hashable) -> Hashable:
+    """What a tag or year page shows: its milestones' stamps (and, for a year, the years)."""
+    return (kind, name, tuple(map(stamp, views)), *more)
+
+
+def _source_key(page: SourcePage) -> Hashable:
+    return "source", page.key
+
+
+def _sources_key(pages: Sequence[SourcePage]) -> Hashable:
+    return "sources", tuple(page.key for page in pages)
+
+
 class RenderMemo:
     """The bytes of the previous pass, reused for pages and fragments whose inputs did not change.
 
@@ -203,10 +248,12 @@ class PageBuilder:
         self.log = LogReader(read_models.engine)
         self.incremental = False
 
-    def all(self, data: PageData, today: dt.date, *, cards: bool = True) -> list[Document]:
+    def all(self, data: PageData, today: dt.date, *, cards: bool = True,
+            sources: Sequence[SourcePage] | None = None) -> list[Document]:
         """Every page; English adds what all languages share (card images, assets).
 
-        `cards=False` leaves the card images out (the bench: a PNG costs tens of ms)."""
+        `cards=False` leaves the card images out (the bench: a PNG costs tens of ms);
+        `sources`: the source pages, when the caller has them (else worked out here)."""
         english = self.language == SOURCE_LANGUAGE
         with self.memo.lock:
             documents = [index_document(self.renderer, data, today, self.card),
@@ -214,7 +261,7 @@ class PageBuilder:
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
             if english and cards:
                 documents += card_documents(self.settings, data.milestones, self.memo)
-            documents += self.sources(data)
+            documents += self.sources(data, sources)
             documents += calendar_documents(self.settings, data, self.event, self.language)
             self.memo.finish()
         return documents + asset_documents() if english else documents
@@ -229,15 +276,23 @@ class PageBuilder:
         return self.memo.latest(("card", level, view.id), view.updated_position,
                                 partial(self.renderer.card, view, level))
 
-    def card_bytes(self, view: MilestoneView, level: int) -> bytes:
-        return self.memo.latest(("card-bytes", level, view.id), view.updated_position,
-                                lambda: self.card(view, level).encode())
+    def cards_bytes(self, views: Sequence[MilestoneView], level: int) -> list[bytes]:
+        """The views' cards at `level` as bytes, each held while its milestone is unchanged
+        (one look-up a card: a tag page of a large chronicle lists tens of thousands)."""
+        held: dict[str, tuple[int, bytes]] = self.memo.latest(("card-bytes", level), None, dict)
+        cards = []
+        for view in views:
+            found = held.get(view.id)
+            if found is None or found[0] != view.updated_position:
+                found = held[view.id] = (view.updated_position, self.card(view, level).encode())
+            cards.append(found[1])
+        return cards
 
     def listing(self, render: Callable[[Sequence[MilestoneView], Card], bytes],
                 views: Sequence[MilestoneView]) -> bytes:
         """A tag or year page: its memoised cards joined into the page (chronicle.pages.
         splice), or the whole render where the template's list does not splice."""
-        body = splice.listing(render, views, self.card_bytes)
+        body = splice.listing(render, views, self.cards_bytes)
         return body if body is not None else render(views, self.card)
 
     def year_page(self, year: int, years: Sequence[int], views: Sequence[MilestoneView],
@@ -272,7 +327,7 @@ class PageBuilder:
             return tuple(sorted(entries, key=lambda entry: entry.position))
 
         def page(view: MilestoneView) -> bytes:
-            return self.keep(key(view), lambda: self.renderer.milestone(view, trail(view)))
+            return self.keep(partial(key, view), lambda: self.renderer.milestone(view, trail(view)))
 
         return [Document(self.path("milestones", view.id), page(view), HTML,
                          view.updated_at.astimezone(dt.UTC), route=self.route("/milestones/{id}"))
@@ -295,13 +350,13 @@ class PageBuilder:
         pages = []
         for tag in (t.tag for t in data.tags if tags is None or t.tag in tags):
             views = data.tagged(tag)
-            body = self.keep(("tag", tag, tuple(map(stamp, views))), partial(
+            body = self.keep(partial(_listing_key, "tag", tag, views), partial(
                 self.listing, partial(self.renderer.tag, tag), views))
             pages.append(Document(self.path("tags", tag), body, HTML, data.changed_at,
                                   route=self.route("/tags/{tag}")))
         for year in (y for y in data.years if years is None or y in years):
             views = data.in_year(year)
-            body = self.keep(("year", year, tuple(map(stamp, views)), data.years), partial(
+            body = self.keep(partial(_listing_key, "year", year, views, data.years), partial(
                 self.listing, partial(self.year_page, year, data.years), views))
             pages.append(Document(self.path("years", year), body, HTML, data.changed_at,
                                   route=self.route("/years/{year}")))
@@ -316,13 +371,14 @@ class PageBuilder:
         if pages is None:
             pages = source_pages(data.milestones, self.settings.path(self.settings.seeds_dir))
         documents = [Document(self.route(SOURCES_PATH), self.keep(
-            ("sources", tuple(p.key for p in pages)), partial(self.renderer.sources, pages)),
+            partial(_sources_key, pages), partial(self.renderer.sources, pages)),
             HTML, data.changed_at, route=self.route("/sources/"))]
         for page in pages:
             if changed is not None and page.slug not in changed:
                 continue
-            ordered = any(passage.offset is not None for passage in page.passages)
-            body = self.keep(("source", page.key), partial(self.source_page, page, ordered))
+            # Passages the document has come first (chronicle.pages.sources).
+            ordered = bool(page.passages) and page.passages[0].offset is not None
+            body = self.keep(partial(_source_key, page), partial(self.source_page, page, ordered))
             documents.append(Document(self.path("sources", page.slug), body, HTML,
                                       data.changed_at, route=self.route("/sources/{slug}")))
         return documents
@@ -337,45 +393,47 @@ class PageBuilder:
         def start(passage: Passage) -> bytes:
             return f'<li id="{passage.anchor}"'.encode()
 
-        def version(passage: Passage) -> Hashable:
-            return page.url, passage.text, tuple(map(stamp, passage.citing))
-
         passages = page.passages
         found = passages and splice.spliced(render, len(passages), passages[0],
                                             lambda one: one.find(start(passages[0])))
         if not found:
             return self.renderer.source(page, ordered)
-        frame = found[0]
-        keys = [("passage", page.slug, passage.anchor) for passage in passages]
-        missing = sum(not self.memo.holds(key, version(passage))
-                      for key, passage in zip(keys, passages, strict=True))
-        if missing > FEW_NEW:
+        frame, held = found[0], self._passages(page)
+        fragments = [held.get(passage) for passage in passages]
+        if fragments.count(None) > FEW_NEW:
             whole = self.renderer.source(page, ordered)
             cut = splice.cut(whole, frame, [start(passage) for passage in passages]) or ()
-            for key, passage, piece in zip(keys, passages, cut, strict=False):
-                self.memo.hold(key, version(passage), piece)
+            for passage, piece in zip(passages, cut, strict=False):
+                held.put(passage, piece)
             return whole
+        for index, passage in enumerate(passages):
+            if fragments[index] is None:
+                made = frame.fragment(render(splice.Looped(len(passages), (passage,))))
+                if made is None:
+                    raise RuntimeError(f"a passage of {page.slug} does not fit its page's frame")
+                fragments[index] = held.put(passage, made)
+        return frame.join(cast(list[bytes], fragments))
 
-        def fragment(passage: Passage) -> bytes:
-            made = frame.fragment(render(splice.Looped(len(passages), (passage,))))
-            if made is None:
-                raise RuntimeError(f"a passage of {page.slug} does not fit its page's frame")
-            return made
+    def _passages(self, page: SourcePage) -> PassageFragments:
+        """The fragments of a source page's passages, held across passes."""
+        held = self.memo.latest(("passages", page.slug), None, PassageFragments)
+        held.url = page.url
+        return held
 
-        return frame.join(self.memo.latest(key, version(passage), partial(fragment, passage))
-                          for key, passage in zip(keys, passages, strict=True))
-
-    def keep(self, key: Hashable, render: Callable[[], T]) -> T:
-        """A whole page's bytes, memoised across full passes; an incremental pass renders
-        only pages that changed, so it asks the memo nothing (nor fills it)."""
-        return render() if self.incremental else self.memo.get(key, render)
+    def keep(self, key: Callable[[], Hashable], render: Callable[[], T]) -> T:
+        """A whole page's bytes, memoised across full passes under `key()`; an incremental
+        pass renders only pages that changed, so it asks the memo nothing (nor fills it),
+        and never works out a key (over a long listing that costs a pass of its own)."""
+        return render() if self.incremental else self.memo.get(key(), render)
 
 
 def documents_of(builders: Iterable[PageBuilder], data: PageData, day: dt.date, *,
-                 cards: bool = True) -> list[Document]:
-    """Every page of `data` in each builder's language, from scratch (or the memo)."""
+                 cards: bool = True, sources: Sequence[SourcePage] | None = None
+                 ) -> list[Document]:
+    """Every page of `data` in each builder's language, from scratch (or the memo);
+    `sources`: the source pages, worked out once for every language."""
     return [document for builder in builders
-            for document in builder.all(data, day, cards=cards)]
+            for document in builder.all(data, day, cards=cards, sources=sources)]
 
 
 def documents(settings: Settings, read_models: ReadModels,

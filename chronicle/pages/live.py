@@ -13,11 +13,10 @@ another way takes a full pass. The documents equal a full render's (tests/test_p
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 
 from chronicle.config import Settings
 from chronicle.feeds.changes import Changes, LogChanges
@@ -34,54 +33,15 @@ from chronicle.pages.builder import (
 )
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.livedata import Moved, PageSet
+from chronicle.pages.livesources import SourceSet
 from chronicle.pages.pagedata import month_day_text, read_page_data, year_span
 from chronicle.pages.render import CALENDAR_PATH
-from chronicle.pages.sources import Citation, SourcePage, citations, source_page, source_slug
-from chronicle.projections import MilestoneView, ReadModels
+from chronicle.projections import ReadModels
 from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 
 # Pages whose Last-Modified is the snapshot's (any change moves it), by route.
 DATED_ROUTES = frozenset({"/tags/{tag}", "/years/{year}", "/sources/", "/sources/{slug}",
                           NOT_FOUND_PATH, CALENDAR_PATH, EXPORTED_CALENDAR_PATH})
-
-
-class SourceSet:
-    """The source pages of the snapshot, each rebuilt only when its citations change."""
-
-    def __init__(self, milestones: Iterable[MilestoneView], keys: dict[str, tuple[str, str]],
-                 settings: Settings) -> None:
-        self.folder = settings.path(settings.seeds_dir)
-        self.keys = keys
-        self.cited = citations(milestones)
-        self.pages = {slug: source_page(slug, cited, self.folder)
-                      for slug, cited in self.cited.items()}
-
-    def move(self, moved: Moved) -> set[str]:
-        """Take the old versions' citations out and put the new ones in; the slugs touched."""
-        touched: set[str] = set()
-        gone = {view.id for view in moved.before}
-        for view in moved.before:
-            for slug in {source_slug(source) for source in view.milestone.sources}:
-                self.cited[slug] = [c for c in self.cited[slug] if c[1].id not in gone]
-                touched.add(slug)
-        for view in moved.after:
-            for source in view.milestone.sources:
-                slug = source_slug(source)
-                listed = self.cited.setdefault(slug, [])
-                bisect.insort(listed, (source, view), key=self._key)
-                touched.add(slug)
-        for slug in touched:
-            if self.cited[slug]:
-                self.pages[slug] = source_page(slug, self.cited[slug], self.folder)
-            else:
-                del self.cited[slug], self.pages[slug]
-        return touched
-
-    def _key(self, citation: Citation) -> tuple[str, str]:
-        return self.keys[citation[1].id]
-
-    def ordered(self) -> list[SourcePage]:
-        return [self.pages[slug] for slug in sorted(self.pages)]
 
 
 class LivePages:
@@ -123,9 +83,9 @@ class LivePages:
     def _full(self) -> Changed:
         data = read_page_data(self.read_models)
         self.pages = PageSet(data)
-        self.sources = None
+        self.sources = SourceSet(data.milestones, self.pages.keys, self.settings)
         documents = documents_of(self.builders, data, self.today(self.settings),
-                                 cards=self.cards)
+                                 cards=self.cards, sources=self.sources.ordered())
         self.documents = {document.path: document for document in documents}
         self.dated = {path for path, document in self.documents.items() if self._dated(document)}
         return Changed(None)
@@ -135,11 +95,8 @@ class LivePages:
         if len(views) != len(changes.milestone_ids):  # one was retracted meanwhile
             return self._full()
         moved = pages.advance(views, position)
-        if self.sources is None:
-            self.sources = SourceSet(pages.data.milestones, pages.keys, self.settings)
-            slugs = set(self.sources.pages)
-        else:
-            slugs = self.sources.move(moved)
+        assert self.sources is not None     # made with the pages (`_full`)
+        slugs = self.sources.move(moved)
         day = self.today(self.settings)
         changed: list[Document] = []
         for builder in self.builders:

@@ -130,21 +130,52 @@ def _quoted(quote: str) -> tuple[str, str]:
     return passage_anchor(quote), readable_quote(quote)
 
 
-def source_page(slug: str, citations: Sequence[tuple[Source, MilestoneView]],
-                documents_dir: Path | None) -> SourcePage:
-    first = citations[0][0]
-    title, publisher = split_title(first.title)
-    url = next((s.url for s, _ in citations if s.url), None)
-    file = next((s.file for s, _ in citations if s.file), None)
-    document = document_text(documents_dir, file)
-    by_anchor: dict[str, tuple[str, list[MilestoneView]]] = {}
-    for source, view in citations:
-        anchor = _quoted(source.quote)[0]
-        views = by_anchor.setdefault(anchor, (source.quote, []))[1]
+def quote_anchor(source: Source) -> str:
+    """The fragment id of the passage `source` quotes."""
+    return _quoted(source.quote)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHead:
+    """What a source page takes from its citations besides the passages."""
+
+    title: str
+    publisher: str | None
+    url: str | None
+    file: str | None
+
+
+def source_head(citations: Sequence[Citation]) -> SourceHead:
+    """The first citation's title; the first URL and file any citation gives."""
+    title, publisher = split_title(citations[0][0].title)
+    return SourceHead(title, publisher, next((s.url for s, _ in citations if s.url), None),
+                      next((s.file for s, _ in citations if s.file), None))
+
+
+def by_anchor(citations: Iterable[Citation]) -> dict[str, list[Citation]]:
+    """The citations of each passage, in the order of `citations`, passages by first citation."""
+    found: dict[str, list[Citation]] = {}
+    for citation in citations:
+        found.setdefault(quote_anchor(citation[0]), []).append(citation)
+    return found
+
+
+def passage(anchor: str, citing: Sequence[Citation], document: str | None) -> Passage:
+    """A passage from its citations (in order): the first one's quote, each milestone once."""
+    quote = citing[0][0].quote
+    views: list[MilestoneView] = []
+    for _, view in citing:
         if view not in views:
             views.append(view)
-    passages = [Passage(anchor, _quoted(quote)[1], tuple(views), _offset(document, quote))
-                for anchor, (quote, views) in by_anchor.items()]
+    return Passage(anchor, _quoted(quote)[1], tuple(views), _offset(document, quote))
+
+
+def source_page(slug: str, citations: Sequence[Citation],
+                documents_dir: Path | None) -> SourcePage:
+    head = source_head(citations)
+    document = document_text(documents_dir, head.file)
+    passages = [passage(anchor, citing, document)
+                for anchor, citing in by_anchor(citations).items()]
     unplaced = len(document or "") + 1   # passages the document does not show come last
     passages.sort(key=lambda p: (p.offset, p.anchor) if p.offset is not None else (unplaced, ""))
-    return SourcePage(slug, title, publisher, url, tuple(passages))
+    return SourcePage(slug, head.title, head.publisher, head.url, tuple(passages))

@@ -113,11 +113,11 @@ _MARK = "\x00chronicle-splice\x00"
 
 
 def listing(render: Callable[[Sequence[MilestoneView], Card], bytes],
-            views: Sequence[MilestoneView], card: Callable[[MilestoneView, int], bytes]
-            ) -> bytes | None:
+            views: Sequence[MilestoneView],
+            cards: Callable[[Sequence[MilestoneView], int], list[bytes]]) -> bytes | None:
     """A page listing `views` through its card callable, as one card's fragment per view
-    joined into the frame (`card`: a view's card at a heading level as bytes, memoised);
-    None when the template's list does not splice."""
+    joined into the frame (`cards`: the views' cards at a heading level as bytes,
+    memoised); None when the template's list does not splice."""
     marker = cast(MilestoneView, object())
     levels: set[int] = set()
 
@@ -135,7 +135,10 @@ def listing(render: Callable[[Sequence[MilestoneView], Card], bytes],
     if found is None or not found[1].startswith(_MARK.encode()) or len(levels) != 1:
         return None
     frame, rest, (level,) = found[0], found[1][len(_MARK.encode()):], levels
-    return frame.join(part for view in views for part in (card(view, level), rest))
+    if not views:
+        return frame.join(())
+    # Each card followed by what the template puts after one: card, rest, card, rest, …
+    return frame.join((rest.join(cards(views, level)), rest))
 
 
 class SpliceError(Exception):
