@@ -7,20 +7,35 @@ file takes one driver connection out of the pool (`detach`), configured by the e
 connect hooks (WAL, synchronous, busy timeout), and appends on it under a lock. Any driver
 error closes it (the next append opens another) and sends the append to the portable path,
 which retries a busy database and names an unreachable one.
+
+The held connection also remembers what its own appends left (`KnownState`: the head, and
+the versions of the streams it read or wrote), so the next append reads only the versions
+of streams it has not seen, instead of the head and every stream's version. `PRAGMA
+data_version`, read under the write lock, says whether another connection committed since:
+then the memory is dropped and the state is read in full.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from chronicle.store.dialects import (
+    SQLITE_DATA_VERSION,
+    parse_append_state,
+    sqlite_append_state,
+    sqlite_stream_versions,
+)
+
 MEMORY_MARKERS = (":memory:", "mode=memory")
+KNOWN_STREAMS = 50_000    # stream versions remembered at most (then forgotten, and read again)
 
 
 def holds_connections(engine: Engine) -> bool:
@@ -32,6 +47,26 @@ def holds_connections(engine: Engine) -> bool:
             and not any(marker in database or marker in query for marker in MEMORY_MARKERS))
 
 
+class KnownState:
+    """The log as this connection's last commit left it: valid while `data_version` holds.
+
+    `versions` maps each stream the connection read or wrote to its version (0: no events);
+    an append updates it in place, and one that fails makes the connection forget it all.
+    """
+
+    __slots__ = ("data_version", "head", "head_at", "prev_hash", "versions")
+
+    def __init__(self, data_version: int, versions: dict[str, int], head: int, prev_hash: str,
+                 head_at: dt.datetime | None) -> None:
+        self.data_version = data_version
+        self.versions = versions
+        self.head, self.prev_hash, self.head_at = head, prev_hash, head_at
+
+    def moved(self, head: int, prev_hash: str, head_at: dt.datetime) -> None:
+        """The head after an append on this connection (its commit leaves data_version as is)."""
+        self.head, self.prev_hash, self.head_at = head, prev_hash, head_at
+
+
 class AppendConnection:
     """One driver connection per store and process, used by one thread at a time."""
 
@@ -41,6 +76,7 @@ class AppendConnection:
         self._held: Any = None           # the detached pool proxy, which closes the driver's
         self._driver: sqlite3.Connection | None = None
         self._pid = 0
+        self._known: KnownState | None = None
 
     def _connection(self) -> sqlite3.Connection:
         if self._driver is None or self._pid != os.getpid():   # a fork does not inherit it
@@ -49,7 +85,26 @@ class AppendConnection:
             driver = held.dbapi_connection     # the driver's own (a detached proxy has no record)
             assert isinstance(driver, sqlite3.Connection)
             self._held, self._driver, self._pid = held, driver, os.getpid()
+            self._known = None
         return self._driver
+
+    def state(self, driver: sqlite3.Connection, streams: Sequence[str]) -> KnownState:
+        """The append state for `streams`, inside `transaction` (whose lock makes it current):
+        remembered if no other connection committed since, read otherwise."""
+        version = driver.execute(SQLITE_DATA_VERSION).fetchone()[0]
+        known = self._known
+        if known is None or known.data_version != version:
+            versions, head, prev_hash, head_at = parse_append_state(
+                sqlite_append_state(driver, streams))
+            known = self._known = KnownState(version, dict.fromkeys(streams, 0) | versions,
+                                             head, prev_hash, head_at)
+            return known
+        missing = [stream for stream in streams if stream not in known.versions]
+        if missing:
+            if len(known.versions) + len(missing) > KNOWN_STREAMS:
+                known.versions.clear()
+            known.versions.update(sqlite_stream_versions(driver, missing))
+        return known
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -62,6 +117,7 @@ class AppendConnection:
                 yield driver
                 driver.execute("COMMIT")
             except BaseException as exc:
+                self._known = None      # the append may have updated it before failing
                 failed = (isinstance(exc, sqlite3.Error)
                           and not isinstance(exc, sqlite3.IntegrityError))
                 if not failed and driver.in_transaction:

@@ -98,12 +98,15 @@ def event_texts(events: Iterable[NewEvent]) -> list[tuple[NewEvent, str, str]]:
     """
     texts: list[tuple[NewEvent, str, str]] = []
     last: Mapping[str, Any] | None = None
-    last_text, last_flat = "", False
+    last_text, last_flat = "", None     # None: not known yet (a one-event call never asks)
     for event in events:
         metadata = event.metadata
-        if not (metadata is last or (last_flat and metadata == last and _flat(metadata))):
-            last_text, last_flat = canonical_json_text(metadata), _flat(metadata)
-        last = metadata
+        if metadata is not last:
+            if last_flat is None and last is not None:
+                last_flat = _flat(last)
+            if not (last_flat and metadata == last and _flat(metadata)):
+                last_text, last_flat = canonical_json_text(metadata), None
+            last = metadata
         texts.append((event, canonical_json_text(event.payload), last_text))
     return texts
 
@@ -157,14 +160,19 @@ def stream_hashes(prev_hash: str, head: int, stream_id: str, version: int, recor
     mac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
     sha256 = hashlib.sha256
     last_metadata, metadata_q = None, ""
+    last_type: object = None
+    last_schema: object = None
+    middle = ""               # type, schema version and time: the same along most runs
     hashes: list[str] = []
     for offset, (event_id, type_, schema_version, payload_json, metadata_json) in enumerate(
             events, start=1):
         if metadata_json is not last_metadata:
             last_metadata, metadata_q = metadata_json, _quote(metadata_json)
+        if type_ is not last_type or schema_version is not last_schema:
+            last_type, last_schema = type_, schema_version
+            middle = f"{_quote(type_)},{int(schema_version)},{when_q}"
         data = (f"[{prev_q},{head + offset},{stream_q},{version + offset},"
-                f"{_quote(event_id)},{_quote(type_)},{int(schema_version)},{when_q},"
-                f"{_quote(payload_json)},{metadata_q}]").encode()
+                f"{_quote(event_id)},{middle},{_quote(payload_json)},{metadata_q}]").encode()
         if mac is None:
             prev_hash = sha256(data).hexdigest()
         else:

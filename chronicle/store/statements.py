@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from chronicle.store.hashing import format_recorded_at
 from chronicle.store.records import StoredEvent
 from chronicle.store.schema import events_table as T
 
@@ -112,5 +113,20 @@ class InsertPlan:
             return h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         return (self._uuid(value) if self._uuid else value), str(value)
 
+    def event_ids(self, values: Iterable[uuid.UUID]) -> list[tuple[object, str]]:
+        """`event_id` of each value, in one call (`value.hex` inlined: a property)."""
+        if not self._hex:
+            return [self.event_id(value) for value in values]
+        return [(h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+                for h in [f"{value.int:032x}" for value in values]]
+
     def recorded_at(self, value: dt.datetime) -> object:
         return self._time(value) if self._time else value
+
+    def recorded_at_texts(self, value: dt.datetime) -> tuple[object, str]:
+        """The recorded time as bound, and as the hash takes it (`format_recorded_at`): cut
+        from the bound text where that is the same time with +00:00 (SQLite's)."""
+        bound = self.recorded_at(value)
+        if isinstance(bound, str) and bound.endswith("+00:00"):
+            return bound, bound[:-6] + "Z"
+        return bound, format_recorded_at(value)
