@@ -37,6 +37,7 @@ from chronicle.store.hashing import (
     utc_text,
 )
 from chronicle.store.schema import events_table as T
+from chronicle.store.statements import InsertPlan
 
 
 def dumps(value: object) -> str:
@@ -95,6 +96,22 @@ def test_utc_text_is_the_strftime_text(moment: dt.datetime) -> None:
     utc = moment.astimezone(dt.UTC)
     assert format_recorded_at(moment) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert utc_text(moment, "+00:00") == utc.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "postgresql+psycopg://"])
+@given(moment=st.datetimes(min_value=dt.datetime(1, 1, 1, 12), timezones=st.timezones()),
+       ids=st.lists(st.uuids(), max_size=3))
+def test_insert_plan_binds_as_sqlalchemy_and_hashes_as_documented(
+        url: str, moment: dt.datetime, ids: list[uuid.UUID]) -> None:
+    """The append's shortcuts (one time text cut two ways, event ids in one call) give the
+    values SQLAlchemy's own types bind and the texts the chain's definition hashes."""
+    dialect = sa.create_engine(url).dialect
+    plan = InsertPlan(dialect)
+    bind_time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
+    bind_id = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
+    assert plan.recorded_at_texts(moment) == (
+        bind_time(moment) if bind_time else moment, format_recorded_at(moment))
+    assert plan.event_ids(ids) == [(bind_id(i) if bind_id else i, str(i)) for i in ids]
 
 
 @pytest.mark.parametrize("key", [None, b"secret key"])

@@ -22,8 +22,8 @@ import datetime as dt
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -35,7 +35,12 @@ from chronicle.store.dialects import (
 )
 
 MEMORY_MARKERS = (":memory:", "mode=memory")
+R = TypeVar("R")
 KNOWN_STREAMS = 50_000    # stream versions remembered at most (then forgotten, and read again)
+
+_PROCESS = [os.getpid()]
+"""This process's id, kept current across forks (getpid is a system call per append)."""
+os.register_at_fork(after_in_child=lambda: _PROCESS.__setitem__(0, os.getpid()))
 
 
 def holds_connections(engine: Engine) -> bool:
@@ -79,12 +84,12 @@ class AppendConnection:
         self._known: KnownState | None = None
 
     def _connection(self) -> sqlite3.Connection:
-        if self._driver is None or self._pid != os.getpid():   # a fork does not inherit it
+        if self._driver is None or self._pid != _PROCESS[0]:   # a fork does not inherit it
             held = self._engine.raw_connection()
             held.detach()
             driver = held.dbapi_connection     # the driver's own (a detached proxy has no record)
             assert isinstance(driver, sqlite3.Connection)
-            self._held, self._driver, self._pid = held, driver, os.getpid()
+            self._held, self._driver, self._pid = held, driver, _PROCESS[0]
             self._known = None
         return self._driver
 
@@ -106,15 +111,17 @@ class AppendConnection:
             known.versions.update(sqlite_stream_versions(driver, missing))
         return known
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT on the held connection; rolled back if the block raises,
-        and closed if the driver failed (it may be left in any state)."""
+    def run(self, work: Callable[[sqlite3.Connection], R]) -> R:
+        """`work` in BEGIN IMMEDIATE ... COMMIT on the held connection; rolled back if it
+        raises, and the connection closed if the driver failed (it may be left in any state).
+
+        A plain call, not a context manager: a generator's setup was a tenth of the
+        bookkeeping of a one-event append."""
         with self._lock:
             driver = self._connection()
             try:
                 driver.execute("BEGIN IMMEDIATE")
-                yield driver
+                result = work(driver)
                 driver.execute("COMMIT")
             except BaseException as exc:
                 self._known = None      # the append may have updated it before failing
@@ -128,10 +135,11 @@ class AppendConnection:
                 if failed:
                     self._close()
                 raise
+            return result
 
     def _close(self) -> None:
         held, self._held, self._driver = self._held, None, None
-        if held is not None and self._pid == os.getpid():
+        if held is not None and self._pid == _PROCESS[0]:
             with contextlib.suppress(sqlite3.Error):
                 held.close()          # a detached connection is closed, not pooled
 

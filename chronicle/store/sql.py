@@ -257,9 +257,9 @@ class SqlEventStore(EventStore):
         careful path, as from `_write`'s fast path.
         """
         if self._held is not None and self._log_key is not None:
+            key = self._log_key[0]
             try:
-                with self._held.transaction() as driver:
-                    return self._append_held(driver, encoded, self._log_key[0])
+                return self._held.run(lambda driver: self._append_held(driver, encoded, key))
             except sqlite3.IntegrityError:
                 raise _Careful from None
             except sqlite3.Error:

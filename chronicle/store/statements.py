@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from chronicle.store.hashing import format_recorded_at
+from chronicle.store.hashing import format_recorded_at, utc_text
 from chronicle.store.records import StoredEvent
 from chronicle.store.schema import events_table as T
 
@@ -104,6 +104,8 @@ class InsertPlan:
         self._time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
         probe = uuid.UUID(int=0x0123456789ABCDEF0123456789ABCDEF)
         self._hex = self._uuid is not None and self._uuid(probe) == probe.hex
+        moment = dt.datetime(2026, 12, 6, 5, 4, 3, 21, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        self._iso = self._time is not None and self._time(moment) == utc_text(moment, "+00:00")
 
     def event_id(self, value: uuid.UUID) -> tuple[object, str]:
         """The event id as bound, and as the hash takes it (the hyphenated text); from the
@@ -126,7 +128,7 @@ class InsertPlan:
     def recorded_at_texts(self, value: dt.datetime) -> tuple[object, str]:
         """The recorded time as bound, and as the hash takes it (`format_recorded_at`): cut
         from the bound text where that is the same time with +00:00 (SQLite's)."""
-        bound = self.recorded_at(value)
-        if isinstance(bound, str) and bound.endswith("+00:00"):
+        if self._iso:       # SQLite's text, without the type's bind processor's calls
+            bound = utc_text(value, "+00:00")
             return bound, bound[:-6] + "Z"
-        return bound, format_recorded_at(value)
+        return self.recorded_at(value), format_recorded_at(value)
