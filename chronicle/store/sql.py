@@ -197,7 +197,7 @@ class SqlEventStore(EventStore):
 
     def append_streams(self, appends: Sequence[StreamAppend]) -> list[list[int]]:
         encoded = [(a, event_texts(a.events)) for a in appends]
-        ids = [e.event_id for a in appends for e in a.events]
+        ids = [e.event_id.int for a in appends for e in a.events]  # a UUID's hash is Python's
         self.check_present()
         if len(set(ids)) != len(ids):
             raise ValueError("an append carries the same event id twice")
