@@ -112,13 +112,15 @@ def event_texts(events: Iterable[NewEvent]) -> list[tuple[NewEvent, str, str]]:
 
 
 def _flat(value: Mapping[str, Any]) -> bool:
-    """Text keys and text or null values: equal flat mappings have the same canonical JSON."""
-    return (type(value) is dict and {*map(type, value)} <= _TEXT
-            and {*map(type, value.values())} <= _TEXT_OR_NULL)
+    """Text keys and text or null values: equal flat mappings have the same canonical JSON.
 
-
-_TEXT = {str}
-_TEXT_OR_NULL = {str, type(None)}
+    A loop, not sets of types: asked once per event of a batch, and twice as fast."""
+    if type(value) is not dict:
+        return False
+    for key, item in value.items():
+        if type(key) is not str or (type(item) is not str and item is not None):
+            return False
+    return True
 
 
 def format_recorded_at(moment: dt.datetime) -> str:
