@@ -111,7 +111,8 @@ def test_insert_plan_binds_as_sqlalchemy_and_hashes_as_documented(
     bind_id = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
     assert plan.recorded_at_texts(moment) == (
         bind_time(moment) if bind_time else moment, format_recorded_at(moment))
-    assert plan.event_ids(ids) == [(bind_id(i) if bind_id else i, str(i)) for i in ids]
+    assert plan.event_ids(ids) == ([bind_id(i) if bind_id else i for i in ids],
+                                   [str(i) for i in ids])
 
 
 @pytest.mark.parametrize("key", [None, b"secret key"])

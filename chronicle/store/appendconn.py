@@ -80,27 +80,30 @@ class AppendConnection:
         self._lock = threading.Lock()
         self._held: Any = None           # the detached pool proxy, which closes the driver's
         self._driver: sqlite3.Connection | None = None
+        self._cursor: sqlite3.Cursor | None = None   # reused: a cursor per statement costs
         self._pid = 0
         self._known: KnownState | None = None
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._driver is None or self._pid != _PROCESS[0]:   # a fork does not inherit it
+    def _connection(self) -> tuple[sqlite3.Connection, sqlite3.Cursor]:
+        # A fork does not inherit the connection.
+        if self._driver is None or self._cursor is None or self._pid != _PROCESS[0]:
             held = self._engine.raw_connection()
             held.detach()
             driver = held.dbapi_connection     # the driver's own (a detached proxy has no record)
             assert isinstance(driver, sqlite3.Connection)
             self._held, self._driver, self._pid = held, driver, _PROCESS[0]
+            self._cursor = driver.cursor()
             self._known = None
-        return self._driver
+        return self._driver, self._cursor
 
-    def state(self, driver: sqlite3.Connection, streams: Sequence[str]) -> KnownState:
-        """The append state for `streams`, inside `transaction` (whose lock makes it current):
+    def state(self, cursor: sqlite3.Cursor, streams: Sequence[str]) -> KnownState:
+        """The append state for `streams`, inside `run` (whose lock makes it current):
         remembered if no other connection committed since, read otherwise."""
-        version = driver.execute(SQLITE_DATA_VERSION).fetchone()[0]
+        version = cursor.execute(SQLITE_DATA_VERSION).fetchone()[0]
         known = self._known
         if known is None or known.data_version != version:
             versions, head, prev_hash, head_at = parse_append_state(
-                sqlite_append_state(driver, streams))
+                sqlite_append_state(cursor, streams))
             known = self._known = KnownState(version, dict.fromkeys(streams, 0) | versions,
                                              head, prev_hash, head_at)
             return known
@@ -108,21 +111,22 @@ class AppendConnection:
         if missing:
             if len(known.versions) + len(missing) > KNOWN_STREAMS:
                 known.versions.clear()
-            known.versions.update(sqlite_stream_versions(driver, missing))
+            known.versions.update(sqlite_stream_versions(cursor, missing))
         return known
 
-    def run(self, work: Callable[[sqlite3.Connection], R]) -> R:
-        """`work` in BEGIN IMMEDIATE ... COMMIT on the held connection; rolled back if it
-        raises, and the connection closed if the driver failed (it may be left in any state).
+    def run(self, work: Callable[[sqlite3.Cursor], R]) -> R:
+        """`work` on the held connection's cursor, in BEGIN IMMEDIATE ... COMMIT; rolled
+        back if it raises, and the connection closed if the driver failed (it may be left in
+        any state).
 
         A plain call, not a context manager: a generator's setup was a tenth of the
         bookkeeping of a one-event append."""
         with self._lock:
-            driver = self._connection()
+            driver, cursor = self._connection()
             try:
-                driver.execute("BEGIN IMMEDIATE")
-                result = work(driver)
-                driver.execute("COMMIT")
+                cursor.execute("BEGIN IMMEDIATE")
+                result = work(cursor)
+                cursor.execute("COMMIT")
             except BaseException as exc:
                 self._known = None      # the append may have updated it before failing
                 failed = (isinstance(exc, sqlite3.Error)
@@ -138,7 +142,7 @@ class AppendConnection:
             return result
 
     def _close(self) -> None:
-        held, self._held, self._driver = self._held, None, None
+        held, self._held, self._driver, self._cursor = self._held, None, None, None
         if held is not None and self._pid == _PROCESS[0]:
             with contextlib.suppress(sqlite3.Error):
                 held.close()          # a detached connection is closed, not pooled

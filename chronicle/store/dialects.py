@@ -317,7 +317,8 @@ def _sqlite_state_sql(streams: int) -> str:
 
 def sqlite_append_state(driver: Any, streams: Sequence[str]) -> AppendState:
     """The append state (see AppendState) by a query on a sqlite3 connection, whose statement
-    cache keeps it compiled; recorded times come back as the ISO text SQLite keeps."""
+    cache keeps it compiled (a connection or a cursor); recorded times come back as the ISO text
+    SQLite keeps."""
     rows = driver.execute(_sqlite_state_sql(len(streams)), tuple(streams)).fetchall()
     return [(stream, number, hash_, dt.datetime.fromisoformat(moment) if moment else None)
             for stream, number, hash_, moment in rows]

@@ -259,7 +259,7 @@ class SqlEventStore(EventStore):
         if self._held is not None and self._log_key is not None:
             key = self._log_key[0]
             try:
-                return self._held.run(lambda driver: self._append_held(driver, encoded, key))
+                return self._held.run(lambda cursor: self._append_held(cursor, encoded, key))
             except sqlite3.IntegrityError:
                 raise _Careful from None
             except sqlite3.Error:
@@ -272,17 +272,17 @@ class SqlEventStore(EventStore):
         except (sa.exc.OperationalError, sa.exc.InterfaceError):
             return self._write(lambda c: self._append_all(c, encoded, careful=False))
 
-    def _append_held(self, driver: sqlite3.Connection,
+    def _append_held(self, cursor: sqlite3.Cursor,
                      encoded: list[tuple[StreamAppend, Encoded]], key: bytes | None
                      ) -> list[list[int]]:
         """`_append_all`'s fast path on the held connection, in its write transaction: the
         state query and the INSERT straight on the driver, with statements it caches."""
         assert self._held is not None
-        known = self._held.state(driver, [a.stream_id for a, enc in encoded if enc])
+        known = self._held.state(cursor, [a.stream_id for a, enc in encoded if enc])
         rows, results, recorded_at = self._rows(
             encoded, (known.versions, known.head, known.prev_hash, known.head_at), key, {},
             careful=False)   # updates known.versions
-        driver.executemany(self._insert.sql, rows)
+        cursor.executemany(self._insert.sql, rows)
         known.moved(rows[-1][0], rows[-1][-1], recorded_at)
         return results
 
@@ -384,17 +384,18 @@ class SqlEventStore(EventStore):
 
         `when` is the recorded time as bound and as hashed (`InsertPlan.recorded_at_texts`)."""
         bound_at, hashed_at = when
-        ids = self._insert.event_ids([event.event_id for event, _, _ in enc])
+        bound, texts = self._insert.event_ids([event.event_id for event, _, _ in enc])
         hashes = stream_hashes(
             prev_hash, head, stream_id, version, hashed_at,
             [(text, event.type, event.schema_version, payload_json, metadata_json)
-             for (event, payload_json, metadata_json), (_, text) in zip(enc, ids, strict=True)],
+             for (event, payload_json, metadata_json), text in zip(enc, texts, strict=True)],
             key)
-        rows += [(head + offset, stream_id, version + offset, bound, event.type,
+        delta = version - head
+        rows += [(position, stream_id, position + delta, event_id, event.type,
                   event.schema_version, bound_at, payload_json, metadata_json, prev, hash_)
-                 for offset, ((event, payload_json, metadata_json), (bound, _), prev, hash_)
-                 in enumerate(zip(enc, ids, [prev_hash, *hashes[:-1]], hashes, strict=True),
-                                start=1)]
+                 for position, ((event, payload_json, metadata_json), event_id, prev, hash_)
+                 in enumerate(zip(enc, bound, [prev_hash, *hashes[:-1]], hashes, strict=True),
+                              start=head + 1)]
         return hashes[-1]
 
     def _retry_of(self, append: StreamAppend, enc: Encoded,

@@ -115,12 +115,14 @@ class InsertPlan:
             return h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         return (self._uuid(value) if self._uuid else value), str(value)
 
-    def event_ids(self, values: Iterable[uuid.UUID]) -> list[tuple[object, str]]:
-        """`event_id` of each value, in one call (`value.hex` inlined: a property)."""
+    def event_ids(self, values: Iterable[uuid.UUID]) -> tuple[list[Any], list[str]]:
+        """`event_id` of each value, as two lists (bound, text), in one call (`value.hex`
+        inlined: a property)."""
         if not self._hex:
-            return [self.event_id(value) for value in values]
-        return [(h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-                for h in [f"{value.int:032x}" for value in values]]
+            pairs = [self.event_id(value) for value in values]
+            return [bound for bound, _ in pairs], [text for _, text in pairs]
+        bound = [f"{value.int:032x}" for value in values]
+        return bound, [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in bound]
 
     def recorded_at(self, value: dt.datetime) -> object:
         return self._time(value) if self._time else value
