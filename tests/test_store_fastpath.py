@@ -21,7 +21,14 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chronicle.store import NewEvent, SqlEventStore, StoreUnavailable, StreamAppend, open_store
+from chronicle.store import (
+    ConcurrencyError,
+    NewEvent,
+    SqlEventStore,
+    StoreUnavailable,
+    StreamAppend,
+    open_store,
+)
 from chronicle.store.hashing import (
     canonical_json_text,
     event_texts,
@@ -30,6 +37,7 @@ from chronicle.store.hashing import (
     utc_text,
 )
 from chronicle.store.schema import events_table as T
+from chronicle.store.statements import InsertPlan
 
 
 def dumps(value: object) -> str:
@@ -88,6 +96,23 @@ def test_utc_text_is_the_strftime_text(moment: dt.datetime) -> None:
     utc = moment.astimezone(dt.UTC)
     assert format_recorded_at(moment) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert utc_text(moment, "+00:00") == utc.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "postgresql+psycopg://"])
+@given(moment=st.datetimes(min_value=dt.datetime(1, 1, 1, 12), timezones=st.timezones()),
+       ids=st.lists(st.uuids(), max_size=3))
+def test_insert_plan_binds_as_sqlalchemy_and_hashes_as_documented(
+        url: str, moment: dt.datetime, ids: list[uuid.UUID]) -> None:
+    """The append's shortcuts (one time text cut two ways, event ids in one call) give the
+    values SQLAlchemy's own types bind and the texts the chain's definition hashes."""
+    dialect = sa.create_engine(url).dialect
+    plan = InsertPlan(dialect)
+    bind_time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
+    bind_id = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
+    assert plan.recorded_at_texts(moment) == (
+        bind_time(moment) if bind_time else moment, format_recorded_at(moment))
+    assert plan.event_ids(ids) == ([bind_id(i) if bind_id else i for i in ids],
+                                   [str(i) for i in ids])
 
 
 @pytest.mark.parametrize("key", [None, b"secret key"])
@@ -156,6 +181,34 @@ def test_held_and_portable_appends_interleave_into_one_chain(sqlite_url: str) ->
         assert first.head() == 12
         report = second.verify()
         assert report.ok and report.checked == 12, report.reason
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_held_connection_s_remembered_state_yields_to_another_connection_s_commit(
+        sqlite_url: str) -> None:
+    """What a held connection remembers of the log (head, stream versions) is dropped when
+    another connection commits: the next append reads the state afresh and stays on the
+    held connection (a stale memory would send it to the careful path, which forgets it), and
+    a stream moved elsewhere is a conflict, not an overwrite."""
+    first, second = open_store(sqlite_url), open_store(sqlite_url)
+    try:
+        first.append("s", [NewEvent(type="T", payload={"n": 0})], 0)
+        first.append("s", [NewEvent(type="T", payload={"n": 1})], 1)   # held: remembers s=2
+        second.append("s", [NewEvent(type="T", payload={"n": 2})], 2)
+        second.append("s", [NewEvent(type="T", payload={"n": 3})], 3)
+        assert first.append("s", [NewEvent(type="T", payload={"n": 4})], 4) == [5]
+        known = first._held._known if first._held is not None else None
+        assert known is not None and (known.head, known.versions) == (5, {"s": 5})
+        second.append("s", [NewEvent(type="T", payload={"n": 5})], 5)
+        with pytest.raises(ConcurrencyError) as raised:
+            first.append("s", [NewEvent(type="T", payload={"n": 6})], 5)
+        assert raised.value.actual == 6
+        assert first.append("other", [NewEvent(type="T", payload={})], 0) == [7]
+        assert first.head() == 7 and first.stream_version("s") == 6
+        report = second.verify()
+        assert report.ok and report.checked == 7, report.reason
     finally:
         first.close()
         second.close()

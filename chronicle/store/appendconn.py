@@ -7,20 +7,40 @@ file takes one driver connection out of the pool (`detach`), configured by the e
 connect hooks (WAL, synchronous, busy timeout), and appends on it under a lock. Any driver
 error closes it (the next append opens another) and sends the append to the portable path,
 which retries a busy database and names an unreachable one.
+
+The held connection also remembers what its own appends left (`KnownState`: the head, and
+the versions of the streams it read or wrote), so the next append reads only the versions
+of streams it has not seen, instead of the head and every stream's version. `PRAGMA
+data_version`, read under the write lock, says whether another connection committed since:
+then the memory is dropped and the state is read in full.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
+from chronicle.store.dialects import (
+    SQLITE_DATA_VERSION,
+    parse_append_state,
+    sqlite_append_state,
+    sqlite_stream_versions,
+)
+
 MEMORY_MARKERS = (":memory:", "mode=memory")
+R = TypeVar("R")
+KNOWN_STREAMS = 50_000    # stream versions remembered at most (then forgotten, and read again)
+
+_PROCESS = [os.getpid()]
+"""This process's id, kept current across forks (getpid is a system call per append)."""
+os.register_at_fork(after_in_child=lambda: _PROCESS.__setitem__(0, os.getpid()))
 
 
 def holds_connections(engine: Engine) -> bool:
@@ -32,6 +52,26 @@ def holds_connections(engine: Engine) -> bool:
             and not any(marker in database or marker in query for marker in MEMORY_MARKERS))
 
 
+class KnownState:
+    """The log as this connection's last commit left it: valid while `data_version` holds.
+
+    `versions` maps each stream the connection read or wrote to its version (0: no events);
+    an append updates it in place, and one that fails makes the connection forget it all.
+    """
+
+    __slots__ = ("data_version", "head", "head_at", "prev_hash", "versions")
+
+    def __init__(self, data_version: int, versions: dict[str, int], head: int, prev_hash: str,
+                 head_at: dt.datetime | None) -> None:
+        self.data_version = data_version
+        self.versions = versions
+        self.head, self.prev_hash, self.head_at = head, prev_hash, head_at
+
+    def moved(self, head: int, prev_hash: str, head_at: dt.datetime) -> None:
+        """The head after an append on this connection (its commit leaves data_version as is)."""
+        self.head, self.prev_hash, self.head_at = head, prev_hash, head_at
+
+
 class AppendConnection:
     """One driver connection per store and process, used by one thread at a time."""
 
@@ -40,28 +80,55 @@ class AppendConnection:
         self._lock = threading.Lock()
         self._held: Any = None           # the detached pool proxy, which closes the driver's
         self._driver: sqlite3.Connection | None = None
+        self._cursor: sqlite3.Cursor | None = None   # reused: a cursor per statement costs
         self._pid = 0
+        self._known: KnownState | None = None
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._driver is None or self._pid != os.getpid():   # a fork does not inherit it
+    def _connection(self) -> tuple[sqlite3.Connection, sqlite3.Cursor]:
+        # A fork does not inherit the connection.
+        if self._driver is None or self._cursor is None or self._pid != _PROCESS[0]:
             held = self._engine.raw_connection()
             held.detach()
             driver = held.dbapi_connection     # the driver's own (a detached proxy has no record)
             assert isinstance(driver, sqlite3.Connection)
-            self._held, self._driver, self._pid = held, driver, os.getpid()
-        return self._driver
+            self._held, self._driver, self._pid = held, driver, _PROCESS[0]
+            self._cursor = driver.cursor()
+            self._known = None
+        return self._driver, self._cursor
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT on the held connection; rolled back if the block raises,
-        and closed if the driver failed (it may be left in any state)."""
+    def state(self, cursor: sqlite3.Cursor, streams: Sequence[str]) -> KnownState:
+        """The append state for `streams`, inside `run` (whose lock makes it current):
+        remembered if no other connection committed since, read otherwise."""
+        version = cursor.execute(SQLITE_DATA_VERSION).fetchone()[0]
+        known = self._known
+        if known is None or known.data_version != version:
+            versions, head, prev_hash, head_at = parse_append_state(
+                sqlite_append_state(cursor, streams))
+            known = self._known = KnownState(version, dict.fromkeys(streams, 0) | versions,
+                                             head, prev_hash, head_at)
+            return known
+        missing = [stream for stream in streams if stream not in known.versions]
+        if missing:
+            if len(known.versions) + len(missing) > KNOWN_STREAMS:
+                known.versions.clear()
+            known.versions.update(sqlite_stream_versions(cursor, missing))
+        return known
+
+    def run(self, work: Callable[[sqlite3.Cursor], R]) -> R:
+        """`work` on the held connection's cursor, in BEGIN IMMEDIATE ... COMMIT; rolled
+        back if it raises, and the connection closed if the driver failed (it may be left in
+        any state).
+
+        A plain call, not a context manager: a generator's setup was a tenth of the
+        bookkeeping of a one-event append."""
         with self._lock:
-            driver = self._connection()
+            driver, cursor = self._connection()
             try:
-                driver.execute("BEGIN IMMEDIATE")
-                yield driver
-                driver.execute("COMMIT")
+                cursor.execute("BEGIN IMMEDIATE")
+                result = work(cursor)
+                cursor.execute("COMMIT")
             except BaseException as exc:
+                self._known = None      # the append may have updated it before failing
                 failed = (isinstance(exc, sqlite3.Error)
                           and not isinstance(exc, sqlite3.IntegrityError))
                 if not failed and driver.in_transaction:
@@ -72,10 +139,11 @@ class AppendConnection:
                 if failed:
                     self._close()
                 raise
+            return result
 
     def _close(self) -> None:
-        held, self._held, self._driver = self._held, None, None
-        if held is not None and self._pid == os.getpid():
+        held, self._held, self._driver, self._cursor = self._held, None, None, None
+        if held is not None and self._pid == _PROCESS[0]:
             with contextlib.suppress(sqlite3.Error):
                 held.close()          # a detached connection is closed, not pooled
 

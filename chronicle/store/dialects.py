@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from chronicle.files import locked
 from chronicle.store import bulkwrite
-from chronicle.store.hashing import utc_text
+from chronicle.store.hashing import GENESIS_HASH, utc_text
 from chronicle.store.heldlocks import AdvisoryLock, AlwaysHeld, FileHeldLock, HeldLock
 from chronicle.store.records import TABLE_NAME
 
@@ -41,6 +41,12 @@ SQLITE_APPEND_STATE = (
     f"UNION ALL SELECT * FROM (SELECT NULL, position, hash, recorded_at FROM {TABLE_NAME} "
     "ORDER BY position DESC LIMIT 1)"
 )
+SQLITE_STREAM_VERSIONS = (
+    f"SELECT stream_id, max(stream_version) FROM {TABLE_NAME} "
+    "WHERE stream_id IN ({marks}) GROUP BY stream_id"
+)
+SQLITE_DATA_VERSION = "PRAGMA data_version"
+"""Changes when another connection commits to the database, not when this one does."""
 PG_LOCKED_STATE = (
     f"LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE; "
     f"SELECT stream_id, max(stream_version), NULL::varchar, NULL::timestamptz "
@@ -311,10 +317,38 @@ def _sqlite_state_sql(streams: int) -> str:
 
 def sqlite_append_state(driver: Any, streams: Sequence[str]) -> AppendState:
     """The append state (see AppendState) by a query on a sqlite3 connection, whose statement
-    cache keeps it compiled; recorded times come back as the ISO text SQLite keeps."""
+    cache keeps it compiled (a connection or a cursor); recorded times come back as the ISO text
+    SQLite keeps."""
     rows = driver.execute(_sqlite_state_sql(len(streams)), tuple(streams)).fetchall()
     return [(stream, number, hash_, dt.datetime.fromisoformat(moment) if moment else None)
             for stream, number, hash_, moment in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_versions_sql(streams: int) -> str:
+    return SQLITE_STREAM_VERSIONS.format(marks=", ".join("?" * streams))
+
+
+def sqlite_stream_versions(driver: Any, streams: Sequence[str]) -> dict[str, int]:
+    """The streams' versions on a sqlite3 connection (0 for a stream with no events), without
+    the head: for an append that knows the head already (chronicle/store/appendconn.py)."""
+    versions = dict.fromkeys(streams, 0)
+    versions.update(driver.execute(_sqlite_versions_sql(len(streams)), tuple(streams)))
+    return versions
+
+
+def parse_append_state(rows: AppendState) -> tuple[dict[str, int], int, str,
+                                                   dt.datetime | None]:
+    """The streams' versions and the head's position, hash and time (0, the plain genesis
+    hash and None for an empty log)."""
+    versions: dict[str, int] = {}
+    head, prev_hash, head_at = 0, GENESIS_HASH, None
+    for stream_id, number, hash_, moment in rows:
+        if stream_id is None:
+            head, prev_hash, head_at = number, hash_, moment
+        else:
+            versions[stream_id] = number
+    return versions, head, prev_hash, head_at
 
 
 class PostgresDialect(StoreDialect):

@@ -27,8 +27,8 @@ from chronicle.store.dialects import (
     SQLITE_STATE_STREAMS,
     WRITE_OPTION,
     StoreDialect,
+    parse_append_state,
     retried_if_lost,
-    sqlite_append_state,
 )
 from chronicle.store.engine import create_store_engine, mask_url
 from chronicle.store.hashing import (
@@ -36,7 +36,6 @@ from chronicle.store.hashing import (
     KeyMismatch,
     chain_key_from_env,
     event_texts,
-    format_recorded_at,
     genesis_hash,
     key_for_log,
     stream_hashes,
@@ -198,7 +197,7 @@ class SqlEventStore(EventStore):
 
     def append_streams(self, appends: Sequence[StreamAppend]) -> list[list[int]]:
         encoded = [(a, event_texts(a.events)) for a in appends]
-        ids = [e.event_id for a in appends for e in a.events]
+        ids = [e.event_id.int for a in appends for e in a.events]  # a UUID's hash is Python's
         self.check_present()
         if len(set(ids)) != len(ids):
             raise ValueError("an append carries the same event id twice")
@@ -258,9 +257,9 @@ class SqlEventStore(EventStore):
         careful path, as from `_write`'s fast path.
         """
         if self._held is not None and self._log_key is not None:
+            key = self._log_key[0]
             try:
-                with self._held.transaction() as driver:
-                    return self._append_held(driver, encoded, self._log_key[0])
+                return self._held.run(lambda cursor: self._append_held(cursor, encoded, key))
             except sqlite3.IntegrityError:
                 raise _Careful from None
             except sqlite3.Error:
@@ -273,15 +272,18 @@ class SqlEventStore(EventStore):
         except (sa.exc.OperationalError, sa.exc.InterfaceError):
             return self._write(lambda c: self._append_all(c, encoded, careful=False))
 
-    def _append_held(self, driver: sqlite3.Connection,
+    def _append_held(self, cursor: sqlite3.Cursor,
                      encoded: list[tuple[StreamAppend, Encoded]], key: bytes | None
                      ) -> list[list[int]]:
         """`_append_all`'s fast path on the held connection, in its write transaction: the
         state query and the INSERT straight on the driver, with statements it caches."""
-        streams = list(dict.fromkeys(a.stream_id for a, enc in encoded if enc))
-        state = sqlite_append_state(driver, streams)
-        rows, results = self._rows(encoded, state, key, {}, careful=False)
-        driver.executemany(self._insert.sql, rows)
+        assert self._held is not None
+        known = self._held.state(cursor, [a.stream_id for a, enc in encoded if enc])
+        rows, results, recorded_at = self._rows(
+            encoded, (known.versions, known.head, known.prev_hash, known.head_at), key, {},
+            careful=False)   # updates known.versions
+        cursor.executemany(self._insert.sql, rows)
+        known.moved(rows[-1][0], rows[-1][-1], recorded_at)
         return results
 
     def _append(self, conn: Connection, stream_id: str, encoded: Encoded,
@@ -310,7 +312,8 @@ class SqlEventStore(EventStore):
             state = self.dialect.locked_state(
                 conn, streams, lambda c: self._state_rows(c, streams), adding)
         key = self._key_for_append(conn)
-        rows, results = self._rows(encoded, state, key, existing, careful=careful)
+        rows, results, _ = self._rows(encoded, self._state(state), key, existing,
+                                      careful=careful)
         if rows:
             self.dialect.insert_appended(conn, self._insert.sql, self._insert.names, rows)
             self._log_key = (key,)   # the log now holds a row in this mode
@@ -318,17 +321,22 @@ class SqlEventStore(EventStore):
                 self.dialect.after_append(conn, rows[-1][0])
         return results
 
-    def _rows(self, encoded: list[tuple[StreamAppend, Encoded]], state: list[tuple[Any, ...]],
-              key: bytes | None, existing: dict[uuid.UUID, Row[Any]], *, careful: bool
-              ) -> tuple[list[tuple[Any, ...]], list[list[int]]]:
-        """The rows to insert after the append `state` (see APPEND_STATE), chained in the
-        log's mode, and each append's positions (stored ones for a retry)."""
-        versions, head, prev_hash, head_at = self._state(state)
+    def _rows(self, encoded: list[tuple[StreamAppend, Encoded]],
+              state: tuple[dict[str, int], int, str, dt.datetime | None], key: bytes | None,
+              existing: dict[uuid.UUID, Row[Any]], *, careful: bool
+              ) -> tuple[list[tuple[Any, ...]], list[list[int]], dt.datetime]:
+        """The rows to insert after the append `state` (see `_state`), chained in the log's
+        mode, each append's positions (stored ones for a retry) and the rows' recorded time.
+
+        The streams' versions in `state` are updated in place to the versions after it."""
+        versions, head, prev_hash, head_at = state
         if head == 0:
             prev_hash = genesis_hash(key)
         # Never before the head: times along the log stay ordered even if the clock steps
         # back, which is what lets `position_at` search by position.
-        recorded_at = max(dt.datetime.now(dt.UTC), head_at) if head_at else dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC)
+        recorded_at = max(now, head_at) if head_at else now
+        when = self._insert.recorded_at_texts(recorded_at)
         rows: list[tuple[Any, ...]] = []
         results: list[list[int]] = []
         for append, enc in encoded:
@@ -340,12 +348,12 @@ class SqlEventStore(EventStore):
                 results.append(replay)
                 continue
             actual = versions.get(append.stream_id, 0)
-            prev_hash = self._chain(rows, append.stream_id, enc, head, actual, recorded_at,
-                                    prev_hash, key)
+            prev_hash = self._chain(rows, append.stream_id, enc, head, actual, when, prev_hash,
+                                    key)
             versions[append.stream_id] = actual + len(enc)
             results.append(list(range(head + 1, head + len(enc) + 1)))
             head += len(enc)
-        return rows, results
+        return rows, results, recorded_at
 
     def _key_for_append(self, conn: Connection) -> bytes | None:
         """The key this log's chain is hashed with (None: plain), checked against ours.
@@ -370,23 +378,25 @@ class SqlEventStore(EventStore):
             return self._key_for_append(conn)
 
     def _chain(self, rows: list[tuple[Any, ...]], stream_id: str, enc: Encoded, head: int,
-               version: int, recorded_at: dt.datetime, prev_hash: str,
+               version: int, when: tuple[object, str], prev_hash: str,
                key: bytes | None) -> str:
-        """Add one stream's rows, each hashed over the one before; returns the last hash."""
-        when = self._insert.recorded_at(recorded_at)
-        ids = [self._insert.event_id(event.event_id) for event, _, _ in enc]
+        """Add one stream's rows, each hashed over the one before; returns the last hash.
+
+        `when` is the recorded time as bound and as hashed (`InsertPlan.recorded_at_texts`)."""
+        bound_at, hashed_at = when
+        bound, texts = self._insert.event_ids([event.event_id for event, _, _ in enc])
         hashes = stream_hashes(
-            prev_hash, head, stream_id, version, format_recorded_at(recorded_at),
+            prev_hash, head, stream_id, version, hashed_at,
             [(text, event.type, event.schema_version, payload_json, metadata_json)
-             for (event, payload_json, metadata_json), (_, text) in zip(enc, ids, strict=True)],
+             for (event, payload_json, metadata_json), text in zip(enc, texts, strict=True)],
             key)
-        for offset, ((event, payload_json, metadata_json), (bound, _), hash_) in enumerate(
-                zip(enc, ids, hashes, strict=True), start=1):
-            rows.append((head + offset, stream_id, version + offset, bound, event.type,
-                         event.schema_version, when, payload_json, metadata_json, prev_hash,
-                         hash_))
-            prev_hash = hash_
-        return prev_hash
+        delta = version - head
+        rows += [(position, stream_id, position + delta, event_id, event.type,
+                  event.schema_version, bound_at, payload_json, metadata_json, prev, hash_)
+                 for position, ((event, payload_json, metadata_json), event_id, prev, hash_)
+                 in enumerate(zip(enc, bound, [prev_hash, *hashes[:-1]], hashes, strict=True),
+                              start=head + 1)]
+        return hashes[-1]
 
     def _retry_of(self, append: StreamAppend, enc: Encoded,
                   existing: dict[uuid.UUID, Row[Any]], versions: dict[str, int], *,
@@ -457,14 +467,7 @@ class SqlEventStore(EventStore):
     def _state(rows: list[tuple[Any, ...]]
                ) -> tuple[dict[str, int], int, str, dt.datetime | None]:
         """The streams' versions and the head's position, hash and time."""
-        versions: dict[str, int] = {}
-        head, prev_hash, head_at = 0, GENESIS_HASH, None
-        for stream_id, number, hash_, moment in rows:
-            if stream_id is None:
-                head, prev_hash, head_at = number, hash_, moment
-            else:
-                versions[stream_id] = number
-        return versions, head, prev_hash, head_at
+        return parse_append_state(rows)
 
     # -- reads ----------------------------------------------------------------------------
 

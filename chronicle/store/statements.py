@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from chronicle.store.hashing import format_recorded_at, utc_text
 from chronicle.store.records import StoredEvent
 from chronicle.store.schema import events_table as T
 
@@ -103,6 +104,8 @@ class InsertPlan:
         self._time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
         probe = uuid.UUID(int=0x0123456789ABCDEF0123456789ABCDEF)
         self._hex = self._uuid is not None and self._uuid(probe) == probe.hex
+        moment = dt.datetime(2026, 12, 6, 5, 4, 3, 21, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        self._iso = self._time is not None and self._time(moment) == utc_text(moment, "+00:00")
 
     def event_id(self, value: uuid.UUID) -> tuple[object, str]:
         """The event id as bound, and as the hash takes it (the hyphenated text); from the
@@ -112,5 +115,22 @@ class InsertPlan:
             return h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         return (self._uuid(value) if self._uuid else value), str(value)
 
+    def event_ids(self, values: Iterable[uuid.UUID]) -> tuple[list[Any], list[str]]:
+        """`event_id` of each value, as two lists (bound, text), in one call (`value.hex`
+        inlined: a property)."""
+        if not self._hex:
+            pairs = [self.event_id(value) for value in values]
+            return [bound for bound, _ in pairs], [text for _, text in pairs]
+        bound = [f"{value.int:032x}" for value in values]
+        return bound, [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in bound]
+
     def recorded_at(self, value: dt.datetime) -> object:
         return self._time(value) if self._time else value
+
+    def recorded_at_texts(self, value: dt.datetime) -> tuple[object, str]:
+        """The recorded time as bound, and as the hash takes it (`format_recorded_at`): cut
+        from the bound text where that is the same time with +00:00 (SQLite's)."""
+        if self._iso:       # SQLite's text, without the type's bind processor's calls
+            bound = utc_text(value, "+00:00")
+            return bound, bound[:-6] + "Z"
+        return self.recorded_at(value), format_recorded_at(value)
