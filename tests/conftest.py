@@ -71,6 +71,23 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_database_url(postgres_server: str) -> Iterator[str]:
+    """A fresh database of its own, for a test that sees database-wide state (NOTIFY channels):
+    under `pytest -n 2` the other worker's schemas share the server's `test` database."""
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {database}")
+    try:
+        yield sa.make_url(postgres_server).set(database=database).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.dispose()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'chronicle.db'}"
 
