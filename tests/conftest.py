@@ -25,6 +25,13 @@ POSTGRES_URL = os.environ.get("CHRONICLE_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("CHRONICLE_REQUIRE_POSTGRES") == "1"
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A `pytest -n 2` worker starts with COLUMNS=80 and LINES=24 that a serial run never has;
+    # the CLI's module-level rich consoles would freeze that width at import, so in-process CLI
+    # tests (CliRunner, COLUMNS=200) would see an 80-column table. Tests set widths themselves.
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
 
 def _postgres_reachable() -> str | None:
     engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
