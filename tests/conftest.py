@@ -25,6 +25,13 @@ POSTGRES_URL = os.environ.get("CHRONICLE_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("CHRONICLE_REQUIRE_POSTGRES") == "1"
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A `pytest -n 2` worker starts with COLUMNS=80 and LINES=24 that a serial run never has;
+    # the CLI's module-level rich consoles would freeze that width at import, so in-process CLI
+    # tests (CliRunner, COLUMNS=200) would see an 80-column table. Tests set widths themselves.
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
 
 def _postgres_reachable() -> str | None:
     engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
@@ -68,6 +75,23 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     """A fresh schema per test."""
     with fresh_schema(postgres_server) as url:
         yield url
+
+
+@pytest.fixture
+def postgres_database_url(postgres_server: str) -> Iterator[str]:
+    """A fresh database of its own, for a test that sees database-wide state (NOTIFY channels):
+    under `pytest -n 2` the other worker's schemas share the server's `test` database."""
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {database}")
+    try:
+        yield sa.make_url(postgres_server).set(database=database).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.dispose()
 
 
 @pytest.fixture

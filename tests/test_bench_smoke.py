@@ -49,7 +49,8 @@ def _assert_measured(row: dict[str, object]) -> None:
     assert isinstance(ratio, float) and math.isfinite(ratio) and ratio > 0
 
 
-@pytest.mark.slow  # about a minute: left out of the quick subset
+@pytest.mark.slow  # about two minutes: left out of the quick subset
+@pytest.mark.timeout(600)  # it shares 2 cores with the other test worker (pytest -n 2)
 def test_quick_bench_reports_every_row_with_numbers(tmp_path: Path,
                                                     request: pytest.FixtureRequest) -> None:
     postgres = _postgres_or_none(request)
@@ -61,7 +62,7 @@ def test_quick_bench_reports_every_row_with_numbers(tmp_path: Path,
     # measured the caller's empty database (a 1 KB feed) instead of the one the bench made.
     caller = tmp_path / "caller.db"
     env = {"CHRONICLE_DATABASE_URL": f"sqlite:///{caller}", "CHRONICLE_FEED__MAIN_SIZE": "1"}
-    result = run_cli(*args, env=env, timeout=300)
+    result = run_cli(*args, env=env, timeout=570)
     assert result.code == 0, result.stderr[-3000:]
     assert not caller.exists(), "the bench touched the caller's database"
     assert "appends" in result.stderr           # progress went to stderr

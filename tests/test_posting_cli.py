@@ -227,8 +227,10 @@ def test_two_replicas_the_leader_killed_before_nine_the_other_posts_once(
     x_api.script(x_api.responses.created(), x_api.responses.created())
     config = write_config(tmp_path, postgres_url, channels=["outbox", "x"],
                           extra=f'x_api_base_url = "{x_api.base_url}"', load_on_start=False)
+    # The leader's clock starts 76 s before nine: both replicas start up (slow under load)
+    # and the leader is killed before it could post (at 08:59:44 it once posted first).
     first = Service(["serve", "--port", str(free_port())], env_for(
-        config, CHRONICLE_FAKE_NOW="2027-01-27T08:59:44+08:00", **ENVIRON))
+        config, CHRONICLE_FAKE_NOW="2027-01-27T08:58:44+08:00", **ENVIRON))
     second: Service | None = None
     try:
         wait_for(lambda: first.said("scheduler: leading"), 60, "the first replica to lead")

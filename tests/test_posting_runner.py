@@ -12,9 +12,10 @@ import sqlalchemy as sa
 
 from chronicle.posting import events as ev
 from chronicle.posting.clock import ShiftedClock, clock_from_env
-from chronicle.posting.leadership import FileLeadership, leadership_for
+from chronicle.posting.leadership import LOCK_NAME, FileLeadership, leadership_for
 from chronicle.posting.runner import SchedulerHandle, start_scheduler
 from chronicle.store import SqlEventStore, open_store
+from chronicle.store.heldlocks import _KEY, LOCK_CLASS
 from tests.test_posting_support import (
     FORTIETH,
     RELATIONS,
@@ -62,11 +63,14 @@ def test_a_dead_leaders_connection_frees_the_lock(postgres_url: str) -> None:
     try:
         first, second = leadership_for(store.engine), leadership_for(store.engine)
         assert first.try_acquire()
-        with store.engine.connect() as admin:
-            admin.execute(sa.text(
+        with store.engine.connect() as admin:   # only this schema's leader: tests run in parallel
+            killed = admin.execute(sa.text(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND granted"))
+                "WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND granted "
+                f"AND classid = :cls AND objsubid = 2 AND objid::bigint = ({_KEY}::bigint "
+                "& 4294967295)"), {"cls": LOCK_CLASS, "name": LOCK_NAME}).scalars().all()
             admin.commit()
+        assert killed == [True], killed
         assert wait_for(second.try_acquire, 5)
         assert not first.still_held()
         second.release()

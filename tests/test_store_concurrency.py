@@ -180,14 +180,15 @@ def test_the_append_state_query_is_never_a_cached_generic_plan(postgres_url: str
 
 @pytest.mark.postgres
 def test_listeners_hear_each_committed_append_with_its_new_head_and_nothing_else(
-        postgres_url: str) -> None:
+        postgres_database_url: str) -> None:
     """The NOTIFY rides with the lock and state query, before the insert: it must still be
-    delivered only for appends that commit, carrying the head after them."""
+    delivered only for appends that commit, carrying the head after them. In a database of
+    its own: the channel is database-wide, and another test's appends would be heard too."""
     import psycopg
 
     from chronicle.store.dialects import NOTIFY_CHANNEL
 
-    store = open_store(postgres_url)
+    store = open_store(postgres_database_url)
     listener = psycopg.connect(store.engine.url.set(drivername="postgresql")
                                .render_as_string(hide_password=False), autocommit=True)
     try:

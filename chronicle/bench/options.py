@@ -18,6 +18,7 @@ class Sizes:
     page_milestones: tuple[int, ...]
     export_milestones: tuple[int, ...]
     wrk_seconds: int
+    served_milestones: int = 500   # the serve group's chronicle (its main feed: the newest 50)
     runs: int = 3
     catch_up_repeats: int = 20   # single-event catch-ups per run
     export_runs: int = 3         # a first export of 10,000 milestones writes 10,000+ files
@@ -30,7 +31,7 @@ FULL = Sizes(batch_events=100_000, single_events=10_000, rebuild_events=1_000_00
 QUICK = Sizes(batch_events=5_000, single_events=500, rebuild_events=20_000,
               catch_up_logs=(1_000, 5_000, 20_000), feed_milestones=(1_000, 5_000),
               page_milestones=(200, 1_000), export_milestones=(100, 500),
-              wrk_seconds=1, catch_up_repeats=10)
+              wrk_seconds=1, served_milestones=100, catch_up_repeats=10)
 BATCH = 100
 
 

@@ -112,7 +112,8 @@ def _catch_up_rows(options: BenchOptions, work: Path, ready: dict[int, SqlEventS
 def _serve(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
     seconds = options.sizes.wrk_seconds
     try:
-        result.rows += serving.measure(work / "serve", seconds, options.sizes.runs, say)
+        result.rows += serving.measure(work / "serve", seconds, options.sizes.runs, say,
+                                       options.sizes.served_milestones)
         result.notes.append(f"serve: `chronicle serve` with default server settings, and each "
                             f"alternative (serve.*.rps.<name> in --json), vs nginx (1 worker, "
                             f"static file, ETag), wrk 2 threads, 32 connections, {seconds} s "

@@ -29,7 +29,6 @@ from chronicle.bench.figures import Row, Sample, Say, Target
 from chronicle.bench.logs import generate_log
 
 FEED_PATH = "/feeds/milestones.atom"
-SERVED_MILESTONES = 500
 TARGETS = {200: 0.6, 304: 0.45}  # issue 21: with the default settings
 WRK = ("-t2", "-c32")
 NGINX_CONF = """daemon off;
@@ -171,10 +170,25 @@ def _command(choice: ServerChoice, config: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "chronicle", "--config", str(config), "-q", "serve"]
 
 
+@dataclass(frozen=True, slots=True)
+class Launched:
+    """A server process started but perhaps not answering yet (see `wait_ready`)."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+
+
+def wait_ready(server: Launched) -> str:
+    """The server's feed URL once it answers; its first render draws every card (slow under
+    load), so the app servers are all launched before any is waited for."""
+    _wait_ready(server.url, server.proc, timeout=300)
+    return server.url
+
+
 @contextlib.contextmanager
 def chronicle_server(directory: Path, database: Path,
-                     choice: ServerChoice = DEFAULT) -> Iterator[str]:
-    """The app served as `choice` says, on the chronicle at `database`; yields the feed's URL."""
+                     choice: ServerChoice = DEFAULT) -> Iterator[Launched]:
+    """The app served as `choice` says, on the chronicle at `database`, launched."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = directory / "chronicle.toml"
@@ -185,10 +199,8 @@ def chronicle_server(directory: Path, database: Path,
     env = isolated_env(CHRONICLE_CONFIG=str(config))
     proc = subprocess.Popen(_dying_with_us(_command(choice, config, port)), env=env,
                             stdout=subprocess.DEVNULL, stderr=(directory / "serve.log").open("wb"))
-    url = f"http://127.0.0.1:{port}{FEED_PATH}"
     try:
-        _wait_ready(url, proc, timeout=300)  # the first render draws every card: slow under load
-        yield url
+        yield Launched(f"http://127.0.0.1:{port}{FEED_PATH}", proc)
     finally:
         _stop(proc)
 
@@ -235,16 +247,18 @@ def available(choices: tuple[ServerChoice, ...]) -> tuple[ServerChoice, ...]:
     return tuple(choice for choice in choices if has_granian or not choice.granian)
 
 
-def measure(directory: Path, seconds: int, runs: int, say: Say) -> list[Row]:
+def measure(directory: Path, seconds: int, runs: int, say: Say, milestones: int) -> list[Row]:
+    """`milestones`: the chronicle served; the main feed holds its newest `feed.main_size`."""
     check_tools()
     choices = (DEFAULT, *available(ALTERNATIVES))
     samples: dict[tuple[str, int, str], Sample] = {}
     database = directory / "served.db"
-    store, _ = generate_log(database, SERVED_MILESTONES, milestones_only=True)
+    store, _ = generate_log(database, milestones, milestones_only=True)
     store.close()
     with contextlib.ExitStack() as servers:
-        urls = {choice.slug or "ours": servers.enter_context(chronicle_server(
+        launched = {choice.slug or "ours": servers.enter_context(chronicle_server(
             directory / (choice.slug or "chronicle"), database, choice)) for choice in choices}
+        urls = {who: wait_ready(server) for who, server in launched.items()}
         body = httpx.get(urls["ours"], timeout=10).content
         urls["nginx"] = servers.enter_context(nginx_server(directory / "nginx", body))
         headers = {(who, 304): conditional_headers(url) for who, url in urls.items()}
