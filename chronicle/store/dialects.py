@@ -25,6 +25,7 @@ from chronicle.files import locked
 from chronicle.store import bulkwrite
 from chronicle.store.hashing import utc_text
 from chronicle.store.heldlocks import AdvisoryLock, AlwaysHeld, FileHeldLock, HeldLock
+from chronicle.store.pgconn import HeldPgConnection, Unheld
 from chronicle.store.records import TABLE_NAME
 
 NOTIFY_CHANNEL = "chronicle_events"
@@ -136,6 +137,12 @@ class StoreDialect:
         schema version, payload JSON, metadata JSON) tuples.
         """
         raise NotImplementedError(self.name)
+
+    def append_held(self, when: dt.datetime, streams: Sequence[str], expected: Sequence[int],
+                    owner: Sequence[int], events: Sequence[tuple[Any, ...]]) -> int | None:
+        """`append_in_one_call` on a connection the dialect holds outside the pool; Unheld
+        when it has none free (the caller then takes a pooled one)."""
+        raise Unheld(self.name)
 
     def immutability_ddl(self) -> list[str]:
         """Statements that make UPDATE and DELETE on the log fail inside the database."""
@@ -323,11 +330,18 @@ class PostgresDialect(StoreDialect):
     name = "postgresql"
     appends_in_one_call = True
     MIGRATION_LOCK_KEY = 0x6368726F6E  # "chron"
+    held: HeldPgConnection | None = None
+    """The appends' own connection (chronicle/store/pgconn.py), once `configure` made it."""
 
     def configure(self, engine: Engine) -> None:
         from psycopg import pq
 
+        held = self.held = HeldPgConnection(engine)
         lost = [0.0]     # when the pool last saw a connection die
+
+        @event.listens_for(engine, "engine_disposed")
+        def _disposed(_engine: Engine) -> None:
+            held.close()
 
         @event.listens_for(engine, "invalidate")
         def _lost(_dbapi_conn: Any, _record: Any, _exc: Any) -> None:
@@ -401,12 +415,17 @@ class PostgresDialect(StoreDialect):
                            events: Sequence[tuple[Any, ...]]) -> int | None:
         from chronicle.store import pgappend
 
-        columns = list(zip(*events, strict=True))
-        with _driver_errors(conn, pgappend.CALL), _driver(conn).cursor() as cursor:
-            cursor.execute(pgappend.CALL, (when, list(streams), list(expected), list(owner),
-                                           *map(list, columns)))
-            row = cursor.fetchone()
-        return None if row is None else row[0]
+        with _driver_errors(conn, pgappend.CALL):
+            return pgappend.call(_driver(conn), when, streams, expected, owner, events)
+
+    def append_held(self, when: dt.datetime, streams: Sequence[str], expected: Sequence[int],
+                    owner: Sequence[int], events: Sequence[tuple[Any, ...]]) -> int | None:
+        from chronicle.store import pgappend
+
+        if self.held is None:
+            raise Unheld("not configured")
+        with self.held.driver(pgappend.CALL) as driver:
+            return pgappend.call(driver, when, streams, expected, owner, events)
 
     def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> bool:

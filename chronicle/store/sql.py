@@ -27,6 +27,7 @@ from chronicle.store.dialects import (
     SQLITE_STATE_STREAMS,
     WRITE_OPTION,
     StoreDialect,
+    Unheld,
     retried_if_lost,
     sqlite_append_state,
 )
@@ -234,11 +235,14 @@ class SqlEventStore(EventStore):
         events = [(e.event_id, e.type, e.schema_version, payload, metadata)
                   for _, enc in live for e, payload, metadata in enc]
         now = dt.datetime.now(dt.UTC)
-        first = run_write(
-            self.engine,
-            lambda conn: self.dialect.append_in_one_call(conn, now, streams, expected, owner,
-                                                         events),
-            self.url, idempotent=True, autocommit=True)
+        try:
+            first = self.dialect.append_held(now, streams, expected, owner, events)
+        except Unheld:
+            first = run_write(
+                self.engine,
+                lambda conn: self.dialect.append_in_one_call(conn, now, streams, expected, owner,
+                                                             events),
+                self.url, idempotent=True, autocommit=True)
         if first is None:
             raise _Careful
         self._log_key = (None,)   # the function appends to plain logs only
