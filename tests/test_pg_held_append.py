@@ -13,7 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from chronicle.store import NewEvent, SqlEventStore, StoreUnavailable, open_store
+from chronicle.store import (
+    ConcurrencyError,
+    NewEvent,
+    SqlEventStore,
+    StoreUnavailable,
+    StreamAppend,
+    open_store,
+)
 from chronicle.store.dialects import PostgresDialect
 from chronicle.store.schema import events_table as T
 from tests.conftest import fresh_schema
@@ -35,8 +42,9 @@ def _rows(store: SqlEventStore) -> list[tuple[Any, ...]]:
 
 
 def _append_all(store: SqlEventStore) -> None:
-    """Singles, a retry of one, a stale one refused, two streams in one call."""
-    ids = [uuid.UUID(int=n + 1) for n in range(5)]
+    """Singles, a retry of one, two events in one call, then batches (COPY): one, its retry,
+    a stale one refused, one across two streams."""
+    ids = [uuid.UUID(int=n + 1) for n in range(200)]
     store.append("a", [NewEvent(type="T", payload={"n": 0}, event_id=ids[0])], 0)
     store.append("a", [NewEvent(type="T", payload={"n": 1}, event_id=ids[1])], 1)
     assert store.append("a", [NewEvent(type="T", payload={"n": 1}, event_id=ids[1])], 1) == [2]
@@ -44,6 +52,16 @@ def _append_all(store: SqlEventStore) -> None:
                                 metadata={"by": "test"})], -1)
     store.append("c", [NewEvent(type="T", payload={"n": n}, event_id=ids[3 + n])
                        for n in range(2)], 0)
+    batch = [NewEvent(type="B", payload={"n": n, "t": "\t\n\"é"}, event_id=ids[10 + n])
+             for n in range(25)]
+    assert store.append("a", batch, 2) == list(range(6, 31))
+    assert store.append("a", batch, 2) == list(range(6, 31))          # a retry
+    with pytest.raises(ConcurrencyError):
+        store.append("a", [NewEvent(type="B", payload={}) for _ in range(25)], 2)
+    store.append_streams([StreamAppend(stream, [NewEvent(type="S", payload={"n": n},
+                                                         event_id=ids[50 + 20 * k + n])
+                                                for n in range(20)], -1)
+                          for k, stream in enumerate(["d", "a"])])
 
 
 def test_held_appends_write_the_rows_of_the_pooled_path(postgres_server: str) -> None:
@@ -54,7 +72,7 @@ def test_held_appends_write_the_rows_of_the_pooled_path(postgres_server: str) ->
             _append_all(held)
             _append_all(pooled)
             assert _held(held)._driver is not None
-            assert _rows(held) == _rows(pooled) and len(_rows(held)) == 5
+            assert _rows(held) == _rows(pooled) and len(_rows(held)) == 70
             assert held.verify().ok and pooled.verify().ok
         finally:
             pooled.close()
@@ -73,7 +91,14 @@ def test_a_terminated_held_connection_hands_over_and_is_replaced(postgres_url: s
         assert store.append("s", [NewEvent(type="T", payload={})], 2) == [3]
         assert _held(store)._driver is None          # closed; the pool took that append
         assert store.append("s", [NewEvent(type="T", payload={})], 3) == [4]
-        assert _held(store)._driver.info.backend_pid != pid
+        pid, was = _held(store)._driver.info.backend_pid, pid
+        assert pid != was
+        with admin.connect() as conn:                # and under a batch (COPY)
+            assert conn.exec_driver_sql("SELECT pg_terminate_backend(%s)", (pid,)).scalar()
+        batch = [NewEvent(type="T", payload={"n": n}) for n in range(30)]
+        assert store.append("s", batch, 4) == list(range(5, 35))
+        assert _held(store)._driver is None
+        assert store.append("s", [NewEvent(type="T", payload={})], 34) == [35]
         assert store.verify().ok
     finally:
         admin.dispose()

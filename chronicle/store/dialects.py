@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -35,6 +35,9 @@ COPY_MIN_ROWS = 20
 NOTIFY = sa.text("SELECT pg_notify(:channel, :head)")
 AppendState = list[tuple[Any, ...]]
 """(stream_id, version, NULL, NULL) per existing stream and (NULL, head, hash, recorded_at)."""
+R = TypeVar("R")
+RowsAfter = Callable[[AppendState], tuple[list[tuple[Any, ...]], R]]
+"""The rows an append inserts after a state, and what the append returns."""
 SQLITE_STATE_STREAMS = 500      # streams per driver-level state query; more take the portable one
 SQLITE_APPEND_STATE = (
     f"SELECT stream_id, max(stream_version), NULL, NULL FROM {TABLE_NAME} "
@@ -142,6 +145,12 @@ class StoreDialect:
                     owner: Sequence[int], events: Sequence[tuple[Any, ...]]) -> int | None:
         """`append_in_one_call` on a connection the dialect holds outside the pool; Unheld
         when it has none free (the caller then takes a pooled one)."""
+        raise Unheld(self.name)
+
+    def append_rows_held(self, streams: Sequence[str], adding: int, insert_sql: str,
+                         columns: Sequence[str], rows_after: RowsAfter[R]) -> R:
+        """An append's fast path on a connection the dialect holds; Unheld if it has none
+        free (the caller then takes a pooled one)."""
         raise Unheld(self.name)
 
     def immutability_ddl(self) -> list[str]:
@@ -390,25 +399,14 @@ class PostgresDialect(StoreDialect):
         announces the head after this append; PostgreSQL delivers it at commit, or never.
         Not psycopg's pipeline mode: on loopback it measured slower than plain statements.
         """
-        from psycopg import sql
-
-        driver = _driver(conn)
-        streams_literal = sql.Literal(list(streams)).as_string(driver)
-        statement = PG_LOCKED_STATE.format(streams=streams_literal, adding=int(adding))
-        with _driver_errors(conn, PG_LOCKED_STATE), driver.cursor() as cursor:
-            cursor.execute(statement.encode())
-            cursor.nextset()               # past LOCK's empty result to the state's rows
-            return [tuple(row) for row in cursor.fetchall()]
+        with _driver_errors(conn, PG_LOCKED_STATE):
+            return pg_locked_state(_driver(conn), streams, adding)
 
     def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
                         rows: Sequence[Sequence[Any]]) -> None:
         """Many rows by COPY, a few on the driver's cursor."""
-        if not self.bulk_insert(conn, TABLE_NAME, columns, rows):
-            with _driver_errors(conn, insert_sql), _driver(conn).cursor() as cursor:
-                if len(rows) == 1:
-                    cursor.execute(insert_sql, rows[0])
-                else:
-                    cursor.executemany(insert_sql, rows)
+        with _driver_errors(conn, insert_sql):
+            pg_insert(_driver(conn), insert_sql, columns, rows)
 
     def append_in_one_call(self, conn: Connection, when: dt.datetime, streams: Sequence[str],
                            expected: Sequence[int], owner: Sequence[int],
@@ -433,13 +431,21 @@ class PostgresDialect(StoreDialect):
         than text COPY: the server parses nothing); for one row it gains nothing."""
         if len(rows) < COPY_MIN_ROWS:
             return False
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-        with _driver_errors(conn, statement), _driver(conn).cursor() as cursor, cursor.copy(
-                statement) as copy:
-            copy.set_types([PG_COPY_TYPES[name] for name in columns])
-            for row in rows:
-                copy.write_row(row)
+        with _driver_errors(conn, pg_copy_statement(table, columns)):
+            pg_copy(_driver(conn), table, columns, rows)
         return True
+
+    def append_rows_held(self, streams: Sequence[str], adding: int, insert_sql: str,
+                         columns: Sequence[str], rows_after: RowsAfter[R]) -> R:
+        """The fast path of an append (`locked_state`, then `insert_appended` of the rows
+        `rows_after(state)` makes) in one transaction on the held connection: BEGIN rides
+        with the lock and state query, and SQLAlchemy's transaction machinery stays out."""
+        if self.held is None:
+            raise Unheld("not configured")
+        with self.held.transaction(PG_LOCKED_STATE) as driver:
+            rows, result = rows_after(pg_locked_state(driver, streams, adding, begin=True))
+            pg_insert(driver, insert_sql, columns, rows)
+            return result
 
     def immutability_ddl(self) -> list[str]:
         return [
@@ -515,6 +521,49 @@ class PostgresDialect(StoreDialect):
     def held_lock(self, engine: Engine, name: str) -> HeldLock:
         """A session advisory lock keyed by `name` and the log's schema."""
         return AdvisoryLock(engine, name)
+
+
+def pg_locked_state(driver: Any, streams: Sequence[str], adding: int, *, begin: bool = False
+                    ) -> AppendState:
+    """PG_LOCKED_STATE on a psycopg connection (see `PostgresDialect.locked_state`); with
+    `begin`, a BEGIN first in the same round trip (for a connection in autocommit)."""
+    from psycopg import sql
+
+    streams_literal = sql.Literal(list(streams)).as_string(driver)
+    statement = PG_LOCKED_STATE.format(streams=streams_literal, adding=int(adding))
+    with driver.cursor() as cursor:
+        cursor.execute(("BEGIN; " + statement if begin else statement).encode())
+        cursor.nextset()               # past LOCK's empty result to the state's rows
+        if begin:
+            cursor.nextset()           # and BEGIN's
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def pg_insert(driver: Any, insert_sql: str, columns: Sequence[str],
+              rows: Sequence[Sequence[Any]]) -> None:
+    """An append's rows on a psycopg connection: by COPY if many, else on a cursor."""
+    if len(rows) >= COPY_MIN_ROWS:
+        pg_copy(driver, TABLE_NAME, columns, rows)
+        return
+    with driver.cursor() as cursor:
+        if len(rows) == 1:
+            cursor.execute(insert_sql, rows[0])
+        else:
+            cursor.executemany(insert_sql, rows)
+
+
+def pg_copy_statement(table: str, columns: Sequence[str]) -> str:
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+
+
+def pg_copy(driver: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+            ) -> None:
+    """Binary COPY: faster than executemany for batches, and than text COPY (the client
+    formats less and the server parses nothing)."""
+    with driver.cursor() as cursor, cursor.copy(pg_copy_statement(table, columns)) as copy:
+        copy.set_types([PG_COPY_TYPES[name] for name in columns])
+        for row in rows:
+            copy.write_row(row)
 
 
 def _failures() -> tuple[type[Exception], ...]:
