@@ -4,6 +4,7 @@ the pool, and an unreachable database is still named as such."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,8 +21,12 @@ from chronicle.store import (
     StoreUnavailable,
     StreamAppend,
     open_store,
+    pgappend,
+    pgwire,
 )
 from chronicle.store.dialects import PostgresDialect
+from chronicle.store.hashing import canonical_json_text
+from chronicle.store.pgconn import Unheld
 from chronicle.store.schema import events_table as T
 from tests.conftest import fresh_schema
 
@@ -180,3 +185,45 @@ def test_a_database_gone_down_is_named_and_appends_resume_after(
         assert _held(store)._driver is not None and store.verify().ok
     finally:
         store.close()
+
+
+def _calls_through(url: str, call: Any) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    """test_pg_append_function's hostile calls through `call`, and the rows they wrote."""
+    from tests.test_pg_append_function import CALLS
+
+    store = open_store(url)
+    try:
+        with store.engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.autocommit = True
+            when = dt.datetime(2026, 12, 6, 5, 0, 0, 123456, tzinfo=dt.UTC)
+            results = [call(driver, when - dt.timedelta(seconds=n % 2), [stream], [expected],
+                            [1], [(uuid.UUID(int=n + 1), type_, 1 + n % 3,
+                                   canonical_json_text(payload), '{"by":"test"}')])
+                       for n, (stream, expected, type_, payload) in enumerate(CALLS)]
+            results.append(call(driver, when, ["many", "more"], [0, -1], [1, 2, 2], [
+                (uuid.UUID(int=100 + k), "M", k, canonical_json_text({"k": k}), "{}")
+                for k in range(3)]))
+            driver.autocommit = False
+            rows = conn.execute(sa.text("SELECT * FROM chronicle_events ORDER BY position"))
+            return results, [tuple(row) for row in rows]
+    finally:
+        store.close()
+
+
+def test_the_hand_packed_call_writes_what_psycopg_s_call_writes(postgres_server: str) -> None:
+    with fresh_schema(postgres_server) as first, fresh_schema(postgres_server) as second:
+        packed, adapted = _calls_through(first, pgwire.call), _calls_through(second, pgappend.call)
+    assert packed == adapted
+    assert packed[0] == [1, 2, 3, None, 4, 5] and len(packed[1]) == 7
+
+
+@pytest.mark.parametrize("event", [
+    (uuid.UUID(int=1), "T", 2**31, "{}", "{}"),           # beyond int4
+    (uuid.UUID(int=1), "T\ud800", 1, "{}", "{}"),          # not encodable
+    ("not a uuid", "T", 1, "{}", "{}"),
+])
+def test_what_cannot_be_packed_goes_to_psycopg(event: tuple[Any, ...]) -> None:
+    with pytest.raises(Unheld):
+        pgwire.parameters("utf-8", dt.datetime.now(dt.UTC), ["s"], [0], [1], [event])

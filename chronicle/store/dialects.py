@@ -418,12 +418,12 @@ class PostgresDialect(StoreDialect):
 
     def append_held(self, when: dt.datetime, streams: Sequence[str], expected: Sequence[int],
                     owner: Sequence[int], events: Sequence[tuple[Any, ...]]) -> int | None:
-        from chronicle.store import pgappend
+        from chronicle.store import pgwire
 
         if self.held is None:
             raise Unheld("not configured")
-        with self.held.driver(pgappend.CALL) as driver:
-            return pgappend.call(driver, when, streams, expected, owner, events)
+        with self.held.driver(pgwire.CALL) as driver:
+            return pgwire.call(driver, when, streams, expected, owner, events)
 
     def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> bool:
