@@ -227,3 +227,27 @@ def test_the_hand_packed_call_writes_what_psycopg_s_call_writes(postgres_server:
 def test_what_cannot_be_packed_goes_to_psycopg(event: tuple[Any, ...]) -> None:
     with pytest.raises(Unheld):
         pgwire.parameters("utf-8", dt.datetime.now(dt.UTC), ["s"], [0], [1], [event])
+
+
+def _append_in_child(store: SqlEventStore) -> None:
+    store.append("child", [NewEvent(type="T", payload={})], 0)
+
+
+def test_a_forked_child_appends_on_its_own_connection_and_leaves_the_parent_s(
+        postgres_url: str) -> None:
+    import multiprocessing
+
+    store = open_store(postgres_url)
+    try:
+        store.append("parent", [NewEvent(type="T", payload={})], 0)
+        pid = _held(store)._driver.info.backend_pid
+        child = multiprocessing.get_context("fork").Process(target=_append_in_child,
+                                                            args=(store,))
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0
+        assert store.append("parent", [NewEvent(type="T", payload={})], 1) == [3]
+        assert _held(store)._driver.info.backend_pid == pid      # not ended by the child
+        assert store.stream_version("child") == 1 and store.verify().ok
+    finally:
+        store.close()
