@@ -5,11 +5,8 @@ the pool, and an unreachable database is still named as such."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -21,14 +18,15 @@ from chronicle.store import (
     StoreUnavailable,
     StreamAppend,
     open_store,
-    pgappend,
     pgwire,
 )
 from chronicle.store.dialects import PostgresDialect
-from chronicle.store.hashing import canonical_json_text
 from chronicle.store.pgconn import Unheld
 from chronicle.store.schema import events_table as T
+from tests import test_store_fastpath as fastpath
 from tests.conftest import fresh_schema
+from tests.test_pg_append_function import _rows as calls_rows
+from tests.test_serve_outage import cut_off, restore, server_role  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.postgres
 COMPARED = ("position", "stream_id", "stream_version", "event_id", "type", "schema_version",
@@ -111,26 +109,7 @@ def test_a_terminated_held_connection_hands_over_and_is_replaced(postgres_url: s
 
 
 def test_threads_append_through_the_held_connection_or_the_pool(postgres_url: str) -> None:
-    store = open_store(postgres_url)
-    errors: list[BaseException] = []
-
-    def work(t: int) -> None:
-        try:
-            for n in range(10):
-                store.append(f"thread-{t}", [NewEvent(type="T", payload={"n": n})], n)
-        except BaseException as exc:   # reported below, in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    try:
-        assert not errors
-        assert store.head() == 40 and store.verify().ok
-    finally:
-        store.close()
+    fastpath.test_threads_share_one_store_s_held_connection(postgres_url)
 
 
 def test_closing_the_store_closes_the_held_connection(postgres_url: str) -> None:
@@ -141,80 +120,27 @@ def test_closing_the_store_closes_the_held_connection(postgres_url: str) -> None
     assert driver.closed and _held(store)._driver is None
 
 
-@pytest.fixture
-def own_role(postgres_server: str, postgres_url: str) -> Iterator[tuple[str, sa.Engine]]:
-    """A login role of its own, so that cutting it off touches no one else."""
-    role = f"chronicle_held_{uuid.uuid4().hex[:8]}"
-    schema = parse_qs(urlsplit(postgres_url).query)["options"][0].split("=", 1)[1]
-    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD 'held'")
-        conn.exec_driver_sql(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}")
-    parts = urlsplit(postgres_server)
-    try:
-        yield (f"{parts.scheme}://{role}:held@{parts.hostname}:{parts.port or 5432}{parts.path}"
-               f"?options=-csearch_path%3D{schema}"), admin
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"ALTER ROLE {role} LOGIN")
-            conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 f"WHERE usename = '{role}'")
-            conn.exec_driver_sql(f"DROP OWNED BY {role}")
-            conn.exec_driver_sql(f"DROP ROLE {role}")
-        admin.dispose()
-
-
 def test_a_database_gone_down_is_named_and_appends_resume_after(
-        own_role: tuple[str, sa.Engine]) -> None:
-    url, admin = own_role
-    role = urlsplit(url).username
+        server_role: tuple[str, sa.Engine]) -> None:  # noqa: F811 - the fixture
+    url, admin = server_role
     store = open_store(url)
     try:
         store.append("s", [NewEvent(type="T", payload={})], 0)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"ALTER ROLE {role} NOLOGIN")
-            conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 f"WHERE usename = '{role}'")
+        cut_off(admin, url)
         with pytest.raises(StoreUnavailable) as refused:
             store.append("s", [NewEvent(type="T", payload={})], 1)
-        assert ":held@" not in str(refused.value) and "***" in str(refused.value)
+        assert ":outage@" not in str(refused.value) and "***" in str(refused.value)
         assert "not permitted to log in" in str(refused.value)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"ALTER ROLE {role} LOGIN")
+        restore(admin, url)
         assert store.append("s", [NewEvent(type="T", payload={})], 1) == [2]
         assert _held(store)._driver is not None and store.verify().ok
     finally:
         store.close()
 
 
-def _calls_through(url: str, call: Any) -> tuple[list[Any], list[tuple[Any, ...]]]:
-    """test_pg_append_function's hostile calls through `call`, and the rows they wrote."""
-    from tests.test_pg_append_function import CALLS
-
-    store = open_store(url)
-    try:
-        with store.engine.connect() as conn:
-            driver = conn.connection.driver_connection
-            assert driver is not None
-            driver.autocommit = True
-            when = dt.datetime(2026, 12, 6, 5, 0, 0, 123456, tzinfo=dt.UTC)
-            results = [call(driver, when - dt.timedelta(seconds=n % 2), [stream], [expected],
-                            [1], [(uuid.UUID(int=n + 1), type_, 1 + n % 3,
-                                   canonical_json_text(payload), '{"by":"test"}')])
-                       for n, (stream, expected, type_, payload) in enumerate(CALLS)]
-            results.append(call(driver, when, ["many", "more"], [0, -1], [1, 2, 2], [
-                (uuid.UUID(int=100 + k), "M", k, canonical_json_text({"k": k}), "{}")
-                for k in range(3)]))
-            driver.autocommit = False
-            rows = conn.execute(sa.text("SELECT * FROM chronicle_events ORDER BY position"))
-            return results, [tuple(row) for row in rows]
-    finally:
-        store.close()
-
-
 def test_the_hand_packed_call_writes_what_psycopg_s_call_writes(postgres_server: str) -> None:
     with fresh_schema(postgres_server) as first, fresh_schema(postgres_server) as second:
-        packed, adapted = _calls_through(first, pgwire.call), _calls_through(second, pgappend.call)
+        packed, adapted = calls_rows(first, None, pgwire.call), calls_rows(second, None)
     assert packed == adapted
     assert packed[0] == [1, 2, 3, None, 4, 5] and len(packed[1]) == 7
 
