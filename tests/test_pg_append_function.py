@@ -1,5 +1,6 @@
 """The append function's one-event branch (migration 0006) writes exactly the rows the general
-loop of 0005 wrote for the same calls: same columns, same bytes, same hashes."""
+loop of 0005 wrote for the same calls: same columns, same bytes, same hashes. The same calls
+packed by hand (chronicle/store/pgwire.py) write what psycopg's adaptation writes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import datetime as dt
 import importlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,10 +29,14 @@ CALLS: list[tuple[str, int, str, dict[str, Any]]] = [
     ("a", 7, "Stale", {"n": 3}),            # a moved stream: NULL, nothing written
     ("b", 0, "Recorded", {"n": 4}),
 ]
+Call = Callable[..., int | None]
+"""pgappend.call's signature: a psycopg connection in autocommit, then the function's."""
 
 
-def _rows(url: str, function: str | None) -> tuple[list[Any], list[tuple[Any, ...]]]:
-    """Each call's result and the log's rows, with `function` (None: today's) installed."""
+def _rows(url: str, function: str | None, call: Call = pgappend.call
+          ) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    """Each call's result and the log's rows, with `function` (None: today's) installed and
+    the calls made by `call`: CALLS, then one of three events in two streams."""
     store = open_store(url)
     try:
         with store.engine.connect() as conn:
@@ -41,12 +47,13 @@ def _rows(url: str, function: str | None) -> tuple[list[Any], list[tuple[Any, ..
             assert raw is not None
             raw.autocommit = True
             when = dt.datetime(2026, 12, 6, 5, 0, 0, 123456, tzinfo=dt.UTC)
-            results = []
-            for n, (stream, expected, type_, payload) in enumerate(CALLS):
-                ids = [uuid.UUID(int=n + 1)]
-                args = (when - dt.timedelta(seconds=n % 2), [stream], [expected], [1], ids,
-                        [type_], [1 + n % 3], [canonical_json_text(payload)], ['{"by":"test"}'])
-                results.append(raw.execute(pgappend.CALL, args).fetchone())
+            results = [call(raw, when - dt.timedelta(seconds=n % 2), [stream], [expected], [1],
+                            [(uuid.UUID(int=n + 1), type_, 1 + n % 3,
+                              canonical_json_text(payload), '{"by":"test"}')])
+                       for n, (stream, expected, type_, payload) in enumerate(CALLS)]
+            results.append(call(raw, when, ["many", HOSTILE], [0, -1], [1, 2, 2], [
+                (uuid.UUID(int=100 + k), "M", k, canonical_json_text({"k": k}), "{}")
+                for k in range(3)]))
             raw.autocommit = False
             rows = conn.execute(sa.text("SELECT * FROM chronicle_events ORDER BY position"))
             return results, [tuple(row) for row in rows]
@@ -60,8 +67,8 @@ def test_one_event_calls_write_the_rows_the_general_loop_wrote(postgres_server: 
         ours, theirs = _rows(today, None), _rows(before, PREVIOUS)
     assert ours == theirs
     results, rows = ours
-    assert results == [(1,), (2,), (3,), (None,), (4,)]
-    assert [row[6] for row in rows] == [rows[0][6]] * 4   # never before the head's time
+    assert results == [1, 2, 3, None, 4, 5]
+    assert [row[6] for row in rows] == [rows[0][6]] * 7   # never before the head's time
     names = ("position", "stream_id", "stream_version", "event_id", "type", "schema_version",
              "recorded_at", "payload", "metadata", "prev_hash", "hash")
     for row in rows:

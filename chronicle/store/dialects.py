@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -25,15 +25,26 @@ from chronicle.files import locked
 from chronicle.store import bulkwrite
 from chronicle.store.hashing import GENESIS_HASH, utc_text
 from chronicle.store.heldlocks import AdvisoryLock, AlwaysHeld, FileHeldLock, HeldLock
+from chronicle.store.pgconn import HeldPgConnection, Unheld
+from chronicle.store.pgdriver import (
+    COPY_MIN_ROWS,
+    NOTIFY_CHANNEL,
+    PG_LOCKED_STATE,
+    pg_copy,
+    pg_copy_statement,
+    pg_insert,
+    pg_locked_state,
+)
 from chronicle.store.records import TABLE_NAME
 
-NOTIFY_CHANNEL = "chronicle_events"
 WRITE_OPTION = "chronicle_write"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-COPY_MIN_ROWS = 20
 NOTIFY = sa.text("SELECT pg_notify(:channel, :head)")
 AppendState = list[tuple[Any, ...]]
 """(stream_id, version, NULL, NULL) per existing stream and (NULL, head, hash, recorded_at)."""
+R = TypeVar("R")
+RowsAfter = Callable[[AppendState], tuple[list[tuple[Any, ...]], R]]
+"""The rows an append inserts after a state, and what the append returns."""
 SQLITE_STATE_STREAMS = 500      # streams per driver-level state query; more take the portable one
 SQLITE_APPEND_STATE = (
     f"SELECT stream_id, max(stream_version), NULL, NULL FROM {TABLE_NAME} "
@@ -47,24 +58,6 @@ SQLITE_STREAM_VERSIONS = (
 )
 SQLITE_DATA_VERSION = "PRAGMA data_version"
 """Changes when another connection commits to the database, not when this one does."""
-PG_LOCKED_STATE = (
-    f"LOCK TABLE {TABLE_NAME} IN EXCLUSIVE MODE; "
-    f"SELECT stream_id, max(stream_version), NULL::varchar, NULL::timestamptz "
-    f"FROM {TABLE_NAME} WHERE stream_id = ANY({{streams}}::text[]) GROUP BY stream_id "
-    f"UNION ALL (SELECT NULL, position, hash, recorded_at FROM {TABLE_NAME} "
-    f"ORDER BY position DESC LIMIT 1); "
-    f"SELECT pg_notify('{NOTIFY_CHANNEL}', (coalesce((SELECT max(position) FROM {TABLE_NAME}), "
-    "0) + {adding})::text)"
-)
-"""LOCK, the append state and the announcement of the new head, sent as one simple query.
-
-`{streams}` takes a quoted literal (psycopg's), `{adding}` an int; the rest is constant."""
-PG_COPY_TYPES = {
-    "position": "int8", "stream_id": "varchar", "stream_version": "int4", "event_id": "uuid",
-    "type": "varchar", "schema_version": "int4", "recorded_at": "timestamptz", "payload": "text",
-    "metadata": "text", "prev_hash": "varchar", "hash": "varchar",
-}
-"""The log's column types as binary COPY needs them (migration 0001)."""
 PING_IDLE_SECONDS = 1.0    # a pooled connection idle for longer is pinged before use
 _RETRIED_IF_LOST = contextvars.ContextVar("chronicle_retried_if_lost", default=False)
 
@@ -142,6 +135,18 @@ class StoreDialect:
         schema version, payload JSON, metadata JSON) tuples.
         """
         raise NotImplementedError(self.name)
+
+    def append_held(self, when: dt.datetime, streams: Sequence[str], expected: Sequence[int],
+                    owner: Sequence[int], events: Sequence[tuple[Any, ...]]) -> int | None:
+        """`append_in_one_call` on a connection the dialect holds outside the pool; Unheld
+        when it has none free (the caller then takes a pooled one)."""
+        raise Unheld(self.name)
+
+    def append_rows_held(self, streams: Sequence[str], adding: int, insert_sql: str,
+                         columns: Sequence[str], rows_after: RowsAfter[R]) -> R:
+        """An append's fast path on a connection the dialect holds; Unheld if it has none
+        free (the caller then takes a pooled one)."""
+        raise Unheld(self.name)
 
     def immutability_ddl(self) -> list[str]:
         """Statements that make UPDATE and DELETE on the log fail inside the database."""
@@ -357,11 +362,18 @@ class PostgresDialect(StoreDialect):
     name = "postgresql"
     appends_in_one_call = True
     MIGRATION_LOCK_KEY = 0x6368726F6E  # "chron"
+    held: HeldPgConnection | None = None
+    """The appends' own connection (chronicle/store/pgconn.py), once `configure` made it."""
 
     def configure(self, engine: Engine) -> None:
         from psycopg import pq
 
+        held = self.held = HeldPgConnection(engine)
         lost = [0.0]     # when the pool last saw a connection die
+
+        @event.listens_for(engine, "engine_disposed")
+        def _disposed(_engine: Engine) -> None:
+            held.close()
 
         @event.listens_for(engine, "invalidate")
         def _lost(_dbapi_conn: Any, _record: Any, _exc: Any) -> None:
@@ -410,37 +422,31 @@ class PostgresDialect(StoreDialect):
         announces the head after this append; PostgreSQL delivers it at commit, or never.
         Not psycopg's pipeline mode: on loopback it measured slower than plain statements.
         """
-        from psycopg import sql
-
-        driver = _driver(conn)
-        streams_literal = sql.Literal(list(streams)).as_string(driver)
-        statement = PG_LOCKED_STATE.format(streams=streams_literal, adding=int(adding))
-        with _driver_errors(conn, PG_LOCKED_STATE), driver.cursor() as cursor:
-            cursor.execute(statement.encode())
-            cursor.nextset()               # past LOCK's empty result to the state's rows
-            return [tuple(row) for row in cursor.fetchall()]
+        with _driver_errors(conn, PG_LOCKED_STATE):
+            return pg_locked_state(_driver(conn), streams, adding)
 
     def insert_appended(self, conn: Connection, insert_sql: str, columns: Sequence[str],
                         rows: Sequence[Sequence[Any]]) -> None:
         """Many rows by COPY, a few on the driver's cursor."""
-        if not self.bulk_insert(conn, TABLE_NAME, columns, rows):
-            with _driver_errors(conn, insert_sql), _driver(conn).cursor() as cursor:
-                if len(rows) == 1:
-                    cursor.execute(insert_sql, rows[0])
-                else:
-                    cursor.executemany(insert_sql, rows)
+        with _driver_errors(conn, insert_sql):
+            pg_insert(_driver(conn), insert_sql, columns, rows)
 
     def append_in_one_call(self, conn: Connection, when: dt.datetime, streams: Sequence[str],
                            expected: Sequence[int], owner: Sequence[int],
                            events: Sequence[tuple[Any, ...]]) -> int | None:
         from chronicle.store import pgappend
 
-        columns = list(zip(*events, strict=True))
-        with _driver_errors(conn, pgappend.CALL), _driver(conn).cursor() as cursor:
-            cursor.execute(pgappend.CALL, (when, list(streams), list(expected), list(owner),
-                                           *map(list, columns)))
-            row = cursor.fetchone()
-        return None if row is None else row[0]
+        with _driver_errors(conn, pgappend.CALL):
+            return pgappend.call(_driver(conn), when, streams, expected, owner, events)
+
+    def append_held(self, when: dt.datetime, streams: Sequence[str], expected: Sequence[int],
+                    owner: Sequence[int], events: Sequence[tuple[Any, ...]]) -> int | None:
+        from chronicle.store import pgwire
+
+        if self.held is None:
+            raise Unheld("not configured")
+        with self.held.driver(pgwire.CALL) as driver:
+            return pgwire.call(driver, when, streams, expected, owner, events)
 
     def bulk_insert(self, conn: Connection, table: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> bool:
@@ -448,13 +454,21 @@ class PostgresDialect(StoreDialect):
         than text COPY: the server parses nothing); for one row it gains nothing."""
         if len(rows) < COPY_MIN_ROWS:
             return False
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-        with _driver_errors(conn, statement), _driver(conn).cursor() as cursor, cursor.copy(
-                statement) as copy:
-            copy.set_types([PG_COPY_TYPES[name] for name in columns])
-            for row in rows:
-                copy.write_row(row)
+        with _driver_errors(conn, pg_copy_statement(table, columns)):
+            pg_copy(_driver(conn), table, columns, rows)
         return True
+
+    def append_rows_held(self, streams: Sequence[str], adding: int, insert_sql: str,
+                         columns: Sequence[str], rows_after: RowsAfter[R]) -> R:
+        """The fast path of an append (`locked_state`, then `insert_appended` of the rows
+        `rows_after(state)` makes) in one transaction on the held connection: BEGIN rides
+        with the lock and state query, and SQLAlchemy's transaction machinery stays out."""
+        if self.held is None:
+            raise Unheld("not configured")
+        with self.held.transaction(PG_LOCKED_STATE) as driver:
+            rows, result = rows_after(pg_locked_state(driver, streams, adding, begin=True))
+            pg_insert(driver, insert_sql, columns, rows)
+            return result
 
     def immutability_ddl(self) -> list[str]:
         return [

@@ -20,6 +20,10 @@ without the arrays a batch builds (migration 0006: ~45 µs less server time of ~
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
 from chronicle.store.contract import ANY_VERSION
 from chronicle.store.dialects import NOTIFY_CHANNEL
 from chronicle.store.hashing import GENESIS_HASH
@@ -118,3 +122,13 @@ BEGIN
 END $$
 """
 DROP = f"DROP FUNCTION IF EXISTS {FUNCTION}({ARGUMENTS})"
+
+
+def call(driver: Any, when: dt.datetime, streams: Sequence[str], expected: Sequence[int],
+         owner: Sequence[int], events: Sequence[tuple[Any, ...]]) -> int | None:
+    """The function's result on a psycopg connection in autocommit (see
+    `StoreDialect.append_in_one_call` for the arguments); prepared on first use."""
+    columns = list(zip(*events, strict=True))
+    row = driver.execute(CALL, (when, list(streams), list(expected), list(owner),
+                                *map(list, columns)), prepare=True).fetchone()
+    return None if row is None else row[0]

@@ -12,7 +12,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from chronicle.store.dialects import (
     SQLITE_STATE_STREAMS,
     WRITE_OPTION,
     StoreDialect,
+    Unheld,
     parse_append_state,
     retried_if_lost,
 )
@@ -213,6 +214,9 @@ class SqlEventStore(EventStore):
                 return self._append_in_one_call(encoded)
             if self.dialect.appends_on_driver and len(streams) <= SQLITE_STATE_STREAMS:
                 return self._append_on_driver(encoded)
+            if self._log_key is not None:
+                with suppress(Unheld):
+                    return self._append_rows_held(encoded, self._log_key[0])
             return self._write(lambda conn: self._append_all(conn, encoded, careful=False))
         except (sa.exc.IntegrityError, _Careful):
             # An event id is already stored (a retry) or a stream moved (a retry or a
@@ -233,11 +237,14 @@ class SqlEventStore(EventStore):
         events = [(e.event_id, e.type, e.schema_version, payload, metadata)
                   for _, enc in live for e, payload, metadata in enc]
         now = dt.datetime.now(dt.UTC)
-        first = run_write(
-            self.engine,
-            lambda conn: self.dialect.append_in_one_call(conn, now, streams, expected, owner,
-                                                         events),
-            self.url, idempotent=True, autocommit=True)
+        try:
+            first = self.dialect.append_held(now, streams, expected, owner, events)
+        except Unheld:
+            first = run_write(
+                self.engine,
+                lambda conn: self.dialect.append_in_one_call(conn, now, streams, expected, owner,
+                                                             events),
+                self.url, idempotent=True, autocommit=True)
         if first is None:
             raise _Careful
         self._log_key = (None,)   # the function appends to plain logs only
@@ -246,6 +253,16 @@ class SqlEventStore(EventStore):
             results.append(list(range(first, first + len(enc))))
             first += len(enc)
         return results
+
+    def _append_rows_held(self, encoded: list[tuple[StreamAppend, Encoded]], key: bytes | None
+                          ) -> list[list[int]]:
+        """`_append_all`'s fast path on the connection the dialect holds (PostgreSQL's, see
+        chronicle/store/pgconn.py) in a log of known mode; Unheld if it has none free."""
+        streams = sorted({a.stream_id for a, enc in encoded if enc})
+        return self.dialect.append_rows_held(
+            streams, sum(len(enc) for _, enc in encoded), self._insert.sql, self._insert.names,
+            lambda state: self._rows(encoded, parse_append_state(state), key, {},
+                                     careful=False)[:2])
 
     def _append_on_driver(self, encoded: list[tuple[StreamAppend, Encoded]]
                           ) -> list[list[int]]:
