@@ -107,6 +107,7 @@ class AtomicBatch:
         self.staged: list[tuple[Path, Path]] = []   # temporary file, target
         self.synced: list[Future[None]] = []
         self.directories: set[Path] = set()         # to fsync after the renames
+        self.existing: set[Path] = set()            # directories known to exist
 
     def __enter__(self) -> AtomicBatch:
         return self
@@ -168,12 +169,16 @@ class AtomicBatch:
 
     def _make_directory(self, directory: Path) -> None:
         """`directory` and its missing parents; each parent that gains one is fsynced later."""
+        if directory in self.existing:
+            return
         if directory.is_dir():
+            self.existing.add(directory)
             return
         self._make_directory(directory.parent)
         with contextlib.suppress(FileExistsError):
             directory.mkdir()
         self.directories.add(directory.parent)
+        self.existing.add(directory)
 
     def _each(self, work: Callable[[Path], None], paths: list[Path]) -> None:
         if self.pool is None:
