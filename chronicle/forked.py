@@ -37,8 +37,8 @@ def in_processes(calls: Sequence[Callable[[], list[T]]],
                  after_fork: Callable[[], None] | None = None) -> list[list[T]]:
     """Each call's result, in order; calls after the first run in forked children, which
     first run `after_fork` (e.g. to drop database connections inherited from this process)."""
-    if len(calls) < 2 or not can_fork():
-        return [call() for call in calls]
+    if len(calls) < 2 or not can_fork() or multiprocessing.current_process().daemon:
+        return [call() for call in calls]   # a daemonic process may not have children
     context = multiprocessing.get_context("fork")
     children = []
     for call in calls[1:]:

@@ -61,6 +61,16 @@ def test_one_call_runs_here() -> None:
     assert forked.in_processes([lambda: [os.getpid()]]) == [[os.getpid()]]
 
 
+def test_a_daemonic_process_runs_every_call_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """multiprocessing forbids a daemonic process children: the calls run one after another."""
+    class Daemonic:
+        daemon = True
+
+    monkeypatch.setattr(forked.multiprocessing, "current_process", Daemonic)
+    here = os.getpid()
+    assert forked.in_processes([lambda: [os.getpid()], lambda: [os.getpid()]]) == [[here]] * 2
+
+
 def test_pages_rendered_a_language_a_process_are_the_same(
         store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
     record_milestones(store, [make_milestone(n, date=f"{1990 + n}-0{1 + n % 9}-1{n % 10}",
