@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = ["FILE_MODE", "AtomicBatch", "FileLock", "atomic_write", "fsync_dir", 
            "locked"]
 
 FILE_MODE = 0o644   # what a web server serving the file, or another user, may read
+IN_FLIGHT = 256     # temporary files an AtomicBatch holds open, waiting for a worker
 
 
 class FileLock:
@@ -90,23 +92,26 @@ class AtomicBatch:
     """Many atomic writes that wait for the disk together: the same guarantee as `atomic_write`
     for every file, at a fraction of the cost when there are thousands of them.
 
-    `add` writes each body to a temporary file beside its target (nothing a reader looks at)
-    and hands its fsync to a pool of threads, so the disk works while the next files are
-    written; `commit` waits for every fsync, and only then renames the temporary files over
-    their targets and fsyncs each directory once (those holding a renamed file or a new
-    directory). This is as safe as one `atomic_write` per file: no target is replaced before
-    its new bytes are durable, so a crash leaves every file whole, old or new (never torn or
-    empty), and a failed fsync replaces nothing. Only the waiting is shared: thousands of
-    fsyncs in flight at once are committed by a few journal flushes instead of one flush
-    each. Leaving the block by an exception removes the temporary files and replaces nothing.
+    `add` creates a temporary file beside its target (nothing a reader looks at) and hands the
+    writing of its body and its fsync to a pool of threads, so the disk (and the other core)
+    works while the next files are staged; `commit` waits for every fsync, and only then renames
+    the temporary files over their targets and fsyncs each directory once (those holding a
+    renamed file or a new directory). This is as safe as one `atomic_write` per file: no target
+    is replaced before its new bytes are durable, so a crash leaves every file whole, old or new
+    (never torn or empty), and a failed fsync replaces nothing. Only the waiting is shared:
+    thousands of fsyncs in flight at once are committed by a few journal flushes instead of one
+    flush each. Leaving the block by an exception removes the temporary files and replaces
+    nothing.
     `workers=0` fsyncs in the calling thread (one file: no pool to start).
     """
 
     def __init__(self, workers: int = 32) -> None:
         self.pool = ThreadPoolExecutor(workers, "fsync") if workers else None
+        self.slots = threading.BoundedSemaphore(IN_FLIGHT)
         self.staged: list[tuple[Path, Path]] = []   # temporary file, target
         self.synced: list[Future[None]] = []
         self.directories: set[Path] = set()         # to fsync after the renames
+        self.existing: set[Path] = set()            # directories known to exist
 
     def __enter__(self) -> AtomicBatch:
         return self
@@ -119,26 +124,39 @@ class AtomicBatch:
 
     def add(self, target: Path, body: bytes, *, mtime: float | None = None,
             mode: int = FILE_MODE) -> None:
-        """Write `body` for `target` (its directory made if missing); replaced at `commit`."""
+        """Write `body` for `target` (its directory made if missing); replaced at `commit`.
+
+        With a pool, the temporary file is created here and filled and fsynced by a worker
+        (the system calls then run on another core); a failure there is raised by `commit`,
+        which replaces nothing. At most IN_FLIGHT files wait for a worker, open."""
         self._make_directory(target.parent)
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        temp = Path(name)
+        if self.pool is not None:
+            self.slots.acquire()
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fchmod(handle.fileno(), mode)  # mkstemp makes 0600
-                if mtime is not None:
-                    os.utime(handle.fileno(), (mtime, mtime))
-                if self.pool is None:
-                    os.fsync(handle.fileno())
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".tmp")
         except BaseException:
-            temp.unlink(missing_ok=True)
+            if self.pool is not None:
+                self.slots.release()
             raise
+        temp = Path(name)
         self.staged.append((temp, target))
         self.directories.add(target.parent)
         if self.pool is not None:
-            self.synced.append(self.pool.submit(fsync_path, temp))
+            self.synced.append(self.pool.submit(self._fill, fd, body, mode, mtime))
+            return
+        try:
+            _fill(fd, body, mode, mtime)
+        except BaseException:
+            self.staged.pop()
+            temp.unlink(missing_ok=True)
+            raise
+
+    def _fill(self, fd: int, body: bytes, mode: int, mtime: float | None) -> None:
+        try:
+            _fill(fd, body, mode, mtime)
+        finally:
+            self.slots.release()
 
     def commit(self) -> None:
         """Wait for every fsync, then rename each file over its target and fsync the
@@ -168,12 +186,16 @@ class AtomicBatch:
 
     def _make_directory(self, directory: Path) -> None:
         """`directory` and its missing parents; each parent that gains one is fsynced later."""
+        if directory in self.existing:
+            return
         if directory.is_dir():
+            self.existing.add(directory)
             return
         self._make_directory(directory.parent)
         with contextlib.suppress(FileExistsError):
             directory.mkdir()
         self.directories.add(directory.parent)
+        self.existing.add(directory)
 
     def _each(self, work: Callable[[Path], None], paths: list[Path]) -> None:
         if self.pool is None:
@@ -185,9 +207,24 @@ class AtomicBatch:
 
     def _close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=True)  # every queued file is closed by its task
             self.pool = None
         self.synced = []
+
+
+def _fill(fd: int, body: bytes, mode: int, mtime: float | None) -> None:
+    """Write `body` into the open temporary file `fd`, set its mode and time, make it
+    durable, and close it."""
+    try:
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fchmod(fd, mode)  # mkstemp makes 0600
+        if mtime is not None:
+            os.utime(fd, (mtime, mtime))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def fsync_path(path: Path) -> None:

@@ -7,6 +7,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -150,6 +151,30 @@ def test_document_paths_cannot_leave_the_export_directory(tmp_path: Path) -> Non
     assert writer.write(Document("/feeds/ok.atom", b"x", "text/plain", moment))
     assert not writer.write(Document("/feeds/ok.atom", b"x", "text/plain", moment))
     assert os.stat(tmp_path / "site/feeds/ok.atom").st_mtime == moment.timestamp()
+
+
+def test_symbolic_links_are_followed_and_cannot_lead_out(tmp_path: Path) -> None:
+    """A link in the site is followed as `Path.resolve` follows it, at any level: one to
+    elsewhere in the site is written through, one out of it is refused (directories are
+    resolved once and cached, files looked at each time)."""
+    site, outside = tmp_path / "site", tmp_path / "outside"
+    (site / "shared").mkdir(parents=True)
+    outside.mkdir()
+    (site / "inside").symlink_to(site / "shared")
+    (site / "out").symlink_to(outside)
+    (site / "feeds").mkdir()
+    (site / "feeds" / "link.atom").symlink_to(outside / "x.atom")
+    writer = SiteWriter(site)
+    assert writer.target("/inside/a/page.html") == site / "shared" / "a" / "page.html"
+    assert writer.target("/inside/a/other.html") == site / "shared" / "a" / "other.html"
+    assert writer.target("/feeds/ok.atom") == site / "feeds" / "ok.atom"
+    for path in ("/out/page.html", "/out/deeper/page.html", "/feeds/link.atom",
+                 "/inside/../../outside/x"):
+        with pytest.raises(ValueError, match="leaves the export directory"):
+            writer.target(path)
+    for path in ("/inside/a/page.html", "/feeds/ok.atom", "/inside/../feeds/x.atom",
+                 "/years/1987/index.html", "/mn/milestones/a%2Fb/index.html"):
+        assert writer.target(path) == (site / unquote(path).lstrip("/")).resolve()
 
 
 def test_a_re_export_touches_only_the_changed_documents(tmp_path: Path) -> None:

@@ -88,3 +88,27 @@ def test_a_failed_fsync_replaces_nothing_and_leaves_no_temporary(
         batch.add(second, b"B")
     assert (first.read_bytes(), second.read_bytes()) == (b"a", b"b")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.html", "b.html"]
+
+
+def test_a_failed_write_in_a_worker_replaces_nothing_and_closes_every_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool fills the temporary files: a full disk there surfaces at commit, every
+    file still queued is closed, and no target is replaced."""
+    targets = [tmp_path / f"{n}.html" for n in range(50)]
+    for target in targets:
+        atomic_write(target, b"old")
+    real_write = os.write
+
+    def write(fd: int, data: bytes | memoryview) -> int:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path / ".7.html.")):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    open_before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "write", write)
+    with pytest.raises(OSError, match="No space left"), AtomicBatch(workers=3) as batch:
+        for target in targets:
+            batch.add(target, b"new" * 1000)
+    assert len(os.listdir("/proc/self/fd")) == open_before
+    assert {target.read_bytes() for target in targets} == {b"old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(t.name for t in targets)

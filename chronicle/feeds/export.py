@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,13 +43,47 @@ class SiteWriter:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._directories: dict[str, tuple[Path, bool]] = {}   # by relative path: resolved,
+        #                                                       and whether it existed
+        self._batch: AtomicBatch | None = None      # the batch the directories were seen for
 
     def target(self, path: str) -> Path:
         """The file of a URL path: percent-escapes decoded, as static servers look files up."""
-        target = (self.root / unquote(path).lstrip("/")).resolve()
+        return self._located(path)[0]
+
+    def _located(self, path: str) -> tuple[Path, bool]:
+        """`target`, and whether the file may already be there.
+
+        Symbolic links are followed as `Path.resolve` follows them, one level at a time with
+        each directory resolved once: a milestone's page has a directory of its own, and
+        resolving every path whole (an lstat per level) was a third of the writing. A file
+        in a directory that did not exist is not there: nothing to look at or compare."""
+        target, present = self._resolved(unquote(path).lstrip("/"))
         if not target.is_relative_to(self.root) or target == self.root:
             raise ValueError(f"document path {path!r} leaves the export directory")
-        return target
+        return target, present
+
+    def _resolved(self, relative: str) -> tuple[Path, bool]:
+        """`root / relative`, resolved, and whether it exists (False: certainly not)."""
+        parent, _, name = relative.rpartition("/")
+        if name in ("", ".", ".."):
+            return (self.root / relative).resolve(), True
+        directory, present = self.root, True
+        if parent:
+            held = self._directories.get(parent)
+            if held is None:
+                held = self._directories[parent] = self._resolved(parent)
+            directory, present = held
+        resolved = directory / name
+        if not present:
+            return resolved, False
+        try:
+            mode = os.lstat(resolved).st_mode
+        except FileNotFoundError:
+            return resolved, False
+        except NotADirectoryError:
+            return resolved, True   # reading or writing it will say so
+        return (resolved.resolve(), True) if stat.S_ISLNK(mode) else (resolved, True)
 
     def write(self, document: Document) -> bool:
         """Write one document unless the file already holds its bytes; True if written."""
@@ -56,10 +92,14 @@ class SiteWriter:
 
     def stage(self, document: Document, batch: AtomicBatch) -> bool:
         """Add `document` to `batch` unless its file already holds its bytes; True if added."""
-        target = self.target(document.path)
-        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-            if target.read_bytes() == document.body:
-                return False
+        if batch is not self._batch:   # what was missing may have been written since
+            self._directories.clear()
+            self._batch = batch
+        target, present = self._located(document.path)
+        if present:
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                if target.read_bytes() == document.body:
+                    return False
         batch.add(target, document.body, mtime=document.last_modified.timestamp())
         return True
 

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 
 from chronicle.config import Settings
 from chronicle.feeds.model import Document
+from chronicle.forked import in_processes
 from chronicle.pages import splice
 from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream
 from chronicle.pages.cardimages import card_documents
@@ -54,6 +55,7 @@ EXPORTED_CALENDAR_PATH = "/feeds/anniversaries.ics"
 GONE_ROUTE = "/milestones/{id} (retracted)"
 FEW_NEW = 8         # more new passages than this: render a source page whole, then cut it
 LISTING_LEVEL = 2   # the heading level of a card on a tag or year page (listing.html)
+FORK_FROM = 500     # milestones from which `documents` renders each language in its own process
 T = TypeVar("T")
 ASSETS = {CSS_PATH: ("chronicle.css", "text/css; charset=utf-8"),
           JS_PATH: ("filter.js", "text/javascript; charset=utf-8")}
@@ -440,7 +442,14 @@ def documents(settings: Settings, read_models: ReadModels,
               today: Callable[[Settings], dt.date] = system_today, *, cards: bool = True
               ) -> list[Document]:
     """Every page and the calendar in every language the site publishes; found by
-    `chronicle.feeds.documents` for serving and export."""
+    `chronicle.feeds.documents` for serving and export. From FORK_FROM milestones each
+    language renders on its own core (chronicle.forked): the same documents, in the same order,
+    in about half the time of the static export's largest part."""
     builders = [PageBuilder(settings, read_models, language)
                 for language in settings.feed.languages]
-    return documents_of(builders, read_page_data(read_models), today(settings), cards=cards)
+    data, day = read_page_data(read_models), today(settings)
+    if len(data.milestones) < FORK_FROM:
+        return documents_of(builders, data, day, cards=cards)
+    calls = [partial(builder.all, data, day, cards=cards) for builder in builders]
+    return [document for part in in_processes(
+        calls, after_fork=lambda: read_models.engine.dispose(close=False)) for document in part]

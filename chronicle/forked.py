@@ -1,0 +1,91 @@
+"""Independent pieces of work on separate cores: the static export renders each language in
+its own process (the renderer is pure Python, so threads would take turns on one core).
+
+`in_processes` runs the first call in this process and every other one in a forked child,
+which inherits everything already in memory (the page data, the compiled templates) and sends
+its result back pickled, in chunks. A child only computes: whatever it returns is handled
+(written, published) by the caller, so a child that dies leaves nothing behind, and its
+failure is raised here. Where `fork` does not exist the calls simply run one after another.
+
+This module imports nothing from chronicle, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+__all__ = ["ChildFailed", "can_fork", "in_processes"]
+
+T = TypeVar("T")
+CHUNK = 1_000   # items a message: the pickles stay small while the parent reads
+
+
+class ChildFailed(RuntimeError):
+    """A forked call raised (its traceback is the message) or its process died."""
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def in_processes(calls: Sequence[Callable[[], list[T]]],
+                 after_fork: Callable[[], None] | None = None) -> list[list[T]]:
+    """Each call's result, in order; calls after the first run in forked children, which
+    first run `after_fork` (e.g. to drop database connections inherited from this process)."""
+    if len(calls) < 2 or not can_fork() or multiprocessing.current_process().daemon:
+        return [call() for call in calls]   # a daemonic process may not have children
+    context = multiprocessing.get_context("fork")
+    children = []
+    for call in calls[1:]:
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(call, after_fork, sender), daemon=True)
+        child.start()
+        sender.close()   # the child's end: our copy would keep the pipe open if it died
+        children.append((child, receiver))
+    try:
+        results = [calls[0]()]
+        results += [_receive(child, receiver) for child, receiver in children]
+    finally:
+        for child, receiver in children:
+            receiver.close()
+            if child.is_alive():
+                child.kill()
+            child.join()
+    return results
+
+
+def _child(call: Callable[[], list[Any]], after_fork: Callable[[], None] | None,
+           sender: Connection) -> None:
+    try:
+        if after_fork is not None:
+            after_fork()
+        result = call()
+    except BaseException:   # the parent raises it: nothing else would report it
+        sender.send(("failed", traceback.format_exc()))
+        return
+    for start in range(0, len(result), CHUNK):
+        sender.send(("items", result[start:start + CHUNK]))
+    sender.send(("done", len(result)))
+
+
+def _receive(child: multiprocessing.process.BaseProcess, receiver: Connection) -> list[Any]:
+    items: list[Any] = []
+    while True:
+        try:
+            kind, value = receiver.recv()
+        except EOFError:
+            child.join()
+            raise ChildFailed(f"a forked renderer died (exit code {child.exitcode}, "
+                              f"pid {child.pid}, parent {os.getpid()})") from None
+        if kind == "failed":
+            raise ChildFailed(f"a forked call failed:\n{value}")
+        if kind == "done":
+            if value != len(items):
+                raise ChildFailed(f"a forked call sent {len(items)} of {value} items")
+            return items
+        items.extend(value)

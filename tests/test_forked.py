@@ -1,0 +1,104 @@
+"""Work in forked processes (chronicle.forked): results in order, failures raised here, and the
+pages of a two-language site rendered one language a process byte for byte as in one process,
+from real read models (SQLite and PostgreSQL: the children open their own connections)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+
+import pytest
+
+from chronicle import forked
+from chronicle.config import Settings
+from chronicle.feeds.model import Document
+from chronicle.pages import builder
+from chronicle.projections import ReadModels
+from chronicle.store import SqlEventStore
+from tests.factories import make_milestone, record_milestones
+from tests.test_feeds_support import caught_up
+
+pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="no fork on this platform")
+
+
+def numbers(start: int, count: int) -> Callable[[], list[int]]:
+    return lambda: list(range(start, start + count))
+
+
+def test_results_come_back_in_order_and_whole() -> None:
+    """More items than a message holds, from two children, each after its `after_fork`."""
+    pids: list[int] = []
+
+    def child_pid() -> list[int]:
+        return [os.getpid()]
+
+    results = forked.in_processes([numbers(0, 3), numbers(10, 2 * forked.CHUNK + 7), child_pid],
+                                  after_fork=lambda: pids.append(os.getpid()))
+    assert results[0] == [0, 1, 2]
+    assert results[1] == list(range(10, 10 + 2 * forked.CHUNK + 7))
+    assert results[2] != [os.getpid()]   # ran in a child
+    assert pids == []                    # `after_fork` ran there too, not here
+
+
+def test_a_failing_child_raises_here() -> None:
+    def fails() -> list[int]:
+        raise ValueError("the template is broken")
+
+    with pytest.raises(forked.ChildFailed, match="ValueError: the template is broken"):
+        forked.in_processes([numbers(0, 1), fails])
+
+
+def test_a_child_that_dies_raises_here() -> None:
+    def dies() -> list[int]:
+        os._exit(3)
+
+    with pytest.raises(forked.ChildFailed, match="exit code 3"):
+        forked.in_processes([numbers(0, 1), dies])
+
+
+def test_one_call_runs_here() -> None:
+    assert forked.in_processes([lambda: [os.getpid()]]) == [[os.getpid()]]
+
+
+def test_a_daemonic_process_runs_every_call_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """multiprocessing forbids a daemonic process children: the calls run one after another."""
+    class Daemonic:
+        daemon = True
+
+    monkeypatch.setattr(forked.multiprocessing, "current_process", Daemonic)
+    here = os.getpid()
+    assert forked.in_processes([lambda: [os.getpid()], lambda: [os.getpid()]]) == [[here]] * 2
+
+
+def test_pages_rendered_a_language_a_process_are_the_same(
+        store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    record_milestones(store, [make_milestone(n, date=f"{1990 + n}-0{1 + n % 9}-1{n % 10}",
+                                             tags=("diplomacy", f"tag{n % 3}"))
+                              for n in range(1, 13)])
+    models: ReadModels = caught_up(store)
+    settings = Settings(feed={"base_url": "https://chronicle.example.org"})
+    assert settings.feed.languages == ["en", "mn"]
+
+    def today(_: Settings) -> dt.date:
+        return dt.date(2026, 12, 6)
+
+    monkeypatch.setattr(builder, "FORK_FROM", 10**9)
+    alone = builder.documents(settings, models, today, cards=False)
+    builder._renderer.cache_clear()  # no memo from the first pass: the children render afresh
+    monkeypatch.setattr(builder, "FORK_FROM", 1)
+    split_in: list[int] = []
+
+    def recorded(calls: list[Callable[[], list[Document]]],
+                 after_fork: Callable[[], None]) -> list[list[Document]]:
+        split_in.append(len(calls))
+        return forked.in_processes(calls, after_fork)
+
+    monkeypatch.setattr(builder, "in_processes", recorded)
+    split = builder.documents(settings, models, today, cards=False)
+    assert split_in == [2]
+    assert [(d.path, d.body, d.media_type, d.last_modified) for d in split] == \
+        [(d.path, d.body, d.media_type, d.last_modified) for d in alone]
+    assert any(d.path.startswith("/mn/milestones/") for d in split)
+    # this process's connections still work after the children have gone
+    assert len(builder.documents(settings, models, today, cards=False)) == len(alone)
