@@ -26,7 +26,7 @@ from chronicle.domain import (
     recorded_from_log,
 )
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection, insert_tuples
+from chronicle.projections.base import Projection, chunks, delete_in, insert_tuples
 from chronicle.projections.milestone_rows import (
     ID,
     MONTH_DAY,
@@ -55,7 +55,6 @@ from chronicle.store.statements import ReplayedEvent
 __all__ = ["MilestonesProjection", "canonical_date", "month_day_text", "payload_text",
            "sort_key"]
 
-CHUNK = 500
 CHANGEABLE = frozenset(MILESTONE_FIELDS[1:])            # what a MilestoneRevised may change
 REVISION_KEYS = frozenset(("milestone_id", "changes", "reason"))
 DELETE_DAY = t.on_this_day.delete().where(
@@ -83,18 +82,20 @@ class _Batch:
         self.history: dict[str, list[Row]] = {}
         self.retracted: list[Row] = []
         self.stored_days: dict[str, str] = {}    # the on-this-day key of each fetched row
+        self.rows_fetched: set[str] = set()      # ids whose rows are stored (fetched here)
 
     def prefetch(self, milestone_ids: Iterable[str]) -> None:
         """Load the stored rows of milestones this batch changes but did not record."""
         wanted = sorted({i for i in milestone_ids if i not in self.rows})
         bind = self.time
-        for ids in _chunks(wanted):
+        for ids in chunks(wanted):
             for found in self.conn.execute(sa.select(t.milestones)
                                            .where(t.milestones.c.id.in_(ids))):
                 row = list(found)
                 row[RECORDED_AT] = bind(found.recorded_at)
                 row[UPDATED_AT] = bind(found.updated_at)
                 self.rows[found.id] = tuple(row)
+                self.rows_fetched.add(found.id)
                 if found.month_day is not None:
                     self.stored_days[found.id] = found.month_day
 
@@ -197,18 +198,17 @@ class _Batch:
 
     def flush(self) -> None:
         conn = self.conn
-        gone = [i for i in self.replaced if self.rows.get(i) is None]
-        for ids in _chunks(sorted(self.replaced)):
-            conn.execute(t.milestones.delete().where(t.milestones.c.id.in_(ids)))
-            conn.execute(t.milestone_tags.delete().where(t.milestone_tags.c.milestone_id.in_(ids)))
+        # Rows recorded in this batch are not stored yet: only fetched ones have rows to delete.
+        stored = self.replaced & self.rows_fetched
+        gone = [i for i in stored if self.rows.get(i) is None]
+        delete_in(conn, t.milestones.c.id, stored)
+        delete_in(conn, t.milestone_tags.c.milestone_id, stored)
         # By primary key: the index has no milestone_id prefix, an IN (...) would scan it.
-        # Only fetched rows can have an entry; rows recorded in this batch are not stored yet.
         days = [{"day": self.stored_days[i], "mid": i}
-                for i in sorted(self.replaced) if i in self.stored_days]
+                for i in sorted(stored) if i in self.stored_days]
         if days:
             conn.execute(DELETE_DAY, days)
-        for ids in _chunks(sorted(gone)):
-            conn.execute(t.history.delete().where(t.history.c.milestone_id.in_(ids)))
+        delete_in(conn, t.history.c.milestone_id, gone)
         live = [row for row in self.rows.values() if row is not None]
         insert_tuples(conn, t.milestones, live)
         tags = self._tags
@@ -218,11 +218,6 @@ class _Batch:
                                             if row[MONTH_DAY]])
         insert_tuples(conn, t.history, [h for entries in self.history.values() for h in entries])
         insert_tuples(conn, t.retracted, self.retracted)
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
 
 
 class _CanonicalRecord(NamedTuple):
