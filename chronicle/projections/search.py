@@ -29,9 +29,12 @@ def search_body(milestone: Mapping[str, Any]) -> str:
     """Everything but the title of a milestone's payload, its parts separated by " · "
     (snippets show them). A payload, not a Milestone: a rebuild builds no domain objects."""
     parts = [milestone.get("summary") or "", *milestone.get("people", ()),
-             *milestone.get("places", ()), *milestone.get("tags", ()),
-             *(readable_quote(source["quote"]) for source in milestone.get("sources", ()))]
-    return " · ".join(part for part in parts if part)
+             *milestone.get("places", ()), *milestone.get("tags", ())]
+    for source in milestone.get("sources", ()):
+        quote = source["quote"]
+        # Only a text with a "|" can be a table (most quotes are prose): see readable_quote.
+        parts.append(readable_quote(quote) if "|" in quote else quote)
+    return " · ".join(filter(None, parts))
 
 
 class SearchProjection(Projection):
