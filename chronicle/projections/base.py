@@ -95,7 +95,7 @@ def delete_in(conn: Connection, column: sa.Column[Any], values: Iterable[Any]) -
         conn.exec_driver_sql(_in_sql(conn, head, column, len(part)), tuple(part))
 
 
-def select_in(conn: Connection, columns: Sequence[sa.Column[Any]], key: sa.Column[Any],
+def select_in(conn: Connection, columns: Iterable[sa.Column[Any]], key: sa.Column[Any],
               values: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
     """The driver's tuples of `columns` for the rows whose `key` is one of `values`; columns
     whose type converts nothing only (their values are as the database returns them)."""
@@ -105,4 +105,7 @@ def select_in(conn: Connection, columns: Sequence[sa.Column[Any]], key: sa.Colum
     head = (f"SELECT {', '.join(prep.quote(c.name) for c in columns)} "
             f"FROM {prep.format_table(table)}")
     for part in chunks(sorted(values)):
-        yield from conn.exec_driver_sql(_in_sql(conn, head, key, len(part)), tuple(part))
+        result = conn.exec_driver_sql(_in_sql(conn, head, key, len(part)), tuple(part))
+        rows = result.cursor.fetchall()  # the driver's tuples: no Row per row
+        result.close()
+        yield from rows

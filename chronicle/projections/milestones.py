@@ -26,7 +26,7 @@ from chronicle.domain import (
     recorded_from_log,
 )
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection, chunks, delete_in, insert_tuples
+from chronicle.projections.base import Projection, delete_in, insert_tuples, select_in
 from chronicle.projections.milestone_rows import (
     ID,
     MONTH_DAY,
@@ -35,9 +35,9 @@ from chronicle.projections.milestone_rows import (
     RECORDED_POSITION,
     REVISIONS,
     TITLE,
-    UPDATED_AT,
     DateColumns,
     Row,
+    StoredRows,
     TimeBinder,
     canonical_columns,
     canonical_date,
@@ -75,6 +75,7 @@ class _Batch:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.time = TimeBinder(conn.dialect)
+        self.stored = StoredRows(conn.dialect, self.time)
         self.rows: dict[str, Row | None] = {}
         # The milestone of each live row: decoded, or its canonical payload (see canonical_date).
         self.milestones: dict[str, Milestone | Mapping[str, Any]] = {}
@@ -86,18 +87,13 @@ class _Batch:
 
     def prefetch(self, milestone_ids: Iterable[str]) -> None:
         """Load the stored rows of milestones this batch changes but did not record."""
-        wanted = sorted({i for i in milestone_ids if i not in self.rows})
-        bind = self.time
-        for ids in chunks(wanted):
-            for found in self.conn.execute(sa.select(t.milestones)
-                                           .where(t.milestones.c.id.in_(ids))):
-                row = list(found)
-                row[RECORDED_AT] = bind(found.recorded_at)
-                row[UPDATED_AT] = bind(found.updated_at)
-                self.rows[found.id] = tuple(row)
-                self.rows_fetched.add(found.id)
-                if found.month_day is not None:
-                    self.stored_days[found.id] = found.month_day
+        wanted = {i for i in milestone_ids if i not in self.rows}
+        for fetched in select_in(self.conn, t.milestones.columns, t.milestones.c.id, wanted):
+            row = self.stored(fetched)
+            self.rows[row[ID]] = row
+            self.rows_fetched.add(row[ID])
+            if row[MONTH_DAY] is not None:
+                self.stored_days[row[ID]] = row[MONTH_DAY]
 
     def current(self, milestone_id: str) -> Row:
         if milestone_id not in self.rows:
