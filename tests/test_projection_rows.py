@@ -173,3 +173,28 @@ def test_a_rebuild_relaxes_only_its_own_commits_and_ends_with_a_synced_one(
         store.close()
     default = sqlite3.connect(":memory:").execute("PRAGMA secure_delete").fetchone()[0]
     assert settings == {(2, default)}
+
+
+def test_a_rebuild_reading_ahead_stops_just_before_an_unreadable_event(
+        store: SqlEventStore) -> None:
+    """The batch read ahead (on the read-ahead thread) holds the unreadable event: the rebuild
+    still applies every event before it and stops there, as a catch-up one event at a time."""
+    record_milestones(store, [make_milestone(n) for n in range(7)])
+    store.append("milestone-milestone-bad", [NewEvent(
+        type="MilestoneRecorded", payload={"id": "milestone-bad", "date": "not a date"},
+        schema_version=1)], 0)
+    record_milestones(store, [make_milestone(n) for n in range(7, 10)])
+    bad = 8
+    slow = Projector(store, batch_size=1)
+    slow.prepare()
+    slow.catch_up()
+    tables = [table for p in slow.projections for table in p.tables()]
+    expected = dump(store.engine, tables)
+    assert slow.stopped is not None and slow.stopped.position == bad
+    assert len(expected["rm_milestones"]) == bad - 1
+    rebuilding = Projector(store, batch_size=2, rebuild_batch_size=2)
+    assert rebuilding.rebuild() == bad - 1
+    assert rebuilding.stopped is not None and rebuilding.stopped.position == bad
+    assert "cannot be upcast" in rebuilding.stopped.reason
+    assert rebuilding.position() == bad - 1
+    assert dump(store.engine, tables) == expected

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +41,12 @@ class Projection(abc.ABC):
 
 
 _TUPLE_SQL: dict[tuple[str, str], str] = {}
+IN_CHUNK = 500     # values per IN (...) list: far below any driver's limit
+
+
+def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def insert_tuples(conn: Connection, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
@@ -68,3 +74,38 @@ def _tuple_sql(table: sa.Table, dialect: sa.engine.Dialect) -> str:
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in table.columns)
     return (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
             f"VALUES ({', '.join([mark] * len(table.columns))})")
+
+
+def _in_sql(conn: Connection, head: str, column: sa.Column[Any], count: int) -> str:
+    """`head` WHERE column IN (count markers), in the driver's own paramstyle."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    name = conn.dialect.identifier_preparer.quote(column.name)
+    return f"{head} WHERE {name} IN ({', '.join([mark] * count)})"
+
+
+def delete_in(conn: Connection, column: sa.Column[Any], values: Iterable[Any]) -> None:
+    """Delete the rows whose `column` is one of `values` (plain values: nothing to bind).
+
+    On the driver, as insert_tuples: a rebuild deletes in hundreds of IN lists per batch, and
+    SQLAlchemy would build and compile an expanding parameter for each."""
+    table = column.table
+    assert isinstance(table, sa.Table)
+    head = f"DELETE FROM {conn.dialect.identifier_preparer.format_table(table)}"
+    for part in chunks(sorted(values)):
+        conn.exec_driver_sql(_in_sql(conn, head, column, len(part)), tuple(part))
+
+
+def select_in(conn: Connection, columns: Iterable[sa.Column[Any]], key: sa.Column[Any],
+              values: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """The driver's tuples of `columns` for the rows whose `key` is one of `values`; columns
+    whose type converts nothing only (their values are as the database returns them)."""
+    table = key.table
+    assert isinstance(table, sa.Table)
+    prep = conn.dialect.identifier_preparer
+    head = (f"SELECT {', '.join(prep.quote(c.name) for c in columns)} "
+            f"FROM {prep.format_table(table)}")
+    for part in chunks(sorted(values)):
+        result = conn.exec_driver_sql(_in_sql(conn, head, key, len(part)), tuple(part))
+        rows = result.cursor.fetchall()  # the driver's tuples: no Row per row
+        result.close()
+        yield from rows

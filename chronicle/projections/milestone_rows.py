@@ -163,3 +163,30 @@ def milestone_tuple(milestone_id: str, title: str, columns: DateColumns, payload
     key, precision, year_start, year_end, month_day = columns
     return (milestone_id, title, key, precision, year_start, year_end, month_day, payload,
             recorded_at, updated_at, recorded_position, updated_position, revisions)
+
+
+class StoredRows:
+    """rm_milestones rows as the driver fetches them, made what `milestone_tuple` makes: each
+    column converted by its type's result processor, as SQLAlchemy would, and the times bound
+    again (see TimeBinder), once per distinct stored time."""
+
+    def __init__(self, dialect: sa.engine.Dialect, time: TimeBinder) -> None:
+        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for column in t.milestones.columns]
+        self.convert = [(index, process) for index, process in enumerate(processors)
+                        if process is not None and index not in (RECORDED_AT, UPDATED_AT)]
+        self.read_time: Callable[[Any], Any] = processors[RECORDED_AT] or (lambda value: value)
+        self.time = time
+        self.times: dict[Any, Any] = {}   # stored value -> bound value
+
+    def __call__(self, fetched: Row) -> Row:
+        row = list(fetched)
+        for index, process in self.convert:
+            row[index] = process(row[index])
+        for index in (RECORDED_AT, UPDATED_AT):
+            stored = row[index]
+            bound = self.times.get(stored)
+            if bound is None:
+                bound = self.times[stored] = self.time(self.read_time(stored))
+            row[index] = bound
+        return tuple(row)

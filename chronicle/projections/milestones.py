@@ -26,7 +26,7 @@ from chronicle.domain import (
     recorded_from_log,
 )
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection, insert_tuples
+from chronicle.projections.base import Projection, delete_in, insert_tuples, select_in
 from chronicle.projections.milestone_rows import (
     ID,
     MONTH_DAY,
@@ -35,9 +35,9 @@ from chronicle.projections.milestone_rows import (
     RECORDED_POSITION,
     REVISIONS,
     TITLE,
-    UPDATED_AT,
     DateColumns,
     Row,
+    StoredRows,
     TimeBinder,
     canonical_columns,
     canonical_date,
@@ -55,7 +55,6 @@ from chronicle.store.statements import ReplayedEvent
 __all__ = ["MilestonesProjection", "canonical_date", "month_day_text", "payload_text",
            "sort_key"]
 
-CHUNK = 500
 CHANGEABLE = frozenset(MILESTONE_FIELDS[1:])            # what a MilestoneRevised may change
 REVISION_KEYS = frozenset(("milestone_id", "changes", "reason"))
 DELETE_DAY = t.on_this_day.delete().where(
@@ -76,6 +75,7 @@ class _Batch:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.time = TimeBinder(conn.dialect)
+        self.stored = StoredRows(conn.dialect, self.time)
         self.rows: dict[str, Row | None] = {}
         # The milestone of each live row: decoded, or its canonical payload (see canonical_date).
         self.milestones: dict[str, Milestone | Mapping[str, Any]] = {}
@@ -83,20 +83,17 @@ class _Batch:
         self.history: dict[str, list[Row]] = {}
         self.retracted: list[Row] = []
         self.stored_days: dict[str, str] = {}    # the on-this-day key of each fetched row
+        self.rows_fetched: set[str] = set()      # ids whose rows are stored (fetched here)
 
     def prefetch(self, milestone_ids: Iterable[str]) -> None:
         """Load the stored rows of milestones this batch changes but did not record."""
-        wanted = sorted({i for i in milestone_ids if i not in self.rows})
-        bind = self.time
-        for ids in _chunks(wanted):
-            for found in self.conn.execute(sa.select(t.milestones)
-                                           .where(t.milestones.c.id.in_(ids))):
-                row = list(found)
-                row[RECORDED_AT] = bind(found.recorded_at)
-                row[UPDATED_AT] = bind(found.updated_at)
-                self.rows[found.id] = tuple(row)
-                if found.month_day is not None:
-                    self.stored_days[found.id] = found.month_day
+        wanted = {i for i in milestone_ids if i not in self.rows}
+        for fetched in select_in(self.conn, t.milestones.columns, t.milestones.c.id, wanted):
+            row = self.stored(fetched)
+            self.rows[row[ID]] = row
+            self.rows_fetched.add(row[ID])
+            if row[MONTH_DAY] is not None:
+                self.stored_days[row[ID]] = row[MONTH_DAY]
 
     def current(self, milestone_id: str) -> Row:
         if milestone_id not in self.rows:
@@ -197,32 +194,29 @@ class _Batch:
 
     def flush(self) -> None:
         conn = self.conn
-        gone = [i for i in self.replaced if self.rows.get(i) is None]
-        for ids in _chunks(sorted(self.replaced)):
-            conn.execute(t.milestones.delete().where(t.milestones.c.id.in_(ids)))
-            conn.execute(t.milestone_tags.delete().where(t.milestone_tags.c.milestone_id.in_(ids)))
+        # Rows recorded in this batch are not stored yet: only fetched ones have rows to delete.
+        stored = self.replaced & self.rows_fetched
+        gone = [i for i in stored if self.rows.get(i) is None]
+        delete_in(conn, t.milestones.c.id, stored)
+        delete_in(conn, t.milestone_tags.c.milestone_id, stored)
         # By primary key: the index has no milestone_id prefix, an IN (...) would scan it.
-        # Only fetched rows can have an entry; rows recorded in this batch are not stored yet.
         days = [{"day": self.stored_days[i], "mid": i}
-                for i in sorted(self.replaced) if i in self.stored_days]
+                for i in sorted(stored) if i in self.stored_days]
         if days:
             conn.execute(DELETE_DAY, days)
-        for ids in _chunks(sorted(gone)):
-            conn.execute(t.history.delete().where(t.history.c.milestone_id.in_(ids)))
-        live = [row for row in self.rows.values() if row is not None]
+        delete_in(conn, t.history.c.milestone_id, gone)
+        # In key order: each B-tree then takes the batch's rows in one sweep over its pages
+        # instead of at random places (the rows are the same, only their order of insertion).
+        live = sorted(row for row in self.rows.values() if row is not None)
         insert_tuples(conn, t.milestones, live)
         tags = self._tags
         insert_tuples(conn, t.milestone_tags, [
             (row[ID], tag, row[RECORDED_POSITION]) for row in live for tag in tags(row[ID])])
-        insert_tuples(conn, t.on_this_day, [(row[MONTH_DAY], row[ID]) for row in live
-                                            if row[MONTH_DAY]])
-        insert_tuples(conn, t.history, [h for entries in self.history.values() for h in entries])
+        insert_tuples(conn, t.on_this_day, sorted((row[MONTH_DAY], row[ID]) for row in live
+                                                  if row[MONTH_DAY]))
+        insert_tuples(conn, t.history, [h for mid in sorted(self.history)
+                                        for h in self.history[mid]])
         insert_tuples(conn, t.retracted, self.retracted)
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
 
 
 class _CanonicalRecord(NamedTuple):

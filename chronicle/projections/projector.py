@@ -20,13 +20,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from chronicle.projections import tables as t
 from chronicle.projections.base import Projection
+from chronicle.projections.readahead import ReadAhead, reading_ahead
 from chronicle.projections.relaxed import relaxed_writes
-from chronicle.store import EventUnreadable, SqlEventStore
+from chronicle.store import EventUnreadable, SqlEventStore, StoredEvent
 from chronicle.store.dialects import StoreDialect, dialect_for
 from chronicle.store.sql import run_write
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]   # (position reached, head)
+Read = Callable[[int, int], Sequence[StoredEvent]]   # (after, limit): read_for_replay's events
 REBUILD_BATCH = 20_000
 
 
@@ -154,8 +156,9 @@ class Projector:
                     for projection in self.projections:
                         projection.suspend_index(conn)
         with self.dialect.bulk_writes(self.engine):   # SQLite: chronicle/store/bulkwrite.py
-            with relaxed_writes(self.engine), collector_paused():
-                applied = self._catch_up(progress, None, rebuilding=True)
+            with (relaxed_writes(self.engine), collector_paused(),
+                  reading_ahead(self.store) as ahead):
+                applied = self._catch_up(progress, None, rebuilding=True, ahead=ahead)
             with self.dialect.migration_lock(self.engine):
                 self._create_indexes()   # committed with full durability: see relaxed
         return applied
@@ -173,12 +176,13 @@ class Projector:
         """
         return self._catch_up(progress, upto, rebuilding=False)
 
-    def _catch_up(self, progress: Progress | None, upto: int | None, *, rebuilding: bool
-                  ) -> int:
+    def _catch_up(self, progress: Progress | None, upto: int | None, *, rebuilding: bool,
+                  ahead: ReadAhead | None = None) -> int:
         applied = 0
         head = upto if upto is not None else self.store.head()
         size = max(self.batch_size, self.rebuild_batch_size) if rebuilding else self.batch_size
-        step = self._big_step if rebuilding else self._step
+        step = (functools.partial(self._big_step, ahead=ahead) if rebuilding
+                else functools.partial(self._step, read=self.store.read_for_replay))
         if self.stopped is not None:
             if self.position() == self.stopped.position - 1:
                 return 0
@@ -209,12 +213,19 @@ class Projector:
         self.stopped = Stopped(position, reason)
         log.error("%s", self.stopped)
 
-    def _big_step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:
-        """A rebuild's step, with the database's bulk-write settings."""
+    def _big_step(self, conn: Connection, upto: int | None, size: int,
+                  ahead: ReadAhead | None) -> tuple[int, int]:
+        """A rebuild's step, with the database's bulk-write settings; a full batch starts
+        reading the next one, which its commit then overlaps (see readahead)."""
         with self.dialect.bulk_batch(conn):
-            return self._step(conn, upto, size)
+            read = ahead.read if ahead else self.store.read_for_replay
+            count, last = self._step(conn, upto, size, read)
+        if ahead and count == size:
+            ahead.start(last, size)
+        return count, last
 
-    def _step(self, conn: Connection, upto: int | None, size: int) -> tuple[int, int]:
+    def _step(self, conn: Connection, upto: int | None, size: int, read: Read
+              ) -> tuple[int, int]:
         names = [p.name for p in self.projections]
         query = (sa.select(t.checkpoints.c.name, t.checkpoints.c.position)
                  .where(t.checkpoints.c.name.in_(names)).with_for_update())
@@ -222,14 +233,15 @@ class Projector:
         low = min(checkpoints.values(), default=0)
         if upto is not None and low >= upto:
             return 0, low
-        events = self.store.read_for_replay(after=low, limit=size)
+        events = read(low, size)
         if upto is not None:
             events = [e for e in events if e.position <= upto]
         if not events:
             return 0, low
         last = events[-1].position
         for projection in self.projections:
-            mine = [e for e in events if e.position > checkpoints[projection.name]]
+            mine = (events if checkpoints[projection.name] == low
+                    else [e for e in events if e.position > checkpoints[projection.name]])
             if mine:
                 projection.apply(conn, mine)
                 conn.execute(t.checkpoints.update()

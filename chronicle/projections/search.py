@@ -19,21 +19,22 @@ from sqlalchemy.engine import Connection
 from chronicle.domain import MilestoneRecorded
 from chronicle.projections import fulltext
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection, insert_tuples
+from chronicle.projections.base import Projection, delete_in, insert_tuples, select_in
 from chronicle.quotes import readable_quote
 from chronicle.repository import MILESTONE_STREAM_PREFIX
 from chronicle.store import StoredEvent
-
-CHUNK = 500
 
 
 def search_body(milestone: Mapping[str, Any]) -> str:
     """Everything but the title of a milestone's payload, its parts separated by " · "
     (snippets show them). A payload, not a Milestone: a rebuild builds no domain objects."""
     parts = [milestone.get("summary") or "", *milestone.get("people", ()),
-             *milestone.get("places", ()), *milestone.get("tags", ()),
-             *(readable_quote(source["quote"]) for source in milestone.get("sources", ()))]
-    return " · ".join(part for part in parts if part)
+             *milestone.get("places", ()), *milestone.get("tags", ())]
+    for source in milestone.get("sources", ()):
+        quote = source["quote"]
+        # Only a text with a "|" can be a table (most quotes are prose): see readable_quote.
+        parts.append(readable_quote(quote) if "|" in quote else quote)
+    return " · ".join(filter(None, parts))
 
 
 class SearchProjection(Projection):
@@ -51,27 +52,31 @@ class SearchProjection(Projection):
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
         """Rows of the milestones the batch touched: from the payload of a recording that is
-        their last event here (the usual rebuild case), else as rm_milestones has them."""
+        their last event here (the usual rebuild case), else as rm_milestones has them.
+
+        A stream whose first event here is its first event ever has no row yet: only the
+        others' rows are deleted (a rebuild's batches are mostly new streams)."""
         latest: dict[str, StoredEvent] = {}
+        existing: set[str] = set()
         for event in events:
             if event.stream_id.startswith(MILESTONE_STREAM_PREFIX):
-                latest[event.stream_id.removeprefix(MILESTONE_STREAM_PREFIX)] = event
-        touched = sorted(latest)
-        after: int | None = None
-        for start in range(0, len(touched), CHUNK):
-            ids = touched[start:start + CHUNK]
-            conn.execute(t.search.delete().where(t.search.c.milestone_id.in_(ids)))
-            if start == 0:   # after the first delete, which may remove the last row
-                after = fulltext.last_row(conn)
-            payloads = {mid: latest[mid].payload for mid in ids if _is_current_record(latest[mid])}
-            stored = [mid for mid in ids if mid not in payloads]
-            if stored:
-                query = (sa.select(t.milestones.c.id, t.milestones.c.payload)
-                         .where(t.milestones.c.id.in_(stored)))
-                payloads.update((mid, json.loads(text)) for mid, text in conn.execute(query))
-            rows = [(mid, payloads[mid]["title"], search_body(payloads[mid]))
-                    for mid in ids if mid in payloads]
-            insert_tuples(conn, t.search, rows)
+                milestone_id = event.stream_id.removeprefix(MILESTONE_STREAM_PREFIX)
+                if milestone_id not in latest and event.stream_version > 1:
+                    existing.add(milestone_id)
+                latest[milestone_id] = event
+        if not latest:
+            return
+        delete_in(conn, t.search.c.milestone_id, existing)
+        after = fulltext.last_row(conn)   # after the deletes, which may remove the last row
+        payloads = {mid: event.payload for mid, event in latest.items()
+                    if _is_current_record(event)}
+        stored = [mid for mid in latest if mid not in payloads]
+        payloads.update((mid, json.loads(text)) for mid, text in
+                        select_in(conn, (t.milestones.c.id, t.milestones.c.payload),
+                                  t.milestones.c.id, stored))
+        rows = [(mid, payloads[mid]["title"], search_body(payloads[mid]))
+                for mid in sorted(latest) if mid in payloads]
+        insert_tuples(conn, t.search, rows)
         if after is not None:
             fulltext.index(conn, after)
 
