@@ -192,7 +192,7 @@ class RawPsycopg(_RawWriter):
 
 
 class RawCopy(RawPsycopg):
-    name = "psycopg COPY (text format)"
+    name = "psycopg COPY"
 
     def write(self, call: Any) -> None:
         rows = self.rows(call, dt.datetime.now(dt.UTC))
