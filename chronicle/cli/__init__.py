@@ -30,8 +30,6 @@ from chronicle.cli.context import (
     err,
 )
 from chronicle.cli.helptext import document_options, setting_default
-from chronicle.config import ConfigError
-from chronicle.store import InvalidDatabaseUrl, StoreError, StoreUnavailable
 
 app = typer.Typer(
     name="chronicle",
@@ -89,18 +87,33 @@ def main() -> None:
     document_options(command)
     try:
         command()
-    except (BadInput, ConfigError) as exc:
-        err.print(str(exc), markup=False, highlight=False)
-        sys.exit(EXIT_BAD_INPUT)
-    except InvalidDatabaseUrl as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        sys.exit(EXIT_BAD_INPUT)
-    except StoreUnavailable as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        sys.exit(EXIT_FAILURE)
-    except (Failure, StoreError) as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         logging.getLogger("chronicle").warning("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        shown = _shown_error(exc)
+        if shown is None:
+            raise
+        message, code = shown
+        err.print(message, markup=False, highlight=False)
+        sys.exit(code)
+
+
+def _shown_error(exc: Exception) -> tuple[str, int] | None:
+    """Our error's line and exit code, or None for a bug (a traceback). The config and store
+    modules are imported here, not at start, so `--help` stays fast; an error from one of
+    them means it is loaded already."""
+    if isinstance(exc, BadInput):
+        return str(exc), EXIT_BAD_INPUT
+    if isinstance(exc, Failure):
+        return f"error: {exc}", EXIT_FAILURE
+    from chronicle.config import ConfigError
+    from chronicle.store import InvalidDatabaseUrl, StoreError, StoreUnavailable
+
+    if isinstance(exc, ConfigError):
+        return str(exc), EXIT_BAD_INPUT
+    if isinstance(exc, InvalidDatabaseUrl):
+        return f"error: {exc}", EXIT_BAD_INPUT
+    if isinstance(exc, (StoreUnavailable, StoreError)):
+        return f"error: {exc}", EXIT_FAILURE
+    return None

@@ -8,20 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from chronicle.config import Settings, load_settings
-from chronicle.store import SqlEventStore, Upcasters, open_store
+if TYPE_CHECKING:  # the settings, the store and the progress bar load when a command runs
+    from rich.progress import Progress
+
+    from chronicle.config import Settings
+    from chronicle.store import SqlEventStore, Upcasters
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -49,6 +45,8 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from chronicle.config import load_settings
+
             self._settings = load_settings(self.config_path, **self.settings_overrides)
         return self._settings
 
@@ -56,6 +54,8 @@ class AppContext:
         """The configured log. Only commands that write pass `create=True`: any other one
         says the database does not exist, so a typo never creates an empty chronicle."""
         if self._store is None:
+            from chronicle.store import open_store
+
             self._store = open_store(self.settings.resolved_database_url, upcasters=upcasters(),
                                      create=create)
         return self._store
@@ -91,6 +91,15 @@ def configure_logging(verbosity: int) -> None:
 @contextmanager
 def progress_bar(description: str, total: int | None) -> Iterator[Progress]:
     """A Rich progress bar on stderr that stays out of piped stdout."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=err, transient=False,

@@ -5,23 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from chronicle.cli.context import BadInput, Failure, app_context, out
-from chronicle.dates import HistoricalDate, InvalidDate
-from chronicle.loader import (
-    Change,
-    LoadError,
-    LoadReport,
-    check_sources,
-    format_problems,
-    json_schema_text,
-    load_sources,
-)
-from chronicle.loader.inferred import inferred_names
-from chronicle.store import ConcurrencyError
+
+if TYPE_CHECKING:  # the loader, the store and the validators load only when a command runs
+    from chronicle.loader import Change, LoadReport
 
 PathsArgument = Annotated[list[Path] | None, typer.Argument(
     help="Milestone files or directories of them (default: the configured sources).",
@@ -52,6 +43,9 @@ def load_command(
     set: a milestone of the log that none of them holds is refused, never silently retracted;
     withdraw it with retracted: "reason" in its file.
     """
+    from chronicle.loader import LoadError, check_sources, format_problems, load_sources
+    from chronicle.store import ConcurrencyError
+
     context = app_context(ctx)
     settings = context.settings
     given = paths or None
@@ -71,6 +65,9 @@ def load_command(
 
 def check_command(ctx: typer.Context, paths: PathsArgument = None) -> None:
     """Check milestone files without any database: exit 2 listing every problem, else 0."""
+    from chronicle.loader import check_sources, format_problems
+    from chronicle.loader.inferred import inferred_names
+
     checked = check_sources(app_context(ctx).settings, paths or None)
     if checked.problems:
         raise BadInput(format_problems(checked.problems, outcome="see events/README.md"))
@@ -83,6 +80,8 @@ def check_command(ctx: typer.Context, paths: PathsArgument = None) -> None:
 
 def schema_command() -> None:
     """Print the JSON Schema (draft 2020-12) of milestone files, for editors to check them."""
+    from chronicle.loader import json_schema_text
+
     sys.stdout.write(json_schema_text())
 
 
@@ -106,6 +105,8 @@ def _change_line(change: Change) -> str:
 
 def _shown(name: str, value: Any) -> str:
     """A payload value as an editor wrote it: dates as text, the rest as JSON."""
+    from chronicle.dates import HistoricalDate, InvalidDate
+
     if name == "date" and isinstance(value, dict):
         try:
             return str(HistoricalDate.from_json(value))

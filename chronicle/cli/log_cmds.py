@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
 
 from chronicle.cli.context import (
@@ -19,9 +18,9 @@ from chronicle.cli.context import (
     out,
     progress_bar,
 )
-from chronicle.domain import stream_id as milestone_stream
-from chronicle.store import SqlEventStore, StoredEvent, StoreUnavailable, migrate
-from chronicle.store.engine import create_store_engine, mask_url
+
+if TYPE_CHECKING:  # SQLAlchemy and the store load only when a command runs
+    from chronicle.store import SqlEventStore, StoredEvent
 
 db_app = typer.Typer(help="Manage the database schema of the log.", no_args_is_help=True)
 MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in both databases
@@ -30,6 +29,11 @@ MAX_POSITION = 2**63 - 1  # positions are 64-bit integers in both databases
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the log's tables or upgrade them to this version's schema (also done on first use)."""
+    import sqlalchemy as sa
+
+    from chronicle.store import StoreUnavailable, migrate
+    from chronicle.store.engine import create_store_engine, mask_url
+
     settings = app_context(ctx).settings
     engine, dialect = create_store_engine(settings.resolved_database_url)
     try:
@@ -90,6 +94,8 @@ def log_command(
 
 def _stream_events(store: SqlEventStore, name: str) -> list[StoredEvent]:
     """The events of stream `name`, or of the milestone whose id is `name`."""
+    from chronicle.domain import stream_id as milestone_stream
+
     events = store.read_stream(name) or store.read_stream(milestone_stream(name))
     if not events:
         raise BadInput(f"--stream: {name!r} is neither a stream nor a milestone id in the log")
@@ -175,6 +181,8 @@ def verify_command(
 
 def checkpoint_beyond(store: SqlEventStore, head: int) -> int | None:
     """The highest read-model checkpoint, when it is past `head` (None otherwise)."""
+    import sqlalchemy as sa
+
     from chronicle.projections.tables import checkpoints
 
     if not sa.inspect(store.engine).has_table(checkpoints.name):

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from chronicle.cli.context import (
     AppContext,
@@ -22,14 +20,13 @@ from chronicle.cli.context import (
     out,
     progress_bar,
 )
-from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream, trail_json
-from chronicle.projections import Projector, ReadModels, RetractedView
-from chronicle.projections.fulltext import MARK_END, MARK_START
-from chronicle.projections.jsonviews import hit_json, milestone_json
-from chronicle.projections.replay import replay_in_memory
 
-if TYPE_CHECKING:   # Babel and CLDR data load only when a command shows a milestone
+if TYPE_CHECKING:   # the read models, the store, Babel and CLDR load only when a command runs
+    from rich.table import Table
+
     from chronicle.localized import LocalizedMilestone
+    from chronicle.pages.audit import AuditEntry
+    from chronicle.projections import ReadModels, RetractedView
     from chronicle.projections.views import MilestoneView
 
 AS_OF_HELP = ("Show the chronicle as it was known then: a log position (e.g. 120), a date "
@@ -51,6 +48,9 @@ def parse_language(text: str) -> str:
 
 def current_read_models(context: AppContext, as_of: str | None) -> ReadModels:
     """The live read models caught up with the log, or a throwaway replay up to `as_of`."""
+    from chronicle.projections import Projector, ReadModels
+    from chronicle.projections.replay import replay_in_memory
+
     store = context.store()
     if as_of is not None:
         _, models = replay_in_memory(store, upto=resolve_as_of(context, as_of))
@@ -101,6 +101,8 @@ def milestones_command(
     lang: Lang = "en",
 ) -> None:
     """List the milestones in historical order."""
+    from chronicle.projections.jsonviews import milestone_json
+
     language = parse_language(lang)
     if year is not None and not dt.MINYEAR <= year <= dt.MAXYEAR:
         raise BadInput(f"--year: {year} is not a year ({dt.MINYEAR} to {dt.MAXYEAR})")
@@ -116,6 +118,9 @@ def milestones_command(
 
 def milestones_table(views: list[MilestoneView], language: str = "en") -> Table:
     """Ids whole on one line, to copy into `show` at any width; titles (and tags) wrap."""
+    from rich.table import Table
+    from rich.text import Text
+
     longest_id = max((len(v.milestone.id) for v in views), default=2)
     table = Table(title=f"{len(views)} milestones", box=None)
     table.add_column("id", no_wrap=True, min_width=longest_id)
@@ -139,6 +144,9 @@ def show_command(
 ) -> None:
     """Show one milestone with its sources and its full revision history (field: old → new);
     a retracted one with its history from the log."""
+    from chronicle.pages.audit import from_history, trail_json
+    from chronicle.projections.jsonviews import milestone_json
+
     language = parse_language(lang)
     context = app_context(ctx)
     models = current_read_models(context, as_of)
@@ -175,6 +183,8 @@ def show_command(
 def _show_retracted(context: AppContext, gone: RetractedView, as_json: bool,
                     as_of: str | None) -> None:
     """A withdrawn milestone: why and when, and its history as the log has it (exit 0)."""
+    from chronicle.pages.audit import LogReader, from_stream, trail_json
+
     reader = LogReader(context.store().engine)
     upto = resolve_as_of(context, as_of) if as_of is not None else None
     events = [e for e in reader.stream(gone.id) if upto is None or e.position <= upto]
@@ -211,6 +221,8 @@ def search_command(
     as_of: AsOf = None,
 ) -> None:
     """Full-text search over titles, summaries, people, places, tags and quotes, best first."""
+    from chronicle.projections.jsonviews import hit_json
+
     models = current_read_models(app_context(ctx), as_of)
     hits = models.search(query, limit)
     if as_json:
@@ -227,11 +239,15 @@ def search_command(
 
 def _marked(text: str) -> str:
     """Search marks as bold, everything else printed as it is."""
+    from chronicle.projections.fulltext import MARK_END, MARK_START
+
     return escape(text).replace(MARK_START, "[bold]").replace(MARK_END, "[/bold]")
 
 
 def rebuild_command(ctx: typer.Context) -> None:
     """Drop the read models and replay the whole log into them, with progress and a rate."""
+    from chronicle.projections import Projector
+
     store = app_context(ctx).store()
     projector = Projector(store)
     head = store.head()

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chronicle.cli.context import BadInput, app_context, err
-from chronicle.dates import MONTH_NAMES
 
 if TYPE_CHECKING:  # the posting modules (tweepy, twitter-text) load only when a command runs
     from chronicle.posting.anniversaries import Unposted
@@ -61,6 +60,8 @@ def posting_service(ctx: typer.Context) -> PostingService:
 
 def parse_date(option: str, value: str) -> dt.date:
     """A YYYY-MM-DD option; a well-formed day that does not exist is named as such."""
+    from chronicle.dates import MONTH_NAMES
+
     try:
         return dt.date.fromisoformat(value)
     except ValueError:

@@ -5,28 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
-from rich.progress import Progress
-from sqlalchemy.engine import make_url
 
 from chronicle.cli.context import BadInput, Failure, app_context, err, progress_bar
-from chronicle.replication import (
-    BackupFailed,
-    ChainBroken,
-    NotAPrefix,
-    ReplicationError,
-    UnreadableEvent,
-    backup_sqlite,
-    copy_log,
-    export_log,
-    import_log,
-    rebuild_read_models,
-)
-from chronicle.store import SqlEventStore, migrate, open_store
-from chronicle.store.engine import mask_url, normalize_url
-from chronicle.upcasters import UPCASTERS
+
+if TYPE_CHECKING:  # the replication modules, SQLAlchemy and the store load when a command runs
+    from rich.progress import Progress
+
+    from chronicle.store import SqlEventStore
 
 
 def _advance(bar: Progress) -> Callable[[int, int], None]:
@@ -35,6 +23,10 @@ def _advance(bar: Progress) -> Callable[[int, int], None]:
 
 
 def _same_database(a: str, b: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    from chronicle.store.engine import normalize_url
+
     first, second = make_url(normalize_url(a)), make_url(normalize_url(b))
     if first.get_backend_name() == second.get_backend_name() == "sqlite":
         return Path(first.database or "").resolve() == Path(second.database or "").resolve()
@@ -43,6 +35,12 @@ def _same_database(a: str, b: str) -> bool:
 
 def _open_source(url: str) -> SqlEventStore:
     """Open an existing log without creating or upgrading anything in it."""
+    from sqlalchemy.engine import make_url
+
+    from chronicle.store import migrate, open_store
+    from chronicle.store.engine import mask_url, normalize_url
+    from chronicle.upcasters import UPCASTERS
+
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         raise BadInput(f"--from: {parsed.database}: no such database file")
@@ -54,6 +52,8 @@ def _open_source(url: str) -> SqlEventStore:
 
 
 def _rebuild(store: SqlEventStore) -> int:
+    from chronicle.replication import rebuild_read_models
+
     with progress_bar("rebuilding read models", store.head()) as bar:
         return rebuild_read_models(store, _advance(bar))
 
@@ -73,6 +73,10 @@ def copy_log_command(
 
     Resumes after the target's head when the target already holds a beginning of the log.
     """
+    from chronicle.replication import ChainBroken, NotAPrefix, UnreadableEvent, copy_log
+    from chronicle.store import open_store
+    from chronicle.upcasters import UPCASTERS
+
     context = app_context(ctx)
     from_url = source or context.settings.resolved_database_url
     if _same_database(from_url, to):
@@ -105,6 +109,8 @@ def export_log_command(
     after: Annotated[int, typer.Option(min=0, help="Only events after this position.")] = 0,
 ) -> None:
     """Write the log to stdout as JSON lines: every column, payload and metadata as stored text."""
+    from chronicle.replication import export_log
+
     store = app_context(ctx).store()
     with progress_bar("exporting log", max(store.head() - after, 0)) as bar:
         task = bar.task_ids[0]
@@ -136,6 +142,8 @@ def import_log_command(
     and that this version can read every event — before anything is written; a bad line is
     named and the exit code is 2.
     """
+    from chronicle.replication import ChainBroken, NotAPrefix, UnreadableEvent, import_log
+
     source = _import_source(path)
     store = app_context(ctx).store(create=True)
     try:
@@ -162,6 +170,8 @@ def backup_command(
     The snapshot is checked (SQLite quick_check and the hash chain) before it is renamed to
     PATH. On PostgreSQL use pg_dump instead.
     """
+    from chronicle.replication import BackupFailed, ChainBroken, ReplicationError, backup_sqlite
+
     url = app_context(ctx).settings.resolved_database_url
     try:
         report = backup_sqlite(url, path, overwrite=overwrite)

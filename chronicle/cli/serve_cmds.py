@@ -10,15 +10,17 @@ import socket
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
 from chronicle.cli.context import Failure, app_context, out, progress_bar
 from chronicle.cli.helptext import setting_default
-from chronicle.config import Settings, served_at
-from chronicle.projections import Projector, ReadModels
-from chronicle.store import SqlEventStore
+
+if TYPE_CHECKING:  # the read models and the store load only when a command runs
+    from chronicle.config import Settings
+    from chronicle.projections import Projector
+    from chronicle.store import SqlEventStore
 
 log = logging.getLogger("chronicle.serve")
 
@@ -41,6 +43,8 @@ def register(app: typer.Typer) -> None:
 
 
 def caught_up(store: SqlEventStore) -> Projector:
+    from chronicle.projections import Projector
+
     projector = Projector(store)
     projector.prepare()
     projector.catch_up()
@@ -131,6 +135,8 @@ def serve_command(
                                              "(off by default: it halves throughput).")] = False,
 ) -> None:
     """Serve the feeds over HTTP, following the log; stops cleanly on SIGTERM or Ctrl-C."""
+    from chronicle.config import served_at
+
     context = app_context(ctx)
     if context.config_path is not None:
         os.environ["CHRONICLE_CONFIG"] = str(context.config_path.resolve())
@@ -146,6 +152,8 @@ def serve_command(
 
 def _serve(settings: Settings, store: SqlEventStore, sock: socket.socket,
            access_log: bool) -> None:
+    from chronicle.projections import ReadModels
+
     projector = caught_up(store)
     if settings.server.load_on_start:
         load_on_start(store, settings)
@@ -174,7 +182,9 @@ def export_command(
 ) -> None:
     """Write every feed and page as a file for static hosting: same bytes as served, atomic
     writes, unchanged files left alone. Progress goes to stderr; the summary to stdout."""
+    from chronicle.config import served_at
     from chronicle.feeds.export import SiteWriter
+    from chronicle.projections import ReadModels
     from chronicle.site import site_documents
 
     context = app_context(ctx)
