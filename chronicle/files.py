@@ -17,9 +17,9 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import itertools
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -182,13 +182,11 @@ class AtomicBatch:
         if threaded:
             self.slots.acquire()
         try:
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                        suffix=".tmp")
+            fd, temp = _create_temporary(target)
         except BaseException:
             if threaded:
                 self.slots.release()
             raise
-        temp = Path(name)
         self.staged.append((temp, target))
         self.directories.add(target.parent)
         if threaded:
@@ -292,6 +290,22 @@ class AtomicBatch:
         filesystems, self.filesystems = self.filesystems, {}
         for fd, _directory in filesystems.values():
             os.close(fd)
+
+
+_TEMPORARIES = itertools.count()
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC   # as mkstemp
+
+
+def _create_temporary(target: Path) -> tuple[int, Path]:
+    """A new file beside `target` for its next bytes (mode 0600 until filled), open.
+
+    As `tempfile.mkstemp` makes it, named by the process and a counter rather than a random
+    draw (a tenth of the export's writing): unique among the live writers, and a leftover of
+    a crashed run with the same name is stepped over."""
+    while True:
+        temp = target.parent / f".{target.name}.{os.getpid()}-{next(_TEMPORARIES)}.tmp"
+        with contextlib.suppress(FileExistsError):
+            return os.open(temp, _CREATE, 0o600), temp
 
 
 def _fill(fd: int, body: bytes, mode: int, mtime: float | None, *,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chronicle import files
 from chronicle.files import SYNCFS, AtomicBatch, FileLock, atomic_write, locked
 
 
@@ -196,3 +197,16 @@ def test_without_syncfs_the_batch_fsyncs_every_file_instead(
     assert str(tmp_path / "deep" / "7") in synced and str(tmp_path) in synced
     assert _tree(tmp_path)["deep/7/index.html"] == (b"7" * 7, 0o644, 1_500_000_007.0)
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_leftover_temporary_is_stepped_over_not_overwritten(tmp_path: Path) -> None:
+    """Temporary names are the process and a counter: one left by a crashed run under the
+    next name is kept as it was, and the target still gets its bytes."""
+    target = tmp_path / "page.html"
+    atomic_write(target, b"first")
+    temporary = next(iter(files._TEMPORARIES))
+    for n in range(temporary + 1, temporary + 4):
+        (tmp_path / f".page.html.{os.getpid()}-{n}.tmp").write_bytes(b"crashed")
+    atomic_write(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert sorted(p.read_bytes() for p in tmp_path.glob("*.tmp")) == [b"crashed"] * 3
