@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chronicle.files import AtomicBatch, FileLock, atomic_write, locked
+from chronicle import files
+from chronicle.files import SYNCFS, AtomicBatch, FileLock, atomic_write, locked
 
 
 def test_a_held_lock_refuses_a_second_holder_until_released(tmp_path: Path) -> None:
@@ -58,7 +59,7 @@ def test_a_batch_replaces_nothing_until_every_file_is_durable(tmp_path: Path,
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    with AtomicBatch(workers=4) as batch:
+    with AtomicBatch(workers=4, sync_filesystem=None) as batch:
         batch.add(old, b"new", mtime=1_000_000_000.0)
         for n in range(20):
             batch.add(tmp_path / "site" / "deep" / f"{n}" / "index.html", f"{n}".encode())
@@ -83,7 +84,8 @@ def test_a_failed_fsync_replaces_nothing_and_leaves_no_temporary(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    with pytest.raises(OSError, match="disk on fire"), AtomicBatch(workers=2) as batch:
+    with (pytest.raises(OSError, match="disk on fire"),
+          AtomicBatch(workers=2, sync_filesystem=None) as batch):
         batch.add(first, b"A")
         batch.add(second, b"B")
     assert (first.read_bytes(), second.read_bytes()) == (b"a", b"b")
@@ -106,9 +108,105 @@ def test_a_failed_write_in_a_worker_replaces_nothing_and_closes_every_file(
 
     open_before = len(os.listdir("/proc/self/fd"))
     monkeypatch.setattr(os, "write", write)
-    with pytest.raises(OSError, match="No space left"), AtomicBatch(workers=3) as batch:
+    with (pytest.raises(OSError, match="No space left"),
+          AtomicBatch(workers=3, sync_filesystem=None) as batch):
         for target in targets:
             batch.add(target, b"new" * 1000)
     assert len(os.listdir("/proc/self/fd")) == open_before
     assert {target.read_bytes() for target in targets} == {b"old"}
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(t.name for t in targets)
+
+
+def _tree(root: Path) -> dict[str, tuple[bytes, int, float]]:
+    """Every file under `root`: its bytes, mode and modification time."""
+    return {str(path.relative_to(root)): (path.read_bytes(), stat.S_IMODE(path.stat().st_mode),
+                                          path.stat().st_mtime)
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def _write_site(root: Path, batch: AtomicBatch) -> None:
+    with batch:
+        batch.add(root / "old.html", b"new", mtime=1_000_000_000.0)
+        for n in range(20):
+            batch.add(root / "deep" / f"{n}" / "index.html", f"{n}".encode() * n,
+                      mtime=1_500_000_000.0 + n)
+
+
+@pytest.mark.skipif(SYNCFS is None, reason="no syncfs(2) here")
+def test_syncfs_runs_before_any_rename_and_after_them_all(tmp_path: Path) -> None:
+    """Two syncfs calls for the batch: the first while every target still holds its old
+    bytes and every temporary file its new ones, the second once all are renamed; the files
+    are the same bytes, modes and times as the fsync path writes."""
+    assert SYNCFS is not None
+    real_syncfs = SYNCFS
+    old = tmp_path / "syncfs" / "old.html"
+    atomic_write(old, b"old")
+    seen: list[tuple[bytes, int]] = []
+
+    def syncfs(fd: int) -> None:
+        seen.append((old.read_bytes(), len(list(tmp_path.rglob("*.tmp")))))
+        real_syncfs(fd)
+
+    _write_site(tmp_path / "syncfs", AtomicBatch(workers=4, sync_filesystem=syncfs))
+    assert seen == [(b"old", 21), (b"new", 0)]
+    atomic_write(tmp_path / "fsync" / "old.html", b"old")
+    _write_site(tmp_path / "fsync", AtomicBatch(workers=4, sync_filesystem=None))
+    assert _tree(tmp_path / "syncfs") == _tree(tmp_path / "fsync")
+    assert len(_tree(tmp_path / "syncfs")) == 21
+
+
+def test_a_failed_syncfs_replaces_nothing_and_says_what_failed(tmp_path: Path) -> None:
+    """EIO from syncfs (a file could not be written back) fails the batch before any
+    rename: old files intact, no temporary left, no directory left open."""
+    old = tmp_path / "old.html"
+    atomic_write(old, b"old")
+    calls: list[int] = []
+
+    def syncfs(fd: int) -> None:
+        calls.append(fd)
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    open_before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match=r"could not be made durable \(syncfs\): Input/output"
+                       ) as failed:
+        _write_site(tmp_path, AtomicBatch(workers=4, sync_filesystem=syncfs))
+    assert failed.value.errno == errno.EIO and failed.value.filename == str(tmp_path)
+    assert len(calls) == 1
+    assert len(os.listdir("/proc/self/fd")) == open_before
+    assert old.read_bytes() == b"old"
+    assert _tree(tmp_path) == {"old.html": (b"old", 0o644, old.stat().st_mtime)}
+
+
+def test_without_syncfs_the_batch_fsyncs_every_file_instead(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSYS from syncfs (a kernel without it) falls back to an fsync per temporary file
+    before the renames, and per directory after them."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    def syncfs(fd: int) -> None:
+        raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    _write_site(tmp_path, AtomicBatch(workers=4, sync_filesystem=syncfs))
+    assert len([name for name in synced if name.endswith(".tmp")]) == 21
+    assert str(tmp_path / "deep" / "7") in synced and str(tmp_path) in synced
+    assert _tree(tmp_path)["deep/7/index.html"] == (b"7" * 7, 0o644, 1_500_000_007.0)
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_leftover_temporary_is_stepped_over_not_overwritten(tmp_path: Path) -> None:
+    """Temporary names are the process and a counter: one left by a crashed run under the
+    next name is kept as it was, and the target still gets its bytes."""
+    target = tmp_path / "page.html"
+    atomic_write(target, b"first")
+    temporary = next(iter(files._TEMPORARIES))
+    for n in range(temporary + 1, temporary + 4):
+        (tmp_path / f".page.html.{os.getpid()}-{n}.tmp").write_bytes(b"crashed")
+    atomic_write(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert sorted(p.read_bytes() for p in tmp_path.glob("*.tmp")) == [b"crashed"] * 3

@@ -89,5 +89,5 @@ def _note(milestones: int, run: ExportRun, sample: Sample) -> str:
               f"at this rate {AIM_MILESTONES:,} milestones would take {projected:,.0f} s")
     return (f"last run {describe(milestones, run)}; {at_aim} (aim: under {AIM_SECONDS} s); "
             f"every document rendered from scratch (each language's pages in a process of "
-            f"its own) and written into an empty directory (temporary files filled and "
-            f"fsynced by a pool of threads, then renamed); card images left out")
+            f"its own) and written into an empty directory (temporary files written, "
+            f"syncfs, renamed, syncfs: chronicle.files.AtomicBatch); card images left out")

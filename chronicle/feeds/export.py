@@ -87,7 +87,7 @@ class SiteWriter:
 
     def write(self, document: Document) -> bool:
         """Write one document unless the file already holds its bytes; True if written."""
-        with AtomicBatch(workers=0) as batch:
+        with AtomicBatch(workers=0, sync_filesystem=None) as batch:   # one file: an fsync
             return self.stage(document, batch)
 
     def stage(self, document: Document, batch: AtomicBatch) -> bool:
