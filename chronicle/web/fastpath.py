@@ -80,7 +80,7 @@ class DocumentAnswers:
         if served is None:
             return None
         fresh = is_fresh(scope["headers"], served)
-        status = 304 if fresh else served.status
+        status = 304 if fresh else served.document.status
         ok_lines, not_modified_lines = self._header_lines(documents, scope["path"], served)
         lines = not_modified_lines if fresh else ok_lines
         if self._defaults[0] is not default_headers:
