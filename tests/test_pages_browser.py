@@ -64,6 +64,11 @@ def page(browser: Any) -> Iterator[tuple[Any, Console]]:
     assert console.errors == []
 
 
+def tag_count(page: Any, tag: str) -> int:
+    """How many milestones the page's tag list says `tag` has."""
+    return int(page.locator(f"#tags a[data-tag='{tag}'] .count").inner_text())
+
+
 def visible_milestones(page: Any) -> int:
     return int(page.locator("#timeline li.milestone:visible").count())
 
@@ -88,7 +93,7 @@ def test_a_tag_filter_button_and_the_tag_page_agree(served: tuple[str, str],
     base, _ = served
     tab, _console = page
     tab.goto(f"{base}/")
-    expected = int(tab.locator("#tags a[data-tag='visits'] .count").inner_text())
+    expected = tag_count(tab, "visits")
     button = tab.locator("button[data-filter='visits']")
     button.click()
     assert button.get_attribute("aria-pressed") == "true"
@@ -109,7 +114,7 @@ def test_the_tag_filter_speaks_the_pages_language(served: tuple[str, str],
     base, _ = served
     tab, _console = page
     tab.goto(f"{base}/mn/")
-    expected = int(tab.locator("#tags a[data-tag='visits'] .count").inner_text())
+    expected = tag_count(tab, "visits")
     assert tab.locator("#tags legend").inner_text() == "Он дарааллыг шүүх"
     assert tab.locator("button[data-filter='']").inner_text() == "Бүгд"
     tab.locator("button[data-filter='visits']").click()
@@ -123,7 +128,7 @@ def test_without_the_script_the_tag_links_lead_to_the_tag_pages(
     context = browser.new_context(java_script_enabled=False)
     tab = context.new_page()
     tab.goto(f"{base}/")
-    expected = int(tab.locator("#tags a[data-tag='visits'] .count").inner_text())
+    expected = tag_count(tab, "visits")
     assert tab.locator("button[data-filter]").count() == 0
     tab.locator("#tags a[data-tag='visits']").click()
     tab.wait_for_url(f"{base}/tags/visits/")

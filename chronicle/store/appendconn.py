@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -33,14 +32,11 @@ from chronicle.store.dialects import (
     sqlite_append_state,
     sqlite_stream_versions,
 )
+from chronicle.store.process import process_id
 
 MEMORY_MARKERS = (":memory:", "mode=memory")
 R = TypeVar("R")
 KNOWN_STREAMS = 50_000    # stream versions remembered at most (then forgotten, and read again)
-
-_PROCESS = [os.getpid()]
-"""This process's id, kept current across forks (getpid is a system call per append)."""
-os.register_at_fork(after_in_child=lambda: _PROCESS.__setitem__(0, os.getpid()))
 
 
 def holds_connections(engine: Engine) -> bool:
@@ -86,12 +82,12 @@ class AppendConnection:
 
     def _connection(self) -> tuple[sqlite3.Connection, sqlite3.Cursor]:
         # A fork does not inherit the connection.
-        if self._driver is None or self._cursor is None or self._pid != _PROCESS[0]:
+        if self._driver is None or self._cursor is None or self._pid != process_id():
             held = self._engine.raw_connection()
             held.detach()
             driver = held.dbapi_connection     # the driver's own (a detached proxy has no record)
             assert isinstance(driver, sqlite3.Connection)
-            self._held, self._driver, self._pid = held, driver, _PROCESS[0]
+            self._held, self._driver, self._pid = held, driver, process_id()
             self._cursor = driver.cursor()
             self._known = None
         return self._driver, self._cursor
@@ -143,7 +139,7 @@ class AppendConnection:
 
     def _close(self) -> None:
         held, self._held, self._driver, self._cursor = self._held, None, None, None
-        if held is not None and self._pid == _PROCESS[0]:
+        if held is not None and self._pid == process_id():
             with contextlib.suppress(sqlite3.Error):
                 held.close()          # a detached connection is closed, not pooled
 

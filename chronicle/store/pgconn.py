@@ -18,13 +18,14 @@ as they did.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+from chronicle.store.process import process_id
 
 IDLE = 0        # psycopg.pq.TransactionStatus.IDLE: no transaction open
 _INHERITED: list[Any] = []
@@ -46,7 +47,7 @@ class HeldPgConnection:
         self._pid = 0
 
     def _connection(self) -> Any:
-        if self._driver is not None and self._pid != os.getpid():   # a fork does not own it
+        if self._driver is not None and self._pid != process_id():   # a fork does not own it
             _INHERITED.append(self._driver)
             self._driver = None
         if self._driver is None:
@@ -54,7 +55,7 @@ class HeldPgConnection:
             held.detach()          # out of the pool's accounting: closing it closes the socket
             driver: Any = held.dbapi_connection
             driver.autocommit = True
-            self._driver, self._pid = driver, os.getpid()
+            self._driver, self._pid = driver, process_id()
         return self._driver
 
     @contextlib.contextmanager
@@ -101,7 +102,7 @@ class HeldPgConnection:
 
     def _close(self) -> None:
         driver, self._driver = self._driver, None
-        if driver is not None and self._pid == os.getpid():
+        if driver is not None and self._pid == process_id():
             with contextlib.suppress(Exception):
                 driver.close()
 

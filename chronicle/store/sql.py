@@ -336,7 +336,7 @@ class SqlEventStore(EventStore):
             state = self.dialect.locked_state(
                 conn, streams, lambda c: self._state_rows(c, streams), adding)
         key = self._key_for_append(conn)
-        rows, results, _ = self._rows(encoded, self._state(state), key, existing,
+        rows, results, _ = self._rows(encoded, parse_append_state(state), key, existing,
                                       careful=careful)
         if rows:
             self.dialect.insert_appended(conn, self._insert.sql, self._insert.names, rows)
@@ -349,8 +349,9 @@ class SqlEventStore(EventStore):
               state: tuple[dict[str, int], int, str, dt.datetime | None], key: bytes | None,
               existing: dict[uuid.UUID, Row[Any]], *, careful: bool
               ) -> tuple[list[tuple[Any, ...]], list[list[int]], dt.datetime]:
-        """The rows to insert after the append `state` (see `_state`), chained in the log's
-        mode, each append's positions (stored ones for a retry) and the rows' recorded time.
+        """The rows to insert after the append `state` (`parse_append_state`), chained in the
+        log's mode, each append's positions (stored ones for a retry) and the rows' recorded
+        time.
 
         The streams' versions in `state` are updated in place to the versions after it."""
         versions, head, prev_hash, head_at = state
@@ -486,12 +487,6 @@ class SqlEventStore(EventStore):
             rows += [tuple(row) for row in
                      conn.execute(query, {"streams": streams[start:start + IN_CHUNK]})]
         return rows
-
-    @staticmethod
-    def _state(rows: list[tuple[Any, ...]]
-               ) -> tuple[dict[str, int], int, str, dt.datetime | None]:
-        """The streams' versions and the head's position, hash and time."""
-        return parse_append_state(rows)
 
     # -- reads ----------------------------------------------------------------------------
 
