@@ -461,14 +461,16 @@ class PostgresDialect(StoreDialect):
     def append_rows_held(self, streams: Sequence[str], adding: int, insert_sql: str,
                          columns: Sequence[str], rows_after: RowsAfter[R]) -> R:
         """The fast path of an append (`locked_state`, then `insert_appended` of the rows
-        `rows_after(state)` makes) in one transaction on the held connection: BEGIN rides
-        with the lock and state query, and SQLAlchemy's transaction machinery stays out."""
+        `rows_after(state)` makes) on the held connection, as one message and its COPY data
+        (chronicle/store/pgbatch.py): two round trips, and SQLAlchemy's and psycopg's
+        statement machinery stays out."""
+        from chronicle.store import pgbatch
+
         if self.held is None:
             raise Unheld("not configured")
-        with self.held.transaction(PG_LOCKED_STATE) as driver:
-            rows, result = rows_after(pg_locked_state(driver, streams, adding, begin=True))
-            pg_insert(driver, insert_sql, columns, rows)
-            return result
+        copy = pg_copy_statement(TABLE_NAME, columns)
+        with self.held.driver(pgbatch.MESSAGE) as driver:
+            return pgbatch.append_rows(driver, copy, streams, adding, rows_after)
 
     def immutability_ddl(self) -> list[str]:
         return [

@@ -5,8 +5,8 @@ A one-event append is one call of the append function (chronicle/store/pgappend.
 opening SQLAlchemy's transaction around the autocommit call cost ~30 µs of it. So the
 PostgreSQL dialect takes one driver connection out of the engine's pool (`detach`: made by
 the engine's own connect hooks, search_path and application name included), puts it in
-autocommit and appends on it, one thread at a time. Larger appends run their transaction
-on it too (BEGIN sent with the lock and the state query: one round trip fewer).
+autocommit and appends on it, one thread at a time. Larger appends run on it too, as one
+message and its COPY data (chronicle/store/pgbatch.py).
 
 Any driver error but a duplicate event id closes it (the next append opens another) and hands
 the append to the pooled path, which retries a connection lost to a server restart once and
@@ -86,19 +86,6 @@ class HeldPgConnection:
                 raise
         finally:
             self._lock.release()
-
-    @contextlib.contextmanager
-    def transaction(self, statement: str) -> Iterator[Any]:
-        """`driver`, for a block that opens a transaction (BEGIN in its first statement):
-        committed at its end, rolled back if it raises."""
-        with self.driver(statement) as driver:
-            try:
-                yield driver
-                driver.execute(b"COMMIT")
-            except BaseException:
-                if driver.info.transaction_status != IDLE:
-                    driver.execute(b"ROLLBACK")     # if this fails, `driver` closes it
-                raise
 
     def _close(self) -> None:
         driver, self._driver = self._driver, None
