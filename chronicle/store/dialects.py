@@ -468,9 +468,8 @@ class PostgresDialect(StoreDialect):
 
         if self.held is None:
             raise Unheld("not configured")
-        copy = pg_copy_statement(TABLE_NAME, columns)
         with self.held.driver(pgbatch.MESSAGE) as driver:
-            return pgbatch.append_rows(driver, copy, streams, adding, rows_after)
+            return pgbatch.append_rows(driver, TABLE_NAME, columns, streams, adding, rows_after)
 
     def immutability_ddl(self) -> list[str]:
         return [

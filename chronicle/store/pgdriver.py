@@ -71,6 +71,12 @@ def pg_copy(driver: Any, table: str, columns: Sequence[str], rows: Sequence[Sequ
     """Binary COPY: faster than executemany for batches, and than text COPY (the client
     formats less and the server parses nothing)."""
     with driver.cursor() as cursor, cursor.copy(pg_copy_statement(table, columns)) as copy:
-        copy.set_types([PG_COPY_TYPES[name] for name in columns])
-        for row in rows:
-            copy.write_row(row)
+        write_rows(copy, columns, rows)
+
+
+def write_rows(copy: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """`rows` through a psycopg binary Copy, whose C formatter packs a row in ~1 µs (packing
+    by hand in Python took twice that)."""
+    copy.set_types([PG_COPY_TYPES[name] for name in columns])
+    for row in rows:
+        copy.write_row(row)

@@ -1,5 +1,4 @@
-"""The append function's call on libpq itself, its parameters packed in the binary format;
-and the log's rows packed for binary COPY (chronicle/store/pgbatch.py sends them).
+"""The append function's call on libpq itself, its parameters packed in the binary format.
 
 psycopg adapts the call's nine parameters (eight arrays) in Python, element by element, and
 runs its cursor machinery around the call: ~130 µs of client CPU per one-event append against
@@ -10,11 +9,6 @@ no NULLs, element type, length, lower bound 1) then each element after its lengt
 
 Whatever this cannot pack (an int beyond int4, text the encoding cannot carry) raises Unheld,
 and the store's pooled path, on psycopg's own adaptation, makes the call or raises its error.
-
-COPY's binary format is a signature, then per row its field count and each field after its
-length, then -1. psycopg's `write_row` dumps each of a row's eleven values through its
-adapters (~4 µs a row); the rows of one append share their stream, type, metadata and time,
-so those are packed once, and each hash once (it is the next row's prev_hash).
 """
 
 from __future__ import annotations
@@ -36,13 +30,6 @@ _HEADER = struct.Struct("!iiIii")
 _INT4 = struct.Struct("!i")
 _INT8 = struct.Struct("!q")
 _MICROSECOND = dt.timedelta(microseconds=1)
-COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)     # no flags, no header extension
-COPY_TRAILER = b"\xff\xff"
-_ROW_START = struct.Struct("!hiq")       # 11 fields, then the position's length and value
-_SIZED_INT4 = struct.Struct("!ii")
-_SIZED_INT8 = struct.Struct("!iq")
-_UUID_SIZE = _INT4.pack(16)
-_NONE = object()        # no value yet (None is a value: it cannot be packed)
 
 
 def _array(oid: int, items: Sequence[bytes]) -> bytes:
@@ -94,46 +81,3 @@ def call(driver: Any, when: dt.datetime, streams: Sequence[str], expected: Seque
         raise errors.error_from_result(result, encoding)
     value = result.get_value(0, 0)
     return None if value is None else int(_INT8.unpack(value)[0])
-
-
-def _sized(text: str, encoding: str) -> bytes:
-    data = text.encode(encoding)
-    return _INT4.pack(len(data)) + data
-
-
-def copy_rows(encoding: str, rows: Sequence[Sequence[Any]]) -> bytes:
-    """Rows of the log (its columns in table order, values as the store binds them) as a
-    whole binary COPY stream; Unheld for a value this cannot pack."""
-    parts = [COPY_SIGNATURE]
-    add = parts.append
-    stream: object = _NONE
-    type_ = metadata = when = schema = prev = stream
-    stream_field = type_field = metadata_field = when_field = schema_field = prev_field = b""
-    try:
-        for (position, stream_id, version, event_id, event_type, schema_version, recorded_at,
-             payload, metadata_json, prev_hash, hash_) in rows:
-            if stream_id is not stream:
-                stream, stream_field = stream_id, _sized(stream_id, encoding)
-            if event_type is not type_:
-                type_, type_field = event_type, _sized(event_type, encoding)
-            if schema_version is not schema:
-                schema, schema_field = schema_version, _SIZED_INT4.pack(4, schema_version)
-            if recorded_at is not when:
-                when = recorded_at
-                when_field = _SIZED_INT8.pack(8, (recorded_at - EPOCH) // _MICROSECOND)
-            if metadata_json is not metadata:
-                metadata, metadata_field = metadata_json, _sized(metadata_json, encoding)
-            if prev_hash is not prev:
-                prev_field = _sized(prev_hash, encoding)
-            prev, hash_field = hash_, _sized(hash_, encoding)
-            data = payload.encode(encoding)
-            add(b"%b%b%b%b%b%b%b%b%b%b%b%b%b" % (
-                _ROW_START.pack(11, 8, position), stream_field,
-                _SIZED_INT4.pack(4, version), _UUID_SIZE, event_id.bytes, type_field,
-                schema_field, when_field, _INT4.pack(len(data)), data, metadata_field,
-                prev_field, hash_field))
-            prev_field = hash_field
-    except (struct.error, UnicodeError, AttributeError, TypeError, ValueError) as exc:
-        raise Unheld(f"not packed by hand: {exc}") from exc
-    add(COPY_TRAILER)
-    return b"".join(parts)
