@@ -156,9 +156,11 @@ def test_an_append_on_a_connection_killed_moments_ago_is_retried_once_and_stored
 @pytest.mark.postgres
 def test_the_append_state_query_is_never_a_cached_generic_plan(postgres_url: str) -> None:
     """A plan cached while the log was empty would scan the whole log on every later append:
-    neither the client's state query (appends of 20 events or more) nor the append function's
-    reads (smaller appends; PostgreSQL caches generic plans for them) may keep one."""
+    neither the pooled path's state query nor the append function's reads (smaller appends;
+    PostgreSQL caches generic plans for them) may keep one, and the held connection's batch
+    reads (chronicle/store/pgbatch.py, prepared) must be index scans as generic plans too."""
     from chronicle.store.pgappend import HEAD, VERSION
+    from chronicle.store.pgbatch import HEAD_STATEMENT, PREPARED, VERSIONS_STATEMENT
 
     store = open_store(postgres_url)
     try:
@@ -166,12 +168,17 @@ def test_the_append_state_query_is_never_a_cached_generic_plan(postgres_url: str
             conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
             conn.exec_driver_sql(f"PREPARE head AS {HEAD}")
             conn.exec_driver_sql(f"PREPARE version(text) AS {VERSION.format(stream='$1')}")
-            plans = [row[0] for query in ("head", "version('a')")
+            for name, statement in PREPARED.items():
+                conn.exec_driver_sql(f"PREPARE {name} AS {statement}")
+            calls = ("head", "version('a')", f"{HEAD_STATEMENT}(25)",
+                     f"{VERSIONS_STATEMENT}(ARRAY['a', 'b'])")
+            plans = [row[0] for query in calls
                      for row in conn.exec_driver_sql(f"EXPLAIN EXECUTE {query}")]
-            conn.exec_driver_sql("DEALLOCATE head")
-            conn.exec_driver_sql("DEALLOCATE version")
+            for name in ("head", "version", *PREPARED):
+                conn.exec_driver_sql(f"DEALLOCATE {name}")
             conn.exec_driver_sql("RESET plan_cache_mode")
-        assert [p for p in plans if "Index" in p] and not [p for p in plans if "Seq Scan" in p]
+        assert len([p for p in plans if "Index" in p]) >= len(calls)
+        assert not [p for p in plans if "Seq Scan" in p]
         for version in range(12):     # psycopg prepares a statement on its fifth run
             store.append("a", [NewEvent(type="T", payload={"n": version})], version)
             store.append(f"b{version}", [NewEvent(type="T", payload={"n": n}) for n in range(25)],

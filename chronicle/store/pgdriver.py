@@ -32,7 +32,7 @@ PG_COPY_TYPES = {
 
 def text_array(driver: Any, items: Sequence[str]) -> str:
     """`ARRAY['a', 'b']`, each item quoted by libpq for this psycopg connection (psycopg's
-    own `sql.Literal` of a list costs ~25 µs more)."""
+    own `sql.Literal` of a one-stream list took ~16 µs against ~3)."""
     from psycopg import pq
 
     encoding = driver.info.encoding
