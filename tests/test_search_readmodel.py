@@ -63,3 +63,20 @@ def test_a_rebuild_in_small_batches_and_a_stopped_one_answer_the_same(
     assert "feed-milestone-9" in after["khaan"]
     Projector(store).rebuild()
     assert {q: found(ReadModels(store.engine), q) for q in queries} == after
+
+
+def test_search_behind_the_milestones_reads_their_rows(store: SqlEventStore) -> None:
+    """Search rebuilt alone (its table dropped) while the milestones read model is current:
+    no projection applied the revision beside it, so its rows come from rm_milestones."""
+    from chronicle.projections import tables as t
+
+    record_all(store, [milestone(n, title=f"Khaan Quest exercise {n}") for n in range(3)])
+    revise_one(store, milestone(0, title="Gobi Wolf exercise"))
+    retract_one(store, "feed-milestone-1")
+    before = {q: found(caught_up(store), q) for q in ("gobi wolf", "khaan", "exercise")}
+    assert before["gobi wolf"] == ["feed-milestone-0"]
+
+    t.search.drop(store.engine)
+    with store.engine.begin() as conn:
+        conn.execute(t.checkpoints.delete().where(t.checkpoints.c.name == "search"))
+    assert {q: found(caught_up(store), q) for q in before} == before

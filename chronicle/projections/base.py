@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -38,6 +39,35 @@ class Projection(abc.ABC):
     def restore_index(self, conn: Connection) -> None:  # noqa: B027
         """Build what `suspend_index` dropped, if it is missing: after a rebuild, and on
         `Projector.prepare` after a rebuild that stopped half-way."""
+
+
+_NOTES = "chronicle_batch_notes"   # conn.info key: what the batch's projections leave
+PAYLOADS_AFTER = "payloads after"   # note: milestone id -> its payload after the batch
+
+
+@contextlib.contextmanager
+def batch_notes(conn: Connection) -> Iterator[None]:
+    """Around the projections' `apply` of one batch: what one of them `note`s for a later one
+    lives until the batch's projections are done (the projector runs them in this block)."""
+    conn.info[_NOTES] = {}
+    try:
+        yield
+    finally:
+        conn.info.pop(_NOTES, None)
+
+
+def note(conn: Connection, events: Sequence[StoredEvent], key: str, value: Any) -> None:
+    """Leave `value` for a later projection of the same batch that applies the same `events`
+    (a projection behind the others gets another list: it finds nothing)."""
+    notes = conn.info.get(_NOTES)
+    if notes is not None:
+        notes[key] = (events, value)
+
+
+def noted(conn: Connection, events: Sequence[StoredEvent], key: str) -> Any:
+    """What an earlier projection `note`d for these very `events`, or None."""
+    found = (conn.info.get(_NOTES) or {}).get(key)
+    return found[1] if found is not None and found[0] is events else None
 
 
 _TUPLE_SQL: dict[tuple[str, str], str] = {}

@@ -140,7 +140,7 @@ def payload_text(milestone: Milestone, stored: StoredEvent | None = None) -> str
 class TimeBinder:
     """A UTCDateTime column's bind processor for `dialect`, run once per distinct time.
 
-    A whole append shares one recorded time, so a batch of 20,000 events has a handful.
+    A whole append shares one recorded time, so a batch of 50,000 events has a handful.
     """
 
     def __init__(self, dialect: sa.engine.Dialect) -> None:

@@ -26,7 +26,14 @@ from chronicle.domain import (
     recorded_from_log,
 )
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection, delete_in, insert_tuples, select_in
+from chronicle.projections.base import (
+    PAYLOADS_AFTER,
+    Projection,
+    delete_in,
+    insert_tuples,
+    note,
+    select_in,
+)
 from chronicle.projections.milestone_rows import (
     ID,
     MONTH_DAY,
@@ -102,6 +109,12 @@ class _Batch:
         if row is None:
             raise LookupError(f"milestone {milestone_id!r} is not in the read model")
         return row
+
+    def payload_after(self, milestone_id: str) -> Mapping[str, Any] | None:
+        """The payload of a milestone this batch touched as its row now stands (None:
+        retracted); KeyError for one it did not touch. What the search projection reads."""
+        row = self.rows[milestone_id]
+        return None if row is None else self._payload(milestone_id, row)
 
     def _payload(self, milestone_id: str, row: Row) -> Mapping[str, Any]:
         """The live milestone's canonical payload (its `to_payload()`)."""
@@ -277,3 +290,4 @@ class MilestonesProjection(Projection):
         for stored, event in decoded:
             batch.apply(stored, event)
         batch.flush()
+        note(conn, events, PAYLOADS_AFTER, batch.payload_after)

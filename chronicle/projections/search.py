@@ -10,7 +10,7 @@ leaves the index.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,14 @@ from sqlalchemy.engine import Connection
 from chronicle.domain import MilestoneRecorded
 from chronicle.projections import fulltext
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection, delete_in, insert_tuples, select_in
+from chronicle.projections.base import (
+    PAYLOADS_AFTER,
+    Projection,
+    delete_in,
+    insert_tuples,
+    noted,
+    select_in,
+)
 from chronicle.quotes import readable_quote
 from chronicle.repository import MILESTONE_STREAM_PREFIX
 from chronicle.store import StoredEvent
@@ -52,7 +59,9 @@ class SearchProjection(Projection):
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
         """Rows of the milestones the batch touched: from the payload of a recording that is
-        their last event here (the usual rebuild case), else as rm_milestones has them.
+        their last event here (the usual rebuild case), else as rm_milestones has them: as the
+        milestones projection noted them when it applied the same events just before (see
+        base.note), or read back from the table.
 
         A stream whose first event here is its first event ever has no row yet: only the
         others' rows are deleted (a rebuild's batches are mostly new streams)."""
@@ -68,9 +77,12 @@ class SearchProjection(Projection):
             return
         delete_in(conn, t.search.c.milestone_id, existing)
         after = fulltext.last_row(conn)   # after the deletes, which may remove the last row
-        payloads = {mid: event.payload for mid, event in latest.items()
-                    if _is_current_record(event)}
+        payloads: dict[str, Mapping[str, Any]] = {
+            mid: event.payload for mid, event in latest.items() if _is_current_record(event)}
         stored = [mid for mid in latest if mid not in payloads]
+        payload_after = noted(conn, events, PAYLOADS_AFTER)
+        if payload_after is not None:   # the milestones projection's, as its rows now stand
+            stored = _known_payloads(payload_after, stored, payloads)
         payloads.update((mid, json.loads(text)) for mid, text in
                         select_in(conn, (t.milestones.c.id, t.milestones.c.payload),
                                   t.milestones.c.id, stored))
@@ -79,6 +91,22 @@ class SearchProjection(Projection):
         insert_tuples(conn, t.search, rows)
         if after is not None:
             fulltext.index(conn, after)
+
+
+def _known_payloads(payload_after: Callable[[str], Mapping[str, Any] | None],
+                    wanted: list[str], payloads: dict[str, Mapping[str, Any]]) -> list[str]:
+    """Put in `payloads` the live ones among `wanted` that `payload_after` knows (a retracted
+    one has none); returns those it did not touch, to read from rm_milestones."""
+    unknown = []
+    for milestone_id in wanted:
+        try:
+            found = payload_after(milestone_id)
+        except KeyError:
+            unknown.append(milestone_id)
+            continue
+        if found is not None:
+            payloads[milestone_id] = found
+    return unknown
 
 
 def _is_current_record(event: StoredEvent) -> bool:
