@@ -155,7 +155,8 @@ class AtomicBatch:
         self.staged: list[tuple[Path, Path]] = []   # temporary file, target
         self.synced: list[Future[None]] = []
         self.directories: set[Path] = set()         # to fsync after the renames
-        self.existing: set[Path] = set()            # directories known to exist
+        self.existing: dict[Path, int] = {}         # directories there: their st_dev
+        self.lock = threading.Lock()
         self.filesystems: dict[int, tuple[int, Path]] = {}   # by st_dev: a directory, open
 
     def __enter__(self) -> AtomicBatch:
@@ -171,48 +172,50 @@ class AtomicBatch:
             mode: int = FILE_MODE) -> None:
         """Write `body` for `target` (its directory made if missing); replaced at `commit`.
 
-        With syncfs the file is written here, durable only at `commit`. Otherwise, with a
-        pool, the temporary file is created here and filled and fsynced by a worker (the system
-        calls then run on another core); a failure there is raised by `commit`, which replaces
-        nothing. At most IN_FLIGHT files wait for a worker, open."""
-        self._make_directory(target.parent)
-        threaded = self.pool is not None and self.sync_filesystem is None
-        if self.sync_filesystem is not None:
-            self._watch(target.parent)
-        if threaded:
-            self.slots.acquire()
-        try:
-            fd, temp = _create_temporary(target)
-        except BaseException:
-            if threaded:
-                self.slots.release()
-            raise
-        self.staged.append((temp, target))
-        self.directories.add(target.parent)
-        if threaded:
-            assert self.pool is not None
-            self.synced.append(self.pool.submit(self._fill, fd, body, mode, mtime))
+        With syncfs (or without a pool) the file is written here, durable only at `commit`:
+        handing thousands of small writes to threads cost more in GIL hand-overs (a futex
+        storm: 50 a file) than it saved. Otherwise a worker writes and fsyncs the temporary
+        file (the fsync's wait overlaps the others'); a failure there is raised by `commit`,
+        which replaces nothing. At most IN_FLIGHT files wait for a worker."""
+        if self.pool is None or self.deferred:
+            self._stage(target, body, mode, mtime)
             return
+        self.slots.acquire()
         try:
-            _fill(fd, body, mode, mtime, durable=self.sync_filesystem is None)
+            self.synced.append(self.pool.submit(self._staged_by_worker, target, body, mode,
+                                                mtime))
         except BaseException:
-            self.staged.pop()
-            temp.unlink(missing_ok=True)
+            self.slots.release()
             raise
 
-    def _watch(self, directory: Path) -> None:
-        """Hold `directory` open if it is the first on its filesystem, before writing there:
-        syncfs reports the write-back errors that happen after its descriptor was opened."""
-        device = os.stat(directory).st_dev
-        if device not in self.filesystems:
-            self.filesystems[device] = (os.open(directory, os.O_RDONLY | os.O_DIRECTORY),
-                                        directory)
-
-    def _fill(self, fd: int, body: bytes, mode: int, mtime: float | None) -> None:
+    def _staged_by_worker(self, target: Path, body: bytes, mode: int,
+                          mtime: float | None) -> None:
         try:
-            _fill(fd, body, mode, mtime)
+            self._stage(target, body, mode, mtime)
         finally:
             self.slots.release()
+
+    def _stage(self, target: Path, body: bytes, mode: int, mtime: float | None) -> None:
+        """The temporary file of `target`, written (durable unless a syncfs will make it so)."""
+        self._make_directory(target.parent)
+        fd, temp = _create_temporary(target)
+        try:
+            _fill(fd, body, mode, mtime, durable=not self.deferred)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        self.directories.add(target.parent)   # single calls: safe from several workers
+        self.staged.append((temp, target))
+
+    def _watch(self, directory: Path, device: int) -> None:
+        """Hold `directory` open if it is the first on its filesystem, before writing there:
+        syncfs reports the write-back errors that happen after its descriptor was opened."""
+        if self.sync_filesystem is None or device in self.filesystems:
+            return
+        with self.lock:
+            if device not in self.filesystems:
+                self.filesystems[device] = (os.open(directory, os.O_RDONLY | os.O_DIRECTORY),
+                                            directory)
 
     def commit(self) -> None:
         """Make every temporary file durable, then rename each over its target and make the
@@ -261,18 +264,29 @@ class AtomicBatch:
             temp.unlink(missing_ok=True)
         self.staged = []
 
-    def _make_directory(self, directory: Path) -> None:
-        """`directory` and its missing parents; each parent that gains one is fsynced later."""
-        if directory in self.existing:
-            return
-        if directory.is_dir():
-            self.existing.add(directory)
-            return
-        self._make_directory(directory.parent)
-        with contextlib.suppress(FileExistsError):
+    def _make_directory(self, directory: Path) -> int:
+        """`directory` and its missing parents (each parent that gains one is fsynced
+        later); returns its filesystem's device, watched (`_watch`). Workers may make the
+        same one at once: the loser's mkdir finds it there."""
+        device = self.existing.get(directory)
+        if device is not None:
+            return device
+        try:
             directory.mkdir()
-        self.directories.add(directory.parent)
-        self.existing.add(directory)
+        except FileNotFoundError:
+            self._make_directory(directory.parent)
+            with contextlib.suppress(FileExistsError):
+                directory.mkdir()
+        except OSError:
+            if not directory.is_dir():
+                raise
+            device = os.stat(directory).st_dev   # there already: perhaps a mount point
+        if device is None:    # made here, so on its parent's filesystem
+            self.directories.add(directory.parent)
+            device = self._make_directory(directory.parent)
+        self._watch(directory, device)
+        self.existing[directory] = device
+        return device
 
     def _each(self, work: Callable[[Path], None], paths: list[Path]) -> None:
         if self.pool is None:

@@ -12,6 +12,7 @@ import pytest
 
 from chronicle import forked
 from chronicle.config import Settings
+from chronicle.feeds import documents
 from chronicle.feeds.model import Document
 from chronicle.pages import builder
 from chronicle.projections import ReadModels
@@ -102,3 +103,37 @@ def test_pages_rendered_a_language_a_process_are_the_same(
     assert any(d.path.startswith("/mn/milestones/") for d in split)
     # this process's connections still work after the children have gone
     assert len(builder.documents(settings, models, today, cards=False)) == len(alone)
+
+
+def test_feeds_rendered_beside_the_other_sources_are_the_same(
+        store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`site_documents` forks for the feeds from FORK_FEEDS_FROM log positions: the same
+    documents, in the same order (the feeds first), as rendered in one process."""
+    record_milestones(store, [make_milestone(n, date=f"{1990 + n}-0{1 + n % 9}-1{n % 10}",
+                                             tags=("diplomacy", f"tag{n % 3}"))
+                              for n in range(1, 13)])
+    models: ReadModels = caught_up(store)
+    settings = Settings(feed={"base_url": "https://chronicle.example.org"})
+
+    def pages(settings: Settings, read_models: ReadModels) -> list[Document]:
+        return builder.documents(settings, read_models, lambda _: dt.date(2026, 12, 6),
+                                 cards=False)
+
+    monkeypatch.setattr(documents, "FORK_FEEDS_FROM", 10**9)
+    alone = documents.site_documents(settings, models, sources=[pages])
+    monkeypatch.setattr(documents, "FORK_FEEDS_FROM", 1)
+    forked_pids: list[int] = []
+
+    def recorded(calls: list[Callable[[], list[Document]]],
+                 after_fork: Callable[[], None]) -> list[list[Document]]:
+        results = forked.in_processes([*calls, lambda: [os.getpid()]], after_fork)
+        forked_pids.extend(results.pop())
+        return results
+
+    monkeypatch.setattr(documents, "in_processes", recorded)
+    split = documents.site_documents(settings, models, sources=[pages])
+    assert forked_pids and forked_pids[0] != os.getpid()
+    assert [(d.path, d.body, d.media_type, d.last_modified) for d in split] == \
+        [(d.path, d.body, d.media_type, d.last_modified) for d in alone]
+    assert split[0].path.startswith("/feeds/") and any(d.path.startswith("/mn/feeds/")
+                                                       for d in split)

@@ -6,6 +6,8 @@ measured: how many documents and bytes, and how the time splits between renderin
 documents and writing them (atomically, with their fsyncs in flight together: see
 `chronicle.files.AtomicBatch`). The card images are left out (see the card note in the pages
 group); the chronicles are the ones the feeds and pages groups generate, copied.
+The aim's size (AIM_MILESTONES) is projected from the largest size measured, not measured:
+generating and exporting it three times would take most of the full bench's 15 minutes.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ def _note(milestones: int, run: ExportRun, sample: Sample) -> str:
     at_aim = ("measured" if milestones == AIM_MILESTONES else
               f"at this rate {AIM_MILESTONES:,} milestones would take {projected:,.0f} s")
     return (f"last run {describe(milestones, run)}; {at_aim} (aim: under {AIM_SECONDS} s); "
-            f"every document rendered from scratch (each language's pages in a process of "
-            f"its own) and written into an empty directory (temporary files written, "
-            f"syncfs, renamed, syncfs: chronicle.files.AtomicBatch); card images left out")
+            f"every document rendered from scratch (the feeds in a process of their own "
+            f"beside the pages, each language's pages in a process of its own) and written "
+            f"into an empty directory (temporary files written, syncfs, renamed, syncfs: "
+            f"chronicle.files.AtomicBatch); card images left out")

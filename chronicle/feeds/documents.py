@@ -20,9 +20,11 @@ from chronicle.feeds.live import LiveFeeds
 from chronicle.feeds.model import Document
 from chronicle.feeds.render import FeedRenderer, RenderHook
 from chronicle.feeds.snapshot import read_snapshot
+from chronicle.forked import in_processes
 from chronicle.projections import ReadModels
 
 DocumentSource = Callable[[Settings, ReadModels], Iterable[Document]]
+FORK_FEEDS_FROM = 500   # log positions from which `site_documents` forks for the feeds
 _registered: list[DocumentSource] = []
 
 
@@ -58,15 +60,34 @@ def site_documents(settings: Settings, read_models: ReadModels,
                    sources: Sequence[DocumentSource] | None = None) -> list[Document]:
     """The feeds in every language, then every other source's documents (default: the
     registered ones), rendered from scratch (`renderer`: the English feeds' renderer, to reuse
-    its bytes)."""
-    renderer = renderer or FeedRenderer(settings.feed)
+    its bytes).
+
+    From FORK_FEEDS_FROM log positions the feeds render in a forked process (chronicle.forked)
+    while this one renders the other sources: the static export's pages no longer wait for
+    the feeds, and the two cores stay busy (the pages fork a process of their own)."""
+    chosen = extra_sources() if sources is None else list(sources)
+
+    def feeds() -> list[Document]:
+        return _feed_documents(settings, read_models, renderer or FeedRenderer(settings.feed))
+
+    def others() -> list[Document]:
+        return [document for source in chosen for document in source(settings, read_models)]
+
+    if renderer is None and chosen and read_models.position() >= FORK_FEEDS_FROM:
+        rest, feed_part = in_processes(
+            [others, feeds], after_fork=lambda: read_models.engine.dispose(close=False))
+        return checked(feed_part + rest)
+    documents = feeds()
+    return checked(documents + others())
+
+
+def _feed_documents(settings: Settings, read_models: ReadModels,
+                    renderer: FeedRenderer) -> list[Document]:
     snapshot = read_snapshot(read_models, posts_limit=settings.feed.main_size)
     documents = renderer.documents(snapshot)
     for language in settings.feed.languages[1:]:
         documents += FeedRenderer(settings.feed, language=language).documents(snapshot)
-    for source in extra_sources() if sources is None else sources:
-        documents.extend(source(settings, read_models))
-    return checked(documents)
+    return documents
 
 
 @dataclass(frozen=True, slots=True)

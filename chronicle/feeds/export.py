@@ -46,6 +46,7 @@ class SiteWriter:
         self._directories: dict[str, tuple[Path, bool]] = {}   # by relative path: resolved,
         #                                                       and whether it existed
         self._batch: AtomicBatch | None = None      # the batch the directories were seen for
+        self._root_holds_files = True   # False: the root was new or empty when the batch began
 
     def target(self, path: str) -> Path:
         """The file of a URL path: percent-escapes decoded, as static servers look files up."""
@@ -64,11 +65,12 @@ class SiteWriter:
         return target, present
 
     def _resolved(self, relative: str) -> tuple[Path, bool]:
-        """`root / relative`, resolved, and whether it exists (False: certainly not)."""
+        """`root / relative`, resolved, and whether it exists (False: certainly not; in a
+        root that was new or empty, nothing is: a first export looks at no file)."""
         parent, _, name = relative.rpartition("/")
         if name in ("", ".", ".."):
             return (self.root / relative).resolve(), True
-        directory, present = self.root, True
+        directory, present = self.root, self._root_holds_files
         if parent:
             held = self._directories.get(parent)
             if held is None:
@@ -95,6 +97,7 @@ class SiteWriter:
         if batch is not self._batch:   # what was missing may have been written since
             self._directories.clear()
             self._batch = batch
+            self._root_holds_files = _holds_files(self.root)
         target, present = self._located(document.path)
         if present:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
@@ -142,3 +145,14 @@ class SiteWriter:
         except (ValueError, AttributeError):
             return []  # a damaged manifest only means stale files stay
         return [p for p in paths if isinstance(p, str)]
+
+
+def _holds_files(root: Path) -> bool:
+    """Whether `root` is a directory with something in it (or not a directory at all)."""
+    try:
+        with os.scandir(root) as entries:
+            return next(entries, None) is not None
+    except FileNotFoundError:
+        return False
+    except NotADirectoryError:
+        return True   # writing under it will say so
