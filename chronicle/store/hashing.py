@@ -2,9 +2,9 @@
 
 A row's hash is SHA-256 of the JSON array
 `[prev_hash, position, stream_id, stream_version, event_id, type, schema_version, recorded_at,
-payload, metadata]` (compact separators, UTF-8, non-ASCII kept). The array is written here
-string by string with the json module's own C escaper: the same bytes `json.dumps` would give,
-without building an encoder per row on the append path.
+payload, metadata]` (compact separators, UTF-8, non-ASCII kept): the bytes `json.dumps` gives,
+written by one orjson call where those are provably the same (chronicle/store/jsontext.py),
+else text by text with the json module's own C escaper.
 
 Keyed mode: with `CHRONICLE_LOG_KEY` in the environment when a log is started, every hash is
 HMAC-SHA-256 of the same bytes under that key, and the first row's prev_hash is the key's own
