@@ -104,15 +104,15 @@ def test_utc_text_is_the_strftime_text(moment: dt.datetime) -> None:
 def test_insert_plan_binds_as_sqlalchemy_and_hashes_as_documented(
         url: str, moment: dt.datetime, ids: list[uuid.UUID]) -> None:
     """The append's shortcuts (one time text cut two ways, event ids in one call) give the
-    values SQLAlchemy's own types bind and the texts the chain's definition hashes."""
+    values SQLAlchemy's own types bind and the texts the chain's definition hashes (an event
+    id is hashed as its text: see tests/test_jsontext.py)."""
     dialect = sa.create_engine(url).dialect
     plan = InsertPlan(dialect)
     bind_time = T.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
     bind_id = T.c.event_id.type.dialect_impl(dialect).bind_processor(dialect)
     assert plan.recorded_at_texts(moment) == (
         bind_time(moment) if bind_time else moment, format_recorded_at(moment))
-    assert plan.event_ids(ids) == ([bind_id(i) if bind_id else i for i in ids],
-                                   [str(i) for i in ids])
+    assert plan.bound_ids(ids) == [bind_id(i) if bind_id else i for i in ids]
 
 
 @pytest.mark.parametrize("key", [None, b"secret key"])

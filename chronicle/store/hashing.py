@@ -2,9 +2,9 @@
 
 A row's hash is SHA-256 of the JSON array
 `[prev_hash, position, stream_id, stream_version, event_id, type, schema_version, recorded_at,
-payload, metadata]` (compact separators, UTF-8, non-ASCII kept). The array is written here
-string by string with the json module's own C escaper: the same bytes `json.dumps` would give,
-without building an encoder per row on the append path.
+payload, metadata]` (compact separators, UTF-8, non-ASCII kept): the bytes `json.dumps` gives,
+written by one orjson call where those are provably the same (chronicle/store/jsontext.py),
+else text by text with the json module's own C escaper.
 
 Keyed mode: with `CHRONICLE_LOG_KEY` in the environment when a log is started, every hash is
 HMAC-SHA-256 of the same bytes under that key, and the first row's prev_hash is the key's own
@@ -17,14 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from json.encoder import c_make_encoder  # type: ignore[attr-defined]
-from json.encoder import encode_basestring as _quote
 from typing import Any
 
+from chronicle.store.jsontext import Unwritable, canonical_json_text, compact_array
+from chronicle.store.jsontext import quote as _quote
 from chronicle.store.records import NewEvent
 
 GENESIS_HASH = "0" * 64
@@ -68,19 +67,6 @@ def key_for_log(first_prev_hash: str | None, key: bytes | None) -> bytes | None:
     if first_prev_hash != genesis_hash(key):
         raise KeyMismatch(f"{KEY_VARIABLE} is not the key this log was started with")
     return key
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-# The C encoder `_CANONICAL.encode` builds on every call, built once (half the time per event).
-# No circular-reference markers: a shared markers dict would be wrong across threads, and a
-# payload is data decoded from YAML or JSON (a cycle would end in RecursionError).
-_C_CANONICAL = (c_make_encoder(None, _CANONICAL.default, _quote, None, ":", ",", True, False,
-                               True) if c_make_encoder is not None else None)
-
-
-def canonical_json_text(value: Any) -> str:
-    """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`."""
-    if _C_CANONICAL is None or isinstance(value, str):
-        return _CANONICAL.encode(value)
-    return "".join(_C_CANONICAL(value, 0))
 
 
 def canonical_json(value: Mapping[str, Any]) -> str:
@@ -150,37 +136,42 @@ def hash_text(prev_hash: str, position: int, stream_id: str, stream_version: int
 
 
 def stream_hashes(prev_hash: str, head: int, stream_id: str, version: int, recorded_at: str,
-                  events: Sequence[tuple[str, str, int, str, str]], key: bytes | None = None
-                  ) -> list[str]:
+                  events: Sequence[tuple[str | uuid.UUID, str, int, str, str]],
+                  key: bytes | None = None) -> list[str]:
     """`hash_text` of one stream's consecutive rows in one append, each over the one before.
 
-    `events` are (event id text, type, schema version, payload JSON, metadata JSON) of the rows
-    at positions head + 1, ... and versions version + 1, ...: the parts the rows share (stream,
-    time, a metadata text object repeated from the row before) are quoted once, not per row.
+    `events` are (event id, type, schema version, payload JSON, metadata JSON) of the rows at
+    positions head + 1, ... and versions version + 1, ...; an event id is its text or the
+    uuid.UUID itself (hashed as its text).
     """
-    # Each link is `["<prev>",<position>,<stream>,<version>,<id>,<type>,<schema>,<time>,
-    # <payload>,<metadata>]` with every text JSON-quoted: the parts a run of links shares are
-    # quoted and joined once, and the previous hash goes in between quotes as it is (a hex
-    # digest; the first one, the caller's, escaped as _quote would).
-    prev = _quote(prev_hash)[1:-1]
-    stream_part, when_q = f",{_quote(stream_id)},", _quote(recorded_at)
+    # A link whose fields are exactly str, int or UUID is written by orjson in one call (a
+    # subclass or an enum might write itself otherwise); any other, or one orjson refuses, by
+    # `_link_text`, as the json module writes it.
+    plain = (type(prev_hash) is str and type(stream_id) is str and type(recorded_at) is str
+             and type(head) is int and type(version) is int)
     mac = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
     sha256 = hashlib.sha256
-    last_metadata, tail = None, ""
+    prev = prev_hash
     last_type: object = None
     last_schema: object = None
-    middle = ""
+    schema, typed = 0, False
     delta = version - head     # a link's stream version is its position plus this
     hashes: list[str] = []
     for position, (event_id, type_, schema_version, payload_json, metadata_json) in enumerate(
             events, start=head + 1):
-        if metadata_json is not last_metadata:
-            last_metadata, tail = metadata_json, f",{_quote(metadata_json)}]"
         if type_ is not last_type or schema_version is not last_schema:
             last_type, last_schema = type_, schema_version
-            middle = f",{_quote(type_)},{int(schema_version)},{when_q},"
-        data = (f'["{prev}",{position}{stream_part}{position + delta},{_quote(event_id)}'
-                f"{middle}{_quote(payload_json)}{tail}").encode()
+            schema, typed = int(schema_version), plain and type(type_) is str
+        fields: list[Any] = [prev, position, stream_id, position + delta, event_id, type_,
+                             schema, recorded_at, payload_json, metadata_json]
+        if (typed and type(payload_json) is str and type(metadata_json) is str
+                and type(event_id) in _ID_TYPES):
+            try:
+                data = compact_array(fields)
+            except Unwritable:
+                data = _link_text(*fields).encode()
+        else:
+            data = _link_text(*fields).encode()
         if mac is None:
             prev = sha256(data).hexdigest()
         else:
@@ -189,6 +180,20 @@ def stream_hashes(prev_hash: str, head: int, stream_id: str, version: int, recor
             prev = link.hexdigest()
         hashes.append(prev)
     return hashes
+
+
+_ID_TYPES = frozenset((str, uuid.UUID))
+
+
+def _link_text(prev_hash: str, position: int, stream_id: str, version: int,
+               event_id: str | uuid.UUID, type_: str, schema_version: int, recorded_at: str,
+               payload_json: str, metadata_json: str) -> str:
+    """A link as the json module writes it, each text quoted by its C escaper (which refuses
+    anything but text, as json.dumps would)."""
+    event_text = str(event_id) if isinstance(event_id, uuid.UUID) else event_id
+    return (f"[{_quote(prev_hash)},{position},{_quote(stream_id)},{version},"
+            f"{_quote(event_text)},{_quote(type_)},{schema_version},{_quote(recorded_at)},"
+            f"{_quote(payload_json)},{_quote(metadata_json)}]")
 
 
 def chain_hash(

@@ -409,11 +409,11 @@ class SqlEventStore(EventStore):
 
         `when` is the recorded time as bound and as hashed (`InsertPlan.recorded_at_texts`)."""
         bound_at, hashed_at = when
-        bound, texts = self._insert.event_ids([event.event_id for event, _, _ in enc])
+        bound = self._insert.bound_ids([event.event_id for event, _, _ in enc])
         hashes = stream_hashes(
             prev_hash, head, stream_id, version, hashed_at,
-            [(text, event.type, event.schema_version, payload_json, metadata_json)
-             for (event, payload_json, metadata_json), text in zip(enc, texts, strict=True)],
+            [(event.event_id, event.type, event.schema_version, payload_json, metadata_json)
+             for event, payload_json, metadata_json in enc],
             key)
         delta = version - head
         rows += [(position, stream_id, position + delta, event_id, event.type,

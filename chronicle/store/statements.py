@@ -107,22 +107,13 @@ class InsertPlan:
         moment = dt.datetime(2026, 12, 6, 5, 4, 3, 21, tzinfo=dt.timezone(dt.timedelta(hours=8)))
         self._iso = self._time is not None and self._time(moment) == utc_text(moment, "+00:00")
 
-    def event_id(self, value: uuid.UUID) -> tuple[object, str]:
-        """The event id as bound, and as the hash takes it (the hyphenated text); from the
-        hex SQLite stores, cut into groups, for less than half of `str(value)`'s cost."""
+    def bound_ids(self, values: Iterable[uuid.UUID]) -> list[Any]:
+        """Event ids as bound: for the hex SQLite stores, `value.hex` inlined (a property)."""
         if self._hex:
-            h = value.hex
-            return h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-        return (self._uuid(value) if self._uuid else value), str(value)
-
-    def event_ids(self, values: Iterable[uuid.UUID]) -> tuple[list[Any], list[str]]:
-        """`event_id` of each value, as two lists (bound, text), in one call (`value.hex`
-        inlined: a property)."""
-        if not self._hex:
-            pairs = [self.event_id(value) for value in values]
-            return [bound for bound, _ in pairs], [text for _, text in pairs]
-        bound = [f"{value.int:032x}" for value in values]
-        return bound, [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in bound]
+            return [f"{value.int:032x}" for value in values]
+        if self._uuid is None:
+            return list(values)
+        return [self._uuid(value) for value in values]
 
     def recorded_at(self, value: dt.datetime) -> object:
         return self._time(value) if self._time else value
