@@ -38,7 +38,7 @@ from chronicle.pages import splice
 from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
-from chronicle.pages.ical import event_ical, render_calendar
+from chronicle.pages.ical import HeldEvents, event_ical, render_calendar
 from chronicle.pages.pagedata import PageData, histories, post_streams, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
 from chronicle.pages.sources import Passage, SourcePage, source_pages
@@ -102,12 +102,13 @@ def asset_documents() -> list[Document]:
 
 
 def calendar_documents(settings: Settings, data: PageData,
-                       event_ical: Callable[[MilestoneView], bytes] | None = None,
+                       events: Callable[[Sequence[MilestoneView]], list[bytes]] | None = None,
                        language: str = SOURCE_LANGUAGE) -> list[Document]:
-    """The same calendar at the brief URL and beside the anniversaries feed (per language)."""
+    """The same calendar at the brief URL and beside the anniversaries feed (per language);
+    `events`: the views' events, held by the caller (`PageBuilder.events`)."""
     prefix = language_prefix(language)
     body = render_calendar(data.day_precision, settings,
-                           f"{settings.feed.base_url}{prefix}{CALENDAR_PATH}", event_ical,
+                           f"{settings.feed.base_url}{prefix}{CALENDAR_PATH}", events,
                            language=language)
     return [Document(prefix + path, body, CALENDAR_TYPE, data.changed_at, route=prefix + path)
             for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH)]
@@ -264,7 +265,7 @@ class PageBuilder:
             if english and cards:
                 documents += card_documents(self.settings, data.milestones, self.memo)
             documents += self.sources(data, sources)
-            documents += calendar_documents(self.settings, data, self.event, self.language)
+            documents += calendar_documents(self.settings, data, self.events, self.language)
             self.memo.finish()
         return documents + asset_documents() if english else documents
 
@@ -301,9 +302,11 @@ class PageBuilder:
                   card: Card) -> bytes:
         return self.renderer.year(year, views, years, card)
 
-    def event(self, view: MilestoneView) -> bytes:
-        return self.memo.latest(("event", view.id), view.updated_position,
-                                partial(event_ical, view, self.settings, self.language))
+    @property
+    def events(self) -> HeldEvents:
+        """The calendar's events, held across passes (only changed milestones' are made)."""
+        return self.memo.latest("events", None, partial(
+            HeldEvents, partial(event_ical, settings=self.settings, language=self.language)))
 
     def not_found(self, data: PageData) -> Document:
         return Document(self.route(NOT_FOUND_PATH), self.renderer.not_found(data), HTML,

@@ -134,7 +134,7 @@ class LivePages:
                 fresh += builder.listings(data, tags, years)
                 fresh += builder.sources(data, self.sources.ordered(), slugs)
                 if anniversaries:
-                    fresh += calendar_documents(self.settings, data, builder.event,
+                    fresh += calendar_documents(self.settings, data, builder.events,
                                                 builder.language)
                 if self.cards and builder.language == SOURCE_LANGUAGE:
                     fresh += card_documents(self.settings, moved.after, builder.memo)
