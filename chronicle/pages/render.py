@@ -29,7 +29,7 @@ from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.pagedata import PageData
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.timeline_svg import picture
-from chronicle.pages.upcoming import ANNIVERSARIES_SHOWN, FEB29, next_anniversaries
+from chronicle.pages.upcoming import ANNIVERSARIES_SHOWN, FEB29, soonest_anniversaries
 from chronicle.projections import MilestoneView, RetractedView, SearchHit
 from chronicle.projections.jsonviews import marked_html
 from chronicle.quotes import readable_quote
@@ -225,7 +225,8 @@ class PageRenderer:
         of a refresh stop growing with the chronicle; below the limit nothing is left out.
         Likewise the next anniversary lists at most ANNIVERSARIES_SHOWN milestones of its day.
         """
-        upcoming = next_anniversaries(data.day_precision, today, self.settings.posting.feb29_rule)
+        upcoming = soonest_anniversaries(data.day_precision, today,
+                                         self.settings.posting.feb29_rule, ANNIVERSARIES_SHOWN)
         views = data.milestones
         shown = views[-self.settings.feed.home_size:]
         # The historical order sorts by first day, so its ends hold the first and last years.
@@ -234,9 +235,8 @@ class PageRenderer:
         return self._render(
             "index.html", "/", groups=timeline(shown), tags=data.tags,
             years=data.years, count=len(views), hidden=len(views) - len(shown),
-            upcoming=upcoming[:ANNIVERSARIES_SHOWN],
-            upcoming_more=max(len(upcoming) - ANNIVERSARIES_SHOWN, 0),
-            upcoming_days=(upcoming[0].on - today).days if upcoming else None,
+            upcoming=upcoming.first, upcoming_more=upcoming.count - len(upcoming.first),
+            upcoming_days=(upcoming.first[0].on - today).days if upcoming.first else None,
             first_year=first_year, last_year=last_year,
             picture=picture(shown), scripts=True, card=card or self.card)
 
