@@ -128,8 +128,8 @@ class LivePages:
         builder.incremental = True
         try:
             with builder.memo.lock:
-                fresh = [index_document(builder.renderer, data, day, builder.card),
-                         builder.not_found(data)]
+                fresh = [index_document(builder.renderer, data, day, builder.card,
+                                        builder.timeline), builder.not_found(data)]
                 fresh += builder.milestones(data, moved.after)
                 fresh += builder.listings(data, tags, years)
                 fresh += builder.sources(data, self.sources.ordered(), slugs)
