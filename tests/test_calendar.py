@@ -10,8 +10,8 @@ import vobject
 
 from chronicle.config import Settings
 from chronicle.domain import revise
-from chronicle.pages.ical import render_calendar, uid_host
-from chronicle.projections import Projector, ReadModels
+from chronicle.pages.ical import HeldEvents, event_ical, render_calendar, uid_host
+from chronicle.projections import MilestoneView, Projector, ReadModels
 from chronicle.repository import Decision, MilestoneRepository
 from chronicle.store import SqlEventStore
 from tests.factories import make_milestone, record_milestones
@@ -131,3 +131,34 @@ def test_the_calendar_is_deterministic_and_escapes_text(store: SqlEventStore) ->
 def test_uid_host_from_the_tag_authority() -> None:
     assert uid_host("chronicle.example.org,2026") == "chronicle.example.org"
     assert uid_host("editor@example.net,2026-01") == "example.net"
+
+
+def view(n: int, date: str, position: int, title: str | None = None) -> MilestoneView:
+    moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=position)
+    return MilestoneView(milestone=make_milestone(n, date=date, title=title),
+                         recorded_at=moment, updated_at=moment, recorded_position=n,
+                         updated_position=position, revisions=0)
+
+
+def test_held_events_make_only_the_changed_and_equal_a_whole_render() -> None:
+    """A revision, a new milestone and one not known to the day, over many passes (the
+    versions no longer shown are dropped on the way)."""
+    made: list[str] = []
+
+    def render(one: MilestoneView) -> bytes:
+        made.append(one.id)
+        return event_ical(one, settings())
+
+    held = HeldEvents(render)
+    views = [view(1, "1987-01-27", 1), view(2, "1988-04", 2), view(3, "1988-02-29", 3)]
+    assert render_calendar(views, settings(), events=held) == render_calendar(views, settings())
+    assert made == ["milestone-1", "milestone-3"]
+    for position in range(4, 100):
+        made.clear()
+        revised = view(3, "1988-02-29", position, title=f"Revised {position}")
+        new = view(position, "1990-05-17", position)
+        views = [views[0], views[1], revised, new]
+        body = render_calendar(views, settings(), events=held)
+        assert body == render_calendar(views, settings())
+        assert made == ["milestone-3", f"milestone-{position}"]
+        views = views[:3]

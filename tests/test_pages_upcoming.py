@@ -8,7 +8,12 @@ import datetime as dt
 
 import pytest
 
-from chronicle.pages.upcoming import Anniversary, next_anniversaries, next_anniversary
+from chronicle.pages.upcoming import (
+    Anniversary,
+    next_anniversaries,
+    next_anniversary,
+    soonest_anniversaries,
+)
 from chronicle.projections import MilestoneView
 from tests.test_feeds_support import milestone
 
@@ -43,4 +48,17 @@ def test_the_scan_finds_what_reading_every_milestone_finds(rule: str,
     today = dt.date(2026, 1, 1)
     while today < dt.date(2029, 1, 10):
         assert next_anniversaries(views, today, rule) == every_one(views, today, rule), today
+        today += dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize("rule", ["feb28", "mar1", "skip"])
+@pytest.mark.parametrize("shown", [1, 2])
+def test_the_home_page_makes_the_first_few_and_counts_the_rest(rule: str, shown: int) -> None:
+    """Several milestones share days (two on 1 March, and 28 February under "feb28")."""
+    views = by_month_day((*DATES, "1970-03-01", "1930-07-11", "1931-07-11"))
+    today = dt.date(2026, 1, 1)
+    while today < dt.date(2028, 12, 31):
+        every = every_one(views, today, rule)
+        upcoming = soonest_anniversaries(views, today, rule, shown)
+        assert (upcoming.first, upcoming.count) == (every[:shown], len(every)), today
         today += dt.timedelta(days=1)

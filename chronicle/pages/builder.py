@@ -38,9 +38,17 @@ from chronicle.pages import splice
 from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
-from chronicle.pages.ical import event_ical, render_calendar
+from chronicle.pages.ical import HeldEvents, event_ical, render_calendar
 from chronicle.pages.pagedata import PageData, histories, post_streams, read_page_data
-from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
+from chronicle.pages.render import (
+    CALENDAR_PATH,
+    CSS_PATH,
+    JS_PATH,
+    Card,
+    PageRenderer,
+    Shown,
+    Timeline,
+)
 from chronicle.pages.sources import Passage, SourcePage, source_pages
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
@@ -84,11 +92,12 @@ def system_today(settings: Settings) -> dt.date:
 
 
 def index_document(renderer: PageRenderer, data: PageData, today: dt.date,
-                   card: Card | None = None) -> Document:
-    """`card`: the milestones' timeline entries, memoised by the caller (or rendered here)."""
+                   card: Card | None = None, timeline: Shown | None = None) -> Document:
+    """`card`: the milestones' timeline entries, `timeline` the shown ones' picture and
+    groups, memoised by the caller (or rendered here)."""
     modified = max(data.changed_at, day_start(today, renderer.settings))
-    return Document(renderer.prefix + INDEX_PATH, renderer.index(data, today, card), HTML,
-                    modified, route=f"{renderer.prefix}/")
+    return Document(renderer.prefix + INDEX_PATH, renderer.index(data, today, card, timeline),
+                    HTML, modified, route=f"{renderer.prefix}/")
 
 
 def asset_documents() -> list[Document]:
@@ -102,12 +111,13 @@ def asset_documents() -> list[Document]:
 
 
 def calendar_documents(settings: Settings, data: PageData,
-                       event_ical: Callable[[MilestoneView], bytes] | None = None,
+                       events: Callable[[Sequence[MilestoneView]], list[bytes]] | None = None,
                        language: str = SOURCE_LANGUAGE) -> list[Document]:
-    """The same calendar at the brief URL and beside the anniversaries feed (per language)."""
+    """The same calendar at the brief URL and beside the anniversaries feed (per language);
+    `events`: the views' events, held by the caller (`PageBuilder.events`)."""
     prefix = language_prefix(language)
     body = render_calendar(data.day_precision, settings,
-                           f"{settings.feed.base_url}{prefix}{CALENDAR_PATH}", event_ical,
+                           f"{settings.feed.base_url}{prefix}{CALENDAR_PATH}", events,
                            language=language)
     return [Document(prefix + path, body, CALENDAR_TYPE, data.changed_at, route=prefix + path)
             for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH)]
@@ -258,13 +268,13 @@ class PageBuilder:
         `sources`: the source pages, when the caller has them (else worked out here)."""
         english = self.language == SOURCE_LANGUAGE
         with self.memo.lock:
-            documents = [index_document(self.renderer, data, today, self.card),
+            documents = [index_document(self.renderer, data, today, self.card, self.timeline),
                          self.not_found(data)]
             documents += self.milestones(data) + self.retracted(data) + self.listings(data)
             if english and cards:
                 documents += card_documents(self.settings, data.milestones, self.memo)
             documents += self.sources(data, sources)
-            documents += calendar_documents(self.settings, data, self.event, self.language)
+            documents += calendar_documents(self.settings, data, self.events, self.language)
             self.memo.finish()
         return documents + asset_documents() if english else documents
 
@@ -277,6 +287,12 @@ class PageBuilder:
     def card(self, view: MilestoneView, level: int) -> Markup:
         return self.memo.latest(("card", level, view.id), view.updated_position,
                                 partial(self.renderer.card, view, level))
+
+    def timeline(self, shown: Sequence[MilestoneView]) -> Timeline:
+        """The home page's picture and groups, held while its milestones are unchanged (most
+        new milestones are not among the newest it shows)."""
+        return self.memo.latest("timeline", tuple(map(stamp, shown)),
+                                partial(self.renderer.timeline, shown, self.card))
 
     def cards_bytes(self, views: Sequence[MilestoneView], level: int) -> list[bytes]:
         """The views' cards at `level` as bytes, each held while its milestone is unchanged
@@ -301,9 +317,11 @@ class PageBuilder:
                   card: Card) -> bytes:
         return self.renderer.year(year, views, years, card)
 
-    def event(self, view: MilestoneView) -> bytes:
-        return self.memo.latest(("event", view.id), view.updated_position,
-                                partial(event_ical, view, self.settings, self.language))
+    @property
+    def events(self) -> HeldEvents:
+        """The calendar's events, held across passes (only changed milestones' are made)."""
+        return self.memo.latest("events", None, partial(
+            HeldEvents, partial(event_ical, settings=self.settings, language=self.language)))
 
     def not_found(self, data: PageData) -> Document:
         return Document(self.route(NOT_FOUND_PATH), self.renderer.not_found(data), HTML,

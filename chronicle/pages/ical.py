@@ -20,9 +20,10 @@ unchanged: no LANGUAGE parameters, the same bytes as before.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from operator import attrgetter
+from typing import Any, cast
 from urllib.parse import quote
 
 from icalendar import Calendar, Event, vRecur
@@ -41,6 +42,8 @@ FEB29_RULES: dict[str, dict[str, Any]] = {
     "mar1": {"freq": "yearly", "byyearday": 60},
     "skip": {"freq": "yearly", "bymonth": 2, "bymonthday": 29},
 }
+Stamp = tuple[str, int]
+_STAMP: Callable[[MilestoneView], Stamp] = attrgetter("milestone.id", "updated_position")
 CALENDAR_TEXTS = {   # (name suffix, description) of the calendar itself, per language
     "en": ("anniversaries", "Yearly anniversaries of the milestones."),
     "mn": ("ойн өдрүүд", "Үйл явдлуудын жил бүрийн ой."),
@@ -193,15 +196,53 @@ def _fold_octets(line: str, limit: int) -> str:
     return "\r\n ".join(pieces)
 
 
-def render_calendar(views: Iterable[MilestoneView], settings: Settings,
+class HeldEvents:
+    """Each milestone's event bytes held by its stamp (id, updated position: within one
+    database they stand for its whole content) from one calendar to the next, so a calendar
+    after a few changes renders only theirs and looks the rest up in C: a Python call per
+    event made a calendar of 33,000 cost 0.17 s. A milestone with no anniversary holds b""."""
+
+    def __init__(self, render: Callable[[MilestoneView], bytes]) -> None:
+        self.render = render
+        self._held: dict[Stamp, bytes] = {}
+
+    def __call__(self, views: Sequence[MilestoneView]) -> list[bytes]:
+        """The events of `views`, in their order."""
+        stamps = list(map(_STAMP, views))
+        events = list(map(self._held.get, stamps))
+        if None not in events:
+            return cast(list[bytes], events)
+        at = events.index(None)
+        while True:
+            view = views[at]
+            event = self.render(view) if view.milestone.date.month_day() is not None else b""
+            events[at] = self._held[stamps[at]] = event
+            try:
+                at = events.index(None, at + 1)
+            except ValueError:
+                break
+        if len(self._held) > 2 * len(stamps) + 64:   # drop the versions no longer shown
+            self._held = dict(zip(stamps, cast(list[bytes], events), strict=True))
+        return cast(list[bytes], events)
+
+
+def render_calendar(views: Sequence[MilestoneView], settings: Settings,
                     calendar_url: str | None = None,
-                    event: Callable[[MilestoneView], bytes] | None = None,
+                    events: Callable[[Sequence[MilestoneView]], list[bytes]] | None = None,
                     language: str = "en") -> bytes:
     """Every day-precision milestone as a yearly event, in the order given.
 
-    `event` renders one event's bytes (the pages memoise it per milestone); the calendar's
-    own lines come first and END:VCALENDAR last, exactly as icalendar nests components.
+    `events` renders the views' events (b"" for a milestone not known to the day); the
+    pages hold them across calendars (`HeldEvents`). The calendar's own lines come first
+    and END:VCALENDAR last, exactly as icalendar nests components.
     """
+    held = events or HeldEvents(lambda view: event_ical(view, settings, language))
+    return b"".join([calendar_head(settings, calendar_url, language), *held(views),
+                     CALENDAR_END])
+
+
+def calendar_head(settings: Settings, calendar_url: str | None, language: str) -> bytes:
+    """The calendar's own lines, as icalendar writes them before its first event."""
     feed = settings.feed
     calendar = Calendar()
     suffix, about = CALENDAR_TEXTS.get(language, CALENDAR_TEXTS["en"])
@@ -219,9 +260,7 @@ def render_calendar(views: Iterable[MilestoneView], settings: Settings,
         calendar.add("source", calendar_url, parameters={"VALUE": "URI"})
     calendar.add("refresh-interval", dt.timedelta(days=1), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "P1D")
-    head = bytes(calendar.to_ical())
-    if not head.endswith(CALENDAR_END):    # the splice below relies on it: fail loudly
-        raise RuntimeError(f"icalendar ended a calendar with {head[-40:]!r}, not END:VCALENDAR")
-    render = event or (lambda view: event_ical(view, settings, language))
-    events = [render(view) for view in views if view.milestone.date.month_day() is not None]
-    return b"".join([head[:-len(CALENDAR_END)], *events, CALENDAR_END])
+    whole = bytes(calendar.to_ical())
+    if not whole.endswith(CALENDAR_END):    # the events go before it: fail loudly
+        raise RuntimeError(f"icalendar ended a calendar with {whole[-40:]!r}, not END:VCALENDAR")
+    return whole[:-len(CALENDAR_END)]

@@ -128,13 +128,13 @@ class LivePages:
         builder.incremental = True
         try:
             with builder.memo.lock:
-                fresh = [index_document(builder.renderer, data, day, builder.card),
-                         builder.not_found(data)]
+                fresh = [index_document(builder.renderer, data, day, builder.card,
+                                        builder.timeline), builder.not_found(data)]
                 fresh += builder.milestones(data, moved.after)
                 fresh += builder.listings(data, tags, years)
                 fresh += builder.sources(data, self.sources.ordered(), slugs)
                 if anniversaries:
-                    fresh += calendar_documents(self.settings, data, builder.event,
+                    fresh += calendar_documents(self.settings, data, builder.events,
                                                 builder.language)
                 if self.cards and builder.language == SOURCE_LANGUAGE:
                     fresh += card_documents(self.settings, moved.after, builder.memo)

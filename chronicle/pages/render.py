@@ -29,7 +29,7 @@ from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.pagedata import PageData
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.timeline_svg import picture
-from chronicle.pages.upcoming import ANNIVERSARIES_SHOWN, FEB29, next_anniversaries
+from chronicle.pages.upcoming import ANNIVERSARIES_SHOWN, FEB29, soonest_anniversaries
 from chronicle.projections import MilestoneView, RetractedView, SearchHit
 from chronicle.projections.jsonviews import marked_html
 from chronicle.quotes import readable_quote
@@ -45,6 +45,18 @@ URL_PATHS = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
 SHARED_URLS = frozenset({"css", "js", "card"})   # one for every language
 _BLANK_LINES = re.compile(r"\n\s*\n")
 Card = Callable[[MilestoneView, int], Markup]  # a milestone's entry in a list, at a heading level
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The home page's picture and timeline: only the milestones it shows decide them, so
+    a refresh that leaves those alone reuses them (PageBuilder.timeline)."""
+
+    picture: Markup
+    groups: Markup
+
+
+Shown = Callable[[Sequence[MilestoneView]], Timeline]  # the timeline of the shown milestones
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,28 +229,37 @@ class PageRenderer:
         macros: Any = self.env.get_template("_macros.html").module  # macros are attributes
         return cast(Markup, macros.card(view, level))
 
-    def index(self, data: PageData, today: dt.date, card: Card | None = None) -> bytes:
+    def timeline(self, shown: Sequence[MilestoneView], card: Card | None = None) -> Timeline:
+        """The picture and the era and year groups of the milestones the home page shows."""
+        svg: Any = self.env.get_template("_timeline_svg.html").module
+        groups: Any = self.env.get_template("_timeline.html").module
+        return Timeline(cast(Markup, svg.timeline_svg(picture(shown))),
+                        cast(Markup, groups.timeline_groups(timeline(shown), card or self.card)))
+
+    def index(self, data: PageData, today: dt.date, card: Card | None = None,
+              shown_timeline: Shown | None = None) -> bytes:
         """The home page: the timeline of the most recent `feed.home_size` milestones.
 
         The newest end of the historical order is kept (what a visitor comes for; the older
         ones stay a click away on their year pages), so the page, its picture and the cost
         of a refresh stop growing with the chronicle; below the limit nothing is left out.
         Likewise the next anniversary lists at most ANNIVERSARIES_SHOWN milestones of its day.
+        `shown_timeline`: the shown milestones' `timeline`, memoised by the caller.
         """
-        upcoming = next_anniversaries(data.day_precision, today, self.settings.posting.feb29_rule)
+        upcoming = soonest_anniversaries(data.day_precision, today,
+                                         self.settings.posting.feb29_rule, ANNIVERSARIES_SHOWN)
         views = data.milestones
         shown = views[-self.settings.feed.home_size:]
         # The historical order sorts by first day, so its ends hold the first and last years.
         first_year = views[0].milestone.date.first_day().year if views else None
         last_year = views[-1].milestone.date.first_day().year if views else None
+        parts = (shown_timeline or partial(self.timeline, card=card))(shown)
         return self._render(
-            "index.html", "/", groups=timeline(shown), tags=data.tags,
-            years=data.years, count=len(views), hidden=len(views) - len(shown),
-            upcoming=upcoming[:ANNIVERSARIES_SHOWN],
-            upcoming_more=max(len(upcoming) - ANNIVERSARIES_SHOWN, 0),
-            upcoming_days=(upcoming[0].on - today).days if upcoming else None,
-            first_year=first_year, last_year=last_year,
-            picture=picture(shown), scripts=True, card=card or self.card)
+            "index.html", "/", timeline=parts, tags=data.tags, years=data.years,
+            count=len(views), hidden=len(views) - len(shown),
+            upcoming=upcoming.first, upcoming_more=upcoming.count - len(upcoming.first),
+            upcoming_days=(upcoming.first[0].on - today).days if upcoming.first else None,
+            first_year=first_year, last_year=last_year, scripts=True)
 
     def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry]) -> bytes:
         """Independent of today's date, so the bytes change only when the milestone does."""

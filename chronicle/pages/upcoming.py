@@ -10,14 +10,16 @@ from __future__ import annotations
 import bisect
 import calendar
 import datetime as dt
-import itertools
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from chronicle.projections import MilestoneView
 
 FEB29 = (2, 29)
+NO_DAY = (0, 0)
 LOOKAHEAD_YEARS = 9  # a 29 February under "skip" waits up to eight years (1896 → 1904)
 ANNIVERSARIES_SHOWN = 10
 """The home page lists at most this many anniversaries of the day and says how many more:
@@ -48,36 +50,82 @@ def next_anniversary(view: MilestoneView, today: dt.date, feb29_rule: str) -> An
     if month_day is None:
         return None
     start_year = view.milestone.date.first_day().year
-    for year in range(max(today.year, start_year + 1), today.year + LOOKAHEAD_YEARS):
+    day = _marked(month_day, max(today.year, start_year + 1), today, feb29_rule)
+    return None if day is None else Anniversary(view=view, on=day, years=day.year - start_year)
+
+
+@lru_cache(maxsize=256)
+def _marked(month_day: tuple[int, int], from_year: int, today: dt.date,
+            feb29_rule: str) -> dt.date | None:
+    """The first day on or after `today` that `month_day` is marked, from `from_year` on:
+    the same for every milestone of a month-day recorded before this year (worked out once)."""
+    for year in range(from_year, today.year + LOOKAHEAD_YEARS):
         day = anniversary_in(month_day, year, feb29_rule)
         if day is not None and day >= today:
-            return Anniversary(view=view, on=day, years=year - start_year)
+            return day
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """The soonest day's anniversaries: the first few in historical order, and how many."""
+
+    first: list[Anniversary]
+    count: int
 
 
 def next_anniversaries(views: Sequence[MilestoneView], today: dt.date, feb29_rule: str
                        ) -> list[Anniversary]:
-    """Every anniversary on the soonest day that has any (today counts), in historical order.
+    """Every anniversary on the soonest day that has any (today counts), in historical order."""
+    return soonest_anniversaries(views, today, feb29_rule, len(views)).first
+
+
+def soonest_anniversaries(views: Sequence[MilestoneView], today: dt.date, feb29_rule: str,
+                          shown: int) -> Upcoming:
+    """The first `shown` anniversaries on the soonest day that has any (today counts), in
+    historical order, and how many that day has.
 
     `views` are by month-day (as `PageData.day_precision`): the scan starts at yesterday's
     month-day (a 29 February may be marked on 1 March) and goes round the year, stopping
     where no later milestone could come before the soonest found, so a refresh of the home
-    page reads the few milestones of the next days, not every one.
+    page reads the few milestones of the next days, not every one; of those, only the
+    `shown` first become Anniversaries (a day of a large chronicle has a thousand).
     """
     start = bisect.bisect_left(views, _month_day(today - dt.timedelta(days=1)), key=_month_of)
-    found: list[Anniversary] = []
+    found: list[tuple[dt.date, MilestoneView]] = []
     soonest: dt.date | None = None
-    for position in itertools.chain(range(start, len(views)), range(start)):
-        view = views[position]
-        year = today.year if position >= start else today.year + 1
-        if soonest is not None and _not_before(_month_of(view), year) > soonest:
+    for low, high, year in _month_days(views, start, today.year):
+        month_day = _month_of(views[low])
+        if soonest is not None and _not_before(month_day, year) > soonest:
             break
-        anniversary = next_anniversary(view, today, feb29_rule)
-        if anniversary is not None:
-            found.append(anniversary)
-            soonest = anniversary.on if soonest is None else min(soonest, anniversary.on)
-    return sorted((a for a in found if a.on == soonest),
-                  key=lambda a: (a.view.milestone.date.sort_key(), a.view.id))
+        if month_day == NO_DAY:
+            continue
+        for view in views[low:high]:
+            first_year = view.milestone.date.first_day().year
+            day = _marked(month_day, max(today.year, first_year + 1), today, feb29_rule)
+            if day is not None:
+                found.append((day, view))
+                soonest = day if soonest is None else min(soonest, day)
+    if soonest is None:
+        return Upcoming([], 0)
+    on_day = [view for day, view in found if day == soonest]
+    first = heapq.nsmallest(shown, on_day,
+                            key=lambda view: (view.milestone.date.sort_key(), view.id))
+    return Upcoming([Anniversary(view=view, on=soonest,
+                                 years=soonest.year - view.milestone.date.first_day().year)
+                     for view in first], len(on_day))
+
+
+def _month_days(views: Sequence[MilestoneView], start: int,
+                this_year: int) -> Iterator[tuple[int, int, int]]:
+    """(low, high, year) of each month-day's run of `views` from `start` round to it: the
+    year they are next marked in (this one, or the next after going round)."""
+    for begin, end, year in ((start, len(views), this_year), (0, start, this_year + 1)):
+        low = begin
+        while low < end:
+            high = bisect.bisect_right(views, _month_of(views[low]), low, end, key=_month_of)
+            yield low, high, year
+            low = high
 
 
 def _month_day(day: dt.date) -> tuple[int, int]:
@@ -86,7 +134,7 @@ def _month_day(day: dt.date) -> tuple[int, int]:
 
 def _month_of(view: MilestoneView) -> tuple[int, int]:
     """The month-day `views` are sorted by; (0, 0) sorts first and has no anniversary."""
-    return view.milestone.date.month_day() or (0, 0)
+    return view.milestone.date.month_day() or NO_DAY
 
 
 def _not_before(month_day: tuple[int, int], year: int) -> dt.date:

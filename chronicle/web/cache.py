@@ -8,22 +8,39 @@ read), so a request sees one consistent dict: the old set, the old set with the 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
+from functools import lru_cache
 from http import HTTPStatus
 
 from chronicle.feeds.model import Document
 from chronicle.web.hardening import SECURITY_HEADERS
 
 CACHE_CONTROL = "public, max-age=60"
+_OK = int(HTTPStatus.OK)   # a plain int: comparing with the enum member costs a look-up
 Headers = list[tuple[bytes, bytes]]
 
 
 def strong_etag(body: bytes) -> bytes:
     """A strong validator: equal bytes, equal ETag, on every server and after every restart."""
     return b'"' + hashlib.sha256(body).hexdigest()[:40].encode() + b'"'
+
+
+@lru_cache(maxsize=64)
+def _http_date(moment: dt.datetime, zone: dt.tzinfo | None) -> tuple[bytes, int]:
+    """A Last-Modified value and its whole seconds, made once for the many documents that
+    share it (a refresh moves every tag, year and source page to the snapshot's time).
+    `zone`: the moment's, in the key, so an equal moment elsewhere is formatted (or
+    refused) as before."""
+    return format_datetime(moment, usegmt=True).encode(), int(moment.timestamp())
+
+
+@lru_cache(maxsize=8)
+def _cache_control(value: str) -> tuple[bytes, bytes]:
+    return b"cache-control", value.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +66,13 @@ class Served:
         validators: conditional requests apply to 2xx answers only (RFC 9110 §13.2.1).
         """
         etag = etag or strong_etag(document.body)
-        modified = format_datetime(document.last_modified, usegmt=True).encode()
-        caching = (b"cache-control", cache_control.encode())
+        modified, seconds = _http_date(document.last_modified, document.last_modified.tzinfo)
+        caching = _cache_control(cache_control)
         common = [(b"etag", etag), (b"last-modified", modified), caching]
         ok = [(b"content-type", document.media_type.encode()),
               (b"content-length", str(len(document.body)).encode()),
-              *SECURITY_HEADERS, *(common if document.status == HTTPStatus.OK else [caching])]
-        return cls(document=document, etag=etag,
-                   last_modified=int(document.last_modified.timestamp()),
+              *SECURITY_HEADERS, *(common if document.status == _OK else [caching])]
+        return cls(document=document, etag=etag, last_modified=seconds,
                    ok_headers=ok, not_modified_headers=common)
 
 
@@ -85,14 +101,21 @@ class DocumentCache:
         for listener in self.listeners:
             listener(documents)
 
-    def _served(self, document: Document, previous: dict[str, Served]) -> Served:
-        """`document` as served, reusing the previous entry (or its ETag) for the same bytes."""
+    def _served(self, document: Document, previous: dict[str, Served],
+                etags: dict[int, bytes]) -> Served:
+        """`document` as served, reusing the previous entry (or its ETag) for the same bytes.
+
+        `etags`: by the identity of bodies served in this pass, so a body published at two
+        paths (a calendar) is hashed once; the caller holds the documents meanwhile."""
         old = previous.get(document.path)
         if old is not None and (old.document is document or old.document == document):
             return old
+        body = document.body
         # Bytes kept from the last pass with a new Last-Modified: no need to hash again.
-        etag = old.etag if old is not None and old.document.body is document.body else None
-        return Served.prepare(document, self.cache_control, etag)
+        etag = old.etag if old is not None and old.document.body is body else etags.get(id(body))
+        served = Served.prepare(document, self.cache_control, etag)
+        etags[id(body)] = served.etag
+        return served
 
     def publish(self, documents: Iterable[Document], position: int) -> None:
         """Serve `documents` now, keeping every other path: the first phase of a refresh.
@@ -101,15 +124,18 @@ class DocumentCache:
         """
         previous = self.documents
         fresh = dict(previous)
+        etags: dict[int, bytes] = {}
         for document in documents:
-            fresh[document.path] = self._served(document, previous)
+            fresh[document.path] = self._served(document, previous, etags)
         self.feeds_position = position
         self._install(fresh)
 
     def replace(self, documents: Iterable[Document], position: int) -> None:
         """Serve exactly `documents`, all rendered at `position`."""
         previous = self.documents
-        fresh = {document.path: self._served(document, previous) for document in documents}
+        etags: dict[int, bytes] = {}
+        fresh = {document.path: self._served(document, previous, etags)
+                 for document in documents}
         self.position = self.feeds_position = position
         self.ready = True
         self._install(fresh)
@@ -122,8 +148,9 @@ class DocumentCache:
         fresh = dict(previous)
         for path in removed:
             fresh.pop(path, None)
+        etags: dict[int, bytes] = {}
         for document in changed:
-            fresh[document.path] = self._served(document, previous)
+            fresh[document.path] = self._served(document, previous, etags)
         self.position = self.feeds_position = position
         self.ready = True
         self._install(fresh)
