@@ -34,14 +34,17 @@ from chronicle.pages.builder import (
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.livedata import Moved, PageSet
 from chronicle.pages.livesources import SourceSet
-from chronicle.pages.pagedata import month_day_text, read_page_data, year_span
+from chronicle.pages.pagedata import first_year, month_day_text, read_page_data, year_span
+from chronicle.pages.sources import passages_by_year
 from chronicle.pages.render import CALENDAR_PATH
 from chronicle.projections import ReadModels
 from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 
 # Pages whose Last-Modified is the snapshot's (any change moves it), by route.
-DATED_ROUTES = frozenset({"/tags/{tag}", "/years/{year}", "/sources/", "/sources/{slug}",
-                          NOT_FOUND_PATH, CALENDAR_PATH, EXPORTED_CALENDAR_PATH})
+DATED_ROUTES = frozenset({"/tags/{tag}", "/tags/{tag}/{year}", "/years/{year}", "/sources/",
+                          "/sources/{slug}", "/sources/{slug}/{year}", NOT_FOUND_PATH,
+                          CALENDAR_PATH, EXPORTED_CALENDAR_PATH})
+YearsWanted = dict[str, Collection[int] | None]   # by tag or slug: the year pages to render
 
 
 class LivePages:
@@ -122,6 +125,10 @@ class LivePages:
         data = self.pages.data
         touched = (*moved.before, *moved.after)
         tags = {tag for view in touched for tag in view.milestone.tags}
+        tag_years: dict[str, set[int]] = {}
+        for view in touched:
+            for tag in view.milestone.tags:
+                tag_years.setdefault(tag, set()).add(first_year(view))
         years = (set(data.years) if moved.years_changed
                  else {year for view in touched for year in year_span(view)})
         anniversaries = any(month_day_text(view) is not None for view in touched)
@@ -131,8 +138,14 @@ class LivePages:
                 fresh = [index_document(builder.renderer, data, day, builder.card),
                          builder.not_found(data)]
                 fresh += builder.milestones(data, moved.after)
-                fresh += builder.listings(data, tags, years)
-                fresh += builder.sources(data, self.sources.ordered(), slugs)
+                fresh += builder.listings(data, tags, years, {
+                    tag: self._wanted(builder, "tags", tag, data.tag_groups().get(tag, {}),
+                                      touched_years)
+                    for tag, touched_years in tag_years.items()})
+                fresh += builder.sources(data, self.sources.ordered(), slugs, {
+                    slug: self._wanted(builder, "sources", slug, self._source_years(slug),
+                                       self.sources.years.get(slug, set()))
+                    for slug in slugs})
                 if anniversaries:
                     fresh += calendar_documents(self.settings, data, builder.event,
                                                 builder.language)
@@ -141,6 +154,21 @@ class LivePages:
         finally:
             builder.incremental = False
         return fresh + self._redated(builder, data.changed_at, fresh, tags, years, slugs)
+
+    def _source_years(self, slug: str) -> Collection[int]:
+        assert self.sources is not None
+        page = self.sources.pages.get(slug)
+        return () if page is None else passages_by_year(page)
+
+    def _wanted(self, builder: PageBuilder, kind: str, name: str, now: Collection[int],
+                touched: Collection[int]) -> Collection[int] | None:
+        """The year pages of a split tag or source to render again: those of the touched
+        years, or every one (None) when its years changed (each page links its neighbours)
+        or it was not split before."""
+        for year in touched:
+            if year not in now or builder.path(kind, name, year) not in self.documents:
+                return None
+        return touched
 
     def _redated(self, builder: PageBuilder, changed_at: dt.datetime,
                  fresh: list[Document], tags: Collection[str], years: Collection[int],
@@ -153,6 +181,14 @@ class LivePages:
         present.update(builder.path("years", year) for year in data.years if year not in years)
         present.update(builder.path("sources", slug) for slug in self.sources.pages
                        if slug not in slugs)
+        for tag in data.tags:
+            if builder.split(data.tag_size(tag.tag)):
+                present.update(builder.path("tags", tag.tag, year)
+                               for year in data.tag_groups()[tag.tag])
+        for slug, page in self.sources.pages.items():
+            if builder.split(len(page.passages)):
+                present.update(builder.path("sources", slug, year)
+                               for year in passages_by_year(page))
         present.update(builder.route(path) for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH))
         present.difference_update(document.path for document in fresh)
         return [dataclasses.replace(self.documents[path], last_modified=changed_at)

@@ -13,6 +13,7 @@ over the same milestones (tests/test_pages_livesources.py).
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 from collections.abc import Iterable
 
 from chronicle.config import Settings
@@ -21,10 +22,13 @@ from chronicle.pages.sources import (
     Citation,
     Passage,
     SourcePage,
+    SourceYears,
     by_anchor,
     citations,
     document_text,
     passage,
+    passage_year,
+    passages_by_year,
     quote_anchor,
     source_head,
     source_page,
@@ -45,11 +49,15 @@ class SourceSet:
         self.cited = citations(milestones)
         self.quoted = {slug: by_anchor(cited) for slug, cited in self.cited.items()}
         self.documents: dict[str, str | None] = {}
+        self.years: dict[str, set[int]] = {}   # the last move's years of a page, by slug
+        self.placed: dict[str, dict[str, int]] = {}  # each page's passages' years, by anchor
         self.pages = {slug: self._whole(slug) for slug in self.cited}
 
     def move(self, moved: Moved) -> set[str]:
-        """Take the old versions' citations out and put the new ones in; the slugs touched."""
+        """Take the old versions' citations out and put the new ones in; the slugs touched
+        (and in `years`, the years of their passages taken out or put in)."""
         touched: dict[str, set[str]] = {}
+        self.years = {}
         gone = {view.id for view in moved.before}
         for view in moved.before:
             for source in view.milestone.sources:
@@ -72,6 +80,7 @@ class SourceSet:
                 self.pages[slug] = self._moved(slug, anchors)
             else:
                 del self.cited[slug], self.quoted[slug], self.pages[slug], self.documents[slug]
+                del self.placed[slug]
         return set(touched)
 
     def ordered(self) -> list[SourcePage]:
@@ -85,7 +94,11 @@ class SourceSet:
         cited = self.cited[slug]
         self.quoted[slug] = by_anchor(cited)
         self.documents[slug] = document_text(self.folder, source_head(cited).file)
-        return source_page(slug, cited, self.folder)
+        page = source_page(slug, cited, self.folder)
+        years = passages_by_year(page)
+        self.years[slug] = set(years)
+        self.placed[slug] = {p.anchor: year for year, group in years.items() for p in group}
+        return replace(page, years=years)
 
     def _moved(self, slug: str, anchors: set[str]) -> SourcePage:
         """The page with the passages of `anchors` rebuilt and put back in place."""
@@ -97,15 +110,28 @@ class SourceSet:
                 or document is not self.documents.get(slug)):
             return self._whole(slug)
         passages = [p for p in old.passages if p.anchor not in anchors]
+        years: SourceYears = dict(passages_by_year(old))
+        touched, placed = self.years.setdefault(slug, set()), self.placed[slug]
+        for anchor in anchors:
+            year = placed.pop(anchor, None)
+            if year is not None:
+                touched.add(year)
+                years[year] = tuple(p for p in years[year] if p.anchor != anchor)
         quoted = self.quoted[slug]
         for anchor in anchors:
             citing = quoted.get(anchor)
             if not citing:
                 quoted.pop(anchor, None)
                 continue
-            bisect.insort(passages, passage(anchor, citing, document),
-                          key=lambda p: self._order(slug, p))
-        return SourcePage(slug, head.title, head.publisher, head.url, tuple(passages))
+            made = passage(anchor, citing, document)
+            bisect.insort(passages, made, key=lambda p: self._order(slug, p))
+            year = placed[anchor] = passage_year(made)
+            touched.add(year)
+            group = list(years.get(year, ()))
+            bisect.insort(group, made, key=lambda p: self._order(slug, p))
+            years[year] = tuple(group)
+        return SourcePage(slug, head.title, head.publisher, head.url, tuple(passages),
+                          {year: years[year] for year in sorted(years) if years[year]})
 
     def _order(self, slug: str, placed: Passage) -> Order:
         """Where `source_page` sorts a passage: by its offset in the document, the others

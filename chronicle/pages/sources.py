@@ -14,10 +14,11 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from chronicle.domain import Source
+from chronicle.pages.pagedata import first_year
 from chronicle.projections import MilestoneView
 from chronicle.quotes import readable_quote
 
@@ -65,6 +66,9 @@ class Passage:
     offset: int | None                      # where the document has it, when known
 
 
+SourceYears = dict[int, tuple[Passage, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class SourcePage:
     slug: str
@@ -72,6 +76,8 @@ class SourcePage:
     publisher: str | None
     url: str | None
     passages: tuple[Passage, ...]
+    # The passages by year (`passages_by_year`), when the maker has them already.
+    years: SourceYears | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -79,6 +85,22 @@ class SourcePage:
         return (self.slug, self.title, self.publisher, self.url,
                 tuple((p.anchor, p.offset, tuple((v.id, v.updated_position) for v in p.citing))
                       for p in self.passages))
+
+
+def passage_year(passage: Passage) -> int:
+    """The year a passage is listed under on its source's year pages: its first citing
+    milestone's (the year that milestone counts under)."""
+    return first_year(passage.citing[0])
+
+
+def passages_by_year(page: SourcePage) -> SourceYears:
+    """The page's passages by `passage_year`, years ascending, the page's order within one."""
+    if page.years is not None:
+        return page.years
+    found: dict[int, list[Passage]] = {}
+    for placed in page.passages:
+        found.setdefault(passage_year(placed), []).append(placed)
+    return {year: tuple(found[year]) for year in sorted(found)}
 
 
 @functools.lru_cache(maxsize=64)
