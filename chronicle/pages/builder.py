@@ -41,7 +41,13 @@ from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
 from chronicle.pages.ical import event_ical, render_calendar
 from chronicle.pages.pagedata import PageData, histories, post_streams, read_page_data
 from chronicle.pages.render import CALENDAR_PATH, CSS_PATH, JS_PATH, Card, PageRenderer
-from chronicle.pages.sources import Passage, SourcePage, passages_by_year, source_pages
+from chronicle.pages.sources import (
+    Passage,
+    SourcePage,
+    passages_by_year,
+    source_pages,
+    source_slug,
+)
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
 from chronicle.projections import MilestoneView, ReadModels, RetractedView
@@ -264,10 +270,14 @@ class PageBuilder:
         `cards=False` leaves the card images out (the bench: a PNG costs tens of ms);
         `sources`: the source pages, when the caller has them (else worked out here)."""
         english = self.language == SOURCE_LANGUAGE
+        if sources is None:
+            sources = source_pages(data.milestones, self.settings.path(self.settings.seeds_dir))
+        split = split_sources(self.settings, sources)
         with self.memo.lock:
             documents = [index_document(self.renderer, data, today, self.card),
                          self.not_found(data)]
-            documents += self.milestones(data) + self.retracted(data) + self.listings(data)
+            documents += self.milestones(data, split=split) + self.retracted(data)
+            documents += self.listings(data)
             if english and cards:
                 documents += card_documents(self.settings, data.milestones, self.memo)
             documents += self.sources(data, sources)
@@ -280,8 +290,8 @@ class PageBuilder:
 
     def split(self, count: int) -> bool:
         """Whether a tag's or source's page of `count` milestones or passages is an index
-        of year pages (`feed.listing_size`)."""
-        return count > self.settings.feed.listing_size
+        of year pages (`feed.listing_size`; see `split_sources`)."""
+        return is_split(self.settings, count)
 
     def route(self, route: str) -> str:
         return self.renderer.prefix + route
@@ -321,16 +331,21 @@ class PageBuilder:
         return Document(self.route(NOT_FOUND_PATH), self.renderer.not_found(data), HTML,
                         data.changed_at, route=self.route(NOT_FOUND_PATH))
 
-    def milestones(self, data: PageData,
-                   views: Sequence[MilestoneView] | None = None) -> list[Document]:
+    def milestones(self, data: PageData, views: Sequence[MilestoneView] | None = None, *,
+                   split: Collection[str] = ()) -> list[Document]:
         """Only the milestones whose page is not memoised read their audit trail; a post's
         review or outcome moves its milestone's key, so the page shows who acted when.
-        `views`: only these milestones' pages (default: every one)."""
+        `views`: only these milestones' pages (default: every one); `split`: the sources
+        whose page is an index of years (`split_sources`)."""
         views = data.milestones if views is None else views
         posted = post_streams(self.read_models)
 
-        def key(view: MilestoneView) -> tuple[str, tuple[str, int], int]:
-            return "milestone", stamp(view), posted.get(view.id, (0, ()))[0]
+        def key(view: MilestoneView) -> Hashable:
+            base = "milestone", stamp(view), posted.get(view.id, (0, ()))[0]
+            if not split:
+                return base
+            return *base, tuple(slug for slug in map(source_slug, view.milestone.sources)
+                                if slug in split)
 
         trails = histories(self.read_models, [view.id for view in views
                                               if key(view) not in self.memo])
@@ -341,7 +356,8 @@ class PageBuilder:
             return tuple(sorted(entries, key=lambda entry: entry.position))
 
         def page(view: MilestoneView) -> bytes:
-            return self.keep(partial(key, view), lambda: self.renderer.milestone(view, trail(view)))
+            return self.keep(partial(key, view),
+                             lambda: self.renderer.milestone(view, trail(view), split))
 
         return [Document(self.path("milestones", view.id), page(view), HTML,
                          view.updated_at.astimezone(dt.UTC), route=self.route("/milestones/{id}"))
@@ -436,14 +452,15 @@ class PageBuilder:
         counts = {year: len(passages) for year, passages in groups.items()}
         index = self.keep(
             lambda: ("source-index", page.slug, page.title, page.publisher, page.url,
-                     ordered, tuple(counts.items())),
+                     ordered, len(page.passages), tuple(counts.items())),
             partial(self.renderer.source_index, page, counts, ordered))
         documents = [Document(self.path("sources", page.slug), index, HTML, data.changed_at,
                               route=self.route("/sources/{slug}"))]
         years = tuple(groups)
         for year in (y for y in years if only is None or y in only):
             shown = replace(page, passages=groups[year], years=None)
-            body = self.keep(partial(_source_year_key, shown, year, years, ordered), partial(self.source_page, shown, ordered, year, years))
+            body = self.keep(partial(_source_year_key, shown, year, years, ordered),
+                             partial(self.source_page, shown, ordered, year, years))
             documents.append(Document(self.path("sources", page.slug, year), body, HTML,
                                       data.changed_at, route=self.route("/sources/{slug}/{year}")))
         return documents
@@ -493,6 +510,16 @@ class PageBuilder:
         pass renders only pages that changed, so it asks the memo nothing (nor fills it),
         and never works out a key (over a long listing that costs a pass of its own)."""
         return render() if self.incremental else self.memo.get(key(), render)
+
+
+def split_sources(settings: Settings, pages: Iterable[SourcePage]) -> frozenset[str]:
+    """The slugs of the sources above `feed.listing_size`: their pages are indexes of years,
+    and a milestone's page links its passage on its year's page."""
+    return frozenset(page.slug for page in pages if is_split(settings, len(page.passages)))
+
+
+def is_split(settings: Settings, count: int) -> bool:
+    return count > settings.feed.listing_size
 
 
 def documents_of(builders: Iterable[PageBuilder], data: PageData, day: dt.date, *,

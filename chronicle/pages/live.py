@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 from chronicle.config import Settings
 from chronicle.feeds.changes import Changes, LogChanges
@@ -29,15 +29,16 @@ from chronicle.pages.builder import (
     calendar_documents,
     documents_of,
     index_document,
+    split_sources,
     system_today,
 )
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.livedata import Moved, PageSet
 from chronicle.pages.livesources import SourceSet
 from chronicle.pages.pagedata import first_year, month_day_text, read_page_data, year_span
-from chronicle.pages.sources import passages_by_year
 from chronicle.pages.render import CALENDAR_PATH
-from chronicle.projections import ReadModels
+from chronicle.pages.sources import passages_by_year
+from chronicle.projections import MilestoneView, ReadModels
 from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 
 # Pages whose Last-Modified is the snapshot's (any change moves it), by route.
@@ -63,6 +64,7 @@ class LivePages:
         self.sources: SourceSet | None = None
         self.documents: dict[str, Document] = {}
         self.dated: set[str] = set()     # the paths of the pages DATED_ROUTES names
+        self.split: frozenset[str] = frozenset()   # the sources whose pages index years
         self.prefixes = {language_prefix(language) for language in settings.feed.languages}
         self._lock = threading.Lock()
 
@@ -87,6 +89,7 @@ class LivePages:
         data = read_page_data(self.read_models)
         self.pages = PageSet(data)
         self.sources = SourceSet(data.milestones, self.pages.keys, self.settings)
+        self.split = split_sources(self.settings, self.sources.pages.values())
         documents = documents_of(self.builders, data, self.today(self.settings),
                                  cards=self.cards, sources=self.sources.ordered())
         self.documents = {document.path: document for document in documents}
@@ -100,10 +103,15 @@ class LivePages:
         moved = pages.advance(views, position)
         assert self.sources is not None     # made with the pages (`_full`)
         slugs = self.sources.move(moved)
+        split, self.split = self.split, split_sources(self.settings, self.sources.pages.values())
+        # A source split or joined again: its milestones link their passages elsewhere.
+        crossed = {view.id: view for slug in split ^ self.split
+                   for _, view in self.sources.cited.get(slug, ())}
+        crossed.update((view.id, view) for view in moved.after)
         day = self.today(self.settings)
         changed: list[Document] = []
         for builder in self.builders:
-            changed += self._render(builder, moved, slugs, day)
+            changed += self._render(builder, moved, tuple(crossed.values()), slugs, day)
         dated = {document.path for document in changed if self._dated(document)}
         removed = self.dated - dated
         for path in removed:
@@ -118,9 +126,10 @@ class LivePages:
                    and document.route.removeprefix(prefix) in DATED_ROUTES
                    for prefix in self.prefixes)
 
-    def _render(self, builder: PageBuilder, moved: Moved, slugs: Collection[str],
-                day: dt.date) -> list[Document]:
-        """One language's changed pages, and its dated pages again (new Last-Modified)."""
+    def _render(self, builder: PageBuilder, moved: Moved, pages: Sequence[MilestoneView],
+                slugs: Collection[str], day: dt.date) -> list[Document]:
+        """One language's changed pages, and its dated pages again (new Last-Modified);
+        `pages`: the milestones whose own page to render again."""
         assert self.pages is not None and self.sources is not None
         data = self.pages.data
         touched = (*moved.before, *moved.after)
@@ -137,7 +146,7 @@ class LivePages:
             with builder.memo.lock:
                 fresh = [index_document(builder.renderer, data, day, builder.card),
                          builder.not_found(data)]
-                fresh += builder.milestones(data, moved.after)
+                fresh += builder.milestones(data, pages, split=self.split)
                 fresh += builder.listings(data, tags, years, {
                     tag: self._wanted(builder, "tags", tag, data.tag_groups().get(tag, {}),
                                       touched_years)

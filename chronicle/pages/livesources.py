@@ -13,8 +13,8 @@ over the same milestones (tests/test_pages_livesources.py).
 from __future__ import annotations
 
 import bisect
-from dataclasses import replace
 from collections.abc import Iterable
+from dataclasses import replace
 
 from chronicle.config import Settings
 from chronicle.pages.livedata import Key, Moved
@@ -27,7 +27,7 @@ from chronicle.pages.sources import (
     citations,
     document_text,
     passage,
-    passage_year,
+    passage_years,
     passages_by_year,
     quote_anchor,
     source_head,
@@ -50,7 +50,7 @@ class SourceSet:
         self.quoted = {slug: by_anchor(cited) for slug, cited in self.cited.items()}
         self.documents: dict[str, str | None] = {}
         self.years: dict[str, set[int]] = {}   # the last move's years of a page, by slug
-        self.placed: dict[str, dict[str, int]] = {}  # each page's passages' years, by anchor
+        self.placed: dict[str, dict[str, tuple[int, ...]]] = {}  # passages' years, by anchor
         self.pages = {slug: self._whole(slug) for slug in self.cited}
 
     def move(self, moved: Moved) -> set[str]:
@@ -97,7 +97,7 @@ class SourceSet:
         page = source_page(slug, cited, self.folder)
         years = passages_by_year(page)
         self.years[slug] = set(years)
-        self.placed[slug] = {p.anchor: year for year, group in years.items() for p in group}
+        self.placed[slug] = {p.anchor: passage_years(p) for p in page.passages}
         return replace(page, years=years)
 
     def _moved(self, slug: str, anchors: set[str]) -> SourcePage:
@@ -113,8 +113,7 @@ class SourceSet:
         years: SourceYears = dict(passages_by_year(old))
         touched, placed = self.years.setdefault(slug, set()), self.placed[slug]
         for anchor in anchors:
-            year = placed.pop(anchor, None)
-            if year is not None:
+            for year in placed.pop(anchor, ()):
                 touched.add(year)
                 years[year] = tuple(p for p in years[year] if p.anchor != anchor)
         quoted = self.quoted[slug]
@@ -125,11 +124,12 @@ class SourceSet:
                 continue
             made = passage(anchor, citing, document)
             bisect.insort(passages, made, key=lambda p: self._order(slug, p))
-            year = placed[anchor] = passage_year(made)
-            touched.add(year)
-            group = list(years.get(year, ()))
-            bisect.insort(group, made, key=lambda p: self._order(slug, p))
-            years[year] = tuple(group)
+            placed[anchor] = passage_years(made)
+            for year in placed[anchor]:
+                touched.add(year)
+                group = list(years.get(year, ()))
+                bisect.insort(group, made, key=lambda p: self._order(slug, p))
+                years[year] = tuple(group)
         return SourcePage(slug, head.title, head.publisher, head.url, tuple(passages),
                           {year: years[year] for year in sorted(years) if years[year]})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
@@ -22,11 +22,11 @@ from chronicle.config import Settings
 from chronicle.dates import DatePoint
 from chronicle.datewords import date_words, full_date_words, month_day_words
 from chronicle.datewords import ordinal as ordinal_words
-from chronicle.domain import Milestone
+from chronicle.domain import Milestone, Source
 from chronicle.localized import LocalizedMilestone, localize
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
-from chronicle.pages.pagedata import PageData
+from chronicle.pages.pagedata import PageData, first_year
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.timeline_svg import picture
 from chronicle.pages.upcoming import ANNIVERSARIES_SHOWN, FEB29, next_anniversaries
@@ -252,11 +252,21 @@ class PageRenderer:
             first_year=first_year, last_year=last_year,
             picture=picture(shown), scripts=True, card=card or self.card)
 
-    def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry]) -> bytes:
-        """Independent of today's date, so the bytes change only when the milestone does."""
+    def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry],
+                  split: Collection[str] = ()) -> bytes:
+        """Independent of today's date, so the bytes change only when the milestone does
+        (or when one of its sources becomes, or stops being, an index of years: `split`,
+        their slugs; its passages are then on the page of the milestone's year)."""
+        year = first_year(view)
+
+        def source_url(source: Source) -> str:
+            slug = source_slug(source)
+            return self.url("source-year", slug, year) if slug in split else self.url(
+                "source", slug)
+
         return self._render("milestone.html", f"/milestones/{quote(view.id, safe='')}/",
                             view=view, m=view.milestone, trail=trail,
-                            marked=self.marked_on(view.milestone))
+                            marked=self.marked_on(view.milestone), source_url=source_url)
 
     def marked_on(self, milestone: Milestone) -> str | None:
         """When the anniversary is marked: "27 January", with the 29 February rule said."""
@@ -311,7 +321,8 @@ class PageRenderer:
         heading = self.ui.gettext("Milestones of %(year)s", year=year)
         return self._render("listing.html", f"/years/{year}/", heading=heading,
                             views=views, count=len(views), tag=None, year=year, counts=None,
-                            card=card or self.card, **neighbours(year, years, partial(self.url, "year")))
+                            card=card or self.card,
+                            **neighbours(year, years, partial(self.url, "year")))
 
     def source(self, page: SourcePage, ordered: bool, year: int | None = None,
                years: Sequence[int] = ()) -> bytes:

@@ -46,7 +46,13 @@ def slug_of(text: str) -> str:
 
 def source_slug(source: Source) -> str:
     """The source page's name: its title's, without the publisher."""
-    return slug_of(split_title(source.title)[0])
+    return _title_slug(source.title)
+
+
+@functools.lru_cache(maxsize=4096)
+def _title_slug(title: str) -> str:
+    """Worked out once per title: a milestone page's memo key asks for its sources' slugs."""
+    return slug_of(split_title(title)[0])
 
 
 def _normalised(text: str) -> str:
@@ -87,19 +93,21 @@ class SourcePage:
                       for p in self.passages))
 
 
-def passage_year(passage: Passage) -> int:
-    """The year a passage is listed under on its source's year pages: its first citing
-    milestone's (the year that milestone counts under)."""
-    return first_year(passage.citing[0])
+def passage_years(passage: Passage) -> tuple[int, ...]:
+    """The years a passage is listed under on its source's year pages: those its citing
+    milestones count under, so a milestone's page links its passage on its own year's page
+    knowing only itself."""
+    return tuple(sorted({first_year(view) for view in passage.citing}))
 
 
 def passages_by_year(page: SourcePage) -> SourceYears:
-    """The page's passages by `passage_year`, years ascending, the page's order within one."""
+    """The page's passages by `passage_years`, years ascending, the page's order within one."""
     if page.years is not None:
         return page.years
     found: dict[int, list[Passage]] = {}
     for placed in page.passages:
-        found.setdefault(passage_year(placed), []).append(placed)
+        for year in passage_years(placed):
+            found.setdefault(year, []).append(placed)
     return {year: tuple(found[year]) for year in sorted(found)}
 
 

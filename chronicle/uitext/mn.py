@@ -88,11 +88,11 @@ MESSAGES: dict[str, str] = {
     "Each year’s milestones are on a page of their own.":
         "Он бүрийн үйл явдлууд тус тусдаа хуудсанд байна.",
     "Browse by year": "Оноор үзэх",
-    "The passages first cited by a milestone of %(year)s":
-        "%(year)s оны үйл явдлаар анх иш татагдсан хэсгүүд",
-    "They are listed by the year of the first milestone citing them, each year on a page of "
-    "its own.":
-        "Тэдгээрийг анх иш татсан үйл явдлын оноор жагсаасан бөгөөд он бүр тусдаа хуудастай.",
+    "The passages cited by milestones of %(year)s":
+        "%(year)s оны үйл явдлуудын иш татсан хэсгүүд",
+    "They are listed by the year of the milestones citing them, each year on a page of its "
+    "own.":
+        "Тэдгээрийг иш татсан үйл явдлуудын оноор жагсаасан бөгөөд он бүр тусдаа хуудастай.",
     # A milestone's page.
     "People": "Хүмүүс",
     "Places": "Газрууд",
