@@ -15,7 +15,13 @@ from chronicle.domain import Milestone, Source
 from chronicle.pages.livedata import PageSet
 from chronicle.pages.livesources import SourceSet
 from chronicle.pages.pagedata import read_page_data
-from chronicle.pages.sources import Passage, SourcePage, passage_years, passages_by_year, source_pages
+from chronicle.pages.sources import (
+    Passage,
+    SourcePage,
+    passage_years,
+    passages_by_year,
+    source_pages,
+)
 from chronicle.store import SqlEventStore
 from tests.test_feeds_support import caught_up, milestone, record_all, revise_one
 
