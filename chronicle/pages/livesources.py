@@ -48,6 +48,9 @@ class SourceSet:
         self.keys = keys      # the historical keys, kept current by the caller (PageSet)
         self.cited = citations(milestones)
         self.quoted = {slug: by_anchor(cited) for slug, cited in self.cited.items()}
+        # The citations giving a URL and a file, by slug (for `source_head`).
+        self.linked = {slug: [c for c in cited if c[0].url] for slug, cited in self.cited.items()}
+        self.filed = {slug: [c for c in cited if c[0].file] for slug, cited in self.cited.items()}
         self.documents: dict[str, str | None] = {}
         self.years: dict[str, set[int]] = {}   # the last move's years of a page, by slug
         self.placed: dict[str, dict[str, tuple[int, ...]]] = {}  # passages' years, by anchor
@@ -65,6 +68,8 @@ class SourceSet:
                 touched.setdefault(slug, set()).add(anchor)
         for slug, anchors in touched.items():
             self.cited[slug] = [c for c in self.cited[slug] if c[1].id not in gone]
+            self.linked[slug] = [c for c in self.linked[slug] if c[1].id not in gone]
+            self.filed[slug] = [c for c in self.filed[slug] if c[1].id not in gone]
             for anchor in anchors:
                 self.quoted[slug][anchor] = [c for c in self.quoted[slug].get(anchor, ())
                                              if c[1].id not in gone]
@@ -73,6 +78,10 @@ class SourceSet:
                 slug, anchor = source_slug(source), quote_anchor(source)
                 touched.setdefault(slug, set()).add(anchor)
                 bisect.insort(self.cited.setdefault(slug, []), (source, view), key=self._key)
+                for kept, gives in ((self.linked, source.url), (self.filed, source.file)):
+                    kept.setdefault(slug, [])
+                    if gives:
+                        bisect.insort(kept[slug], (source, view), key=self._key)
                 bisect.insort(self.quoted.setdefault(slug, {}).setdefault(anchor, []),
                               (source, view), key=self._key)
         for slug, anchors in touched.items():
@@ -80,7 +89,7 @@ class SourceSet:
                 self.pages[slug] = self._moved(slug, anchors)
             else:
                 del self.cited[slug], self.quoted[slug], self.pages[slug], self.documents[slug]
-                del self.placed[slug]
+                del self.placed[slug], self.linked[slug], self.filed[slug]
         return set(touched)
 
     def ordered(self) -> list[SourcePage]:
@@ -103,7 +112,7 @@ class SourceSet:
     def _moved(self, slug: str, anchors: set[str]) -> SourcePage:
         """The page with the passages of `anchors` rebuilt and put back in place."""
         old, cited = self.pages.get(slug), self.cited[slug]
-        head = source_head(cited)
+        head = source_head(cited, self.linked[slug], self.filed[slug])
         document = document_text(self.folder, head.file)
         if (old is None or (old.title, old.publisher, old.url) != (head.title, head.publisher,
                                                                    head.url)

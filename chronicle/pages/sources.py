@@ -175,11 +175,16 @@ class SourceHead:
     file: str | None
 
 
-def source_head(citations: Sequence[Citation]) -> SourceHead:
-    """The first citation's title; the first URL and file any citation gives."""
+def source_head(citations: Sequence[Citation], linked: Sequence[Citation] | None = None,
+                filed: Sequence[Citation] | None = None) -> SourceHead:
+    """The first citation's title; the first URL and file any citation gives (`linked`,
+    `filed`: the citations giving one, in order, when the caller keeps them: where none
+    gives a file, finding so is a pass over every citation)."""
     title, publisher = split_title(citations[0][0].title)
-    return SourceHead(title, publisher, next((s.url for s, _ in citations if s.url), None),
-                      next((s.file for s, _ in citations if s.file), None))
+    linked = citations if linked is None else linked
+    filed = citations if filed is None else filed
+    return SourceHead(title, publisher, next((s.url for s, _ in linked if s.url), None),
+                      next((s.file for s, _ in filed if s.file), None))
 
 
 def by_anchor(citations: Iterable[Citation]) -> dict[str, list[Citation]]:
