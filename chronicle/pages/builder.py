@@ -3,6 +3,9 @@
 Pages are published as directory indexes so every link works on any static host (nginx,
 `python3 -m http.server`, object storage): /index.html, /milestones/<id>/index.html,
 /tags/<tag>/index.html, /years/<year>/index.html, /404.html; the pages link /milestones/<id>/.
+A tag or source above `feed.listing_size` is an index of its years, each year a page of its
+own (/tags/<tag>/<year>/index.html, /sources/<slug>/<year>/index.html): named by content,
+never numbered, so an insert in the middle of history moves no other page.
 The server answers the same URLs, and the clean ones without the slash, with the same bytes
 (chronicle.web.pages).
 A retracted milestone keeps its page, with status 410 (Gone): the server answers it so.

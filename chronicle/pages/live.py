@@ -1,15 +1,17 @@
 """The server's pages between refreshes: only the pages a change touches are rendered again.
 
-Like the live feeds (chronicle.feeds.live): after the log advances by a few recorded or
-revised milestones, the snapshot takes just those (chronicle.pages.livedata) and only the
-pages they appear on are rendered: their own pages and card images, the listings of their
-tags and years (every year page when the years change: each links its neighbours), the
-source pages that quote them, the home page, the 404 page (it counts the tags) and the
-calendar when an anniversary moved. The other listings, source pages and calendars keep
-their bytes with the snapshot's new Last-Modified. A retraction, a post (it goes on its
-milestones' audit trails), a window too large to follow, or a database that sorts text
-another way takes a full pass. The documents equal a full render's (tests/test_pages_live.py).
-"""
+Like the live feeds (chronicle.feeds.live): after the log advances by a few recorded or revised
+milestones, the snapshot takes just those (chronicle.pages.livedata) and only the pages they
+appear on are rendered: their own pages and card images, the listings of their tags and years
+(every year page when the years change: each links its neighbours; of a tag above
+`feed.listing_size`, its index and the pages of the years they are in), the source pages that
+quote them (likewise by year above the limit; a source crossing it re-renders its milestones'
+pages, which then link their passages on their year's page), the home page, the 404 page (it
+counts the tags) and the calendar when an anniversary moved. The other listings, source pages
+and calendars keep their bytes with the snapshot's new Last-Modified. A retraction, a post (it
+goes on its milestones' audit trails), a window too large to follow, or a database that sorts
+text another way takes a full pass. The documents equal a full render's
+(tests/test_pages_live.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +47,6 @@ from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 DATED_ROUTES = frozenset({"/tags/{tag}", "/tags/{tag}/{year}", "/years/{year}", "/sources/",
                           "/sources/{slug}", "/sources/{slug}/{year}", NOT_FOUND_PATH,
                           CALENDAR_PATH, EXPORTED_CALENDAR_PATH})
-YearsWanted = dict[str, Collection[int] | None]   # by tag or slug: the year pages to render
 
 
 def redated(document: Document, changed_at: dt.datetime) -> Document:

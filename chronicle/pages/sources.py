@@ -1,11 +1,13 @@
 """The documents the chronicle quotes, as pages: each passage in document order, and who cites it.
 
-A source is named by its title (a slug of the title without its closing parenthesis, which
-names the publisher), and a passage by a hash of its text, so a milestone's page links to
+A source is named by its title (a slug of the title without its closing parenthesis, which names
+the publisher), and a passage by a hash of its text, so a milestone's page links to
 /sources/<slug>/#q-<hash> knowing only its own sources: a new milestone never changes another
-milestone's page. Passages are in the order the document has them when the document is in
-`seeds_dir`; otherwise in the order of the milestones that cite them.
-"""
+milestone's page. A source of more than `feed.listing_size` passages is an index of years, a
+passage on the page of each year its citing milestones count under (/sources/<slug>/<year>/), so
+a milestone links its own year's page; only crossing the limit changes that link. Passages are
+in the order the document has them when the document is in `seeds_dir`; otherwise in the order
+of the milestones that cite them."""
 
 from __future__ import annotations
 
