@@ -11,7 +11,8 @@ counts the tags) and the calendar when an anniversary moved. The other listings,
 and calendars keep their bytes with the snapshot's new Last-Modified. A retraction, a post (it
 goes on its milestones' audit trails), a window too large to follow, or a database that sorts
 text another way takes a full pass. The documents equal a full render's
-(tests/test_pages_live.py)."""
+(tests/test_pages_live.py).
+"""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ milestone's page. A source of more than `feed.listing_size` passages is an index
 passage on the page of each year its citing milestones count under (/sources/<slug>/<year>/), so
 a milestone links its own year's page; only crossing the limit changes that link. Passages are
 in the order the document has them when the document is in `seeds_dir`; otherwise in the order
-of the milestones that cite them."""
+of the milestones that cite them.
+"""
 
 from __future__ import annotations
 
