@@ -83,6 +83,10 @@ class FeedSettings(_Section):
     home_size: int = Field(500, ge=1, description="Milestones on the home page's timeline: "
                            "the most recent; above it the page says how many it leaves to "
                            "the year pages, so it stays readable (and quick to refresh).")
+    listing_size: int = Field(500, ge=1, description="Milestones on a tag's page, passages "
+                              "on a source's page: above it the page becomes an index by year "
+                              "linking a page per year (/tags/TAG/YEAR/, /sources/SLUG/YEAR/), "
+                              "so it stays readable (and quick to refresh).")
     hub_url: str | None = Field(None, description="WebSub hub to ping when a feed changes.")
     retraction_days: int = Field(30, ge=0, le=3650, description="Days a retracted milestone "
                                  "stays in the main feeds as a retracted update, counted to the "

@@ -6,10 +6,12 @@ cold side opens its own engine on the same database, which starts with an empty 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
 from chronicle.config import Settings
+from chronicle.domain import Milestone, Source
 from chronicle.feeds.model import Document
 from chronicle.pages.builder import LISTING_LEVEL, _memo_for, documents, page_path
 from chronicle.pages.pagedata import read_page_data
@@ -75,3 +77,28 @@ def test_a_reused_listing_keeps_its_cards_for_its_next_change(store: SqlEventSto
 
     for view in alpha:
         memo.latest(("card", LISTING_LEVEL, view.id), view.updated_position, render_again)
+
+
+def test_split_pages_rendered_from_the_memo_equal_a_fresh_render(
+        store: SqlEventStore, cold: ReadModels) -> None:
+    """Tag and source year pages (`feed.listing_size`) reused from the memo, across a split."""
+    split = Settings(feed={**SETTINGS.feed.model_dump(), "listing_size": 3})
+
+    def same(change: Callable[[], object]) -> dict[str, Document]:
+        change()
+        warm = {d.path: d for d in documents(split, caught_up(store), today=lambda _s: TODAY)}
+        assert warm == {d.path: d for d in documents(split, cold, today=lambda _s: TODAY)}
+        return warm
+
+    same(lambda: record_all(store, [shared_source(n, "trade") for n in range(3)]))
+    crossed = same(lambda: record_all(store, [shared_source(3, "trade")]))
+    assert "/tags/trade/1990/index.html" in crossed
+    assert "/sources/shared/1991/index.html" in crossed
+    same(lambda: revise_one(store, shared_source(1, "trade", title="Revised title")))
+    same(lambda: retract_one(store, "feed-milestone-0"))
+
+
+def shared_source(n: int, *tags: str, title: str | None = None) -> Milestone:
+    return dataclasses.replace(
+        milestone(n, date=f"{1990 + n % 2}-0{n + 1}-15", tags=tags, title=title),
+        sources=(Source(title="Shared (Press)", quote=f"Passage {n}.", url="https://e.org/"),))

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from chronicle.config import Settings
-from chronicle.domain import Source
+from chronicle.domain import Milestone, Source
 from chronicle.feeds.model import Document
 from chronicle.pages.builder import documents, page_path
 from chronicle.pages.live import LivePages
@@ -148,3 +148,54 @@ def test_the_home_page_at_its_limit_is_the_unbounded_page(
     for path in ("/index.html", "/mn/index.html"):
         assert bounded[path].body == unbounded[path].body
         assert b"data-hidden" not in bounded[path].body
+
+
+SPLIT = Settings(feed={**SETTINGS.feed.model_dump(), "listing_size": 3})
+
+
+def on(n: int, date: str, *tags: str) -> Milestone:
+    """Milestone n on `date`, tagged `tags`, quoting passage n of the shared source."""
+    return dataclasses.replace(milestone(n, date=date, tags=tags),
+                               sources=(quoted(n, "Shared (Press)"),))
+
+
+def test_split_tag_and_source_pages_kept_live_equal_a_full_render(
+        store: SqlEventStore, cold: ReadModels) -> None:
+    """A tag and a source crossing `feed.listing_size` both ways, a tag's year appearing and
+    going, a milestone moving between years: live as from scratch."""
+    record_all(store, [on(n, f"{1990 + n % 2}-0{n + 1}-15", "trade") for n in range(3)])
+    live = LivePages(SPLIT, caught_up(store), cards=False, today=lambda _s: TODAY)
+    first = same_as_scratch(store, live, cold, lambda: None, incremental=False, settings=SPLIT)
+    assert "/tags/trade/1990/index.html" not in first
+    assert b'<ol class="milestones">' in first["/tags/trade/index.html"].body
+
+    crossed = same_as_scratch(store, live, cold, lambda: record_all(
+        store, [on(3, "1991-06-01", "trade", "visits")]), settings=SPLIT)
+    for prefix in ("", "/mn"):
+        for page in ("/tags/trade/", "/sources/shared/"):
+            assert f"{prefix}{page}1990/index.html" in crossed
+            assert f"{prefix}{page}1991/index.html" in crossed
+            assert b'<ol class="milestones">' not in crossed[f"{prefix}{page}index.html"].body
+    assert "/tags/visits/1991/index.html" not in crossed
+
+    same_as_scratch(store, live, cold, lambda: record_all(
+        store, [on(4, "1991-07-01", "trade")]), settings=SPLIT)
+    added = same_as_scratch(store, live, cold, lambda: record_all(
+        store, [on(5, "1975-01-01", "trade")]), settings=SPLIT)      # a new year, linked
+    assert b"/site/tags/trade/1975/" in added["/tags/trade/1990/index.html"].body
+    moved = same_as_scratch(store, live, cold, lambda: revise_one(
+        store, on(5, "1991-08-01", "trade")), settings=SPLIT)        # and gone again
+    assert "/tags/trade/1975/index.html" not in moved
+    assert "/sources/shared/1975/index.html" not in moved
+    same_as_scratch(store, live, cold, lambda: revise_one(
+        store, on(0, "1990-01-15", "trade", "visits")), settings=SPLIT)
+    same_as_scratch(store, live, cold, lambda: record_all(
+        store, [on(6, "1991-09-01", "visits"), on(7, "1992-01-01", "visits")]), settings=SPLIT)
+    dropped = same_as_scratch(store, live, cold, lambda: [revise_one(
+        store, dataclasses.replace(on(n, date, "visits"), sources=(quoted(n, "Other (Press)"),)))
+        for n, date in ((3, "1991-06-01"), (4, "1991-07-01"), (5, "1991-08-01"),
+                        (6, "1991-09-01"), (7, "1992-01-01"))], settings=SPLIT)
+    for page in ("/tags/trade/", "/sources/shared/"):                # back to one page
+        assert b'<ol class="' in dropped[f"{page}index.html"].body
+        assert not any(path.startswith(page + "1") for path in dropped)
+    assert "/sources/other/1991/index.html" in dropped

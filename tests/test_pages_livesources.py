@@ -15,7 +15,13 @@ from chronicle.domain import Milestone, Source
 from chronicle.pages.livedata import PageSet
 from chronicle.pages.livesources import SourceSet
 from chronicle.pages.pagedata import read_page_data
-from chronicle.pages.sources import source_pages
+from chronicle.pages.sources import (
+    Passage,
+    SourcePage,
+    passage_years,
+    passages_by_year,
+    source_pages,
+)
 from chronicle.store import SqlEventStore
 from tests.test_feeds_support import caught_up, milestone, record_all, revise_one
 
@@ -33,6 +39,12 @@ def shared(quote: str, url: str | None = "https://example.org/doc") -> Source:
 
 def other(n: int) -> Source:
     return Source(title=f"Other {n}", quote=f"Other passage {n}.", url="https://example.org/o")
+
+
+def by_year(page: SourcePage) -> dict[int, tuple[Passage, ...]]:
+    """The passages of each year any of their citing milestones counts under."""
+    years = sorted({year for passage in page.passages for year in passage_years(passage)})
+    return {year: tuple(p for p in page.passages if year in passage_years(p)) for year in years}
 
 
 def test_source_pages_kept_live_equal_a_full_build(store: SqlEventStore, tmp_path: Path) -> None:
@@ -54,6 +66,8 @@ def test_source_pages_kept_live_equal_a_full_build(store: SqlEventStore, tmp_pat
         moved = pages.advance(models.by_ids(ids), models.position())
         touched = live.move(moved)
         assert live.ordered() == source_pages(pages.data.milestones, tmp_path)
+        for page in live.pages.values():     # the years kept with the page, as worked out
+            assert passages_by_year(page) == by_year(page)
         return touched
 
     # New: two passages of one source (the first unplaced), one shared with milestone 2.
@@ -65,6 +79,9 @@ def test_source_pages_kept_live_equal_a_full_build(store: SqlEventStore, tmp_pat
     assert [p.offset is None for p in page.passages] == [False, False, True, True, True]
     assert [v.id for v in page.passages[0].citing] == ["feed-milestone-4", "feed-milestone-2"]
     assert page.passages[2].citing[0].id == "feed-milestone-4"   # 1900 before 1921
+    years = passages_by_year(page)      # a passage under each citing milestone's year
+    assert page.passages[0] in years[1900] and page.passages[0] in years[2001]
+    assert live.years["shared-document"] == {1900, 2001}   # 2001: the passage it shares
     step(revise_one(store, cites(1, shared("Gamma passage last."), date="1921-07-11")),
          "feed-milestone-1")
     step(revise_one(store, cites(3, shared("Not in the document, three."), date="1800-01-01")),

@@ -3,6 +3,9 @@
 Pages are published as directory indexes so every link works on any static host (nginx,
 `python3 -m http.server`, object storage): /index.html, /milestones/<id>/index.html,
 /tags/<tag>/index.html, /years/<year>/index.html, /404.html; the pages link /milestones/<id>/.
+A tag or source above `feed.listing_size` is an index of its years, each year a page of its
+own (/tags/<tag>/<year>/index.html, /sources/<slug>/<year>/index.html): named by content,
+never numbered, so an insert in the middle of history moves no other page.
 The server answers the same URLs, and the clean ones without the slash, with the same bytes
 (chronicle.web.pages).
 A retracted milestone keeps its page, with status 410 (Gone): the server answers it so.
@@ -20,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache, partial
 from http import HTTPStatus
@@ -49,7 +52,13 @@ from chronicle.pages.render import (
     Shown,
     Timeline,
 )
-from chronicle.pages.sources import Passage, SourcePage, source_pages
+from chronicle.pages.sources import (
+    Passage,
+    SourcePage,
+    passages_by_year,
+    source_pages,
+    source_slug,
+)
 from chronicle.pages.upcoming import local_today
 from chronicle.posting.clock import Clock, clock_from_env
 from chronicle.projections import MilestoneView, ReadModels, RetractedView
@@ -69,9 +78,12 @@ ASSETS = {CSS_PATH: ("chronicle.css", "text/css; charset=utf-8"),
           JS_PATH: ("filter.js", "text/javascript; charset=utf-8")}
 
 
-def page_path(kind: str, name: object) -> str:
-    """The published path of a milestone, tag, year or source page: a directory's index."""
-    return f"/{kind}/{quote(str(name), safe='')}/index.html"
+def page_path(kind: str, name: object, year: int | None = None) -> str:
+    """The published path of a milestone, tag, year or source page, or of one `year` of a
+    tag or source above `feed.listing_size`: a directory's index."""
+    if year is None:
+        return f"/{kind}/{quote(str(name), safe='')}/index.html"
+    return f"/{kind}/{quote(str(name), safe='')}/{year}/index.html"
 
 
 def day_start(today: dt.date, settings: Settings) -> dt.datetime:
@@ -167,6 +179,10 @@ def _listing_key(kind: str, name: object, views: Sequence[MilestoneView],
 
 def _source_key(page: SourcePage) -> Hashable:
     return "source", page.key
+
+
+def _source_year_key(page: SourcePage, *more: Hashable) -> Hashable:
+    return "source-year", page.key, *more
 
 
 def _sources_key(pages: Sequence[SourcePage]) -> Hashable:
@@ -267,10 +283,14 @@ class PageBuilder:
         `cards=False` leaves the card images out (the bench: a PNG costs tens of ms);
         `sources`: the source pages, when the caller has them (else worked out here)."""
         english = self.language == SOURCE_LANGUAGE
+        if sources is None:
+            sources = source_pages(data.milestones, self.settings.path(self.settings.seeds_dir))
+        split = split_sources(self.settings, sources)
         with self.memo.lock:
             documents = [index_document(self.renderer, data, today, self.card, self.timeline),
                          self.not_found(data)]
-            documents += self.milestones(data) + self.retracted(data) + self.listings(data)
+            documents += self.milestones(data, split=split) + self.retracted(data)
+            documents += self.listings(data)
             if english and cards:
                 documents += card_documents(self.settings, data.milestones, self.memo)
             documents += self.sources(data, sources)
@@ -278,8 +298,13 @@ class PageBuilder:
             self.memo.finish()
         return documents + asset_documents() if english else documents
 
-    def path(self, kind: str, name: object) -> str:
-        return self.renderer.prefix + page_path(kind, name)
+    def path(self, kind: str, name: object, year: int | None = None) -> str:
+        return self.renderer.prefix + page_path(kind, name, year)
+
+    def split(self, count: int) -> bool:
+        """Whether a tag's or source's page of `count` milestones or passages is an index
+        of year pages (`feed.listing_size`; see `split_sources`)."""
+        return is_split(self.settings, count)
 
     def route(self, route: str) -> str:
         return self.renderer.prefix + route
@@ -327,16 +352,21 @@ class PageBuilder:
         return Document(self.route(NOT_FOUND_PATH), self.renderer.not_found(data), HTML,
                         data.changed_at, route=self.route(NOT_FOUND_PATH))
 
-    def milestones(self, data: PageData,
-                   views: Sequence[MilestoneView] | None = None) -> list[Document]:
+    def milestones(self, data: PageData, views: Sequence[MilestoneView] | None = None, *,
+                   split: Collection[str] = ()) -> list[Document]:
         """Only the milestones whose page is not memoised read their audit trail; a post's
         review or outcome moves its milestone's key, so the page shows who acted when.
-        `views`: only these milestones' pages (default: every one)."""
+        `views`: only these milestones' pages (default: every one); `split`: the sources
+        whose page is an index of years (`split_sources`)."""
         views = data.milestones if views is None else views
         posted = post_streams(self.read_models)
 
-        def key(view: MilestoneView) -> tuple[str, tuple[str, int], int]:
-            return "milestone", stamp(view), posted.get(view.id, (0, ()))[0]
+        def key(view: MilestoneView) -> Hashable:
+            base = "milestone", stamp(view), posted.get(view.id, (0, ()))[0]
+            if not split:
+                return base
+            return *base, tuple(slug for slug in map(source_slug, view.milestone.sources)
+                                if slug in split)
 
         trails = histories(self.read_models, [view.id for view in views
                                               if key(view) not in self.memo])
@@ -347,7 +377,8 @@ class PageBuilder:
             return tuple(sorted(entries, key=lambda entry: entry.position))
 
         def page(view: MilestoneView) -> bytes:
-            return self.keep(partial(key, view), lambda: self.renderer.milestone(view, trail(view)))
+            return self.keep(partial(key, view),
+                             lambda: self.renderer.milestone(view, trail(view), split))
 
         return [Document(self.path("milestones", view.id), page(view), HTML,
                          view.updated_at.astimezone(dt.UTC), route=self.route("/milestones/{id}"))
@@ -365,10 +396,16 @@ class PageBuilder:
                 for gone in data.retracted]
 
     def listings(self, data: PageData, tags: Collection[str] | None = None,
-                 years: Collection[int] | None = None) -> list[Document]:
-        """The tag and year pages (`tags`, `years`: only these ones)."""
+                 years: Collection[int] | None = None,
+                 tag_years: Mapping[str, Collection[int] | None] | None = None
+                 ) -> list[Document]:
+        """The tag and year pages (`tags`, `years`: only these ones; `tag_years`: of a tag
+        above `feed.listing_size`, only these year pages, None or absent for every one)."""
         pages = []
         for tag in (t.tag for t in data.tags if tags is None or t.tag in tags):
+            if self.split(data.tag_size(tag)):
+                pages += self.tag_pages(data, tag, (tag_years or {}).get(tag))
+                continue
             views = data.tagged(tag)
             body = self.keep(partial(_listing_key, "tag", tag, views), partial(
                 self.listing, partial(self.renderer.tag, tag), views))
@@ -382,12 +419,34 @@ class PageBuilder:
                                   route=self.route("/years/{year}")))
         return pages
 
+    def tag_pages(self, data: PageData, tag: str,
+                  only: Collection[int] | None = None) -> list[Document]:
+        """A tag above `feed.listing_size`: its index of years and a page per year (`only`:
+        just these years' pages)."""
+        groups = data.tag_years(tag)
+        counts = {year: len(views) for year, views in groups.items()}
+        body = self.keep(lambda: ("tag-index", tag, tuple(counts.items())),
+                         partial(self.renderer.tag_index, tag, counts))
+        pages = [Document(self.path("tags", tag), body, HTML, data.changed_at,
+                          route=self.route("/tags/{tag}"))]
+        years = tuple(groups)
+        for year in (y for y in years if only is None or y in only):
+            views = groups[year]
+            body = self.keep(partial(_listing_key, "tag-year", (tag, year), views, years),
+                             partial(self.listing, partial(self.renderer.tag_year, tag, year,
+                                                           years), views))
+            pages.append(Document(self.path("tags", tag, year), body, HTML, data.changed_at,
+                                  route=self.route("/tags/{tag}/{year}")))
+        return pages
+
     def sources(self, data: PageData, pages: Sequence[SourcePage] | None = None,
-                changed: Collection[str] | None = None) -> list[Document]:
+                changed: Collection[str] | None = None,
+                years: Mapping[str, Collection[int] | None] | None = None) -> list[Document]:
         """A page per quoted document, and their index (see chronicle.pages.sources).
 
         `pages`: every source page, when the caller keeps them; `changed`: the slugs whose
-        page to render (default: every one)."""
+        page to render (default: every one); `years`: of a source above `feed.listing_size`,
+        the year pages to render (None or absent: every one)."""
         if pages is None:
             pages = source_pages(data.milestones, self.settings.path(self.settings.seeds_dir))
         documents = [Document(self.route(SOURCES_PATH), self.keep(
@@ -398,17 +457,44 @@ class PageBuilder:
                 continue
             # Passages the document has come first (chronicle.pages.sources).
             ordered = bool(page.passages) and page.passages[0].offset is not None
+            if self.split(len(page.passages)):
+                documents += self.source_years(data, page, ordered, (years or {}).get(page.slug))
+                continue
             body = self.keep(partial(_source_key, page), partial(self.source_page, page, ordered))
             documents.append(Document(self.path("sources", page.slug), body, HTML,
                                       data.changed_at, route=self.route("/sources/{slug}")))
         return documents
 
-    def source_page(self, page: SourcePage, ordered: bool) -> bytes:
-        """A source's page: its passages' memoised fragments joined into the page's frame
-        (chronicle.pages.splice); a whole render when many are new (and cut into
-        fragments for the next time) or the list does not splice."""
+    def source_years(self, data: PageData, page: SourcePage, ordered: bool,
+                     only: Collection[int] | None = None) -> list[Document]:
+        """A source above `feed.listing_size`: its index of years and a page per year
+        (`only`: just these years' pages)."""
+        groups = passages_by_year(page)
+        counts = {year: len(passages) for year, passages in groups.items()}
+        index = self.keep(
+            lambda: ("source-index", page.slug, page.title, page.publisher, page.url,
+                     ordered, len(page.passages), tuple(counts.items())),
+            partial(self.renderer.source_index, page, counts, ordered))
+        documents = [Document(self.path("sources", page.slug), index, HTML, data.changed_at,
+                              route=self.route("/sources/{slug}"))]
+        years = tuple(groups)
+        for year in (y for y in years if only is None or y in only):
+            shown = replace(page, passages=groups[year], years=None)
+            body = self.keep(partial(_source_year_key, shown, year, years, ordered),
+                             partial(self.source_page, shown, ordered, year, years))
+            documents.append(Document(self.path("sources", page.slug, year), body, HTML,
+                                      data.changed_at, route=self.route("/sources/{slug}/{year}")))
+        return documents
+
+    def source_page(self, page: SourcePage, ordered: bool, year: int | None = None,
+                    years: Sequence[int] = ()) -> bytes:
+        """A source's page (or one `year`'s of it, `years` all of them): its passages'
+        memoised fragments joined into the page's frame (chronicle.pages.splice); a whole
+        render when many are new (and cut into fragments for the next time) or the list
+        does not splice."""
         def render(shown: Sequence[Passage]) -> bytes:
-            return self.renderer.source(replace(page, passages=cast(Any, shown)), ordered)
+            return self.renderer.source(replace(page, passages=cast(Any, shown)), ordered,
+                                        year, years)
 
         def start(passage: Passage) -> bytes:
             return f'<li id="{passage.anchor}"'.encode()
@@ -417,11 +503,11 @@ class PageBuilder:
         found = passages and splice.spliced(render, len(passages), passages[0],
                                             lambda one: one.find(start(passages[0])))
         if not found:
-            return self.renderer.source(page, ordered)
+            return render(passages)
         frame, held = found[0], self._passages(page)
         fragments = [held.get(passage) for passage in passages]
         if fragments.count(None) > FEW_NEW:
-            whole = self.renderer.source(page, ordered)
+            whole = render(passages)
             cut = splice.cut(whole, frame, [start(passage) for passage in passages]) or ()
             for passage, piece in zip(passages, cut, strict=False):
                 held.put(passage, piece)
@@ -445,6 +531,16 @@ class PageBuilder:
         pass renders only pages that changed, so it asks the memo nothing (nor fills it),
         and never works out a key (over a long listing that costs a pass of its own)."""
         return render() if self.incremental else self.memo.get(key(), render)
+
+
+def split_sources(settings: Settings, pages: Iterable[SourcePage]) -> frozenset[str]:
+    """The slugs of the sources above `feed.listing_size`: their pages are indexes of years,
+    and a milestone's page links its passage on its year's page."""
+    return frozenset(page.slug for page in pages if is_split(settings, len(page.passages)))
+
+
+def is_split(settings: Settings, count: int) -> bool:
+    return count > settings.feed.listing_size
 
 
 def documents_of(builders: Iterable[PageBuilder], data: PageData, day: dt.date, *,

@@ -1,22 +1,24 @@
 """The server's pages between refreshes: only the pages a change touches are rendered again.
 
-Like the live feeds (chronicle.feeds.live): after the log advances by a few recorded or
-revised milestones, the snapshot takes just those (chronicle.pages.livedata) and only the
-pages they appear on are rendered: their own pages and card images, the listings of their
-tags and years (every year page when the years change: each links its neighbours), the
-source pages that quote them, the home page, the 404 page (it counts the tags) and the
-calendar when an anniversary moved. The other listings, source pages and calendars keep
-their bytes with the snapshot's new Last-Modified. A retraction, a post (it goes on its
-milestones' audit trails), a window too large to follow, or a database that sorts text
-another way takes a full pass. The documents equal a full render's (tests/test_pages_live.py).
+Like the live feeds (chronicle.feeds.live): after the log advances by a few recorded or revised
+milestones, the snapshot takes just those (chronicle.pages.livedata) and only the pages they
+appear on are rendered: their own pages and card images, the listings of their tags and years
+(every year page when the years change: each links its neighbours; of a tag above
+`feed.listing_size`, its index and the pages of the years they are in), the source pages that
+quote them (likewise by year above the limit; a source crossing it re-renders its milestones'
+pages, which then link their passages on their year's page), the home page, the 404 page (it
+counts the tags) and the calendar when an anniversary moved. The other listings, source pages
+and calendars keep their bytes with the snapshot's new Last-Modified. A retraction, a post (it
+goes on its milestones' audit trails), a window too large to follow, or a database that sorts
+text another way takes a full pass. The documents equal a full render's
+(tests/test_pages_live.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 from chronicle.config import Settings
 from chronicle.feeds.changes import Changes, LogChanges
@@ -24,24 +26,35 @@ from chronicle.feeds.documents import Changed
 from chronicle.feeds.model import Document
 from chronicle.pages.builder import (
     EXPORTED_CALENDAR_PATH,
+    INDEX_PATH,
     NOT_FOUND_PATH,
     PageBuilder,
     calendar_documents,
     documents_of,
     index_document,
+    split_sources,
     system_today,
 )
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.livedata import Moved, PageSet
 from chronicle.pages.livesources import SourceSet
-from chronicle.pages.pagedata import month_day_text, read_page_data, year_span
+from chronicle.pages.pagedata import first_year, month_day_text, read_page_data, year_span
 from chronicle.pages.render import CALENDAR_PATH
-from chronicle.projections import ReadModels
+from chronicle.pages.sources import passages_by_year
+from chronicle.projections import MilestoneView, ReadModels
 from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 
 # Pages whose Last-Modified is the snapshot's (any change moves it), by route.
-DATED_ROUTES = frozenset({"/tags/{tag}", "/years/{year}", "/sources/", "/sources/{slug}",
-                          NOT_FOUND_PATH, CALENDAR_PATH, EXPORTED_CALENDAR_PATH})
+DATED_ROUTES = frozenset({"/tags/{tag}", "/tags/{tag}/{year}", "/years/{year}", "/sources/",
+                          "/sources/{slug}", "/sources/{slug}/{year}", NOT_FOUND_PATH,
+                          CALENDAR_PATH, EXPORTED_CALENDAR_PATH})
+
+
+def redated(document: Document, changed_at: dt.datetime) -> Document:
+    """`document` with Last-Modified `changed_at` (dataclasses.replace costs three times
+    as much, over the thousands of year pages a refresh re-dates)."""
+    return Document(document.path, document.body, document.media_type, changed_at,
+                    document.route, document.status)
 
 
 class LivePages:
@@ -60,6 +73,7 @@ class LivePages:
         self.sources: SourceSet | None = None
         self.documents: dict[str, Document] = {}
         self.dated: set[str] = set()     # the paths of the pages DATED_ROUTES names
+        self.split: frozenset[str] = frozenset()   # the sources whose pages index years
         self.prefixes = {language_prefix(language) for language in settings.feed.languages}
         self._lock = threading.Lock()
 
@@ -84,6 +98,7 @@ class LivePages:
         data = read_page_data(self.read_models)
         self.pages = PageSet(data)
         self.sources = SourceSet(data.milestones, self.pages.keys, self.settings)
+        self.split = split_sources(self.settings, self.sources.pages.values())
         documents = documents_of(self.builders, data, self.today(self.settings),
                                  cards=self.cards, sources=self.sources.ordered())
         self.documents = {document.path: document for document in documents}
@@ -97,10 +112,15 @@ class LivePages:
         moved = pages.advance(views, position)
         assert self.sources is not None     # made with the pages (`_full`)
         slugs = self.sources.move(moved)
+        split, self.split = self.split, split_sources(self.settings, self.sources.pages.values())
+        # A source split or joined again: its milestones link their passages elsewhere.
+        crossed = {view.id: view for slug in split ^ self.split
+                   for _, view in self.sources.cited.get(slug, ())}
+        crossed.update((view.id, view) for view in moved.after)
         day = self.today(self.settings)
         changed: list[Document] = []
         for builder in self.builders:
-            changed += self._render(builder, moved, slugs, day)
+            changed += self._render(builder, moved, tuple(crossed.values()), slugs, day)
         dated = {document.path for document in changed if self._dated(document)}
         removed = self.dated - dated
         for path in removed:
@@ -115,13 +135,18 @@ class LivePages:
                    and document.route.removeprefix(prefix) in DATED_ROUTES
                    for prefix in self.prefixes)
 
-    def _render(self, builder: PageBuilder, moved: Moved, slugs: Collection[str],
-                day: dt.date) -> list[Document]:
-        """One language's changed pages, and its dated pages again (new Last-Modified)."""
+    def _render(self, builder: PageBuilder, moved: Moved, pages: Sequence[MilestoneView],
+                slugs: Collection[str], day: dt.date) -> list[Document]:
+        """One language's changed pages, and its dated pages again (new Last-Modified);
+        `pages`: the milestones whose own page to render again."""
         assert self.pages is not None and self.sources is not None
         data = self.pages.data
         touched = (*moved.before, *moved.after)
         tags = {tag for view in touched for tag in view.milestone.tags}
+        tag_years: dict[str, set[int]] = {}
+        for view in touched:
+            for tag in view.milestone.tags:
+                tag_years.setdefault(tag, set()).add(first_year(view))
         years = (set(data.years) if moved.years_changed
                  else {year for view in touched for year in year_span(view)})
         anniversaries = any(month_day_text(view) is not None for view in touched)
@@ -130,9 +155,15 @@ class LivePages:
             with builder.memo.lock:
                 fresh = [index_document(builder.renderer, data, day, builder.card,
                                         builder.timeline), builder.not_found(data)]
-                fresh += builder.milestones(data, moved.after)
-                fresh += builder.listings(data, tags, years)
-                fresh += builder.sources(data, self.sources.ordered(), slugs)
+                fresh += builder.milestones(data, pages, split=self.split)
+                fresh += builder.listings(data, tags, years, {
+                    tag: self._wanted(builder, "tags", tag, data.tag_groups().get(tag, {}),
+                                      touched_years)
+                    for tag, touched_years in tag_years.items()})
+                fresh += builder.sources(data, self.sources.ordered(), slugs, {
+                    slug: self._wanted(builder, "sources", slug, self._source_years(slug),
+                                       self.sources.years.get(slug, set()))
+                    for slug in slugs})
                 if anniversaries:
                     fresh += calendar_documents(self.settings, data, builder.events,
                                                 builder.language)
@@ -141,6 +172,21 @@ class LivePages:
         finally:
             builder.incremental = False
         return fresh + self._redated(builder, data.changed_at, fresh, tags, years, slugs)
+
+    def _source_years(self, slug: str) -> Collection[int]:
+        assert self.sources is not None
+        page = self.sources.pages.get(slug)
+        return () if page is None else passages_by_year(page)
+
+    def _wanted(self, builder: PageBuilder, kind: str, name: str, now: Collection[int],
+                touched: Collection[int]) -> Collection[int] | None:
+        """The year pages of a split tag or source to render again: those of the touched
+        years, or every one (None) when its years changed (each page links its neighbours)
+        or it was not split before."""
+        for year in touched:
+            if year not in now or builder.path(kind, name, year) not in self.documents:
+                return None
+        return touched
 
     def _redated(self, builder: PageBuilder, changed_at: dt.datetime,
                  fresh: list[Document], tags: Collection[str], years: Collection[int],
@@ -153,7 +199,16 @@ class LivePages:
         present.update(builder.path("years", year) for year in data.years if year not in years)
         present.update(builder.path("sources", slug) for slug in self.sources.pages
                        if slug not in slugs)
+        # A split tag's or source's year pages: hundreds each, their paths made from one.
+        for tag in data.tags:
+            if builder.split(data.tag_size(tag.tag)):
+                folder = builder.path("tags", tag.tag).removesuffix(INDEX_PATH)
+                present.update(f"{folder}/{year}{INDEX_PATH}"
+                               for year in data.tag_groups()[tag.tag])
+        for slug, page in self.sources.pages.items():
+            if builder.split(len(page.passages)):
+                folder = builder.path("sources", slug).removesuffix(INDEX_PATH)
+                present.update(f"{folder}/{year}{INDEX_PATH}" for year in passages_by_year(page))
         present.update(builder.route(path) for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH))
         present.difference_update(document.path for document in fresh)
-        return [dataclasses.replace(self.documents[path], last_modified=changed_at)
-                for path in sorted(present)]
+        return [redated(self.documents[path], changed_at) for path in sorted(present)]

@@ -16,7 +16,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from chronicle.pages.pagedata import PageData, historical_key, month_day_text, year_span
+from chronicle.pages.pagedata import (
+    PageData,
+    TagYears,
+    first_year,
+    historical_key,
+    month_day_text,
+    year_span,
+)
 from chronicle.projections import MilestoneView, TagCount
 
 Key = tuple[str, str]
@@ -30,11 +37,6 @@ class Moved:
     after: tuple[MilestoneView, ...]      # the new and revised milestones
     years_changed: bool
     tags_changed: bool
-
-
-def first_year(view: MilestoneView) -> int:
-    """The year a milestone counts under in the years' list (the read models' year_start)."""
-    return view.milestone.date.first_day().year
 
 
 def _day_key(keys: dict[str, Key]) -> Callable[[MilestoneView], tuple[str, Key]]:
@@ -68,13 +70,16 @@ class PageSet:
         day_precision = list(data.day_precision)
         tag_groups, year_groups = data.groups()
         by_tag, by_year = dict(tag_groups), dict(year_groups)
+        by_tag_year = dict(data.tag_groups())
         years_changed = tuple(years) != data.years
         for old in before:
             self._leave(old, milestones, day_precision, by_tag, by_year)
+            _leave_tag_years(old, by_tag_year)
         for view in views:
             self.keys[view.id] = historical_key(view)
             self.by_id[view.id] = view
             self._join(view, milestones, day_precision, by_tag, by_year)
+            self._join_tag_years(view, by_tag_year)
         if years_changed:
             by_year = {year: [] for year in years}
             for view in milestones:
@@ -86,7 +91,7 @@ class PageSet:
         self.data = PageData.assembled(
             milestones=tuple(milestones), tags=tuple(tags), years=tuple(years),
             day_precision=tuple(day_precision), retracted=data.retracted, position=position,
-            by_tag=by_tag, by_year=by_year, changed_at=changed_at)
+            by_tag=by_tag, by_year=by_year, by_tag_year=by_tag_year, changed_at=changed_at)
         return Moved(before, tuple(views), years_changed, tuple(tags) != data.tags)
 
     def _key(self, view: MilestoneView) -> Key:
@@ -128,3 +133,25 @@ class PageSet:
                 listed = list(by_year[year])
                 bisect.insort(listed, view, key=self._key)
                 by_year[year] = listed
+
+    def _join_tag_years(self, view: MilestoneView, by_tag_year: TagYears) -> None:
+        """Put `view` in its tags' groups of its year (copies: the old snapshot keeps its)."""
+        year = first_year(view)
+        for tag in dict.fromkeys(view.milestone.tags):
+            groups = by_tag_year[tag] = dict(by_tag_year.get(tag, {}))
+            listed = groups[year] = list(groups.get(year, []))
+            bisect.insort(listed, view, key=self._key)
+
+
+def _leave_tag_years(old: MilestoneView, by_tag_year: TagYears) -> None:
+    """Take a revised milestone's previous version out of its tags' year groups."""
+    year = first_year(old)
+    for tag in dict.fromkeys(old.milestone.tags):
+        groups = by_tag_year[tag] = dict(by_tag_year.get(tag, {}))
+        remaining = [view for view in groups.get(year, []) if view.id != old.id]
+        if remaining:
+            groups[year] = remaining
+        else:
+            groups.pop(year, None)
+        if not groups:
+            del by_tag_year[tag]

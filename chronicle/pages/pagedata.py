@@ -19,6 +19,7 @@ from chronicle.projections.posts import posts
 from chronicle.projections.readmodels import milestone_view
 
 M = t.milestones
+TagYears = dict[str, dict[int, list[MilestoneView]]]
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # Last-Modified of an empty chronicle
 IN_CHUNK = 500  # ids per IN (...) list
@@ -66,6 +67,12 @@ def year_span(view: MilestoneView) -> range:
     return range(date.first_day().year, date.last_day().year + 1)
 
 
+def first_year(view: MilestoneView) -> int:
+    """The year a milestone counts under in the years' list (the read models' year_start),
+    and on its tags' and sources' year pages."""
+    return view.milestone.date.first_day().year
+
+
 def month_day_text(view: MilestoneView) -> str | None:
     """The month-day the calendar read model files a milestone under ("01-27")."""
     month_day = view.milestone.date.month_day()
@@ -89,6 +96,7 @@ class PageData:
     changed_at: dt.datetime = field(init=False, compare=False)  # for Last-Modified
     _by_tag: dict[str, list[MilestoneView]] = field(init=False, compare=False, repr=False)
     _by_year: dict[int, list[MilestoneView]] = field(init=False, compare=False, repr=False)
+    _by_tag_year: TagYears = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         times = [v.updated_at for v in self.milestones]
@@ -96,31 +104,48 @@ class PageData:
         changed = max((moment.astimezone(dt.UTC) for moment in times), default=EPOCH)
         by_tag: dict[str, list[MilestoneView]] = {}
         by_year: dict[int, list[MilestoneView]] = {year: [] for year in self.years}
+        by_tag_year: TagYears = {}
         for view in self.milestones:
+            first = first_year(view)
             for tag in dict.fromkeys(view.milestone.tags):
                 by_tag.setdefault(tag, []).append(view)
+                by_tag_year.setdefault(tag, {}).setdefault(first, []).append(view)
             for year in year_span(view):
                 if year in by_year:
                     by_year[year].append(view)
         object.__setattr__(self, "changed_at", changed)
         object.__setattr__(self, "_by_tag", by_tag)
         object.__setattr__(self, "_by_year", by_year)
+        object.__setattr__(self, "_by_tag_year", by_tag_year)
 
     @classmethod
     def assembled(cls, *, by_tag: dict[str, list[MilestoneView]],
-                  by_year: dict[int, list[MilestoneView]], changed_at: dt.datetime,
-                  **fields: Any) -> PageData:
+                  by_year: dict[int, list[MilestoneView]], by_tag_year: TagYears,
+                  changed_at: dt.datetime, **fields: Any) -> PageData:
         """A snapshot whose groupings the caller already has (an incremental update):
         no pass over every milestone."""
         data = object.__new__(cls)
         for name, value in (*fields.items(), ("changed_at", changed_at), ("_by_tag", by_tag),
-                            ("_by_year", by_year)):
+                            ("_by_year", by_year), ("_by_tag_year", by_tag_year)):
             object.__setattr__(data, name, value)
         return data
 
     def groups(self) -> tuple[dict[str, list[MilestoneView]], dict[int, list[MilestoneView]]]:
         """The groupings by tag and by year, as held (not to be mutated)."""
         return self._by_tag, self._by_year
+
+    def tag_groups(self) -> TagYears:
+        """Each tag's milestones by the year they count under (as held, not to be mutated)."""
+        return self._by_tag_year
+
+    def tag_years(self, tag: str) -> dict[int, list[MilestoneView]]:
+        """A tag's milestones by `first_year`, in historical order within a year; the years
+        ascending (a tag's year pages, above `feed.listing_size`)."""
+        groups = self._by_tag_year.get(tag, {})
+        return {year: groups[year] for year in sorted(groups)}
+
+    def tag_size(self, tag: str) -> int:
+        return len(self._by_tag.get(tag, ()))
 
     def tagged(self, tag: str) -> list[MilestoneView]:
         return list(self._by_tag.get(tag, ()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
@@ -22,11 +22,11 @@ from chronicle.config import Settings
 from chronicle.dates import DatePoint
 from chronicle.datewords import date_words, full_date_words, month_day_words
 from chronicle.datewords import ordinal as ordinal_words
-from chronicle.domain import Milestone
+from chronicle.domain import Milestone, Source
 from chronicle.localized import LocalizedMilestone, localize
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
-from chronicle.pages.pagedata import PageData
+from chronicle.pages.pagedata import PageData, first_year
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.timeline_svg import picture
 from chronicle.pages.upcoming import ANNIVERSARIES_SHOWN, FEB29, soonest_anniversaries
@@ -39,7 +39,8 @@ CSS_PATH = "/assets/chronicle.css"
 JS_PATH = "/assets/filter.js"
 CALENDAR_PATH = "/calendar.ics"
 URL_PATHS = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
-             "year": "/years/{}/", "source": "/sources/{}/", "sources": "/sources/",
+             "tag-year": "/tags/{}/{}/", "year": "/years/{}/", "source": "/sources/{}/",
+             "source-year": "/sources/{}/{}/", "sources": "/sources/",
              "search": "/search", "card": "/cards/{}.png", "css": CSS_PATH, "js": JS_PATH,
              "calendar": CALENDAR_PATH, "tag-feed": "/feeds/tags/{}"}
 SHARED_URLS = frozenset({"css", "js", "card"})   # one for every language
@@ -99,6 +100,16 @@ def is_web_url(url: str | None) -> bool:
 
 def utc_words(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def neighbours(year: int, years: Sequence[int], href: Callable[[int], str]
+               ) -> dict[str, Any]:
+    """The pager of a year page: the years before and after `year` among `years`, and
+    `year_url`, their links."""
+    before = [y for y in years if y < year]
+    after = [y for y in years if y > year]
+    return {"previous_year": before[-1] if before else None,
+            "next_year": after[0] if after else None, "year_url": href}
 
 
 def when_markup(moment: dt.datetime) -> Markup:
@@ -166,12 +177,13 @@ class PageRenderer:
 
     # -- links -------------------------------------------------------------------------
 
-    def url(self, kind: str, value: object = None) -> str:
-        """A root-relative URL in this language: url("milestone", id), url("year", 1987);
-        the style sheet, the script and the card images are shared by every language."""
+    def url(self, kind: str, *values: object) -> str:
+        """A root-relative URL in this language: url("milestone", id), url("year", 1987),
+        url("tag-year", tag, 1987); the style sheet, the script and the card images are
+        shared by every language."""
         path = URL_PATHS[kind]
-        if value is not None:
-            path = path.format(quote(str(value), safe=""))
+        if values:
+            path = path.format(*(quote(str(value), safe="") for value in values))
         shared = kind in SHARED_URLS
         return f"{self.root}{'' if shared else self.prefix}{path}"
 
@@ -261,11 +273,21 @@ class PageRenderer:
             upcoming_days=(upcoming.first[0].on - today).days if upcoming.first else None,
             first_year=first_year, last_year=last_year, scripts=True)
 
-    def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry]) -> bytes:
-        """Independent of today's date, so the bytes change only when the milestone does."""
+    def milestone(self, view: MilestoneView, trail: Sequence[AuditEntry],
+                  split: Collection[str] = ()) -> bytes:
+        """Independent of today's date, so the bytes change only when the milestone does
+        (or when one of its sources becomes, or stops being, an index of years: `split`,
+        their slugs; its passages are then on the page of the milestone's year)."""
+        year = first_year(view)
+
+        def source_url(source: Source) -> str:
+            slug = source_slug(source)
+            return self.url("source-year", slug, year) if slug in split else self.url(
+                "source", slug)
+
         return self._render("milestone.html", f"/milestones/{quote(view.id, safe='')}/",
                             view=view, m=view.milestone, trail=trail,
-                            marked=self.marked_on(view.milestone))
+                            marked=self.marked_on(view.milestone), source_url=source_url)
 
     def marked_on(self, milestone: Milestone) -> str | None:
         """When the anniversary is marked: "27 January", with the 29 February rule said."""
@@ -292,23 +314,56 @@ class PageRenderer:
     def tag(self, tag: str, views: Sequence[MilestoneView], card: Card | None = None) -> bytes:
         return self._render("listing.html", f"/tags/{quote(tag, safe='')}/",
                             heading=self.ui.gettext("Milestones tagged “%(tag)s”", tag=tag),
-                            views=views, tag=tag,
-                            year=None, alternates=self.main_alternates()
-                            + self.tag_alternates(tag), card=card or self.card)
+                            views=views, count=len(views), tag=tag, year=None, counts=None,
+                            alternates=self.main_alternates() + self.tag_alternates(tag),
+                            card=card or self.card)
+
+    def tag_index(self, tag: str, counts: Mapping[int, int]) -> bytes:
+        """A tag above `feed.listing_size`: its years with their counts, each a page."""
+        return self._render("listing.html", f"/tags/{quote(tag, safe='')}/",
+                            heading=self.ui.gettext("Milestones tagged “%(tag)s”", tag=tag),
+                            views=(), count=sum(counts.values()), tag=tag, year=None,
+                            counts=counts, year_url=partial(self.url, "tag-year", tag),
+                            alternates=self.main_alternates() + self.tag_alternates(tag),
+                            card=self.card)
+
+    def tag_year(self, tag: str, year: int, years: Sequence[int],
+                 views: Sequence[MilestoneView], card: Card | None = None) -> bytes:
+        """One year of a tag above `feed.listing_size`, linking the tag's other years."""
+        heading = self.ui.gettext("Milestones tagged “%(tag)s” in %(year)s", tag=tag, year=year)
+        return self._render("listing.html", f"/tags/{quote(tag, safe='')}/{year}/",
+                            heading=heading, views=views, count=len(views), tag=tag,
+                            year=year, counts=None, card=card or self.card,
+                            alternates=self.main_alternates() + self.tag_alternates(tag),
+                            **neighbours(year, years, partial(self.url, "tag-year", tag)))
 
     def year(self, year: int, views: Sequence[MilestoneView], years: Sequence[int],
              card: Card | None = None) -> bytes:
-        before = [y for y in years if y < year]
-        after = [y for y in years if y > year]
         heading = self.ui.gettext("Milestones of %(year)s", year=year)
         return self._render("listing.html", f"/years/{year}/", heading=heading,
-                            views=views, tag=None, year=year, card=card or self.card,
-                            previous_year=before[-1] if before else None,
-                            next_year=after[0] if after else None)
+                            views=views, count=len(views), tag=None, year=year, counts=None,
+                            card=card or self.card,
+                            **neighbours(year, years, partial(self.url, "year")))
 
-    def source(self, page: SourcePage, ordered: bool) -> bytes:
-        """A source's page: `ordered` when the passages are in the document's order."""
-        return self._render("source.html", f"/sources/{page.slug}/", page=page, ordered=ordered)
+    def source(self, page: SourcePage, ordered: bool, year: int | None = None,
+               years: Sequence[int] = ()) -> bytes:
+        """A source's page: `ordered` when the passages are in the document's order; with
+        `year`, one year's page of a source above `feed.listing_size` (`years`: all of
+        them), its passages `page.passages`."""
+        if year is None:
+            return self._render("source.html", f"/sources/{page.slug}/", page=page,
+                                ordered=ordered, year=None, counts=None)
+        return self._render("source.html", f"/sources/{page.slug}/{year}/", page=page,
+                            ordered=ordered, year=year, counts=None,
+                            **neighbours(year, years, partial(self.url, "source-year",
+                                                              page.slug)))
+
+    def source_index(self, page: SourcePage, counts: Mapping[int, int], ordered: bool
+                     ) -> bytes:
+        """A source above `feed.listing_size`: its years with their passages' counts."""
+        return self._render("source.html", f"/sources/{page.slug}/", page=page,
+                            ordered=ordered, year=None, counts=counts,
+                            year_url=partial(self.url, "source-year", page.slug))
 
     def sources(self, pages: Sequence[SourcePage]) -> bytes:
         return self._render("sources.html", "/sources/", pages=pages)

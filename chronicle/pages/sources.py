@@ -1,10 +1,13 @@
 """The documents the chronicle quotes, as pages: each passage in document order, and who cites it.
 
-A source is named by its title (a slug of the title without its closing parenthesis, which
-names the publisher), and a passage by a hash of its text, so a milestone's page links to
+A source is named by its title (a slug of the title without its closing parenthesis, which names
+the publisher), and a passage by a hash of its text, so a milestone's page links to
 /sources/<slug>/#q-<hash> knowing only its own sources: a new milestone never changes another
-milestone's page. Passages are in the order the document has them when the document is in
-`seeds_dir`; otherwise in the order of the milestones that cite them.
+milestone's page. A source of more than `feed.listing_size` passages is an index of years, a
+passage on the page of each year its citing milestones count under (/sources/<slug>/<year>/), so
+a milestone links its own year's page; only crossing the limit changes that link. Passages are
+in the order the document has them when the document is in `seeds_dir`; otherwise in the order
+of the milestones that cite them.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from chronicle.domain import Source
+from chronicle.pages.pagedata import first_year
 from chronicle.projections import MilestoneView
 from chronicle.quotes import readable_quote
 
@@ -45,7 +49,13 @@ def slug_of(text: str) -> str:
 
 def source_slug(source: Source) -> str:
     """The source page's name: its title's, without the publisher."""
-    return slug_of(split_title(source.title)[0])
+    return _title_slug(source.title)
+
+
+@functools.lru_cache(maxsize=4096)
+def _title_slug(title: str) -> str:
+    """Worked out once per title: a milestone page's memo key asks for its sources' slugs."""
+    return slug_of(split_title(title)[0])
 
 
 def _normalised(text: str) -> str:
@@ -65,6 +75,9 @@ class Passage:
     offset: int | None                      # where the document has it, when known
 
 
+SourceYears = dict[int, tuple[Passage, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class SourcePage:
     slug: str
@@ -72,6 +85,8 @@ class SourcePage:
     publisher: str | None
     url: str | None
     passages: tuple[Passage, ...]
+    # The passages by year (`passages_by_year`), when the maker has them already.
+    years: SourceYears | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -79,6 +94,24 @@ class SourcePage:
         return (self.slug, self.title, self.publisher, self.url,
                 tuple((p.anchor, p.offset, tuple((v.id, v.updated_position) for v in p.citing))
                       for p in self.passages))
+
+
+def passage_years(passage: Passage) -> tuple[int, ...]:
+    """The years a passage is listed under on its source's year pages: those its citing
+    milestones count under, so a milestone's page links its passage on its own year's page
+    knowing only itself."""
+    return tuple(sorted({first_year(view) for view in passage.citing}))
+
+
+def passages_by_year(page: SourcePage) -> SourceYears:
+    """The page's passages by `passage_years`, years ascending, the page's order within one."""
+    if page.years is not None:
+        return page.years
+    found: dict[int, list[Passage]] = {}
+    for placed in page.passages:
+        for year in passage_years(placed):
+            found.setdefault(year, []).append(placed)
+    return {year: tuple(found[year]) for year in sorted(found)}
 
 
 @functools.lru_cache(maxsize=64)
@@ -145,11 +178,16 @@ class SourceHead:
     file: str | None
 
 
-def source_head(citations: Sequence[Citation]) -> SourceHead:
-    """The first citation's title; the first URL and file any citation gives."""
+def source_head(citations: Sequence[Citation], linked: Sequence[Citation] | None = None,
+                filed: Sequence[Citation] | None = None) -> SourceHead:
+    """The first citation's title; the first URL and file any citation gives (`linked`,
+    `filed`: the citations giving one, in order, when the caller keeps them: where none
+    gives a file, finding so is a pass over every citation)."""
     title, publisher = split_title(citations[0][0].title)
-    return SourceHead(title, publisher, next((s.url for s, _ in citations if s.url), None),
-                      next((s.file for s, _ in citations if s.file), None))
+    linked = citations if linked is None else linked
+    filed = citations if filed is None else filed
+    return SourceHead(title, publisher, next((s.url for s, _ in linked if s.url), None),
+                      next((s.file for s, _ in filed if s.file), None))
 
 
 def by_anchor(citations: Iterable[Citation]) -> dict[str, list[Citation]]:

@@ -83,6 +83,16 @@ MESSAGES: dict[str, str] = {
     "%(num)s milestones.": "%(num)s үйл явдал.",
     "Follow this tag:": "Энэ шошгыг дагах:",
     "Other years": "Бусад он",
+    # A tag or source above `feed.listing_size`: an index of year pages.
+    "Milestones tagged “%(tag)s” in %(year)s": "“%(tag)s” шошготой %(year)s оны үйл явдлууд",
+    "Each year’s milestones are on a page of their own.":
+        "Он бүрийн үйл явдлууд тус тусдаа хуудсанд байна.",
+    "Browse by year": "Оноор үзэх",
+    "The passages cited by milestones of %(year)s":
+        "%(year)s оны үйл явдлуудын иш татсан хэсгүүд",
+    "They are listed by the year of the milestones citing them, each year on a page of its "
+    "own.":
+        "Тэдгээрийг иш татсан үйл явдлуудын оноор жагсаасан бөгөөд он бүр тусдаа хуудастай.",
     # A milestone's page.
     "People": "Хүмүүс",
     "Places": "Газрууд",

@@ -9,6 +9,8 @@ This layer sits in front of it and only maps URLs:
                            earlier /milestones/<id>.html); a retracted milestone's page is
                            cached with its status, 410 Gone
   /tags/<tag>/, /years/<y>/, /sources/<slug>/  → their index.html documents, the same way
+  /tags/<tag>/<y>/, /sources/<slug>/<y>/  → a year's page of a tag or source above
+                           `feed.listing_size` (also without the slash)
   anything unknown         a friendly HTML 404 page
   /mn/, /mn/milestones/<id>/, …  the same for each other language of `feed.languages`
                            (its own home page, 404 page and 410 answers)
@@ -46,6 +48,7 @@ from chronicle.web.hardening import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 _PAGE = re.compile(r"/(milestones|tags|years|sources)/([^/]+?)(?:\.html|/|/index\.html)?")
+_YEAR_PAGE = re.compile(r"/(tags|sources)/([^/]+)/(-?[0-9]+)(?:/|/index\.html)?")
 _PREFIXES = ("/milestones/", "/tags/", "/years/", "/sources/")
 HTML = b"text/html; charset=utf-8"
 NOT_READY = b"the pages are not rendered yet: the database has not answered since start\n"
@@ -96,7 +99,10 @@ def page_target(path: str) -> str | None:
     if path in ("/sources/", SOURCES_PATH):
         return SOURCES_PATH
     match = _PAGE.fullmatch(path)
-    return f"/{match[1]}/{match[2]}/index.html" if match else None
+    if match:
+        return f"/{match[1]}/{match[2]}/index.html"
+    match = _YEAR_PAGE.fullmatch(path)
+    return f"/{match[1]}/{match[2]}/{match[3]}/index.html" if match else None
 
 
 class DayTurn:
