@@ -8,6 +8,8 @@ import datetime as dt
 import logging
 import re
 import socket
+import time
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -47,6 +49,35 @@ def exchange(port: int, raw: bytes) -> bytes:
         while chunk := conn.recv(65536):
             chunks.append(chunk)
     return _DATE.sub(b"\r\ndate: -\r\n", b"".join(chunks))
+
+
+def kept_alive(port: int, raws: Iterable[bytes]) -> list[bytes]:
+    """Send each of `raws` on one connection once the answer to the one before has arrived
+    (each arrives alone, as a browser's or wrk's do): the answers, until the server closes."""
+    answers = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        for raw in raws:
+            conn.sendall(raw)
+            answer = _answer(conn, head_only=raw.startswith(b"HEAD "))
+            answers.append(_DATE.sub(b"\r\ndate: -\r\n", answer))
+            if not answer or b"\r\nconnection: close\r\n" in answer:
+                break
+    return answers
+
+
+def _answer(conn: socket.socket, head_only: bool) -> bytes:
+    """One answer read from `conn`: its head, then the body its content-length announces."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if not (chunk := conn.recv(65536)):
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"\r\ncontent-length: (\d+)\r", head + b"\r")
+    size = 0 if head_only or length is None else int(length.group(1))
+    while len(body) < size and (chunk := conn.recv(65536)):
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 def request(method: str, path: str, *headers: str, close: bool = True) -> bytes:
@@ -119,6 +150,51 @@ def test_the_fast_path_answers_the_same_bytes_as_the_app(store: SqlEventStore,
     plain_counts = _counted(plain_app)
     assert _counted(fast_app) == plain_counts
     assert any('status="304"' in line for line in plain_counts)
+
+
+def test_requests_arriving_alone_on_a_kept_alive_connection_get_the_same_answers(
+        store: SqlEventStore, settings: Settings) -> None:
+    """What a browser, a feed reader or wrk sends: one request at a time on a kept-alive
+    connection. Plain heads of documents are answered before the parser reads them
+    (chronicle.web.plainhead); the rest, in between, as before; the answers are the app's."""
+    fast_app = create_app(settings, store, follow=False)
+    plain_app = create_app(settings, store, follow=False)
+    recorder = Recorder(fast_app)
+    with (uvicorn_serving(recorder, DocumentHttpToolsProtocol) as fast,
+          uvicorn_serving(plain_app, BoundedHttpToolsProtocol) as plain):
+        etag = fast_app.state.chronicle.cache.documents[FEED].etag.decode()
+        asked = [raw for raw in requests(etag, "Mon, 01 Jan 1990 00:00:00 GMT")
+                 if raw.endswith(b"\r\nconnection: close\r\n\r\n")
+                 and raw.count(b"\r\n\r\n") == 1]  # not the pipelined ones
+        asked = [raw.replace(b"\r\nconnection: close", b"") for raw in asked] + [
+            request("GET", FEED, f"IF-NONE-MATCH:\t {etag} \t", close=False),
+            request("GET", FEED, 'if-none-match: "other"', f"if-none-match: {etag}",
+                    close=False),
+            request("GET", FEED, f"if-none-match: {etag}", "connection: keep-alive",
+                    close=False),
+            request("GET", FEED, f"if-none-match: {etag}", "host : x", close=False)]
+        answers = kept_alive(fast, asked)
+        assert len(answers) == len(asked) and answers == kept_alive(plain, asked)
+        assert answers[-1].startswith(b"HTTP/1.1 400 ")
+    assert sorted(recorder.seen) == [("GET", "/no-such-document"), ("POST", FEED)]
+    assert _counted(fast_app) == _counted(plain_app)
+
+
+def test_a_kept_alive_connection_closes_once_idle_for_the_keep_alive_timeout(
+        store: SqlEventStore, settings: Settings) -> None:
+    """Answers written before the parser saw the request keep uvicorn's timer as its own do:
+    the connection closes `timeout_keep_alive` after the last answer, not after the first."""
+    plain = request("GET", FEED, close=False)
+    with (uvicorn_serving(create_app(settings, store, follow=False), DocumentHttpToolsProtocol,
+                          timeout_keep_alive=2) as port,
+          socket.create_connection(("127.0.0.1", port), timeout=10) as conn):
+        for _ in range(3):  # the third at 2.4 s: more than the timeout after the first answer
+            conn.sendall(plain)
+            assert _answer(conn, head_only=False).startswith(b"HTTP/1.1 200 OK\r\n")
+            answered = time.monotonic()
+            time.sleep(1.2)
+        assert conn.recv(1) == b""  # closed by the server (the socket's timeout is 10 s)
+        assert time.monotonic() - answered > 1  # the timeout after the last answer, about 2 s
 
 
 def test_with_the_access_log_documents_go_through_the_app(

@@ -6,6 +6,7 @@ driver, a malformed URL: one line, exit 2).
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -60,11 +61,17 @@ def test_an_empty_postgres_database_is_not_turned_into_a_log_by_a_reader(
 
 
 def test_a_url_without_a_scheme_is_refused_and_creates_nothing(tmp_path: Path) -> None:
-    for command in (["verify"], ["serve"], ["db", "upgrade"]):
-        result = run_cli("--database-url", "bob:hunter2@host", *command, cwd=tmp_path)
-        assert result.code == 2, (command, result.stderr)
-        assert "has no scheme" in result.stderr and "hunter2" not in result.stderr
-        assert "Traceback" not in result.stderr
+    """`serve` names the bad URL before it looks at its port, busy here."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        for command in (["verify"], ["serve", "--host", "127.0.0.1", "--port", port],
+                        ["db", "upgrade"]):
+            result = run_cli("--database-url", "bob:hunter2@host", *command, cwd=tmp_path)
+            assert result.code == 2, (command, result.stderr)
+            assert "has no scheme" in result.stderr and "hunter2" not in result.stderr
+            assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 

@@ -136,10 +136,12 @@ def serve_command(
 ) -> None:
     """Serve the feeds over HTTP, following the log; stops cleanly on SIGTERM or Ctrl-C."""
     from chronicle.config import served_at
+    from chronicle.store.engine import supported_url
 
     context = app_context(ctx)
     if context.config_path is not None:
         os.environ["CHRONICLE_CONFIG"] = str(context.config_path.resolve())
+    supported_url(context.settings.resolved_database_url)  # a bad URL first, whatever the port
     sock = listening_socket(host or context.settings.server.host,
                             context.settings.server.port if port is None else port)
     # Links follow the address actually bound (`--port 0` picks one), unless base_url is set.

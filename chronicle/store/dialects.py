@@ -12,6 +12,7 @@ import contextvars
 import datetime as dt
 import functools
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -547,20 +548,21 @@ class PostgresDialect(StoreDialect):
         return AdvisoryLock(engine, name)
 
 
-def _failures() -> tuple[type[Exception], ...]:
+def database_failures() -> tuple[type[Exception], ...]:
     """What a failing database raises through SQLAlchemy or the OS, and through the
-    PostgreSQL driver itself (LISTEN uses it directly) when that optional driver is installed."""
-    errors: list[type[Exception]] = [sa.exc.SQLAlchemyError, OSError]
-    try:
-        import psycopg
-    except ImportError:
-        pass
-    else:
-        errors.append(psycopg.Error)
-    return tuple(errors)
+    PostgreSQL driver itself (LISTEN uses it directly) once that driver is loaded.
+
+    Before psycopg is imported none of its errors can have been raised, so it is not imported
+    here: that took every command opening a SQLite store ~110 ms. Call it where it is needed
+    (an `except` clause evaluates its expression only when an exception reaches it).
+    """
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return _FAILURES
+    return (*_FAILURES, psycopg.Error)
 
 
-DATABASE_FAILURES = _failures()
+_FAILURES: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, OSError)
 
 
 def _driver(conn: Connection) -> Any:

@@ -58,16 +58,25 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
-def create_store_engine(url: str, *, pool_size: int = 5) -> tuple[Engine, StoreDialect]:
-    """An engine plus the dialect hooks that were installed on it.
-
-    No `pool_pre_ping`: the PostgreSQL dialect checks a pooled connection more cheaply.
-    """
+def supported_url(url: str) -> URL:
+    """The URL parsed, or InvalidDatabaseUrl when the store cannot use it (no scheme,
+    malformed, another database), with no I/O: `serve` asks before it binds its port, so a bad
+    URL is named whatever the port's state. A missing driver is found by `create_store_engine`."""
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise InvalidDatabaseUrl(f"database URL {_masked(parsed)}: {backend} is not supported; "
                                  f"write {SUPPORTED}")
+    return parsed
+
+
+def create_store_engine(url: str, *, pool_size: int = 5) -> tuple[Engine, StoreDialect]:
+    """An engine plus the dialect hooks that were installed on it.
+
+    No `pool_pre_ping`: the PostgreSQL dialect checks a pooled connection more cheaply.
+    """
+    parsed = supported_url(url)
+    backend = parsed.get_backend_name()
     kwargs: dict[str, object] = {}
     if backend == "postgresql":
         kwargs = {

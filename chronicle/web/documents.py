@@ -39,17 +39,30 @@ def _not_modified_since(value: bytes, last_modified: int) -> bool:
     return since.tzinfo is not None and last_modified <= since.timestamp()
 
 
-def is_fresh(request_headers: list[tuple[bytes, bytes]], served: Served) -> bool:
-    """True when the client's copy is current (RFC 9110 §13.2.2: If-None-Match wins); never
-    for a document whose status is not 200 (§13.2.1: conditions apply to 2xx answers)."""
-    if served.document.status != _OK:
-        return False
+def conditions(request_headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None]:
+    """The request's first If-None-Match (RFC 9110 §13.2.2: it wins over the rest) and its
+    last If-Modified-Since, each None when absent: what `fresh` looks at."""
     modified_since = None
     for name, value in request_headers:
         if name == b"if-none-match":
-            return _none_match(value, served.etag)
+            return value, None
         if name == b"if-modified-since":
             modified_since = value
+    return None, modified_since
+
+
+def is_fresh(request_headers: list[tuple[bytes, bytes]], served: Served) -> bool:
+    """True when the client's copy is current."""
+    return fresh(served, *conditions(request_headers))
+
+
+def fresh(served: Served, none_match: bytes | None, modified_since: bytes | None) -> bool:
+    """`is_fresh` given the request's first If-None-Match and last If-Modified-Since; never
+    for a document whose status is not 200 (§13.2.1: conditions apply to 2xx answers)."""
+    if served.document.status != _OK:
+        return False
+    if none_match is not None:
+        return _none_match(none_match, served.etag)
     return modified_since is not None and _not_modified_since(modified_since,
                                                               served.last_modified)
 

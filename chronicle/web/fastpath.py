@@ -2,9 +2,14 @@
 
 Through ASGI, a document answer costs a task, a coroutine per layer and two `send` calls that
 check every header with a regex and write twice; that was half of a request's time. Here the
-protocol asks `DocumentAnswers` first, as the request head is complete, and writes the bytes
-uvicorn's `send` would have written for the same messages (status line, its default headers,
-the document's headers, `connection: close` when the connection ends, the body unless HEAD).
+protocol answers them itself with the bytes uvicorn's `send` would have written for the same
+messages (status line, its default headers, the document's headers, `connection: close` when
+the connection ends, the body unless HEAD), prepared once per document and second (the date).
+A plain request head arriving alone on an idle connection (chronicle.web.plainhead: what
+browsers, feed readers and wrk send) is answered in `data_received`, before httptools reads
+it: the parser's callbacks, uvicorn's scope and request cycle and a keep-alive timer per
+request were most of a 304's cost. Any other request is parsed, and a document among them
+answered as uvicorn starts it.
 
 Only GET/HEAD of a cached document (its own status, 200 or a retracted page's 410, or 304)
 is answered here; everything else (a 405, the 503 before the first render, /healthz, pages
@@ -16,7 +21,10 @@ another ASGI server simply never uses it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import (
@@ -27,13 +35,14 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from chronicle.web.cache import DocumentCache, Headers, Served
-from chronicle.web.documents import is_fresh, route_label
-from chronicle.web.limits import BoundedHttpToolsProtocol
+from chronicle.web.documents import conditions, fresh, route_label
+from chronicle.web.limits import MAX_REQUEST_HEAD_BYTES, BoundedHttpToolsProtocol
 from chronicle.web.metrics import Metrics
+from chronicle.web.plainhead import plain_request
 
 ANSWERS_KEY = "chronicle.document_answers"
 """The lifespan state's key under which the app hands the protocol its `DocumentAnswers`."""
-_CLOSE = b"connection: close\r\n"
+_CLOSE = b"connection: close\r\n\r\n"
 
 
 def header_lines(headers: Headers) -> bytes | None:
@@ -52,57 +61,141 @@ class DocumentAnswers:
     def __init__(self, cache: DocumentCache, metrics: Metrics) -> None:
         self.cache = cache
         self.metrics = metrics
-        # path → (200 header lines, 304 header lines) of the documents of `_of` (the cache's
-        # dict they were built from: a new dict starts afresh, holding no old document).
-        self._of: dict[str, Served] | None = None
-        self._lines: dict[str, tuple[bytes | None, bytes | None]] = {}
-        # uvicorn's default headers (the date) as lines; uvicorn replaces the list every second.
-        self._defaults: tuple[Headers, bytes | None] = ([], b"")
+        # path → its answers' heads through the blank line (keep-alive), for the documents
+        # and default headers (the date: uvicorn replaces the list every second) they were
+        # built from; either one new starts afresh, holding no old document or date.
+        self._of: tuple[dict[str, Served] | None, Headers | None] = (None, None)
+        self._heads: dict[str, _Heads] = {}
 
-    def _header_lines(self, documents: dict[str, Served], path: str,
-                      served: Served) -> tuple[bytes | None, bytes | None]:
-        if documents is not self._of:
-            self._of, self._lines = documents, {}
-        known = self._lines.get(path)
-        if known is None:
-            known = self._lines[path] = (header_lines(served.ok_headers),
-                                         header_lines(served.not_modified_headers))
-        return known
+    def _prepared(self, documents: dict[str, Served], default_headers: Headers, path: str,
+                  served: Served) -> _Heads:
+        if documents is not self._of[0] or default_headers is not self._of[1]:
+            self._of, self._heads = (documents, default_headers), {}
+        heads = self._heads.get(path)
+        if heads is None:
+            heads = self._heads[path] = _Heads.prepare(served, default_headers)
+        return heads
 
     def respond(self, scope: Mapping[str, Any], default_headers: Headers,
-                keep_alive: bool) -> bytes | None:
+                keep_alive: bool) -> Sequence[bytes] | None:
         """The response's bytes, or None when the app must answer (not a cached GET/HEAD)."""
-        method = scope["method"]
+        none_match, modified_since = conditions(scope["headers"])
+        return self.answer(scope["method"], scope["path"], none_match, modified_since,
+                           default_headers, keep_alive)
+
+    def answer(self, method: str, path: str, none_match: bytes | None,
+               modified_since: bytes | None, default_headers: Headers,
+               keep_alive: bool) -> Sequence[bytes] | None:
+        """`respond` given the request's conditions (chronicle.web.documents.fresh): the
+        head, then the body of a GET answered with one (one write, no copy of the body)."""
         if method not in ("GET", "HEAD"):
             return None
         documents = self.cache.documents
-        served = documents.get(scope["path"])
+        served = documents.get(path)
         if served is None:
             return None
-        fresh = is_fresh(scope["headers"], served)
-        status = 304 if fresh else served.document.status
-        ok_lines, not_modified_lines = self._header_lines(documents, scope["path"], served)
-        lines = not_modified_lines if fresh else ok_lines
-        if self._defaults[0] is not default_headers:
-            self._defaults = (default_headers, header_lines(default_headers))
-        defaults = self._defaults[1]
-        if lines is None or defaults is None:
+        heads = self._prepared(documents, default_headers, path, served)
+        if fresh(served, none_match, modified_since):
+            head, status = heads.not_modified, 304
+        else:
+            head, status = heads.ok, served.document.status
+        if head is None:
             return None
-        head = [STATUS_LINE[status], defaults, lines, b"" if keep_alive else _CLOSE, b"\r\n"]
-        if not fresh and method == "GET":
-            head.append(served.document.body)
-        self.metrics.request(route_label(served), status)
-        return b"".join(head)
+        if not keep_alive:
+            head = head[:-2] + _CLOSE
+        self.metrics.request(heads.route, status)
+        if status == 304 or method == "HEAD":
+            return (head,)
+        return head, served.document.body
+
+
+@dataclass(frozen=True, slots=True)
+class _Heads:
+    """A document's answers up to the body, as uvicorn writes them; None where its `send`
+    would refuse a header (the app answers then)."""
+
+    ok: bytes | None
+    not_modified: bytes | None
+    route: str
+
+    @classmethod
+    def prepare(cls, served: Served, default_headers: Headers) -> _Heads:
+        defaults = header_lines(default_headers)
+
+        def head(status: int, headers: Headers) -> bytes | None:
+            lines = header_lines(headers)
+            if defaults is None or lines is None:
+                return None
+            return b"".join((STATUS_LINE[status], defaults, lines, b"\r\n"))
+
+        return cls(head(served.document.status, served.ok_headers),
+                   head(304, served.not_modified_headers), route_label(served))
 
 
 class DocumentHttpToolsProtocol(BoundedHttpToolsProtocol):
     """uvicorn's httptools protocol (with the bounded head) that answers documents itself.
 
-    Requests are answered in their order: uvicorn starts a request here only once the one
-    before it on the connection is complete. While the client does not read (the transport
-    paused writing), documents go through the app, whose `send` waits for the client; so
-    they do with `--access-log`.
+    A plain request head (chronicle.web.plainhead) that arrives alone on an idle connection
+    is answered straight from `data_received`, before the parser sees it; any other is
+    parsed, and a document among them answered as uvicorn starts its request. Requests are
+    answered in their order: uvicorn starts one only once the one before it on the
+    connection is complete. While the client does not read (the transport paused writing),
+    documents go through the app, whose `send` waits for the client; so they do with
+    `--access-log`.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._answers: DocumentAnswers | None = None
+        self._answered_at = -math.inf  # loop time of the last answer `data_received` wrote
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        answers = self.app_state.get(ANSWERS_KEY)
+        # uvicorn decides on a request by request basis under a concurrency limit, and a
+        # root path changes the scope's path: those requests all take the parser's way.
+        if (isinstance(answers, DocumentAnswers) and not self.access_log
+                and self.limit_concurrency is None and not self.root_path):
+            self._answers = answers
+
+    def data_received(self, data: bytes) -> None:
+        if (self._answers is not None and self._head_bytes == 0 and not self.pipeline
+                and (self.cycle is None or self.cycle.response_complete)
+                and not self.flow.write_paused and len(data) <= MAX_REQUEST_HEAD_BYTES
+                and self._answer_plain(data)):
+            return
+        super().data_received(data)
+
+    def _answer_plain(self, data: bytes) -> bool:
+        """Answer `data` if it is a plain request of a cached document (else False)."""
+        request = plain_request(data)
+        if request is None or self._answers is None:
+            return False
+        method, path, none_match, modified_since = request
+        response = self._answers.answer(method, path, none_match, modified_since,
+                                        self.server_state.default_headers, True)
+        if response is None:
+            return False
+        self.transport.writelines(response)
+        # What `on_response_complete` does, but the keep-alive timer outlives the answer:
+        # the timer's handler looks at the time of the last one (arming a timer per answer
+        # cost more than the rest of a 304).
+        self.server_state.total_requests += 1
+        self._answered_at = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler)
+        return True
+
+    def timeout_keep_alive_handler(self) -> None:
+        """Close the idle connection, unless `data_received` answered since the timer was set."""
+        self.timeout_keep_alive_task = None
+        idle = self.loop.time() - self._answered_at
+        if idle < self.timeout_keep_alive:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive - idle, self.timeout_keep_alive_handler)
+            return
+        super().timeout_keep_alive_handler()
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         answers = self.app_state.get(ANSWERS_KEY)
@@ -117,7 +210,7 @@ class DocumentHttpToolsProtocol(BoundedHttpToolsProtocol):
             super()._start_asgi_task(cycle, app)
             return
         cycle.response_started = cycle.response_complete = True
-        self.transport.write(response)
+        self.transport.writelines(response)
         if not cycle.keep_alive:
             self.transport.close()
         cycle.on_response()

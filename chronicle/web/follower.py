@@ -18,12 +18,15 @@ from chronicle import retrying
 from chronicle.projections import Projector
 from chronicle.projections.projector import Stopped
 from chronicle.store import SqlEventStore, StoreError
-from chronicle.store.dialects import DATABASE_FAILURES
+from chronicle.store.dialects import database_failures
 
 log = logging.getLogger(__name__)
 
 
-DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, *DATABASE_FAILURES)
+def database_errors() -> tuple[type[Exception], ...]:
+    """A store's or a database's failure: `except database_errors():` (psycopg's errors count
+    once psycopg is loaded, see database_failures)."""
+    return (StoreError, *database_failures())
 
 
 @dataclass
@@ -97,7 +100,7 @@ class LogFollower:
     def _refresh(self, position: int) -> None:
         try:
             self.refresh(position)
-        except DATABASE_ERRORS:
+        except database_errors():
             raise
         except Exception as exc:
             if self.status.render_error is None:
@@ -120,7 +123,7 @@ class LogFollower:
         """One step; any failure keeps the last documents served and is retried later."""
         try:
             self.step()
-        except DATABASE_ERRORS as exc:
+        except database_errors() as exc:
             self._failed(exc)
             return False
         except Exception:
