@@ -186,15 +186,15 @@ def test_a_kept_alive_connection_closes_once_idle_for_the_keep_alive_timeout(
     the connection closes `timeout_keep_alive` after the last answer, not after the first."""
     plain = request("GET", FEED, close=False)
     with (uvicorn_serving(create_app(settings, store, follow=False), DocumentHttpToolsProtocol,
-                          timeout_keep_alive=2) as port,
+                          timeout_keep_alive=3) as port,
           socket.create_connection(("127.0.0.1", port), timeout=10) as conn):
-        for _ in range(3):  # the third at 2.4 s: more than the timeout after the first answer
+        for _ in range(3):  # the third at 3.2 s: more than the timeout after the first answer
             conn.sendall(plain)
             assert _answer(conn, head_only=False).startswith(b"HTTP/1.1 200 OK\r\n")
             answered = time.monotonic()
-            time.sleep(1.2)
+            time.sleep(1.6)  # 1.4 s within the timeout: a loaded machine's margin
         assert conn.recv(1) == b""  # closed by the server (the socket's timeout is 10 s)
-        assert time.monotonic() - answered > 1  # the timeout after the last answer, about 2 s
+        assert time.monotonic() - answered > 1.7  # the timeout after the last answer, about 3 s
 
 
 def test_with_the_access_log_documents_go_through_the_app(
