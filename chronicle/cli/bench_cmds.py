@@ -46,7 +46,7 @@ def bench_command(
 
     One table: each figure's median of 3 runs (min–max), the peer's or ceiling's
     figure from the same run, their ratio, and whether the target is met.
-    Progress goes to stderr. A full run takes about 13 minutes on a 2-core machine.
+    Progress goes to stderr. A full run took 13 to 23 minutes on the 2-core machines measured.
     """
     from chronicle.bench import FULL, QUICK, BenchOptions, report, run
 

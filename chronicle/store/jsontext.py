@@ -14,7 +14,7 @@ compares the two over arbitrary values.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring as quote
 from typing import Any
@@ -52,21 +52,15 @@ def canonical_json_text(value: Any) -> str:
 def _plain_dict(value: dict[Any, Any]) -> bool:
     """Only str, int, bool and None inside, in dicts and lists (exactly those types: a subclass
     may write itself otherwise). Keys are orjson's to refuse (it takes exact str keys only)."""
-    for item in value.values():
+    return _plain_items(value.values())
+
+
+def _plain_items(items: Iterable[Any]) -> bool:
+    for item in items:
         kind = type(item)
         if kind is str or kind is int or kind is bool or kind is _NONE:
             continue
-        if not (_plain_dict(item) if kind is dict else kind is list and _plain_list(item)):
-            return False
-    return True
-
-
-def _plain_list(value: list[Any]) -> bool:
-    for item in value:
-        kind = type(item)
-        if kind is str or kind is int or kind is bool or kind is _NONE:
-            continue
-        if not (_plain_dict(item) if kind is dict else kind is list and _plain_list(item)):
+        if not (_plain_dict(item) if kind is dict else kind is list and _plain_items(item)):
             return False
     return True
 
