@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from chronicle.config import Settings
 from chronicle.feeds.changes import Changes, LogChanges
@@ -142,11 +142,11 @@ class LivePages:
         assert self.pages is not None and self.sources is not None
         data = self.pages.data
         touched = (*moved.before, *moved.after)
-        tags = {tag for view in touched for tag in view.milestone.tags}
         tag_years: dict[str, set[int]] = {}
         for view in touched:
             for tag in view.milestone.tags:
                 tag_years.setdefault(tag, set()).add(first_year(view))
+        tags = set(tag_years)
         years = (set(data.years) if moved.years_changed
                  else {year for view in touched for year in year_span(view)})
         anniversaries = any(month_day_text(view) is not None for view in touched)
@@ -202,13 +202,17 @@ class LivePages:
         # A split tag's or source's year pages: hundreds each, their paths made from one.
         for tag in data.tags:
             if builder.split(data.tag_size(tag.tag)):
-                folder = builder.path("tags", tag.tag).removesuffix(INDEX_PATH)
-                present.update(f"{folder}/{year}{INDEX_PATH}"
-                               for year in data.tag_groups()[tag.tag])
+                present.update(_year_paths(builder, "tags", tag.tag, data.tag_groups()[tag.tag]))
         for slug, page in self.sources.pages.items():
             if builder.split(len(page.passages)):
-                folder = builder.path("sources", slug).removesuffix(INDEX_PATH)
-                present.update(f"{folder}/{year}{INDEX_PATH}" for year in passages_by_year(page))
+                present.update(_year_paths(builder, "sources", slug, passages_by_year(page)))
         present.update(builder.route(path) for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH))
         present.difference_update(document.path for document in fresh)
         return [redated(self.documents[path], changed_at) for path in sorted(present)]
+
+
+def _year_paths(builder: PageBuilder, kind: str, name: str, years: Iterable[int]) -> list[str]:
+    """`builder.path(kind, name, year)` of each year, from the index's folder quoted once
+    (a refresh re-dates hundreds of a split tag's or source's year pages)."""
+    folder = builder.path(kind, name).removesuffix(INDEX_PATH)
+    return [f"{folder}/{year}{INDEX_PATH}" for year in years]
