@@ -84,20 +84,27 @@ def source_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return seeded(f"sqlite:///{tmp_path_factory.mktemp('src') / 'source.db'}", SEEDED)
 
 
-def export_with(source_url: str, tmp_path: Path, bad: dict[str, Any]) -> tuple[Path, int]:
-    """The source's export plus one forged, correctly chained line at the end."""
+@pytest.fixture(scope="module")
+def exported(source_url: str) -> str:
+    """The source's `export-log`, run once: no test writes to the source."""
     result = run_cli("--database-url", source_url, "export-log")
     assert result.code == 0, result.stderr
+    return result.stdout
+
+
+def export_with(source_url: str, exported: str, tmp_path: Path,
+                bad: dict[str, Any]) -> tuple[Path, int]:
+    """The source's export plus one forged, correctly chained line at the end."""
     row = forged(source_url, **bad)
     path = tmp_path / "newer.jsonl"
-    path.write_text(result.stdout + to_json_line(row) + "\n", encoding="utf-8")
+    path.write_text(exported + to_json_line(row) + "\n", encoding="utf-8")
     return path, row["position"]
 
 
 @pytest.mark.parametrize("case", list(BAD_EVENTS))
 def test_import_log_refuses_an_unreadable_event_and_writes_nothing(
-        db_url: str, source_url: str, tmp_path: Path, case: str) -> None:
-    path, position = export_with(source_url, tmp_path, BAD_EVENTS[case])
+        db_url: str, source_url: str, exported: str, tmp_path: Path, case: str) -> None:
+    path, position = export_with(source_url, exported, tmp_path, BAD_EVENTS[case])
     result = run_cli("--database-url", db_url, "import-log", str(path))
     assert result.code == 2, result.stderr
     assert f"line {position} (position {position})" in result.stderr
@@ -108,8 +115,7 @@ def test_import_log_refuses_an_unreadable_event_and_writes_nothing(
 
 
 def test_import_log_reads_standard_input_once_and_reports_what_it_wrote(
-        db_url: str, source_url: str) -> None:
-    exported = run_cli("--database-url", source_url, "export-log").stdout
+        db_url: str, source_url: str, exported: str) -> None:
     result = run_cli("--database-url", db_url, "import-log", "-", input_text=exported)
     assert result.code == 0, result.stderr
     assert f"imported {len(exported.splitlines())} events" in result.stderr
@@ -118,8 +124,8 @@ def test_import_log_reads_standard_input_once_and_reports_what_it_wrote(
 
 
 def test_import_log_from_standard_input_refuses_an_unreadable_event(
-        db_url: str, source_url: str, tmp_path: Path) -> None:
-    path, position = export_with(source_url, tmp_path, BAD_EVENTS["no title"])
+        db_url: str, source_url: str, exported: str, tmp_path: Path) -> None:
+    path, position = export_with(source_url, exported, tmp_path, BAD_EVENTS["no title"])
     result = run_cli("--database-url", db_url, "import-log", "-",
                      input_text=path.read_text(encoding="utf-8"))
     assert result.code == 2, result.stderr
@@ -129,13 +135,13 @@ def test_import_log_from_standard_input_refuses_an_unreadable_event(
 
 
 def test_a_continuation_is_folded_on_the_events_already_in_the_database(
-        sqlite_url: str, source_url: str, tmp_path: Path) -> None:
+        sqlite_url: str, source_url: str, exported: str, tmp_path: Path) -> None:
     """A revision in the file of a milestone recorded in the database is readable."""
-    exported = run_cli("--database-url", source_url, "export-log").stdout.splitlines()
+    lines = exported.splitlines()
     first = tmp_path / "first.jsonl"
-    first.write_text("\n".join(exported[:SEEDED]) + "\n", encoding="utf-8")
+    first.write_text("\n".join(lines[:SEEDED]) + "\n", encoding="utf-8")
     rest = tmp_path / "rest.jsonl"
-    rest.write_text("\n".join(exported[SEEDED:]) + "\n", encoding="utf-8")
+    rest.write_text("\n".join(lines[SEEDED:]) + "\n", encoding="utf-8")
     assert run_cli("--database-url", sqlite_url, "import-log", str(first)).code == 0
     result = run_cli("--database-url", sqlite_url, "import-log", str(rest))
     assert result.code == 0, result.stderr
