@@ -18,7 +18,8 @@ import chronicle.upcasters  # noqa: F401 - registers the domain's upcasters, ope
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore, open_store
 
-pytest_plugins = ["tests.skip_policy"]  # in CI, a skip not in tests/declared_skips.toml fails
+pytest_plugins = ["tests.skip_policy",  # in CI, a skip not in tests/declared_skips.toml fails
+                  "tests.xdist_order"]  # under `-n 2 --dist loadfile`, the longest modules first
 
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("CHRONICLE_TEST_POSTGRES_URL",
