@@ -50,8 +50,8 @@ def test_the_scheduler_sends_the_longest_modules_first(pytestconfig: pytest.Conf
     scheduler = LongestFirst(pytestconfig)
     first, second = Worker("gw0", collection), Worker("gw1", collection)
     for worker in (first, second):
-        scheduler.add_node(worker)  # type: ignore[arg-type]
-        scheduler.add_node_collection(worker, collection)  # type: ignore[arg-type]
+        scheduler.add_node(worker)
+        scheduler.add_node_collection(worker, collection)
     scheduler.schedule()
     assert first.sent[0] == f"{LONGEST[0]}::test_0"
     assert second.sent[0] == "tests/test_websub.py::test_0"
