@@ -32,6 +32,7 @@ from chronicle.store.dialects import (
     retried_if_lost,
 )
 from chronicle.store.engine import create_store_engine, mask_url
+from chronicle.store.jsondecode import loads as loads_json
 from chronicle.store.hashing import (
     GENESIS_HASH,
     KeyMismatch,
@@ -534,16 +535,16 @@ class SqlEventStore(EventStore):
 
     def _replay_events(self, rows: Sequence[Sequence[Any]]) -> list[ReplayedEvent]:
         """The fetched rows as events, in one loop over local names (a replay decodes millions):
-        `_upcast` inlined, and each distinct recorded time (a whole append shares one)
-        converted once."""
+        `_upcast` inlined, payloads decoded by jsondecode (json's values, mostly by orjson),
+        and each distinct recorded time (a whole append shares one) converted once."""
         upcast = (self._upcasters or self.upcasters).upcast
-        loads, to_uuid, to_time = json.loads, self._replay.uuid, self._replay.time
+        to_uuid, to_time = self._replay.uuid, self._replay.time
         times: dict[Any, dt.datetime] = {}
         events: list[ReplayedEvent] = []
         for (position, stream_id, stream_version, event_id, type_, schema_version, recorded_at,
              payload_json, prev_hash, hash_) in rows:
             try:
-                version, payload = upcast(type_, schema_version, loads(payload_json))
+                version, payload = upcast(type_, schema_version, loads_json(payload_json))
             except Exception as exc:  # as in _upcast
                 raise _unreadable(position, type_, schema_version, exc) from exc
             when = times.get(recorded_at)
