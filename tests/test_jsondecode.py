@@ -6,6 +6,7 @@ integers into floats, parse floats its own way and refuse what json accepts.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -23,10 +24,10 @@ LEAVES = (st.none() | st.booleans() | st.integers() | st.integers(-2**70, 2**70)
 JSON = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=4)
                     | st.dictionaries(TEXT, inner, max_size=4), max_leaves=25)
 DUMPS = st.sampled_from([
-    lambda value: json.dumps(value),
-    lambda value: json.dumps(value, ensure_ascii=False),
-    lambda value: json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-    lambda value: json.dumps(value, indent=2),
+    json.dumps,
+    functools.partial(json.dumps, ensure_ascii=False),
+    functools.partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+    functools.partial(json.dumps, indent=2),
 ])
 
 

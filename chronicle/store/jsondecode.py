@@ -15,6 +15,7 @@ tests/test_jsondecode.py compares the two over arbitrary texts and values.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -43,7 +44,8 @@ def loads(text: str) -> Any:
 
 def _has_float(value: dict[str, Any] | list[Any]) -> bool:
     """Whether a float is anywhere inside (orjson's result: dicts, lists and JSON scalars)."""
-    for item in value.values() if type(value) is dict else value:
+    items: Iterable[Any] = value.values() if type(value) is dict else value
+    for item in items:
         kind = type(item)
         if kind is float:
             return True

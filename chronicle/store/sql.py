@@ -32,7 +32,6 @@ from chronicle.store.dialects import (
     retried_if_lost,
 )
 from chronicle.store.engine import create_store_engine, mask_url
-from chronicle.store.jsondecode import loads as loads_json
 from chronicle.store.hashing import (
     GENESIS_HASH,
     KeyMismatch,
@@ -42,6 +41,7 @@ from chronicle.store.hashing import (
     key_for_log,
     stream_hashes,
 )
+from chronicle.store.jsondecode import loads as loads_json
 from chronicle.store.records import (
     ConcurrencyError,
     EventIdConflict,
