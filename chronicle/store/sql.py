@@ -516,7 +516,7 @@ class SqlEventStore(EventStore):
         """The payload at the current schema version; EventUnreadable if it cannot be."""
         upcasters = self._upcasters or self.upcasters   # none registered: an error, not this
         try:
-            return upcasters.upcast(type_, schema_version, json.loads(payload_json))
+            return upcasters.upcast(type_, schema_version, loads_json(payload_json))
         except Exception as exc:  # an upcaster refusing a payload, whatever it raises
             raise _unreadable(position, type_, schema_version, exc) from exc
 
