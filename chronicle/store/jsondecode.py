@@ -1,11 +1,13 @@
 """`json.loads`, with orjson where its result is json's: a replay decodes millions of payloads.
 
-orjson decodes a payload in about half the time, and gives the same value for every JSON text
-except three kinds, which this module sends to the json module:
+orjson decodes a payload in about half the time (the 200,000 payloads of the bench's log: 1.8 s
+of CPU against json's 3.5 s, plus 0.3 s for the walk below), and gives the same value for every
+JSON text except three kinds, which this module sends to the json module:
 - numbers it reads otherwise: an integer beyond 64 bits becomes a float
   (`123456789012345678901234567890` → 1.2345678901234568e+29), and a float literal is parsed
-  by its own routine. Both leave a float in orjson's result, which a walk (`_has_float`,
-  cheaper than scanning the text) finds: any float there, and json decodes the text again;
+  by its own routine. Both leave a float in orjson's result, which a walk (`_has_float`;
+  a regular expression over the text took 0.9–1.1 s) finds: any float there, and json
+  decodes the text again;
 - texts it refuses that json accepts (NaN and Infinity literals, 1e400, escaped lone
   surrogates): orjson raises, and json decodes (or raises its own error, as it always did);
 - nesting deeper than the walk may recurse: json decodes.
