@@ -7,7 +7,6 @@ tuples (see milestone_rows).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -57,6 +56,7 @@ from chronicle.projections.milestone_rows import (
 from chronicle.repository import is_milestone_event, to_domain
 from chronicle.store import StoredEvent
 from chronicle.store.hashing import canonical_json
+from chronicle.store.jsondecode import loads as loads_json
 from chronicle.store.statements import ReplayedEvent
 
 __all__ = ["MilestonesProjection", "canonical_date", "month_day_text", "payload_text",
@@ -121,7 +121,7 @@ class _Batch:
         found = self.milestones.get(milestone_id)
         if isinstance(found, Milestone):
             return found.to_payload()
-        return found if found is not None else json.loads(row[PAYLOAD])
+        return found if found is not None else loads_json(row[PAYLOAD])
 
     def apply(self, stored: StoredEvent, event: Decoded) -> None:
         """Fold one event, decoded by `_decode`, into the batch."""

@@ -9,7 +9,6 @@ leaves the index.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from chronicle.projections.base import (
 from chronicle.quotes import readable_quote
 from chronicle.repository import MILESTONE_STREAM_PREFIX
 from chronicle.store import StoredEvent
+from chronicle.store.jsondecode import loads as loads_json
 
 
 def search_body(milestone: Mapping[str, Any]) -> str:
@@ -83,7 +83,7 @@ class SearchProjection(Projection):
         payload_after = noted(conn, events, PAYLOADS_AFTER)
         if payload_after is not None:   # the milestones projection's, as its rows now stand
             stored = _known_payloads(payload_after, stored, payloads)
-        payloads.update((mid, json.loads(text)) for mid, text in
+        payloads.update((mid, loads_json(text)) for mid, text in
                         select_in(conn, (t.milestones.c.id, t.milestones.c.payload),
                                   t.milestones.c.id, stored))
         rows = [(mid, payloads[mid]["title"], search_body(payloads[mid]))

@@ -41,6 +41,7 @@ from chronicle.store.hashing import (
     key_for_log,
     stream_hashes,
 )
+from chronicle.store.jsondecode import loads as loads_json
 from chronicle.store.records import (
     ConcurrencyError,
     EventIdConflict,
@@ -515,7 +516,7 @@ class SqlEventStore(EventStore):
         """The payload at the current schema version; EventUnreadable if it cannot be."""
         upcasters = self._upcasters or self.upcasters   # none registered: an error, not this
         try:
-            return upcasters.upcast(type_, schema_version, json.loads(payload_json))
+            return upcasters.upcast(type_, schema_version, loads_json(payload_json))
         except Exception as exc:  # an upcaster refusing a payload, whatever it raises
             raise _unreadable(position, type_, schema_version, exc) from exc
 
@@ -534,16 +535,16 @@ class SqlEventStore(EventStore):
 
     def _replay_events(self, rows: Sequence[Sequence[Any]]) -> list[ReplayedEvent]:
         """The fetched rows as events, in one loop over local names (a replay decodes millions):
-        `_upcast` inlined, and each distinct recorded time (a whole append shares one)
-        converted once."""
+        `_upcast` inlined, payloads decoded by jsondecode (json's values, mostly by orjson),
+        and each distinct recorded time (a whole append shares one) converted once."""
         upcast = (self._upcasters or self.upcasters).upcast
-        loads, to_uuid, to_time = json.loads, self._replay.uuid, self._replay.time
+        to_uuid, to_time = self._replay.uuid, self._replay.time
         times: dict[Any, dt.datetime] = {}
         events: list[ReplayedEvent] = []
         for (position, stream_id, stream_version, event_id, type_, schema_version, recorded_at,
              payload_json, prev_hash, hash_) in rows:
             try:
-                version, payload = upcast(type_, schema_version, loads(payload_json))
+                version, payload = upcast(type_, schema_version, loads_json(payload_json))
             except Exception as exc:  # as in _upcast
                 raise _unreadable(position, type_, schema_version, exc) from exc
             when = times.get(recorded_at)
