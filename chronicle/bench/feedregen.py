@@ -18,6 +18,7 @@ from pathlib import Path
 from chronicle.bench.figures import Row, Sample, Say, Target
 from chronicle.bench.logs import milestone_chronicle
 from chronicle.bench.payloads import BenchEvent, EventFactory
+from chronicle.bench.setup import SETUP
 from chronicle.config import Settings
 from chronicle.feeds.documents import DocumentSource
 from chronicle.projections import Projector
@@ -72,10 +73,11 @@ def regenerate(path: Path, milestones: int, runs: int, repeats: int, say: Say, *
     """
     store = milestone_chronicle(path, milestones, path.parent / "originals")
     try:
-        state = serving_state(store, sources)
-        started = time.perf_counter()
-        state.follower.step()
-        first = (time.perf_counter() - started) * 1000
+        with SETUP.timing("first renders"):
+            state = serving_state(store, sources)
+            started = time.perf_counter()
+            state.follower.step()
+            first = (time.perf_counter() - started) * 1000
         say(f"{what} {milestones:,} milestones: first full render {first:,.0f} ms")
         sample = Sample()
         for run in range(runs):

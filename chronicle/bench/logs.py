@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from chronicle.bench.payloads import BenchEvent, EventFactory
+from chronicle.bench.setup import SETUP
 from chronicle.projections import Projector
 from chronicle.projections.projector import collector_paused
 from chronicle.store import SqlEventStore, StreamAppend, open_store
@@ -48,7 +49,7 @@ def generate_log(path: Path, count: int, *, milestones_only: bool = False
     events = (factory.streams(count, per_stream=1) if milestones_only
               else factory.history(count))
     started = time.perf_counter()
-    with collector_paused():  # millions of acyclic events: see collector_paused
+    with SETUP.timing("generating logs"), collector_paused():  # acyclic: see collector_paused
         write_events(store, events)
     return store, count / (time.perf_counter() - started)
 
@@ -63,13 +64,15 @@ def milestone_chronicle(path: Path, count: int, originals: Path) -> SqlEventStor
     if not original.exists():
         store, _ = generate_log(original, count, milestones_only=True)
         try:
-            projector = Projector(store)
-            projector.prepare()
-            projector.catch_up()
+            with SETUP.timing("catching up chronicles"):
+                projector = Projector(store)
+                projector.prepare()
+                projector.catch_up()
         finally:
             store.close()     # the last connection's close checkpoints the WAL into the file
     path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal"):
-        if Path(f"{original}{suffix}").exists():
-            shutil.copyfile(f"{original}{suffix}", f"{path}{suffix}")
+    with SETUP.timing("copying chronicles"):
+        for suffix in ("", "-wal"):
+            if Path(f"{original}{suffix}").exists():
+                shutil.copyfile(f"{original}{suffix}", f"{path}{suffix}")
     return open_store(f"sqlite:///{path}", upcasters=UPCASTERS)

@@ -19,6 +19,7 @@ from chronicle import pages
 from chronicle.bench.feedregen import Regeneration, first_renders, flat_rows, regenerate
 from chronicle.bench.figures import Row, Say
 from chronicle.bench.payloads import BenchEvent, EventFactory
+from chronicle.bench.setup import SETUP
 from chronicle.cards import CardFontMissing, milestone_card
 from chronicle.config import Settings
 from chronicle.domain import Milestone
@@ -84,7 +85,8 @@ def card_ms() -> float | None:
 
 
 def card_note(sizes: tuple[int, ...]) -> str:
-    milliseconds = card_ms()
+    with SETUP.timing("card samples"):
+        milliseconds = card_ms()
     if milliseconds is None:
         return "card images: fonts missing, not measured"
     largest = max(sizes)

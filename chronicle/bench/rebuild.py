@@ -17,6 +17,7 @@ from typing import Any
 
 from chronicle.bench.figures import Sample
 from chronicle.bench.payloads import EventFactory
+from chronicle.bench.setup import SETUP
 from chronicle.projections import Projector
 from chronicle.projections.projector import REBUILD_BATCH
 from chronicle.store import SqlEventStore
@@ -91,8 +92,9 @@ def catch_up_ms(store: SqlEventStore, factory: EventFactory, first_stream: int, 
                 ) -> float:
     """Median milliseconds for the projector to apply one newly appended milestone."""
     projector = Projector(store)
-    projector.prepare()
-    projector.catch_up()
+    with SETUP.timing("catching up logs"):
+        projector.prepare()
+        projector.catch_up()
     times = []
     for i in range(repeats):
         event = factory.recorded(first_stream + i)

@@ -26,6 +26,8 @@ def _figure(sample: Sample | None, unit: str) -> str:
     if sample is None:
         return "—"
     digits = 1 if unit == "ms" else 0
+    if len(sample.runs) == 1:       # a figure no target is set on may get one run
+        return f"{sample.median:,.{digits}f}  (1 run)"
     return (f"{sample.median:,.{digits}f}  ({sample.min:,.{digits}f}–{sample.max:,.{digits}f})")
 
 

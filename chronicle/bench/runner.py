@@ -17,6 +17,7 @@ from chronicle.bench.figures import Row, Sample, Say, Target, skipped_rows
 from chronicle.bench.logs import generate_log
 from chronicle.bench.options import BenchOptions
 from chronicle.bench.payloads import EventFactory
+from chronicle.bench.setup import SETUP
 from chronicle.bench.sites import DEFAULT_POSTGRES_URL, PostgresSite, SqliteSite
 from chronicle.store import SqlEventStore
 
@@ -112,8 +113,7 @@ def _catch_up_rows(options: BenchOptions, work: Path, ready: dict[int, SqlEventS
 def _serve(options: BenchOptions, work: Path, result: BenchResult, say: Say) -> None:
     seconds = options.sizes.wrk_seconds
     try:
-        result.rows += serving.measure(work / "serve", seconds, options.sizes.runs, say,
-                                       options.sizes.served_milestones)
+        result.rows += serving.measure(work / "serve", options.sizes, say)
         result.notes.append(f"serve: `chronicle serve` with default server settings, and each "
                             f"alternative (serve.*.rps.<name> in --json), vs nginx (1 worker, "
                             f"static file, ETag), wrk 2 threads, 32 connections, {seconds} s "
@@ -141,6 +141,7 @@ def _export(options: BenchOptions, work: Path, result: BenchResult, say: Say) ->
 def run(options: BenchOptions, say: Say) -> BenchResult:
     result = BenchResult()
     took: list[str] = []
+    SETUP.reset()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-") as tmp:
         work = Path(tmp)
@@ -150,6 +151,7 @@ def run(options: BenchOptions, say: Say) -> BenchResult:
                 measure(options, work, result, say)
                 took.append(f"{name} {time.perf_counter() - began:,.0f} s")
     result.notes.append(f"wall time {time.perf_counter() - started:,.0f} s ({', '.join(took)})")
+    result.notes.append(SETUP.note())
     return result
 
 

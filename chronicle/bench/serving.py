@@ -27,6 +27,8 @@ import httpx
 
 from chronicle.bench.figures import Row, Sample, Say, Target
 from chronicle.bench.logs import generate_log
+from chronicle.bench.options import Sizes, measured_in
+from chronicle.bench.setup import SETUP
 
 FEED_PATH = "/feeds/milestones.atom"
 TARGETS = {200: 0.6, 304: 0.45}  # issue 21: with the default settings
@@ -247,24 +249,30 @@ def available(choices: tuple[ServerChoice, ...]) -> tuple[ServerChoice, ...]:
     return tuple(choice for choice in choices if has_granian or not choice.granian)
 
 
-def measure(directory: Path, seconds: int, runs: int, say: Say, milestones: int) -> list[Row]:
-    """`milestones`: the chronicle served; the main feed holds its newest `feed.main_size`."""
+def measure(directory: Path, sizes: Sizes, say: Say) -> list[Row]:
+    """The chronicle served has `sizes.served_milestones`; the main feed holds its newest
+    `feed.main_size`. The alternatives (no target) get `sizes.spare_runs` of the runs."""
     check_tools()
+    seconds, runs, milestones = sizes.wrk_seconds, sizes.runs, sizes.served_milestones
     choices = (DEFAULT, *available(ALTERNATIVES))
     samples: dict[tuple[str, int, str], Sample] = {}
     database = directory / "served.db"
     store, _ = generate_log(database, milestones, milestones_only=True)
     store.close()
     with contextlib.ExitStack() as servers:
-        launched = {choice.slug or "ours": servers.enter_context(chronicle_server(
-            directory / (choice.slug or "chronicle"), database, choice)) for choice in choices}
-        urls = {who: wait_ready(server) for who, server in launched.items()}
-        body = httpx.get(urls["ours"], timeout=10).content
-        urls["nginx"] = servers.enter_context(nginx_server(directory / "nginx", body))
-        headers = {(who, 304): conditional_headers(url) for who, url in urls.items()}
+        with SETUP.timing("server start-ups"):
+            launched = {choice.slug or "ours": servers.enter_context(chronicle_server(
+                directory / (choice.slug or "chronicle"), database, choice))
+                for choice in choices}
+            urls = {who: wait_ready(server) for who, server in launched.items()}
+            body = httpx.get(urls["ours"], timeout=10).content
+            urls["nginx"] = servers.enter_context(nginx_server(directory / "nginx", body))
+            headers = {(who, 304): conditional_headers(url) for who, url in urls.items()}
         for run in range(runs):
             for code in (200, 304):
                 for who, url in urls.items():
+                    if not measured_in(run, sizes, targeted=who in ("ours", "nginx")):
+                        continue
                     result = run_wrk(url, seconds, headers.get((who, code), {}))
                     samples.setdefault((who, code, "rps"), Sample()).runs.append(
                         result.requests_per_second)

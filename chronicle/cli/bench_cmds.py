@@ -45,8 +45,10 @@ def bench_command(
     """Measure appends, rebuild, catch-up, feed serving and feed regeneration against peers.
 
     One table: each figure's median of 3 runs (min–max), the peer's or ceiling's
-    figure from the same run, their ratio, and whether the target is met.
-    Progress goes to stderr. A full run took 13 to 23 minutes on the 2-core machines measured.
+    figure from the same run, their ratio, and whether the target is met; a figure no
+    target compares gets the middle run only ("1 run").
+    Progress goes to stderr. A full run took 13 to 23 minutes on the 2-core machines measured
+    (at 29215cf; the one-run figures and the smaller served chronicle save 2 to 3 minutes).
     """
     from chronicle.bench import FULL, QUICK, BenchOptions, report, run
 
