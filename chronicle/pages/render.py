@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from chronicle.config import Settings
@@ -27,6 +27,7 @@ from chronicle.localized import LocalizedMilestone, localize
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.pagedata import PageData, first_year
+from chronicle.pages.quickjinja import PageEnvironment
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.timeline_svg import picture
 from chronicle.pages.upcoming import ANNIVERSARIES_SHOWN, FEB29, soonest_anniversaries
@@ -133,7 +134,7 @@ class PageRenderer:
         feed = settings.feed
         self.root = urlsplit(feed.base_url).path.rstrip("/")
         self.ui = ui_text(language)
-        self.env = Environment(loader=PackageLoader("chronicle.pages", "templates"),
+        self.env = PageEnvironment(loader=PackageLoader("chronicle.pages", "templates"),
                                autoescape=True, undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                auto_reload=False, extensions=["jinja2.ext.i18n"])
