@@ -16,7 +16,7 @@ general paths are shortened here, each for the cases whose result is known:
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from functools import partial
 from typing import Any, cast
 
@@ -68,8 +68,9 @@ class DirectCalls(Context):
     def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         if type(__obj) not in PLAIN or getattr(__obj, "jinja_pass_arg", None) is not None:
             return super().call(__obj, *args, **kwargs)
-        kwargs.pop("_block_vars", None)   # what Context.call drops for such callables
-        kwargs.pop("_loop_vars", None)
+        if kwargs:   # what Context.call drops for such callables
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
         try:
             return __obj(*args, **kwargs)
         except StopIteration:
@@ -78,8 +79,18 @@ class DirectCalls(Context):
 
 
 class PageEnvironment(Environment):
-    """An Environment whose templates escape and call the short way (see the module)."""
+    """An Environment whose templates escape and call the short way (see the module), and
+    read the environment's globals themselves.
+
+    Jinja gives each template a ChainMap over the globals, which every render copies into a
+    dict key by key (a twentieth of a milestone page); our templates have no globals of their
+    own, so they share the environment's dict and a render copies it in C. A template loaded
+    with globals of its own still gets the ChainMap (and Jinja's `update` of it stays there).
+    """
 
     code_generator_class = QuickEscapes
     context_class = DirectCalls
     escape_output = staticmethod(escape_output)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return self.globals if d is None else super().make_globals(d)
