@@ -152,12 +152,13 @@ class AtomicBatch:
         self.sync_filesystem = sync_filesystem
         self.deferred = sync_filesystem is not None   # files written, not yet fsynced
         self.slots = threading.BoundedSemaphore(IN_FLIGHT)
-        self.staged: list[tuple[Path, Path]] = []   # temporary file, target
+        # Paths as strings: pathlib's objects were half the export's writing, in Python.
+        self.staged: list[tuple[str, str]] = []     # temporary file, target
         self.synced: list[Future[None]] = []
-        self.directories: set[Path] = set()         # to fsync after the renames
-        self.existing: dict[Path, int] = {}         # directories there: their st_dev
+        self.directories: set[str] = set()          # to fsync after the renames
+        self.existing: dict[str, int] = {}          # directories there: their st_dev
         self.lock = threading.Lock()
-        self.filesystems: dict[int, tuple[int, Path]] = {}   # by st_dev: a directory, open
+        self.filesystems: dict[int, tuple[int, str]] = {}   # by st_dev: a directory, open
 
     def __enter__(self) -> AtomicBatch:
         return self
@@ -168,7 +169,7 @@ class AtomicBatch:
         else:
             self.discard()
 
-    def add(self, target: Path, body: bytes, *, mtime: float | None = None,
+    def add(self, target: Path | str, body: bytes, *, mtime: float | None = None,
             mode: int = FILE_MODE) -> None:
         """Write `body` for `target` (its directory made if missing); replaced at `commit`.
 
@@ -177,37 +178,40 @@ class AtomicBatch:
         storm: 50 a file) than it saved. Otherwise a worker writes and fsyncs the temporary
         file (the fsync's wait overlaps the others'); a failure there is raised by `commit`,
         which replaces nothing. At most IN_FLIGHT files wait for a worker."""
+        path = os.fspath(target)
         if self.pool is None or self.deferred:
-            self._stage(target, body, mode, mtime)
+            self._stage(path, body, mode, mtime)
             return
         self.slots.acquire()
         try:
-            self.synced.append(self.pool.submit(self._staged_by_worker, target, body, mode,
+            self.synced.append(self.pool.submit(self._staged_by_worker, path, body, mode,
                                                 mtime))
         except BaseException:
             self.slots.release()
             raise
 
-    def _staged_by_worker(self, target: Path, body: bytes, mode: int,
+    def _staged_by_worker(self, target: str, body: bytes, mode: int,
                           mtime: float | None) -> None:
         try:
             self._stage(target, body, mode, mtime)
         finally:
             self.slots.release()
 
-    def _stage(self, target: Path, body: bytes, mode: int, mtime: float | None) -> None:
+    def _stage(self, target: str, body: bytes, mode: int, mtime: float | None) -> None:
         """The temporary file of `target`, written (durable unless a syncfs will make it so)."""
-        self._make_directory(target.parent)
-        fd, temp = _create_temporary(target)
+        directory, name = os.path.split(target)
+        directory = directory or os.curdir
+        self._make_directory(directory)
+        fd, temp = _create_temporary(directory, name)
         try:
             _fill(fd, body, mode, mtime, durable=not self.deferred)
         except BaseException:
-            temp.unlink(missing_ok=True)
+            _remove(temp)
             raise
-        self.directories.add(target.parent)   # single calls: safe from several workers
+        self.directories.add(directory)   # single calls: safe from several workers
         self.staged.append((temp, target))
 
-    def _watch(self, directory: Path, device: int) -> None:
+    def _watch(self, directory: str, device: int) -> None:
         """Hold `directory` open if it is the first on its filesystem, before writing there:
         syncfs reports the write-back errors that happen after its descriptor was opened."""
         if self.sync_filesystem is None or device in self.filesystems:
@@ -261,34 +265,35 @@ class AtomicBatch:
         """Remove the temporary files not yet renamed."""
         self._close()
         for temp, _target in self.staged:
-            temp.unlink(missing_ok=True)
+            _remove(temp)
         self.staged = []
 
-    def _make_directory(self, directory: Path) -> int:
+    def _make_directory(self, directory: str) -> int:
         """`directory` and its missing parents (each parent that gains one is fsynced
         later); returns its filesystem's device, watched (`_watch`). Workers may make the
         same one at once: the loser's mkdir finds it there."""
         device = self.existing.get(directory)
         if device is not None:
             return device
+        parent = os.path.dirname(directory) or os.curdir
         try:
-            directory.mkdir()
+            os.mkdir(directory)
         except FileNotFoundError:
-            self._make_directory(directory.parent)
+            self._make_directory(parent)
             with contextlib.suppress(FileExistsError):
-                directory.mkdir()
+                os.mkdir(directory)
         except OSError:
-            if not directory.is_dir():
+            if not os.path.isdir(directory):
                 raise
             device = os.stat(directory).st_dev   # there already: perhaps a mount point
         if device is None:    # made here, so on its parent's filesystem
-            self.directories.add(directory.parent)
-            device = self._make_directory(directory.parent)
+            self.directories.add(parent)
+            device = self._make_directory(parent)
         self._watch(directory, device)
         self.existing[directory] = device
         return device
 
-    def _each(self, work: Callable[[Path], None], paths: list[Path]) -> None:
+    def _each(self, work: Callable[[str], None], paths: list[str]) -> None:
         if self.pool is None:
             for path in paths:
                 work(path)
@@ -310,14 +315,15 @@ _TEMPORARIES = itertools.count()
 _CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC   # as mkstemp
 
 
-def _create_temporary(target: Path) -> tuple[int, Path]:
-    """A new file beside `target` for its next bytes (mode 0600 until filled), open.
+def _create_temporary(directory: str, name: str) -> tuple[int, str]:
+    """A new file in `directory` for the next bytes of its file `name` (mode 0600 until
+    filled), open.
 
     As `tempfile.mkstemp` makes it, named by the process and a counter rather than a random
     draw (a tenth of the export's writing): unique among the live writers, and a leftover of
     a crashed run with the same name is stepped over."""
     while True:
-        temp = target.parent / f".{target.name}.{os.getpid()}-{next(_TEMPORARIES)}.tmp"
+        temp = os.path.join(directory, f".{name}.{os.getpid()}-{next(_TEMPORARIES)}.tmp")
         with contextlib.suppress(FileExistsError):
             return os.open(temp, _CREATE, 0o600), temp
 
@@ -339,7 +345,12 @@ def _fill(fd: int, body: bytes, mode: int, mtime: float | None, *,
         os.close(fd)
 
 
-def fsync_path(path: Path) -> None:
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def fsync_path(path: Path | str) -> None:
     """Make a file's data, or a directory's entries (a new or renamed file), durable."""
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -43,16 +43,18 @@ class SiteWriter:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._directories: dict[str, tuple[Path, bool]] = {}   # by relative path: resolved,
+        self._inside = os.path.join(str(self.root), "")   # what a path under the root starts with
+        # Paths as strings: pathlib's objects cost more than the writing's system calls.
+        self._directories: dict[str, tuple[str, bool]] = {}    # by relative path: resolved,
         #                                                       and whether it existed
         self._batch: AtomicBatch | None = None      # the batch the directories were seen for
         self._root_holds_files = True   # False: the root was new or empty when the batch began
 
     def target(self, path: str) -> Path:
         """The file of a URL path: percent-escapes decoded, as static servers look files up."""
-        return self._located(path)[0]
+        return Path(self._located(path)[0])
 
-    def _located(self, path: str) -> tuple[Path, bool]:
+    def _located(self, path: str) -> tuple[str, bool]:
         """`target`, and whether the file may already be there.
 
         Symbolic links are followed as `Path.resolve` follows them, one level at a time with
@@ -60,23 +62,23 @@ class SiteWriter:
         resolving every path whole (an lstat per level) was a third of the writing. A file
         in a directory that did not exist is not there: nothing to look at or compare."""
         target, present = self._resolved(unquote(path).lstrip("/"))
-        if not target.is_relative_to(self.root) or target == self.root:
+        if not target.startswith(self._inside) or target == self._inside:   # resolved
             raise ValueError(f"document path {path!r} leaves the export directory")
         return target, present
 
-    def _resolved(self, relative: str) -> tuple[Path, bool]:
+    def _resolved(self, relative: str) -> tuple[str, bool]:
         """`root / relative`, resolved, and whether it exists (False: certainly not; in a
         root that was new or empty, nothing is: a first export looks at no file)."""
         parent, _, name = relative.rpartition("/")
         if name in ("", ".", ".."):
-            return (self.root / relative).resolve(), True
-        directory, present = self.root, self._root_holds_files
+            return os.path.realpath(os.path.join(self.root, relative)), True
+        directory, present = str(self.root), self._root_holds_files
         if parent:
             held = self._directories.get(parent)
             if held is None:
                 held = self._directories[parent] = self._resolved(parent)
             directory, present = held
-        resolved = directory / name
+        resolved = os.path.join(directory, name)
         if not present:
             return resolved, False
         try:
@@ -85,7 +87,7 @@ class SiteWriter:
             return resolved, False
         except NotADirectoryError:
             return resolved, True   # reading or writing it will say so
-        return (resolved.resolve(), True) if stat.S_ISLNK(mode) else (resolved, True)
+        return (os.path.realpath(resolved), True) if stat.S_ISLNK(mode) else (resolved, True)
 
     def write(self, document: Document) -> bool:
         """Write one document unless the file already holds its bytes; True if written."""
@@ -101,7 +103,7 @@ class SiteWriter:
         target, present = self._located(document.path)
         if present:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                if target.read_bytes() == document.body:
+                if Path(target).read_bytes() == document.body:
                     return False
         batch.add(target, document.body, mtime=document.last_modified.timestamp())
         return True

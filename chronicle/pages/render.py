@@ -11,12 +11,12 @@ import datetime as dt
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup, escape
+from jinja2 import PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from chronicle.config import Settings
 from chronicle.dates import DatePoint
@@ -27,6 +27,7 @@ from chronicle.localized import LocalizedMilestone, localize
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
 from chronicle.pages.pagedata import PageData, first_year
+from chronicle.pages.quickjinja import PageEnvironment, escape_output
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
 from chronicle.pages.timeline_svg import picture
 from chronicle.pages.upcoming import ANNIVERSARIES_SHOWN, FEB29, soonest_anniversaries
@@ -45,6 +46,7 @@ URL_PATHS = {"home": "/", "milestone": "/milestones/{}/", "tag": "/tags/{}/",
              "calendar": CALENDAR_PATH, "tag-feed": "/feeds/tags/{}"}
 SHARED_URLS = frozenset({"css", "js", "card"})   # one for every language
 _BLANK_LINES = re.compile(r"\n\s*\n")
+NEWLINE = "\n"
 Card = Callable[[MilestoneView, int], Markup]  # a milestone's entry in a list, at a heading level
 
 
@@ -89,8 +91,15 @@ def fallback_mark(localized: LocalizedMilestone, field: str) -> Markup:
 def paragraphs(text: str | None) -> Markup:
     """Plain text as escaped paragraphs: blank lines split them, single newlines break lines."""
     parts = [p.strip() for p in _BLANK_LINES.split((text or "").replace("\r\n", "\n"))]
-    return Markup("").join(Markup("<p>{}</p>").format(escape(p)).replace("\n", Markup("<br>"))
-                           for p in parts if p)
+    return Markup("".join(f"<p>{escape_output(p).replace(NEWLINE, '<br>')}</p>"
+                          for p in parts if p))
+
+
+@lru_cache(maxsize=1 << 16)
+def path_part(value: str) -> str:
+    """`value` percent-escaped for a URL path: the same ids, tags and years come back on
+    every page, and quoting them again was a twentieth of a milestone page."""
+    return quote(value, safe="")
 
 
 def is_web_url(url: str | None) -> bool:
@@ -133,7 +142,9 @@ class PageRenderer:
         feed = settings.feed
         self.root = urlsplit(feed.base_url).path.rstrip("/")
         self.ui = ui_text(language)
-        self.env = Environment(loader=PackageLoader("chronicle.pages", "templates"),
+        self._url_bases = {kind: self.root + ("" if kind in SHARED_URLS else self.prefix)
+                           for kind in URL_PATHS}
+        self.env = PageEnvironment(loader=PackageLoader("chronicle.pages", "templates"),
                                autoescape=True, undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                                auto_reload=False, extensions=["jinja2.ext.i18n"])
@@ -183,9 +194,8 @@ class PageRenderer:
         shared by every language."""
         path = URL_PATHS[kind]
         if values:
-            path = path.format(*(quote(str(value), safe="") for value in values))
-        shared = kind in SHARED_URLS
-        return f"{self.root}{'' if shared else self.prefix}{path}"
+            path = path.format(*[path_part(str(value)) for value in values])
+        return self._url_bases[kind] + path
 
     def translations(self, path: str) -> tuple[list[Translated], list[Translated]]:
         """The page at `path` (unprefixed) in every language the site publishes, as absolute
