@@ -37,7 +37,7 @@ from chronicle.store.hashing import (
     utc_text,
 )
 from chronicle.store.schema import events_table as T
-from chronicle.store.statements import InsertPlan
+from chronicle.store.statements import InsertPlan, SecondTexts
 
 
 def dumps(value: object) -> str:
@@ -96,6 +96,18 @@ def test_utc_text_is_the_strftime_text(moment: dt.datetime) -> None:
     utc = moment.astimezone(dt.UTC)
     assert format_recorded_at(moment) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert utc_text(moment, "+00:00") == utc.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+@given(start=st.datetimes(min_value=dt.datetime(1, 1, 1, 12), timezones=st.timezones()),
+       steps=st.lists(st.integers(min_value=-2_000_000, max_value=2_000_000), max_size=8))
+def test_second_texts_are_utc_texts(start: dt.datetime, steps: list[int]) -> None:
+    """One SecondTexts over times in and around the second it last formatted (forward,
+    back, across a boundary, in zones other than UTC) writes each as utc_text does."""
+    texts, moment = SecondTexts(), start
+    for step in [0, *steps]:
+        moment = moment + dt.timedelta(microseconds=step)
+        for value in (moment, moment.astimezone(dt.UTC)):
+            assert texts.text(value) == utc_text(value, "")
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "postgresql+psycopg://"])
