@@ -41,12 +41,12 @@ class ServerState:
 
         def refresh(position: int) -> None:
             """The feeds are served as soon as they are rendered, then everything else that
-            changed (the pages the change touches); then the heap is settled (see heap)."""
-            feeds = site.feed_documents(position)
-            cache.publish(feeds, position)
-            changes = site.changes(feeds)
-            cache.update(changes.changed or (), changes.removed, position)
-            heap.settle()
+            changed (the pages the change touches); the collector keeps out (see heap)."""
+            with heap.refreshing():
+                feeds = site.feed_documents(position)
+                cache.publish(feeds, position)
+                changes = site.changes(feeds)
+                cache.update(changes.changed or (), changes.removed, position)
 
         projector = projector or Projector(store)
         poll = settings.server.poll_seconds
