@@ -12,6 +12,7 @@ from chronicle.site import document_sources
 from chronicle.store import SqlEventStore
 from chronicle.web.cache import DocumentCache
 from chronicle.web.follower import LogFollower
+from chronicle.web.heap import FrozenHeap
 from chronicle.web.metrics import Metrics
 
 
@@ -24,6 +25,7 @@ class ServerState:
     cache: DocumentCache
     metrics: Metrics
     follower: LogFollower
+    heap: FrozenHeap
     stale_after: float
 
     @classmethod
@@ -33,20 +35,22 @@ class ServerState:
         """`sources`: the documents besides the feeds (default: every site source)."""
         metrics = Metrics()
         cache = DocumentCache()
+        heap = FrozenHeap()
         site = SiteDocuments(settings, ReadModels(store.engine), on_render=metrics.rendered,
                              sources=document_sources() if sources is None else sources)
 
         def refresh(position: int) -> None:
             """The feeds are served as soon as they are rendered, then everything else that
-            changed (the pages the change touches)."""
-            feeds = site.feed_documents(position)
-            cache.publish(feeds, position)
-            changes = site.changes(feeds)
-            cache.update(changes.changed or (), changes.removed, position)
+            changed (the pages the change touches); the collector keeps out (see heap)."""
+            with heap.refreshing():
+                feeds = site.feed_documents(position)
+                cache.publish(feeds, position)
+                changes = site.changes(feeds)
+                cache.update(changes.changed or (), changes.removed, position)
 
         projector = projector or Projector(store)
         poll = settings.server.poll_seconds
         follower = LogFollower(store, projector, refresh, poll_seconds=poll)
         return cls(settings=settings, store=store, projector=projector, site=site,
-                   cache=cache, metrics=metrics, follower=follower,
+                   cache=cache, metrics=metrics, follower=follower, heap=heap,
                    stale_after=max(10.0, 5 * poll))
