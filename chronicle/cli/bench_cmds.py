@@ -28,8 +28,8 @@ def _groups(only: list[str] | None) -> tuple[str, ...]:
 
 
 def bench_command(
-    quick: Annotated[bool, typer.Option("--quick", help="Small sizes, 2 s wrk runs: under a "
-                                        "minute, for CI smoke tests.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Small sizes, 1 s wrk runs: a few "
+                                        "minutes, for CI smoke tests.")] = False,
     postgres: Annotated[str | None, typer.Option(
         "--postgres", metavar="URL", help="PostgreSQL server for the PostgreSQL rows (a "
         "bench_* schema is made and dropped), e.g. postgresql://postgres@127.0.0.1:5432/test. "
@@ -44,11 +44,12 @@ def bench_command(
 ) -> None:
     """Measure appends, rebuild, catch-up, feed serving and feed regeneration against peers.
 
-    One table: each figure's median of 3 runs (min–max), the peer's or ceiling's
-    figure from the same run, their ratio, and whether the target is met; a figure no
-    target compares gets the middle run only ("1 run").
-    Progress goes to stderr. A full run took 13 to 23 minutes on the 2-core machines measured
-    (at 29215cf; the one-run figures and the smaller served chronicle save 2 to 3 minutes).
+    One table: each figure's median of 3 runs (min–max), the peer's or
+    ceiling's figure from the same run, their ratio, and whether the target
+    is met; a figure no target compares gets the middle run only ("1 run").
+    Progress goes to stderr. A full run took 13 minutes at 733c9d1 on a
+    2-core machine, and 23 minutes at 29215cf on a slower one (before the
+    one-run figures and the faster pages).
     """
     from chronicle.bench import FULL, QUICK, BenchOptions, report, run
 
