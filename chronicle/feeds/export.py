@@ -43,7 +43,8 @@ class SiteWriter:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._inside = os.path.join(str(self.root), "")   # what a path under the root starts with
+        self._root_text = str(self.root)
+        self._inside = os.path.join(self._root_text, "")   # what a path under the root starts with
         # Paths as strings: pathlib's objects cost more than the writing's system calls.
         self._directories: dict[str, tuple[str, bool]] = {}    # by relative path: resolved,
         #                                                       and whether it existed
@@ -62,7 +63,7 @@ class SiteWriter:
         resolving every path whole (an lstat per level) was a third of the writing. A file
         in a directory that did not exist is not there: nothing to look at or compare."""
         target, present = self._resolved(unquote(path).lstrip("/"))
-        if not target.startswith(self._inside) or target == self._inside:   # resolved
+        if not target.startswith(self._inside):   # resolved; the root itself is not inside
             raise ValueError(f"document path {path!r} leaves the export directory")
         return target, present
 
@@ -72,7 +73,7 @@ class SiteWriter:
         parent, _, name = relative.rpartition("/")
         if name in ("", ".", ".."):
             return os.path.realpath(os.path.join(self.root, relative)), True
-        directory, present = str(self.root), self._root_holds_files
+        directory, present = self._root_text, self._root_holds_files
         if parent:
             held = self._directories.get(parent)
             if held is None:

@@ -9,9 +9,10 @@ Neither is work on the change. So a refresh runs with the collector paused, and 
 is then moved into the permanent generation (`gc.freeze`), which collections never traverse.
 
 Pausing and freezing collect nothing: a frozen object is still freed by reference counting
-when the last reference goes (a refresh makes no reference cycles, and the documents it
-replaces hold none), but garbage in a cycle made during a refresh, or frozen and dropped
-later (a request's objects caught in flight, say), would be kept. Hence every `thaw_every`
+when the last reference goes (the documents a refresh replaces hold no cycles), but garbage
+in a cycle made during a refresh (the json module's encoder and SQLAlchemy's statements make
+a few hundred objects' worth each time; none of ours), or frozen and dropped later (a
+request's objects caught in flight, say), would be kept. Hence every `thaw_every`
 refreshes, and on the first, everything is thawed and collected once (an ordinary full
 collection): the heap stays bounded (tests/test_web_heap.py).
 """
