@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from typer.testing import CliRunner, Result
 
 from chronicle.cli import app
+from chronicle.cli.serve_cmds import StopRequest
 from chronicle.posting import events as ev
 from chronicle.store import SqlEventStore, open_store
 from tests.conftest import REPO, run_cli
@@ -68,7 +70,8 @@ load_on_start = {json.dumps(load_on_start)}
 
 def env_for(config: Path, **values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
-    return {**env, "CHRONICLE_CONFIG": str(config), "COLUMNS": "200", **values}
+    return {**env, "CHRONICLE_CONFIG": str(config), "COLUMNS": "200", "PYTHONFAULTHANDLER": "1",
+            **values}
 
 
 def outbox(tmp_path: Path) -> list[dict[str, object]]:
@@ -112,7 +115,15 @@ class Service:
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=30)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # PYTHONFAULTHANDLER (env_for) makes SIGABRT print every thread's stack first.
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(timeout=10)
+            self._reader.join(timeout=5)
+            raise AssertionError("still running 30 s after SIGTERM; its stderr and, at the "
+                                 f"end, every thread's stack:\n{self.log()}") from None
         self._reader.join(timeout=5)
         return code
 
@@ -204,6 +215,38 @@ def test_serve_posts_the_fortieth_at_nine_ulaanbaatar_time(tmp_path: Path) -> No
         store.close()
     claimed_at = dt.datetime.fromisoformat(claim.payload["claimed_at"])
     assert NINE_UB <= claimed_at < NINE_UB + dt.timedelta(seconds=30), claimed_at
+
+
+def test_sigterm_while_serve_starts_stops_the_scheduler_and_exits_0(tmp_path: Path) -> None:
+    """SIGTERM as soon as the scheduler runs, before the server answers: an orderly stop."""
+    url = f"sqlite:///{tmp_path / 'chronicle.db'}"
+    store = open_store(url)
+    record_all(store, [relations()])
+    store.close()
+    config = write_config(tmp_path, url, channels=["outbox"], load_on_start=False)
+    server = Service(["serve", "--port", str(free_port())],
+                     env_for(config, CHRONICLE_FAKE_NOW="2027-01-20T12:00:00+08:00"))
+    try:
+        wait_for(lambda: server.said("anniversary scheduler started (worker") or
+                 server.proc.poll() is not None, 60, "the scheduler to start")
+    finally:
+        code = server.stop()
+    assert code == 0, server.log()
+    log = server.log()
+    assert "anniversary scheduler stopped" in log and "chronicle.serve: stopped" in log, log
+    assert "Traceback" not in log, log
+
+
+def test_serves_sigterm_handler_only_flags_the_stop() -> None:
+    """It returns normally: raised at any bytecode of the main thread, an exception could leave
+    a lock held (logging's, between its acquire and its try) and hang the orderly shutdown."""
+    stop = StopRequest()
+    stop(signal.SIGTERM, None)   # before the server exists
+    assert stop.requested.is_set()
+    server = uvicorn.Server(uvicorn.Config("chronicle.web.app:app_from_environment"))
+    stop.server = server
+    stop(signal.SIGTERM, None)
+    assert server.should_exit
 
 
 @pytest.fixture

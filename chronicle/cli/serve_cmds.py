@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -29,12 +30,24 @@ class Stoppable(Protocol):
     def shutdown(self) -> Any: ...
 
 
-class Terminated(Exception):
-    """SIGTERM arrived; raised after uvicorn's graceful shutdown so cleanup still runs."""
+class StopRequest:
+    """SIGTERM as a flag that ends `serve` at the next safe point, never as an exception.
 
+    An exception raised by a signal handler lands at any bytecode of the main thread: between
+    logging's `Handler.acquire()` and its `try`, say, leaving the handler's lock held, so the
+    posting thread blocks on its next log line and the shutdown that waits for it never ends.
+    uvicorn replaces this handler while it serves (its own graceful stop) and calls it again
+    when done; before then, the flag stops the server as soon as it exists.
+    """
 
-def _terminated(_signum: int, _frame: FrameType | None) -> None:
-    raise Terminated
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.server: Any = None   # the uvicorn.Server, once built
+
+    def __call__(self, _signum: int, _frame: FrameType | None) -> None:
+        self.requested.set()
+        if self.server is not None:
+            self.server.should_exit = True
 
 
 def register(app: typer.Typer) -> None:
@@ -96,7 +109,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector,
-                 sock: socket.socket, access_log: bool) -> None:
+                 sock: socket.socket, access_log: bool, stop: StopRequest) -> None:
     import uvicorn
 
     from chronicle.web import create_app
@@ -113,8 +126,11 @@ def _run_uvicorn(settings: Settings, store: SqlEventStore, projector: Projector,
     if workers == 1:
         server = uvicorn.Server(uvicorn.Config(create_app(settings, store, projector=projector),
                                                **options))
+        stop.server = server
+        if stop.requested.is_set():
+            return   # SIGTERM while starting: nothing served yet, nothing to drain
         server.run(sockets=[sock])
-        if not server.started:
+        if not server.started and not stop.requested.is_set():
             raise Failure(f"could not serve on {host}:{port} (the log above says why)")
         return
     # Worker processes build their own app (store, follower, cache) from the environment.
@@ -162,17 +178,17 @@ def _serve(settings: Settings, store: SqlEventStore, sock: socket.socket,
         projector.catch_up()
     count = ReadModels(store.engine).count()
     log.info("loaded %d milestones from the log (head %d)", count, store.head())
-    scheduler = start_scheduler(settings, store) if settings.server.scheduler else (
-        watch_leader(settings, store))
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    stop = StopRequest()   # from here a SIGTERM stops in order, exit 0 (before: at once)
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        _run_uvicorn(settings, store, projector, sock, access_log)
-    except Terminated:
-        pass  # uvicorn shut down gracefully and re-raised SIGTERM: finish cleanly, exit 0
+        scheduler = start_scheduler(settings, store) if settings.server.scheduler else (
+            watch_leader(settings, store))
+        try:
+            _run_uvicorn(settings, store, projector, sock, access_log, stop)
+        finally:
+            scheduler.shutdown()
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if scheduler is not None:
-            scheduler.shutdown()
         log.info("stopped")
 
 
