@@ -50,17 +50,18 @@ def export_once(directory: Path, milestones: int) -> ExportRun:
     out = directory / f"site-{milestones}"
     try:
         started = time.perf_counter()
-        documents = site_documents(Settings.model_validate({}), ReadModels(store.engine),
-                                   sources=(pages_without_cards,))
-        rendered = time.perf_counter()
-        report = SiteWriter(out).write_all(documents)
+        writer = SiteWriter(out)
+        with writer.rendering():
+            documents = site_documents(Settings.model_validate({}), ReadModels(store.engine),
+                                       sources=(pages_without_cards,))
+            rendered = time.perf_counter()
+            report = writer.write_all(documents)
         written = time.perf_counter()
     finally:
         store.close()
         shutil.rmtree(out, ignore_errors=True)
     assert len(report.written) == len(documents), "the export skipped documents of a new site"
-    return ExportRun(len(documents), sum(len(d.body) for d in documents),
-                     rendered - started, written - rendered)
+    return ExportRun(len(documents), report.size, rendered - started, written - rendered)
 
 
 def describe(milestones: int, run: ExportRun) -> str:
