@@ -169,7 +169,8 @@ class AtomicBatch:
         self.existing: dict[str, int] = {}          # directories there: their st_dev
         self.lock = threading.Lock()
         self.filesystems: dict[int, tuple[int, str]] = {}   # by st_dev: a directory, open
-        self.owner = os.getpid()    # another: a forked child writing for its parent
+        self.owner = os.getpid()    # the process these fields describe
+        self.for_parent = False     # True in a forked child: it writes files for its parent
 
     def __enter__(self) -> AtomicBatch:
         return self
@@ -211,7 +212,7 @@ class AtomicBatch:
         rename, and only those on a filesystem the parent watches are written here."""
         if self.owner == os.getpid():
             return
-        self.owner = os.getpid()
+        self.owner, self.for_parent = os.getpid(), True
         self.pool = None    # its threads stayed in the parent
         self.lock = threading.Lock()
         self.synced, self.staged = [], []
@@ -233,7 +234,7 @@ class AtomicBatch:
         """The temporary file of `target`, written (durable unless a syncfs will make it so)."""
         directory, name = os.path.split(target)
         directory = directory or os.curdir
-        if self._make_directory(directory) not in self.filesystems and self.owner != os.getpid():
+        if self._make_directory(directory) not in self.filesystems and self.for_parent:
             raise NotWatched(f"{directory} is on a filesystem the parent's syncfs does not reach")
         fd, temp = _create_temporary(directory, name)
         try:
@@ -248,7 +249,7 @@ class AtomicBatch:
         """Hold `directory` open if it is the first on its filesystem, before writing there:
         syncfs reports the write-back errors that happen after its descriptor was opened."""
         if (self.sync_filesystem is None or device in self.filesystems
-                or self.owner != os.getpid()):   # a child's descriptor would sync nothing
+                or self.for_parent):   # a child's descriptor would sync nothing
             return
         with self.lock:
             if device not in self.filesystems:

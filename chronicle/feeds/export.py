@@ -213,20 +213,20 @@ class _Handing:
 
     def made(self, items: list[Any]) -> list[Any]:
         if os.getpid() == self.pid:
-            return [self._staged(item, "") for item in items]
+            return [self._staged(item, child=False) for item in items]
         self.batch.forked()
         since = len(self.batch.staged)
         try:
-            return [self._staged(item, "child") for item in items]
+            return [self._staged(item, child=True) for item in items]
         except Exception:   # the parent writes them, and raises what it meets (as before)
             self.batch.unstage(since)
             return items
 
-    def _staged(self, item: Any, where: str) -> Any:
+    def _staged(self, item: Any, *, child: bool) -> Any:
         if not isinstance(item, Document) or isinstance(item, StagedDocument):
             return item
         written = self.writer.stage(item, self.batch)
-        temp, target = self.batch.staged[-1] if written and where else ("", "")
+        temp, target = self.batch.staged[-1] if written and child else ("", "")
         return StagedDocument(item.path, b"", item.media_type, item.last_modified, item.route,
                               item.status, written=written, size=len(item.body), temp=temp,
                               target=target)
