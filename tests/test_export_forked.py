@@ -20,8 +20,7 @@ from chronicle.feeds.model import Document
 from chronicle.pages import builder
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore
-from tests.factories import make_milestone, record_milestones
-from tests.test_feeds_support import caught_up
+from tests.test_forked import two_language_site
 
 pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="no fork on this platform")
 
@@ -43,12 +42,7 @@ def temporaries(out: Path) -> list[Path]:
 
 def test_forked_renderers_write_the_site_one_process_writes(
         store: SqlEventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    record_milestones(store, [make_milestone(n, date=f"{1990 + n}-0{1 + n % 9}-1{n % 10}",
-                                             tags=("diplomacy", f"tag{n % 3}"))
-                              for n in range(1, 13)])
-    models: ReadModels = caught_up(store)
-    settings = Settings(feed={"base_url": "https://chronicle.example.org"})
-    assert settings.feed.languages == ["en", "mn"]
+    models, settings = two_language_site(store)
     monkeypatch.setattr(documents, "FORK_FEEDS_FROM", 10**9)
     monkeypatch.setattr(builder, "FORK_FROM", 10**9)
     alone = documents.export_site(settings, models, tmp_path / "alone", sources=[pages])

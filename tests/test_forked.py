@@ -98,14 +98,19 @@ def test_a_sink_handles_each_result_where_it_was_made() -> None:
     assert forked.in_processes([numbers(0, 1), numbers(1, 1)]) == [[0], [1]]   # sink gone
 
 
-def test_pages_rendered_a_language_a_process_are_the_same(
-        store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def two_language_site(store: SqlEventStore) -> tuple[ReadModels, Settings]:
+    """Twelve milestones over twelve years, caught up, and settings publishing en and mn."""
     record_milestones(store, [make_milestone(n, date=f"{1990 + n}-0{1 + n % 9}-1{n % 10}",
                                              tags=("diplomacy", f"tag{n % 3}"))
                               for n in range(1, 13)])
-    models: ReadModels = caught_up(store)
     settings = Settings(feed={"base_url": "https://chronicle.example.org"})
     assert settings.feed.languages == ["en", "mn"]
+    return caught_up(store), settings
+
+
+def test_pages_rendered_a_language_a_process_are_the_same(
+        store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    models, settings = two_language_site(store)
 
     def today(_: Settings) -> dt.date:
         return dt.date(2026, 12, 6)
