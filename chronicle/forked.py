@@ -4,14 +4,15 @@ its own process (the renderer is pure Python, so threads would take turns on one
 `in_processes` runs the first call in this process and every other one in a forked child,
 which inherits everything already in memory (the page data, the compiled templates) and sends
 its result back pickled, in chunks. A child computes; whatever it returns is handled
-(written, published) by the caller, so a child that dies leaves nothing behind (but what a
-sink had it write, below), and its failure is raised here. Where `fork` does not exist the
+(written, published) by the caller, so a child that dies leaves nothing behind (a sink, below,
+undoes what it had the child write), and its failure is raised here. Where `fork` does not exist the
 calls simply run one after another.
 
 Inside `handing_to(sink)` each result is first handed to `sink.made` in the process that made
 it, and what that returns is sent instead (the static export: a renderer writes its own
 files and sends their names, not a gigabyte of pages); the parent hands each child's items to
-`sink.received` as they arrive, so a later failure can still undo them.
+`sink.received` as they arrive, so a later failure can still undo them, and names a child
+whose result it did not receive whole to `sink.abandoned`.
 
 This module imports nothing from chronicle, so every layer may use it.
 """
@@ -43,6 +44,10 @@ class Sink(Protocol):
     def made(self, items: list[Any]) -> list[Any]: ...
 
     def received(self, items: list[Any]) -> None: ...
+
+    def abandoned(self, pid: int) -> None:
+        """The child `pid` ended without its result being received whole (it failed or
+        died, or this process failed first): undo whatever it made."""
 
 
 _sinks: list[Sink] = []   # those of the `handing_to` blocks this process is in, innermost last
@@ -80,15 +85,18 @@ def in_processes(calls: Sequence[Callable[[], list[T]]],
         child.start()
         sender.close()   # the child's end: our copy would keep the pipe open if it died
         children.append((child, receiver))
+    results: list[list[Any]] = []
     try:
-        results = [_made(calls[0]())]
+        results.append(_made(calls[0]()))
         results += [_receive(child, receiver) for child, receiver in children]
     finally:
-        for child, receiver in children:
+        for index, (child, receiver) in enumerate(children, start=1):
             receiver.close()
             if child.is_alive():
                 child.kill()
             child.join()
+            if index >= len(results) and _sinks and child.pid is not None:
+                _sinks[-1].abandoned(child.pid)
     return results
 
 

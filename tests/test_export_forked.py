@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,3 +99,21 @@ def test_a_document_a_child_may_not_write_fails_here_and_leaves_nothing(
         writer.write_all([document for part in parts for document in part])
     assert not temporaries(out) and not site(out)
     assert not (tmp_path / "out.html").exists()
+
+
+def test_a_child_whose_result_is_not_received_leaves_no_file(tmp_path: Path) -> None:
+    """This process fails after a child wrote its file: the child's temporary file (named
+    by its pid) is removed with this process's own."""
+    out = tmp_path / "site"
+    writer = SiteWriter(out)
+
+    def fails_once_the_child_wrote() -> list[Document]:
+        for _ in range(1000):
+            if temporaries(out / "b"):
+                raise RuntimeError("a template is broken")
+            time.sleep(0.01)
+        raise AssertionError("the child wrote nothing")
+
+    with pytest.raises(RuntimeError, match="a template is broken"), writer.rendering():
+        forked.in_processes([fails_once_the_child_wrote, lambda: [page("/b/index.html")]])
+    assert not temporaries(out) and not site(out)

@@ -88,6 +88,9 @@ def test_a_sink_handles_each_result_where_it_was_made() -> None:
             assert os.getpid() == here
             self.received_here += items
 
+        def abandoned(self, pid: int) -> None:
+            raise AssertionError(f"every result was received, yet {pid} was abandoned")
+
     sink = Sink()
     with forked.handing_to(sink):
         results = forked.in_processes([numbers(0, 2), numbers(5, forked.CHUNK + 1)])

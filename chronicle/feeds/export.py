@@ -239,6 +239,18 @@ class _Handing:
                 self.batch.adopt(item.temp, item.target, self.writer.ancestors(item.target))
 
 
+    def abandoned(self, pid: int) -> None:
+        """Remove the temporary files a child that failed or was killed may have left (named
+        by its pid: see `chronicle.files`): a walk of the site, only when an export fails."""
+        for directory, _subdirectories, names in os.walk(self.writer.root):
+            for name in names:
+                made_by, _, number = name.removesuffix(".tmp").rpartition(".")[2].partition("-")
+                if (name.startswith(".") and name.endswith(".tmp") and made_by == str(pid)
+                        and number.isdigit()):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(directory, name))
+
+
 def _holds_files(root: Path) -> bool:
     """Whether `root` is a directory with something in it (or not a directory at all)."""
     try:
