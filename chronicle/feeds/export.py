@@ -238,7 +238,6 @@ class _Handing:
             if isinstance(item, StagedDocument) and item.temp:
                 self.batch.adopt(item.temp, item.target, self.writer.ancestors(item.target))
 
-
     def abandoned(self, pid: int) -> None:
         """Remove the temporary files a child that failed or was killed may have left (named
         by its pid: see `chronicle.files`): a walk of the site, only when an export fails."""
