@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from multiprocessing.connection import Connection
 from typing import Any, Protocol, TypeVar
 
@@ -50,21 +51,24 @@ class Sink(Protocol):
         died, or this process failed first): undo whatever it made."""
 
 
-_sinks: list[Sink] = []   # those of the `handing_to` blocks this process is in, innermost last
+_sink: ContextVar[Sink | None] = ContextVar("forked_sink", default=None)
+"""The sink of the innermost `handing_to` block, per thread (a server's other threads render
+for themselves); a forked child inherits its parent thread's."""
 
 
 @contextlib.contextmanager
 def handing_to(sink: Sink) -> Iterator[None]:
     """Hand every result of `in_processes` in the block to `sink` (see the module)."""
-    _sinks.append(sink)
+    token = _sink.set(sink)
     try:
         yield
     finally:
-        _sinks.remove(sink)
+        _sink.reset(token)
 
 
 def _made(result: list[Any]) -> list[Any]:
-    return _sinks[-1].made(result) if _sinks else result
+    sink = _sink.get()
+    return result if sink is None else sink.made(result)
 
 
 def can_fork() -> bool:
@@ -95,8 +99,9 @@ def in_processes(calls: Sequence[Callable[[], list[T]]],
             if child.is_alive():
                 child.kill()
             child.join()
-            if index >= len(results) and _sinks and child.pid is not None:
-                _sinks[-1].abandoned(child.pid)
+            sink = _sink.get()
+            if index >= len(results) and sink is not None and child.pid is not None:
+                sink.abandoned(child.pid)
     return results
 
 
@@ -129,6 +134,7 @@ def _receive(child: multiprocessing.process.BaseProcess, receiver: Connection) -
             if value != len(items):
                 raise ChildFailed(f"a forked call sent {len(items)} of {value} items")
             return items
-        if _sinks:
-            _sinks[-1].received(value)
+        sink = _sink.get()
+        if sink is not None:
+            sink.received(value)
         items.extend(value)

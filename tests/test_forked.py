@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -92,8 +93,14 @@ def test_a_sink_handles_each_result_where_it_was_made() -> None:
             raise AssertionError(f"every result was received, yet {pid} was abandoned")
 
     sink = Sink()
+    elsewhere: list[list[list[int]]] = []   # another thread's calls: not this block's
     with forked.handing_to(sink):
         results = forked.in_processes([numbers(0, 2), numbers(5, forked.CHUNK + 1)])
+        thread = threading.Thread(target=lambda: elsewhere.append(
+            forked.in_processes([numbers(0, 1), numbers(1, 1)])))
+        thread.start()
+        thread.join()
+    assert elsewhere == [[[0], [1]]]
     assert results[0] == [(0, here), (1, here)]
     assert [item for item, _pid in results[1]] == list(range(5, 6 + forked.CHUNK))
     assert len({pid for _item, pid in results[1]} - {here}) == 1
