@@ -21,13 +21,13 @@ import itertools
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO, cast
 
-__all__ = ["FILE_MODE", "AtomicBatch", "FileLock", "atomic_write", "fsync_dir", "fsync_path",
-           "locked"]
+__all__ = ["FILE_MODE", "AtomicBatch", "FileLock", "NotWatched", "atomic_write", "fsync_dir",
+           "fsync_path", "locked"]
 
 FILE_MODE = 0o644   # what a web server serving the file, or another user, may read
 IN_FLIGHT = 256     # temporary files an AtomicBatch holds open, waiting for a worker
@@ -118,6 +118,11 @@ def atomic_write(target: Path, body: bytes, *, mtime: float | None = None,
         batch.add(target, body, mtime=mtime, mode=mode)
 
 
+class NotWatched(Exception):
+    """A forked child was asked to write where its parent's syncfs would not make the file
+    durable: the parent writes that one itself."""
+
+
 class AtomicBatch:
     """Many atomic writes that wait for the disk together: the same guarantee as `atomic_write`
     for every file, at a fraction of the cost when there are thousands of them.
@@ -144,6 +149,11 @@ class AtomicBatch:
     would wait for others' writes) each file is fsynced by a pool of threads, so thousands of
     fsyncs in flight at once are committed by a few journal flushes.
     `workers=0` does its work in the calling thread (one file: no pool to start).
+
+    Forked processes may write files for the batch (the static export's renderers): the
+    parent `prepare`s the site's directory before forking, so its filesystem is watched; a
+    child calls `forked`, and its `add` then writes only where the parent's syncfs will reach
+    (else it raises `NotWatched`); the parent `adopt`s the temporary files it is told of.
     """
 
     def __init__(self, workers: int = 32,
@@ -159,6 +169,8 @@ class AtomicBatch:
         self.existing: dict[str, int] = {}          # directories there: their st_dev
         self.lock = threading.Lock()
         self.filesystems: dict[int, tuple[int, str]] = {}   # by st_dev: a directory, open
+        self.owner = os.getpid()    # the process these fields describe
+        self.for_parent = False     # True in a forked child: it writes files for its parent
 
     def __enter__(self) -> AtomicBatch:
         return self
@@ -190,6 +202,27 @@ class AtomicBatch:
             self.slots.release()
             raise
 
+    def prepare(self, directory: Path | str) -> None:
+        """Make `directory` (and its parents) now and watch its filesystem, before children
+        are forked to write under it (see the class)."""
+        self._make_directory(os.fspath(directory))
+
+    def forked(self) -> None:
+        """Called in a forked child before its first `add`: its files are the parent's to
+        rename, and only those on a filesystem the parent watches are written here."""
+        if self.owner == os.getpid():
+            return
+        self.owner, self.for_parent = os.getpid(), True
+        self.pool = None    # its threads stayed in the parent
+        self.lock = threading.Lock()
+        self.synced, self.staged = [], []
+
+    def adopt(self, temp: str, target: str, directories: Iterable[str]) -> None:
+        """A temporary file a forked child wrote for `target` (see `forked`): renamed at
+        `commit`, or removed with the others; `directories` to fsync where syncfs is not."""
+        self.staged.append((temp, target))
+        self.directories.update(directories)
+
     def _staged_by_worker(self, target: str, body: bytes, mode: int,
                           mtime: float | None) -> None:
         try:
@@ -201,7 +234,8 @@ class AtomicBatch:
         """The temporary file of `target`, written (durable unless a syncfs will make it so)."""
         directory, name = os.path.split(target)
         directory = directory or os.curdir
-        self._make_directory(directory)
+        if self._make_directory(directory) not in self.filesystems and self.for_parent:
+            raise NotWatched(f"{directory} is on a filesystem the parent's syncfs does not reach")
         fd, temp = _create_temporary(directory, name)
         try:
             _fill(fd, body, mode, mtime, durable=not self.deferred)
@@ -214,7 +248,8 @@ class AtomicBatch:
     def _watch(self, directory: str, device: int) -> None:
         """Hold `directory` open if it is the first on its filesystem, before writing there:
         syncfs reports the write-back errors that happen after its descriptor was opened."""
-        if self.sync_filesystem is None or device in self.filesystems:
+        if (self.sync_filesystem is None or device in self.filesystems
+                or self.for_parent):   # a child's descriptor would sync nothing
             return
         with self.lock:
             if device not in self.filesystems:
@@ -264,9 +299,13 @@ class AtomicBatch:
     def discard(self) -> None:
         """Remove the temporary files not yet renamed."""
         self._close()
-        for temp, _target in self.staged:
+        self.unstage(0)
+
+    def unstage(self, since: int) -> None:
+        """Remove the temporary files staged from the `since`th on (a child's that failed)."""
+        for temp, _target in self.staged[since:]:
             _remove(temp)
-        self.staged = []
+        del self.staged[since:]
 
     def _make_directory(self, directory: str) -> int:
         """`directory` and its missing parents (each parent that gains one is fsynced

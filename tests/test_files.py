@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chronicle import files
+from chronicle import files, forked
 from chronicle.files import SYNCFS, AtomicBatch, FileLock, atomic_write, locked
 
 
@@ -210,3 +210,38 @@ def test_a_leftover_temporary_is_stepped_over_not_overwritten(tmp_path: Path) ->
     atomic_write(target, b"second")
     assert target.read_bytes() == b"second"
     assert sorted(p.read_bytes() for p in tmp_path.glob("*.tmp")) == [b"crashed"] * 3
+
+
+@pytest.mark.skipif(SYNCFS is None or not forked.can_fork(), reason="needs syncfs and fork")
+def test_a_forked_child_writes_only_where_the_parents_syncfs_reaches(tmp_path: Path) -> None:
+    """A child writes for its parent's batch on a filesystem the parent watched before the
+    fork (the parent adopts the file and renames it); elsewhere (a tmpfs) it refuses, so the
+    parent writes that file itself, watched."""
+    other = Path("/dev/shm")
+    if not other.is_dir() or other.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second filesystem to write to")
+    elsewhere = other / f"chronicle-test-{os.getpid()}"
+    with AtomicBatch() as batch:
+        batch.prepare(tmp_path / "site")
+
+        def child() -> list[tuple[str, str] | str]:
+            batch.forked()
+            batch.add(tmp_path / "site" / "a.txt", b"a", mtime=0)
+            try:
+                batch.add(elsewhere / "b.txt", b"b")
+            except files.NotWatched:
+                return [batch.staged[-1], "refused"]
+            return [batch.staged[-1], "written"]
+
+        staged, outcome = forked.in_processes([list, child])[1]
+        assert outcome == "refused" and isinstance(staged, tuple)
+        batch.adopt(*staged, [str(tmp_path / "site")])
+        batch.add(elsewhere / "b.txt", b"b")
+    try:
+        assert (tmp_path / "site" / "a.txt").read_bytes() == b"a"
+        assert (tmp_path / "site" / "a.txt").stat().st_mtime == 0
+        assert (elsewhere / "b.txt").read_bytes() == b"b"
+        assert os.listdir(tmp_path / "site") == ["a.txt"] and os.listdir(elsewhere) == ["b.txt"]
+    finally:
+        (elsewhere / "b.txt").unlink(missing_ok=True)
+        elsewhere.rmdir()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -72,14 +73,54 @@ def test_a_daemonic_process_runs_every_call_itself(monkeypatch: pytest.MonkeyPat
     assert forked.in_processes([lambda: [os.getpid()], lambda: [os.getpid()]]) == [[here]] * 2
 
 
-def test_pages_rendered_a_language_a_process_are_the_same(
-        store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sink_handles_each_result_where_it_was_made() -> None:
+    """Inside `handing_to`, a child's items are sent as its sink made them (in the child),
+    heard by `received` here as they arrive; this process's own go through `made` here."""
+    here = os.getpid()
+
+    class Sink:
+        def __init__(self) -> None:
+            self.received_here: list[tuple[int, int]] = []
+
+        def made(self, items: list[int]) -> list[tuple[int, int]]:
+            return [(item, os.getpid()) for item in items]
+
+        def received(self, items: list[tuple[int, int]]) -> None:
+            assert os.getpid() == here
+            self.received_here += items
+
+        def abandoned(self, pid: int) -> None:
+            raise AssertionError(f"every result was received, yet {pid} was abandoned")
+
+    sink = Sink()
+    elsewhere: list[list[list[int]]] = []   # another thread's calls: not this block's
+    with forked.handing_to(sink):
+        results = forked.in_processes([numbers(0, 2), numbers(5, forked.CHUNK + 1)])
+        thread = threading.Thread(target=lambda: elsewhere.append(
+            forked.in_processes([numbers(0, 1), numbers(1, 1)])))
+        thread.start()
+        thread.join()
+    assert elsewhere == [[[0], [1]]]
+    assert results[0] == [(0, here), (1, here)]
+    assert [item for item, _pid in results[1]] == list(range(5, 6 + forked.CHUNK))
+    assert len({pid for _item, pid in results[1]} - {here}) == 1
+    assert sink.received_here == results[1]
+    assert forked.in_processes([numbers(0, 1), numbers(1, 1)]) == [[0], [1]]   # sink gone
+
+
+def two_language_site(store: SqlEventStore) -> tuple[ReadModels, Settings]:
+    """Twelve milestones over twelve years, caught up, and settings publishing en and mn."""
     record_milestones(store, [make_milestone(n, date=f"{1990 + n}-0{1 + n % 9}-1{n % 10}",
                                              tags=("diplomacy", f"tag{n % 3}"))
                               for n in range(1, 13)])
-    models: ReadModels = caught_up(store)
     settings = Settings(feed={"base_url": "https://chronicle.example.org"})
     assert settings.feed.languages == ["en", "mn"]
+    return caught_up(store), settings
+
+
+def test_pages_rendered_a_language_a_process_are_the_same(
+        store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    models, settings = two_language_site(store)
 
     def today(_: Settings) -> dt.date:
         return dt.date(2026, 12, 6)

@@ -3,9 +3,11 @@ written as files into an empty directory, as `chronicle export` does the first t
 
 A row compares a size's documents per second with the smallest size's, and says what it
 measured: how many documents and bytes, and how the time splits between rendering the
-documents and writing them (atomically, with their fsyncs in flight together: see
-`chronicle.files.AtomicBatch`). The card images are left out (see the card note in the pages
-group); the chronicles are the ones the feeds and pages groups generate, copied.
+documents (each renderer writing its documents' temporary files as it goes: see
+`chronicle.feeds.export.SiteWriter.rendering`) and committing them (atomically, with
+their fsyncs in flight together: see `chronicle.files.AtomicBatch`). The card images are
+left out (see the card note in the pages group); the chronicles are the ones the feeds and
+pages groups generate, copied.
 The aim's size (AIM_MILESTONES) is projected from the largest size measured, not measured:
 generating and exporting it three times would take most of the full bench's 15 minutes.
 """
@@ -35,8 +37,8 @@ class ExportRun:
 
     documents: int
     size: int              # bytes written
-    render: float
-    write: float
+    render: float          # with the temporary files written by the renderers
+    write: float           # what is left: the commit (syncfs, renames), the manifest
 
     @property
     def rate(self) -> float:
@@ -50,22 +52,24 @@ def export_once(directory: Path, milestones: int) -> ExportRun:
     out = directory / f"site-{milestones}"
     try:
         started = time.perf_counter()
-        documents = site_documents(Settings.model_validate({}), ReadModels(store.engine),
-                                   sources=(pages_without_cards,))
-        rendered = time.perf_counter()
-        report = SiteWriter(out).write_all(documents)
+        writer = SiteWriter(out)
+        with writer.rendering():
+            documents = site_documents(Settings.model_validate({}), ReadModels(store.engine),
+                                       sources=(pages_without_cards,))
+            rendered = time.perf_counter()
+            report = writer.write_all(documents)
         written = time.perf_counter()
     finally:
         store.close()
         shutil.rmtree(out, ignore_errors=True)
     assert len(report.written) == len(documents), "the export skipped documents of a new site"
-    return ExportRun(len(documents), sum(len(d.body) for d in documents),
-                     rendered - started, written - rendered)
+    return ExportRun(len(documents), report.size, rendered - started, written - rendered)
 
 
 def describe(milestones: int, run: ExportRun) -> str:
     return (f"{milestones:,} milestones: {run.documents:,} documents, "
-            f"{run.size / 1e6:,.1f} MB, render {run.render:,.1f} s + write {run.write:,.1f} s")
+            f"{run.size / 1e6:,.1f} MB, render and write {run.render:,.1f} s + commit "
+            f"{run.write:,.1f} s")
 
 
 def measure(directory: Path, sizes: tuple[int, ...], runs: int, say: Say) -> list[Row]:
@@ -91,6 +95,6 @@ def _note(milestones: int, run: ExportRun, sample: Sample) -> str:
               f"at this rate {AIM_MILESTONES:,} milestones would take {projected:,.0f} s")
     return (f"last run {describe(milestones, run)}; {at_aim} (aim: under {AIM_SECONDS} s); "
             f"every document rendered from scratch (the feeds in a process of their own "
-            f"beside the pages, each language's pages in a process of its own) and written "
-            f"into an empty directory (temporary files written, syncfs, renamed, syncfs: "
-            f"chronicle.files.AtomicBatch); card images left out")
+            f"beside the pages, each language's pages in a process of its own, each writing "
+            f"its documents' temporary files) into an empty directory (then syncfs, renamed, "
+            f"syncfs: chronicle.files.AtomicBatch); card images left out")

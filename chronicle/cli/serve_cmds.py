@@ -212,14 +212,16 @@ def export_command(
     caught_up(store)
     target = out_dir or settings.path(settings.export_dir)
     started = time.perf_counter()
+    writer = SiteWriter(target)
     try:
-        with progress_bar("rendering documents", None):
-            documents = site_documents(settings, ReadModels(store.engine))
-        rendered = time.perf_counter()
-        with progress_bar("writing files", len(documents)) as bar:
-            task = bar.task_ids[0]
-            report = SiteWriter(target).write_all(
-                documents, progress=lambda done: bar.update(task, completed=done))
+        with writer.rendering():   # each renderer writes its documents' files as it goes
+            with progress_bar("rendering documents", None):
+                documents = site_documents(settings, ReadModels(store.engine))
+            rendered = time.perf_counter()
+            with progress_bar("writing files", len(documents)) as bar:
+                task = bar.task_ids[0]
+                report = writer.write_all(
+                    documents, progress=lambda done: bar.update(task, completed=done))
     except OSError as exc:  # a full disk, a read-only or missing folder: say which file
         where = f" ({exc.filename})" if exc.filename else ""
         raise Failure(f"export to {target} failed: {exc.strerror or exc}{where}") from None

@@ -247,5 +247,8 @@ class SiteDocuments:
 
 def export_site(settings: Settings, read_models: ReadModels, out: Path,
                 sources: Sequence[DocumentSource] | None = None) -> ExportReport:
-    """Write every document under `out` (the site root); unchanged files are left alone."""
-    return SiteWriter(out).write_all(site_documents(settings, read_models, sources=sources))
+    """Write every document under `out` (the site root); unchanged files are left alone.
+    Each renderer writes its own documents (`SiteWriter.rendering`)."""
+    writer = SiteWriter(out)
+    with writer.rendering():
+        return writer.write_all(site_documents(settings, read_models, sources=sources))

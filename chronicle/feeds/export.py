@@ -7,6 +7,10 @@ DIR answers the same URLs with the same bytes. Each file's modification time is 
 document's Last-Modified, so a static server's conditional GETs agree with ours too.
 A manifest remembers what the last export wrote, so documents that no longer exist (a
 tag nobody uses any more) are removed rather than left stale.
+
+`SiteWriter.rendering` lets forked renderers (chronicle.forked) write their own documents'
+temporary files, as they would be written here, and send back only their names
+(`StagedDocument`): this process renames them with its own when every file is durable.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import contextlib
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
+from chronicle import forked
 from chronicle.feeds.model import Document
 from chronicle.files import AtomicBatch, atomic_write
 
@@ -32,10 +38,23 @@ class ExportReport:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    size: int = 0       # bytes of every document, written or not
 
     def summary(self) -> str:
         return (f"{len(self.written)} written, {len(self.unchanged)} unchanged, "
                 f"{len(self.removed)} removed")
+
+
+@dataclass(frozen=True, slots=True)
+class StagedDocument(Document):
+    """A document already handed to the export's batch where it was rendered: its `body` is
+    empty (the bytes are in the file), `written` says whether the file needed them, and a
+    forked renderer's file waits in `temp` to be renamed over `target`."""
+
+    written: bool = False
+    size: int = 0       # of the document's body
+    temp: str = ""
+    target: str = ""
 
 
 class SiteWriter:
@@ -50,6 +69,7 @@ class SiteWriter:
         #                                                       and whether it existed
         self._batch: AtomicBatch | None = None      # the batch the directories were seen for
         self._root_holds_files = True   # False: the root was new or empty when the batch began
+        self._rendered: AtomicBatch | None = None   # `rendering`'s, for `write_all`
 
     def target(self, path: str) -> Path:
         """The file of a URL path: percent-escapes decoded, as static servers look files up."""
@@ -90,17 +110,45 @@ class SiteWriter:
             return resolved, True   # reading or writing it will say so
         return (os.path.realpath(resolved), True) if stat.S_ISLNK(mode) else (resolved, True)
 
+    def ancestors(self, target: str) -> list[str]:
+        """The directories from `target`'s up to the root: those a forked renderer may have
+        made or added a file to, for `AtomicBatch` to fsync where there is no syncfs."""
+        directories = []
+        directory = os.path.dirname(target)
+        while directory.startswith(self._inside):
+            directories.append(directory)
+            directory = os.path.dirname(directory)
+        return [*directories, self._root_text]
+
     def write(self, document: Document) -> bool:
         """Write one document unless the file already holds its bytes; True if written."""
         with AtomicBatch(workers=0, sync_filesystem=None) as batch:   # one file: an fsync
             return self.stage(document, batch)
 
+    @contextlib.contextmanager
+    def rendering(self) -> Iterator[None]:
+        """Documents rendered in the block are written where they are made (see the module)
+        for the block's `write_all` to commit; left uncommitted, their files are removed."""
+        batch = self._rendered = AtomicBatch()
+        try:
+            self._begin(batch)
+            batch.prepare(self.root)   # its filesystem watched before any child writes there
+            with forked.handing_to(_Handing(self, batch)):
+                yield
+        finally:
+            self._rendered = None
+            batch.discard()   # nothing left once committed
+
+    def _begin(self, batch: AtomicBatch) -> None:
+        """Start writing for `batch`: what was missing may have been written since."""
+        self._directories.clear()
+        self._batch = batch
+        self._root_holds_files = _holds_files(self.root)
+
     def stage(self, document: Document, batch: AtomicBatch) -> bool:
         """Add `document` to `batch` unless its file already holds its bytes; True if added."""
-        if batch is not self._batch:   # what was missing may have been written since
-            self._directories.clear()
-            self._batch = batch
-            self._root_holds_files = _holds_files(self.root)
+        if batch is not self._batch:
+            self._begin(batch)
         target, present = self._located(document.path)
         if present:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
@@ -113,14 +161,20 @@ class SiteWriter:
                   progress: Callable[[int], None] | None = None) -> ExportReport:
         """Every document whose bytes changed, atomically (see `AtomicBatch`: all the files
         wait for the disk together); then stale files are removed and the manifest written.
-        `progress` hears how many documents are done, now and then and at the end."""
+        `progress` hears how many documents are done, now and then and at the end. Inside
+        `rendering`, the files its renderers wrote are committed with these."""
         report = ExportReport()
         paths = []
-        with AtomicBatch() as batch:
+        with self._rendered or AtomicBatch() as batch:
+            self._rendered = None
             for document in documents:
                 paths.append(document.path)
-                (report.written if self.stage(document, batch)
-                 else report.unchanged).append(document.path)
+                if isinstance(document, StagedDocument):
+                    written, size = document.written, document.size
+                else:
+                    written, size = self.stage(document, batch), len(document.body)
+                (report.written if written else report.unchanged).append(document.path)
+                report.size += size
                 if progress is not None and len(paths) % PROGRESS_EVERY == 0:
                     progress(len(paths))
         if progress is not None:
@@ -148,6 +202,52 @@ class SiteWriter:
         except (ValueError, AttributeError):
             return []  # a damaged manifest only means stale files stay
         return [p for p in paths if isinstance(p, str)]
+
+
+class _Handing:
+    """The export's `forked.Sink`: a part's documents are staged in the process that rendered
+    it (a child's temporary files adopted here as they arrive), and `StagedDocument`s pass."""
+
+    def __init__(self, writer: SiteWriter, batch: AtomicBatch) -> None:
+        self.writer, self.batch, self.pid = writer, batch, os.getpid()
+
+    def made(self, items: list[Any]) -> list[Any]:
+        if os.getpid() == self.pid:
+            return [self._staged(item, child=False) for item in items]
+        self.batch.forked()
+        since = len(self.batch.staged)
+        try:
+            return [self._staged(item, child=True) for item in items]
+        except Exception:   # the parent writes them, and raises what it meets (as before)
+            self.batch.unstage(since)
+            return items
+
+    def _staged(self, item: Any, *, child: bool) -> Any:
+        if not isinstance(item, Document) or isinstance(item, StagedDocument):
+            return item
+        written = self.writer.stage(item, self.batch)
+        temp, target = self.batch.staged[-1] if written and child else ("", "")
+        return StagedDocument(item.path, b"", item.media_type, item.last_modified, item.route,
+                              item.status, written=written, size=len(item.body), temp=temp,
+                              target=target)
+
+    def received(self, items: list[Any]) -> None:
+        if os.getpid() != self.pid:
+            return   # a child's child: its parent sends them on
+        for item in items:
+            if isinstance(item, StagedDocument) and item.temp:
+                self.batch.adopt(item.temp, item.target, self.writer.ancestors(item.target))
+
+    def abandoned(self, pid: int) -> None:
+        """Remove the temporary files a child that failed or was killed may have left (named
+        by its pid: see `chronicle.files`): a walk of the site, only when an export fails."""
+        for directory, _subdirectories, names in os.walk(self.writer.root):
+            for name in names:
+                made_by, _, number = name.removesuffix(".tmp").rpartition(".")[2].partition("-")
+                if (name.startswith(".") and name.endswith(".tmp") and made_by == str(pid)
+                        and number.isdigit()):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(directory, name))
 
 
 def _holds_files(root: Path) -> bool:
