@@ -209,7 +209,7 @@ class SqlEventStore(EventStore):
         if held is None or log_key is None or not events:
             return self.append_streams([StreamAppend(stream_id, events, expected_version)])[0]
         enc = event_texts(events)
-        self._check_new([e.event_id.int for e in events])
+        self._check_new([e.event_id.int for e in events] if len(events) > 1 else [])
         try:
             return held.run(self._append_stream_held, stream_id, enc, expected_version,
                             log_key[0])
@@ -467,13 +467,16 @@ class SqlEventStore(EventStore):
             [(event.event_id, event.type, event.schema_version, payload_json, metadata_json)
              for event, payload_json, metadata_json in enc],
             key)
-        delta = version - head
-        rows += [(position, stream_id, position + delta, event_id, event.type,
-                  event.schema_version, bound_at, payload_json, metadata_json, prev, hash_)
-                 for position, ((event, payload_json, metadata_json), event_id, prev, hash_)
-                 in enumerate(zip(enc, bound, [prev_hash, *hashes[:-1]], hashes, strict=True),
-                              start=head + 1)]
-        return hashes[-1]
+        # One loop carrying the position and the previous hash: no enumerate, no shifted
+        # copy of the hashes, no comprehension's function (a tenth of `_chain` for one event).
+        add, position, delta = rows.append, head, version - head
+        for (event, payload_json, metadata_json), event_id, hash_ in zip(enc, bound, hashes,
+                                                                          strict=True):
+            position += 1
+            add((position, stream_id, position + delta, event_id, event.type,
+                 event.schema_version, bound_at, payload_json, metadata_json, prev_hash, hash_))
+            prev_hash = hash_
+        return prev_hash
 
     def _retry_of(self, append: StreamAppend, enc: Encoded,
                   existing: dict[uuid.UUID, Row[Any]], versions: dict[str, int], *,
