@@ -22,7 +22,7 @@ import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy.engine import Engine
 
@@ -36,7 +36,7 @@ from chronicle.store.process import process_id
 
 MEMORY_MARKERS = (":memory:", "mode=memory")
 R = TypeVar("R")
-P = ParamSpec("P")
+Ts = TypeVarTuple("Ts")
 KNOWN_STREAMS = 50_000    # stream versions remembered at most (then forgotten, and read again)
 
 
@@ -114,9 +114,8 @@ class AppendConnection:
                 break
         return known
 
-    def run(self, work: Callable[Concatenate[sqlite3.Cursor, P], R], *args: P.args,
-            **kwargs: P.kwargs) -> R:
-        """`work(cursor, *args, **kwargs)` on the held connection's cursor, in BEGIN
+    def run(self, work: Callable[[sqlite3.Cursor, *Ts], R], *args: *Ts) -> R:
+        """`work(cursor, *args)` on the held connection's cursor, in BEGIN
         IMMEDIATE ... COMMIT; rolled back if it raises, and the connection closed if the
         driver failed (it may be left in any state).
 
@@ -127,7 +126,7 @@ class AppendConnection:
             driver, cursor = self._connection()
             try:
                 cursor.execute("BEGIN IMMEDIATE")
-                result = work(cursor, *args, **kwargs)
+                result = work(cursor, *args)
                 cursor.execute("COMMIT")
             except BaseException as exc:
                 self._known = None      # the append may have updated it before failing
