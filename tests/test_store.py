@@ -107,6 +107,18 @@ def test_a_retry_at_any_version_is_found_by_the_unique_event_id(store: SqlEventS
     assert store.head() == size and store.verify().ok
 
 
+@pytest.mark.parametrize("first", [False, True])
+def test_an_append_carrying_one_event_id_twice_is_refused(store: SqlEventStore,
+                                                          first: bool) -> None:
+    """As a store's first append and as a later one (on SQLite, the held connection's)."""
+    if not first:
+        store.append("before", [ev(0)], expected_version=0)
+    twice = ev(1)
+    with pytest.raises(ValueError, match="same event id twice"):
+        store.append("a", [twice, ev(2), twice], expected_version=0)
+    assert store.head() == (0 if first else 1) and store.stream_version("a") == 0
+
+
 def test_same_event_id_with_other_content_is_an_error(store: SqlEventStore) -> None:
     original = ev(1)
     store.append("a", [original], expected_version=0)

@@ -280,6 +280,22 @@ def test_a_deleted_database_file_refuses_held_appends(sqlite_url: str, tmp_path:
         store.close()
 
 
+def test_a_database_file_replaced_by_a_directory_refuses_held_appends(sqlite_url: str,
+                                                                      tmp_path: Any) -> None:
+    """Present means a regular file, as `os.path.isfile` said: the held connection would
+    otherwise write on into the unlinked file."""
+    store = open_store(sqlite_url)
+    try:
+        store.append("s", [NewEvent(type="T", payload={})], 0)
+        for path in tmp_path.glob("chronicle.db*"):
+            path.unlink()
+        (tmp_path / "chronicle.db").mkdir()
+        with pytest.raises(StoreUnavailable, match="does not exist"):
+            store.append("s", [NewEvent(type="T", payload={})], 1)
+    finally:
+        store.close()
+
+
 def test_canonical_json_of_tricky_payloads_is_unchanged() -> None:
     for event in tricky_events():
         assert canonical_json_text(event.metadata) == dumps(event.metadata)

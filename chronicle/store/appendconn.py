@@ -22,7 +22,7 @@ import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy.engine import Engine
 
@@ -36,6 +36,7 @@ from chronicle.store.process import process_id
 
 MEMORY_MARKERS = (":memory:", "mode=memory")
 R = TypeVar("R")
+Ts = TypeVarTuple("Ts")
 KNOWN_STREAMS = 50_000    # stream versions remembered at most (then forgotten, and read again)
 
 
@@ -103,25 +104,29 @@ class AppendConnection:
             known = self._known = KnownState(version, dict.fromkeys(streams, 0) | versions,
                                              head, prev_hash, head_at)
             return known
-        missing = [stream for stream in streams if stream not in known.versions]
-        if missing:
-            if len(known.versions) + len(missing) > KNOWN_STREAMS:
-                known.versions.clear()
-            known.versions.update(sqlite_stream_versions(cursor, missing))
+        versions = known.versions
+        for stream in streams:      # a loop, not a list: mostly one stream, already known
+            if stream not in versions:
+                missing = [name for name in streams if name not in versions]
+                if len(versions) + len(missing) > KNOWN_STREAMS:
+                    versions.clear()
+                versions.update(sqlite_stream_versions(cursor, missing))
+                break
         return known
 
-    def run(self, work: Callable[[sqlite3.Cursor], R]) -> R:
-        """`work` on the held connection's cursor, in BEGIN IMMEDIATE ... COMMIT; rolled
-        back if it raises, and the connection closed if the driver failed (it may be left in
-        any state).
+    def run(self, work: Callable[[sqlite3.Cursor, *Ts], R], *args: *Ts) -> R:
+        """`work(cursor, *args)` on the held connection's cursor, in BEGIN
+        IMMEDIATE ... COMMIT; rolled back if it raises, and the connection closed if the
+        driver failed (it may be left in any state).
 
         A plain call, not a context manager: a generator's setup was a tenth of the
-        bookkeeping of a one-event append."""
+        bookkeeping of a one-event append. The arguments are passed on rather than bound in
+        a closure, which the caller would build on every append."""
         with self._lock:
             driver, cursor = self._connection()
             try:
                 cursor.execute("BEGIN IMMEDIATE")
-                result = work(cursor)
+                result = work(cursor, *args)
                 cursor.execute("COMMIT")
             except BaseException as exc:
                 self._known = None      # the append may have updated it before failing

@@ -5,7 +5,7 @@ sort_keys=True, separators=(",", ":"), ensure_ascii=False)`. orjson writes those
 for str, int, bool, None, and lists and str-keyed dicts of them, in about a fifth of the time,
 but not for everything: a float may differ (`0.00001` for json's `1e-05`, `null` for `NaN`),
 and it writes what json refuses (UUIDs, enums, dataclasses, datetimes). So a value goes to
-orjson only after a walk (`_plain_dict`) finds nothing but those types; whatever orjson
+orjson only after a walk (`_plain_items`) finds nothing but those types; whatever orjson
 refuses then (a key that is not exactly a str, an int beyond 64 bits, a lone surrogate,
 nesting past its limit) the json module writes, as it always did. tests/test_jsontext.py
 compares the two over arbitrary values.
@@ -39,7 +39,7 @@ _NONE = type(None)
 
 def canonical_json_text(value: Any) -> str:
     """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`."""
-    if type(value) is dict and _plain_dict(value):
+    if type(value) is dict and _plain_items(value.values()):
         try:
             return _dumps(value, option=_SORTED).decode()
         except Unwritable:
@@ -49,18 +49,19 @@ def canonical_json_text(value: Any) -> str:
     return "".join(_C_CANONICAL(value, 0))
 
 
-def _plain_dict(value: dict[Any, Any]) -> bool:
-    """Only str, int, bool and None inside, in dicts and lists (exactly those types: a subclass
-    may write itself otherwise). Keys are orjson's to refuse (it takes exact str keys only)."""
-    return _plain_items(value.values())
-
-
 def _plain_items(items: Iterable[Any]) -> bool:
+    """Only str, int, bool and None in `items`, in dicts and lists (exactly those types: a
+    subclass may write itself otherwise). Keys are orjson's to refuse (it takes exact str keys
+    only). A dict's values are walked here directly, one frame per container: this walk was
+    half of encoding a payload."""
     for item in items:
         kind = type(item)
-        if kind is str or kind is int or kind is bool or kind is _NONE:
+        if kind is str or kind is _NONE or kind is int or kind is bool:
             continue
-        if not (_plain_dict(item) if kind is dict else kind is list and _plain_items(item)):
+        if kind is dict:
+            if not _plain_items(item.values()):
+                return False
+        elif kind is not list or not _plain_items(item):
             return False
     return True
 
