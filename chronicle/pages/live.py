@@ -74,7 +74,10 @@ class LivePages:
         self.documents: dict[str, Document] = {}
         self.dated: set[str] = set()     # the paths of the pages DATED_ROUTES names
         self.split: frozenset[str] = frozenset()   # the sources whose pages index years
-        self.prefixes = {language_prefix(language) for language in settings.feed.languages}
+        # DATED_ROUTES in every language (a set look-up a page: thousands a refresh).
+        self.dated_routes = frozenset(language_prefix(language) + route
+                                      for language in settings.feed.languages
+                                      for route in DATED_ROUTES)
         self._lock = threading.Lock()
 
     def refresh(self, position: int) -> Changed:
@@ -102,7 +105,8 @@ class LivePages:
         documents = documents_of(self.builders, data, self.today(self.settings),
                                  cards=self.cards, sources=self.sources.ordered())
         self.documents = {document.path: document for document in documents}
-        self.dated = {path for path, document in self.documents.items() if self._dated(document)}
+        self.dated = {path for path, document in self.documents.items()
+                      if document.route in self.dated_routes}
         return Changed(None)
 
     def _apply(self, pages: PageSet, changes: Changes, position: int) -> Changed:
@@ -121,19 +125,13 @@ class LivePages:
         changed: list[Document] = []
         for builder in self.builders:
             changed += self._render(builder, moved, tuple(crossed.values()), slugs, day)
-        dated = {document.path for document in changed if self._dated(document)}
+        dated = {document.path for document in changed if document.route in self.dated_routes}
         removed = self.dated - dated
         for path in removed:
             del self.documents[path]
         self.documents.update((document.path, document) for document in changed)
         self.dated = dated
         return Changed(changed, frozenset(removed))
-
-    def _dated(self, document: Document) -> bool:
-        """A page whose Last-Modified is the snapshot's, in any language."""
-        return any(document.route.startswith(prefix)
-                   and document.route.removeprefix(prefix) in DATED_ROUTES
-                   for prefix in self.prefixes)
 
     def _render(self, builder: PageBuilder, moved: Moved, pages: Sequence[MilestoneView],
                 slugs: Collection[str], day: dt.date) -> list[Document]:
