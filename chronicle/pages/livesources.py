@@ -13,9 +13,8 @@ over the same milestones (tests/test_pages_livesources.py).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import replace
-from operator import attrgetter
 
 from chronicle.config import Settings
 from chronicle.pages.livedata import Key, Moved
@@ -38,23 +37,6 @@ from chronicle.pages.sources import (
 from chronicle.projections import MilestoneView
 
 Order = tuple[int, int, str, Key, int]
-_ANCHOR = attrgetter("anchor")
-
-
-def _without(passages: Sequence[Passage], anchors: Iterable[str]) -> list[Passage]:
-    """`passages` but those of `anchors` (a page's anchors are unique), found by C scans:
-    the bench's one source has a passage per milestone, 100,000 of them."""
-    names = list(map(_ANCHOR, passages))
-    found = []
-    for anchor in anchors:
-        try:
-            found.append(names.index(anchor))
-        except ValueError:
-            continue
-    kept = list(passages)
-    for index in sorted(found, reverse=True):
-        del kept[index]
-    return kept
 
 
 class SourceSet:
@@ -136,7 +118,7 @@ class SourceSet:
                                                                    head.url)
                 or document is not self.documents.get(slug)):
             return self._whole(slug)
-        passages = _without(old.passages, anchors)
+        passages = [p for p in old.passages if p.anchor not in anchors]
         years: SourceYears = dict(passages_by_year(old))
         touched, placed = self.years.setdefault(slug, set()), self.placed[slug]
         for anchor in anchors:
