@@ -60,12 +60,13 @@ class Served:
     @classmethod
     def prepare(cls, document: Document, cache_control: str = CACHE_CONTROL,
                 etag: bytes | None = None) -> Served:
-        """`etag`: the body's, when the caller already knows it (the same bytes as before).
+        """`etag`: the body's, when the caller already knows it (the same bytes as before);
+        else the document's own (`Document.etag`), else the body's SHA-256.
 
         A document whose status is not 200 (a retracted milestone's 410) carries no
         validators: conditional requests apply to 2xx answers only (RFC 9110 §13.2.1).
         """
-        etag = etag or strong_etag(document.body)
+        etag = etag or document.etag or strong_etag(document.body)
         modified, seconds = _http_date(document.last_modified, document.last_modified.tzinfo)
         caching = _cache_control(cache_control)
         common = [(b"etag", etag), (b"last-modified", modified), caching]
