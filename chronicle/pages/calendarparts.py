@@ -62,10 +62,12 @@ class HeldCalendar:
         """The calendar of `views` (every milestone known to the day, by month-day, then
         historical order) after `head`, and its ETag; `changed`: the only month-days whose
         milestones moved since `since` (None: any may have)."""
-        if changed is None or since is None or since != self.position:
+        whole = changed is None or since is None or since != self.position
+        self.position = None    # until the parts stand again (a failure leaves them partial)
+        if whole:
             self._whole(views)
         else:
-            for day in changed:
+            for day in changed or ():
                 self._day(views, day)
         self.position = position
         days = sorted(self._days)
