@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from chronicle.feeds.model import Document
-from chronicle.web.cache import DocumentCache, Served
+from chronicle.web.cache import DocumentCache, Served, strong_etag
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -33,3 +33,20 @@ def test_update_replaces_the_changed_keeps_the_rest_and_drops_the_removed() -> N
     assert cache.documents["/b"].last_modified == int(later.timestamp())
     assert (cache.position, cache.feeds_position, cache.ready) == (2, 2, True)
     assert seen == [cache.documents]
+
+
+def test_a_document_that_brings_its_etag_is_served_with_it_and_keeps_it_redated() -> None:
+    """The calendars bring an ETag made from their parts (chronicle.pages.calendarparts):
+    the cache serves it instead of hashing the body, and keeps it with the bytes."""
+    cache = DocumentCache()
+    calendar = Document("/calendar.ics", b"BEGIN:VCALENDAR", "text/calendar", T0,
+                        etag=b'"parts"')
+    cache.replace([calendar, page("/a", b"a")], 1)
+    assert cache.documents["/calendar.ics"].etag == b'"parts"'
+    assert (b"etag", b'"parts"') in cache.documents["/calendar.ics"].ok_headers
+    assert cache.documents["/a"].etag == strong_etag(b"a")      # the others: hashed
+
+    later = T0 + dt.timedelta(hours=1)
+    cache.update([Document("/calendar.ics", calendar.body, "text/calendar", later,
+                           etag=b'"parts"')], [], 2)
+    assert cache.documents["/calendar.ics"].etag == b'"parts"'

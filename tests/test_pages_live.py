@@ -1,9 +1,10 @@
 """The server's live pages: after every kind of change, exactly a from-scratch render's documents.
 
 Each step changes the log through the real domain commands, catches the real projector up,
-refreshes the same LivePages and compares every document (path, bytes, media type and
-Last-Modified), English and Mongolian, with `documents` over a second engine on the same
-database (an empty memo), on SQLite and PostgreSQL.
+refreshes the same LivePages and compares every document (path, bytes, media type,
+Last-Modified and the ETag a document brings: the calendars'), English and Mongolian, with
+`documents` over a second engine on the same database (an empty memo), on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def same_as_scratch(store: SqlEventStore, live: LivePages, cold: ReadModels,
     assert sorted(live.documents) == sorted(expected)
     for path, document in expected.items():
         mine = live.documents[path]
-        assert (mine.body, mine.media_type, mine.last_modified, mine.route) == (
-            document.body, document.media_type, document.last_modified, document.route), path
+        assert (mine.body, mine.media_type, mine.last_modified, mine.route, mine.etag) == (
+            document.body, document.media_type, document.last_modified, document.route,
+            document.etag), path
     assert live.pages is not None and live.pages.data == read_page_data(cold)
     return dict(live.documents)
 
@@ -70,6 +72,12 @@ def test_live_pages_equal_a_full_render_after_every_kind_of_change(
         store, milestone(2, title="Revised title", date="1987-01-27", tags=("trade", "new"))))
     assert b"Revised title" in revised["/tags/new/index.html"].body
     assert b"Revised title" in revised["/mn/calendar.ics"].body
+    # The calendars' ETags (from their month-days' digests): kept with the bytes (milestone
+    # 8 is known to the year only), changed with them.
+    for calendar in ("/calendar.ics", "/mn/calendar.ics", "/mn/feeds/anniversaries.ics"):
+        assert added[calendar].body == first[calendar].body, calendar
+        assert added[calendar].etag == first[calendar].etag is not None, calendar
+        assert revised[calendar].etag != added[calendar].etag, calendar
 
     # A new year (every year page links its neighbours) and a new tag, then a dropped tag.
     same_as_scratch(store, live, cold, lambda: record_all(

@@ -130,6 +130,14 @@ def source_name(source: DocumentSource) -> str:
 FEEDS = -1  # the owner of the feed documents in SiteDocuments.owners
 
 
+def new_objects(documents: list[Document], before: list[Document]) -> list[Document]:
+    """`documents` but those listed `before` (the very objects: live feeds keep the ones
+    they did not rebuild, thousands at 100,000 milestones, all already claimed and served).
+    `before` holds them alive meanwhile, so no new document can share an id."""
+    kept = set(map(id, before))
+    return [document for document in documents if id(document) not in kept]
+
+
 class SiteDocuments:
     """What the server re-renders after each log change: the live feeds, then the other sources.
 
@@ -189,11 +197,13 @@ class SiteDocuments:
     def _changes(self, feeds: list[Document]) -> Changed:
         changed: list[Document] = []
         removed: set[str] = set()
+        before = self.held.get(FEEDS, [])
         self.held[FEEDS] = feeds
         for owner, source in [(FEEDS, None), *enumerate(self._sources())]:
             started = time.perf_counter()
             if source is None:
-                documents, gone = self._whole(FEEDS, self.held[FEEDS])
+                documents, gone = self._whole(FEEDS, feeds)
+                documents = new_objects(documents, before)
             elif isinstance(source, FollowedSource):
                 documents, gone = self._followed(owner, self._live(source))
             else:

@@ -108,3 +108,6 @@ class Document:
     last_modified: dt.datetime
     route: str = field(default="", compare=False)  # the path template, for metrics labels
     status: int = 200            # what the server answers (410 for a retracted milestone's page)
+    # The body's strong ETag when its maker has a cheaper one than hashing the body (the
+    # calendar's, from its parts: chronicle.pages.calendarparts); None: the server hashes it.
+    etag: bytes | None = field(default=None, compare=False, repr=False)

@@ -39,9 +39,10 @@ from chronicle.feeds.model import Document
 from chronicle.forked import in_processes
 from chronicle.pages import splice
 from chronicle.pages.audit import AuditEntry, LogReader, from_history, from_stream
+from chronicle.pages.calendarparts import HeldCalendar, MonthDay
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.ical import MEDIA_TYPE as CALENDAR_TYPE
-from chronicle.pages.ical import HeldEvents, event_ical, render_calendar
+from chronicle.pages.ical import HeldEvents, calendar_head, event_ical
 from chronicle.pages.pagedata import PageData, histories, post_streams, read_page_data
 from chronicle.pages.render import (
     CALENDAR_PATH,
@@ -122,16 +123,22 @@ def asset_documents() -> list[Document]:
     return documents
 
 
-def calendar_documents(settings: Settings, data: PageData,
-                       events: Callable[[Sequence[MilestoneView]], list[bytes]] | None = None,
-                       language: str = SOURCE_LANGUAGE) -> list[Document]:
-    """The same calendar at the brief URL and beside the anniversaries feed (per language);
-    `events`: the views' events, held by the caller (`PageBuilder.events`)."""
+def calendar_documents(settings: Settings, data: PageData, held: HeldCalendar | None = None,
+                       language: str = SOURCE_LANGUAGE, *,
+                       changed: Collection[MonthDay] | None = None,
+                       since: int | None = None) -> list[Document]:
+    """The same calendar at the brief URL and beside the anniversaries feed (per language),
+    with its ETag (chronicle.pages.calendarparts); `held`: the calendar held by the caller
+    (`PageBuilder.calendar`), `changed`: the only month-days that changed since the log
+    position `since` (see `HeldCalendar.render`)."""
     prefix = language_prefix(language)
-    body = render_calendar(data.day_precision, settings,
-                           f"{settings.feed.base_url}{prefix}{CALENDAR_PATH}", events,
-                           language=language)
-    return [Document(prefix + path, body, CALENDAR_TYPE, data.changed_at, route=prefix + path)
+    if held is None:
+        held = HeldCalendar(HeldEvents(partial(event_ical, settings=settings,
+                                               language=language)))
+    head = calendar_head(settings, f"{settings.feed.base_url}{prefix}{CALENDAR_PATH}", language)
+    body, etag = held.render(data.day_precision, head, data.position, changed, since)
+    return [Document(prefix + path, body, CALENDAR_TYPE, data.changed_at, route=prefix + path,
+                     etag=etag)
             for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH)]
 
 
@@ -294,7 +301,7 @@ class PageBuilder:
             if english and cards:
                 documents += card_documents(self.settings, data.milestones, self.memo)
             documents += self.sources(data, sources)
-            documents += calendar_documents(self.settings, data, self.events, self.language)
+            documents += calendar_documents(self.settings, data, self.calendar, self.language)
             self.memo.finish()
         return documents + asset_documents() if english else documents
 
@@ -343,10 +350,11 @@ class PageBuilder:
         return self.renderer.year(year, views, years, card)
 
     @property
-    def events(self) -> HeldEvents:
-        """The calendar's events, held across passes (only changed milestones' are made)."""
-        return self.memo.latest("events", None, partial(
-            HeldEvents, partial(event_ical, settings=self.settings, language=self.language)))
+    def calendar(self) -> HeldCalendar:
+        """The calendar's events and month-days, held across passes (only changed milestones'
+        events are made, only their month-days joined and hashed again)."""
+        return self.memo.latest("calendar", None, partial(HeldCalendar, HeldEvents(partial(
+            event_ical, settings=self.settings, language=self.language))))
 
     def not_found(self, data: PageData) -> Document:
         return Document(self.route(NOT_FOUND_PATH), self.renderer.not_found(data), HTML,

@@ -20,7 +20,7 @@ unchanged: no LANGUAGE parameters, the same bytes as before.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any, cast
@@ -43,7 +43,7 @@ FEB29_RULES: dict[str, dict[str, Any]] = {
     "skip": {"freq": "yearly", "bymonth": 2, "bymonthday": 29},
 }
 Stamp = tuple[str, int]
-_STAMP: Callable[[MilestoneView], Stamp] = attrgetter("milestone.id", "updated_position")
+STAMP: Callable[[MilestoneView], Stamp] = attrgetter("milestone.id", "updated_position")
 CALENDAR_TEXTS = {   # (name suffix, description) of the calendar itself, per language
     "en": ("anniversaries", "Yearly anniversaries of the milestones."),
     "mn": ("ойн өдрүүд", "Үйл явдлуудын жил бүрийн ой."),
@@ -207,11 +207,27 @@ class HeldEvents:
         self._held: dict[Stamp, bytes] = {}
 
     def __call__(self, views: Sequence[MilestoneView]) -> list[bytes]:
-        """The events of `views`, in their order."""
-        stamps = list(map(_STAMP, views))
+        """The events of `views`, in their order: every event shown (the versions no longer
+        among `views` are dropped once they outnumber them)."""
+        stamps, events = self._events(views)
+        if len(self._held) > 2 * len(stamps) + 64:   # drop the versions no longer shown
+            self._held = dict(zip(stamps, events, strict=True))
+        return events
+
+    def some(self, views: Sequence[MilestoneView]) -> list[bytes]:
+        """The events of `views`, in their order, among others still shown (keeps the rest)."""
+        return self._events(views)[1]
+
+    def forget(self, stamps: Iterable[Stamp]) -> None:
+        """Drop the events of versions no longer shown (`some`'s caller knows which)."""
+        for stamp in stamps:
+            self._held.pop(stamp, None)
+
+    def _events(self, views: Sequence[MilestoneView]) -> tuple[list[Stamp], list[bytes]]:
+        stamps = list(map(STAMP, views))
         events = list(map(self._held.get, stamps))
         if None not in events:
-            return cast(list[bytes], events)
+            return stamps, cast(list[bytes], events)
         at = events.index(None)
         while True:
             view = views[at]
@@ -221,9 +237,7 @@ class HeldEvents:
                 at = events.index(None, at + 1)
             except ValueError:
                 break
-        if len(self._held) > 2 * len(stamps) + 64:   # drop the versions no longer shown
-            self._held = dict(zip(stamps, cast(list[bytes], events), strict=True))
-        return cast(list[bytes], events)
+        return stamps, cast(list[bytes], events)
 
 
 def render_calendar(views: Sequence[MilestoneView], settings: Settings,

@@ -38,7 +38,7 @@ from chronicle.pages.builder import (
 from chronicle.pages.cardimages import card_documents
 from chronicle.pages.livedata import Moved, PageSet
 from chronicle.pages.livesources import SourceSet
-from chronicle.pages.pagedata import first_year, month_day_text, read_page_data, year_span
+from chronicle.pages.pagedata import first_year, read_page_data, year_span
 from chronicle.pages.render import CALENDAR_PATH
 from chronicle.pages.sources import passages_by_year
 from chronicle.projections import MilestoneView, ReadModels
@@ -54,7 +54,7 @@ def redated(document: Document, changed_at: dt.datetime) -> Document:
     """`document` with Last-Modified `changed_at` (dataclasses.replace costs three times
     as much, over the thousands of year pages a refresh re-dates)."""
     return Document(document.path, document.body, document.media_type, changed_at,
-                    document.route, document.status)
+                    document.route, document.status, document.etag)
 
 
 class LivePages:
@@ -74,7 +74,10 @@ class LivePages:
         self.documents: dict[str, Document] = {}
         self.dated: set[str] = set()     # the paths of the pages DATED_ROUTES names
         self.split: frozenset[str] = frozenset()   # the sources whose pages index years
-        self.prefixes = {language_prefix(language) for language in settings.feed.languages}
+        # DATED_ROUTES in every language (a set look-up a page: thousands a refresh).
+        self.dated_routes = frozenset(language_prefix(language) + route
+                                      for language in settings.feed.languages
+                                      for route in DATED_ROUTES)
         self._lock = threading.Lock()
 
     def refresh(self, position: int) -> Changed:
@@ -102,13 +105,15 @@ class LivePages:
         documents = documents_of(self.builders, data, self.today(self.settings),
                                  cards=self.cards, sources=self.sources.ordered())
         self.documents = {document.path: document for document in documents}
-        self.dated = {path for path, document in self.documents.items() if self._dated(document)}
+        self.dated = {path for path, document in self.documents.items()
+                      if document.route in self.dated_routes}
         return Changed(None)
 
     def _apply(self, pages: PageSet, changes: Changes, position: int) -> Changed:
         views = self.read_models.by_ids(changes.milestone_ids)
         if len(views) != len(changes.milestone_ids):  # one was retracted meanwhile
             return self._full()
+        since = pages.data.position
         moved = pages.advance(views, position)
         assert self.sources is not None     # made with the pages (`_full`)
         slugs = self.sources.move(moved)
@@ -120,8 +125,8 @@ class LivePages:
         day = self.today(self.settings)
         changed: list[Document] = []
         for builder in self.builders:
-            changed += self._render(builder, moved, tuple(crossed.values()), slugs, day)
-        dated = {document.path for document in changed if self._dated(document)}
+            changed += self._render(builder, moved, tuple(crossed.values()), slugs, day, since)
+        dated = {document.path for document in changed if document.route in self.dated_routes}
         removed = self.dated - dated
         for path in removed:
             del self.documents[path]
@@ -129,16 +134,11 @@ class LivePages:
         self.dated = dated
         return Changed(changed, frozenset(removed))
 
-    def _dated(self, document: Document) -> bool:
-        """A page whose Last-Modified is the snapshot's, in any language."""
-        return any(document.route.startswith(prefix)
-                   and document.route.removeprefix(prefix) in DATED_ROUTES
-                   for prefix in self.prefixes)
-
     def _render(self, builder: PageBuilder, moved: Moved, pages: Sequence[MilestoneView],
-                slugs: Collection[str], day: dt.date) -> list[Document]:
+                slugs: Collection[str], day: dt.date, since: int) -> list[Document]:
         """One language's changed pages, and its dated pages again (new Last-Modified);
-        `pages`: the milestones whose own page to render again."""
+        `pages`: the milestones whose own page to render again; `since`: the position the
+        snapshot moved from."""
         assert self.pages is not None and self.sources is not None
         data = self.pages.data
         touched = (*moved.before, *moved.after)
@@ -149,7 +149,9 @@ class LivePages:
         tags = set(tag_years)
         years = (set(data.years) if moved.years_changed
                  else {year for view in touched for year in year_span(view)})
-        anniversaries = any(month_day_text(view) is not None for view in touched)
+        # The calendar's month-days the change leaves or joins (none: the calendar stands).
+        month_days = {found for view in touched
+                      if (found := view.milestone.date.month_day()) is not None}
         builder.incremental = True
         try:
             with builder.memo.lock:
@@ -164,9 +166,12 @@ class LivePages:
                     slug: self._wanted(builder, "sources", slug, self._source_years(slug),
                                        self.sources.years.get(slug, set()))
                     for slug in slugs})
-                if anniversaries:
-                    fresh += calendar_documents(self.settings, data, builder.events,
-                                                builder.language)
+                if month_days:
+                    fresh += calendar_documents(self.settings, data, builder.calendar,
+                                                builder.language, changed=month_days,
+                                                since=since)
+                else:
+                    builder.calendar.moved(since, data.position)
                 if self.cards and builder.language == SOURCE_LANGUAGE:
                     fresh += card_documents(self.settings, moved.after, builder.memo)
         finally:
