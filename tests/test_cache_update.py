@@ -50,3 +50,23 @@ def test_a_document_that_brings_its_etag_is_served_with_it_and_keeps_it_redated(
     cache.update([Document("/calendar.ics", calendar.body, "text/calendar", later,
                            etag=b'"parts"')], [], 2)
     assert cache.documents["/calendar.ics"].etag == b'"parts"'
+
+
+def test_a_redated_entry_has_the_headers_a_fresh_one_would_have() -> None:
+    """Re-dating reuses the entry's type, length and security headers (`Served.redated`):
+    its answers equal `Served.prepare`'s, for a 200 page and a retracted page's 410."""
+    cache = DocumentCache()
+    pages = [page("/a", b"a"), Document("/gone", b"gone", "text/html", T0, status=410)]
+    cache.replace(pages, 1)
+    before = dict(cache.documents)
+
+    later = T0 + dt.timedelta(days=2)
+    again = [Document(d.path, d.body, d.media_type, later, d.route, d.status) for d in pages]
+    cache.update(again, [], 2)
+
+    for document in again:
+        served, fresh = cache.documents[document.path], Served.prepare(document)
+        assert served is not before[document.path] and served.document is document
+        assert (served.etag, served.last_modified) == (fresh.etag, fresh.last_modified)
+        assert served.ok_headers == fresh.ok_headers
+        assert served.not_modified_headers == fresh.not_modified_headers
