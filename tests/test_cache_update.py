@@ -70,3 +70,32 @@ def test_a_redated_entry_has_the_headers_a_fresh_one_would_have() -> None:
         assert (served.etag, served.last_modified) == (fresh.etag, fresh.last_modified)
         assert served.ok_headers == fresh.ok_headers
         assert served.not_modified_headers == fresh.not_modified_headers
+
+
+def test_the_dicts_taking_turns_hold_the_whole_set_and_leave_the_one_read_alone() -> None:
+    """`publish` and `update` swap in the dict served before, brought up to date (not a copy):
+    over refreshes that change, drop and bring back paths, the served dict holds exactly the
+    set, and the one a request read before a swap stays as it was."""
+    cache = DocumentCache()
+    cache.replace([page("/a", b"a"), page("/b", b"b")], 1)
+    expected = {"/a": b"a", "/b": b"b"}
+    steps: list[tuple[str, list[Document], list[str]]] = [
+        ("publish", [page("/f", b"f1")], []),
+        ("update", [page("/a", b"a2")], ["/b"]),
+        ("publish", [page("/f", b"f2")], []),
+        ("update", [page("/b", b"b3")], ["/a"]),
+        ("publish", [], []),
+        ("update", [page("/a", b"a4"), page("/c", b"c")], ["/f", "/c"]),
+    ]
+    for position, (phase, documents, removed) in enumerate(steps, 2):
+        read = cache.documents
+        held = dict(read)
+        if phase == "publish":
+            cache.publish(documents, position)
+        else:
+            cache.update(documents, removed, position)
+        for path in removed:
+            expected.pop(path, None)
+        expected.update((document.path, document.body) for document in documents)
+        assert {path: s.document.body for path, s in cache.documents.items()} == expected
+        assert read is not cache.documents and read == held

@@ -1,9 +1,11 @@
 """Rendered documents held in memory with their validators and ready-made response headers.
 
 A request only looks a path up in a dict: no database, no rendering, no header building.
-The follower swaps in a new dict when the log advanced (never mutating the one requests
-read), so a request sees one consistent dict: the old set, the old set with the new feeds
-(see DocumentCache), or the new set.
+The follower swaps in another dict when the log advanced (never mutating the one served),
+so a request sees one consistent dict: the old set, the old set with the new feeds (see
+DocumentCache), or the new set. Two dicts take turns: the one served a phase before is
+brought up to date with what changed since and swapped in, instead of a copy of ~200,000
+entries made twice a refresh (a request holds the dict it read only while it answers).
 """
 
 from __future__ import annotations
@@ -90,6 +92,9 @@ class Served:
                    ok_headers=ok, not_modified_headers=common)
 
 
+Changes = dict[str, Served | None]   # path → its new entry; None: gone
+
+
 class DocumentCache:
     """Path → Served, replaced as a whole, or ahead of that for a few documents.
 
@@ -109,11 +114,33 @@ class DocumentCache:
         self.ready = False
         # Called with the new dict after each publish and replace (e.g. WebSub pings).
         self.listeners: list[Callable[[Mapping[str, Served]], None]] = []
+        # The dict served before `documents`, and what it lacks of it (path → entry, None:
+        # gone); None: none (made by copying, once after each `replace`).
+        self._spare: dict[str, Served] | None = None
+        self._lag: Changes = {}
 
     def _install(self, documents: dict[str, Served]) -> None:
         self.documents = documents  # one reference assignment: readers never see a mix
         for listener in self.listeners:
             listener(documents)
+
+    def _swap(self, changes: Changes) -> None:
+        """Serve `documents` with `changes`: the spare dict, brought up to date, swapped in.
+
+        The spare was last served one phase of a refresh ago; a request holds the dict it
+        read only while answering (chronicle.web.fastpath checks its heads by entry)."""
+        spare, lag = self._spare, self._lag
+        if spare is None:
+            spare, lag = dict(self.documents), {}
+        self._spare = None      # half brought up to date (never, short of memory): remade
+        for table in (lag, changes):
+            for path, served in table.items():
+                if served is None:
+                    spare.pop(path, None)
+                else:
+                    spare[path] = served
+        self._spare, self._lag = self.documents, changes
+        self._install(spare)
 
     def _served(self, document: Document, previous: dict[str, Served],
                 etags: dict[int, bytes]) -> Served:
@@ -141,13 +168,14 @@ class DocumentCache:
         etags[id(body)] = served.etag
         return served
 
-    def _put(self, fresh: dict[str, Served], document: Document,
+    def _put(self, changes: Changes, document: Document,
              previous: dict[str, Served], etags: dict[int, bytes]) -> None:
-        """`fresh[document.path]` served from `document`; the very object served already
-        (most feeds of a refresh, thousands at 100,000 milestones) costs one look-up."""
-        held = fresh.get(document.path)
+        """`changes[document.path]` served from `document`, unless the very object is served
+        already (most feeds of a refresh, thousands at 100,000 milestones: two look-ups)."""
+        path = document.path
+        held = changes[path] if path in changes else previous.get(path)
         if held is None or held.document is not document:
-            fresh[document.path] = self._served(document, previous, etags)
+            changes[path] = self._served(document, previous, etags)
 
     def publish(self, documents: Iterable[Document], position: int) -> None:
         """Serve `documents` now, keeping every other path: the first phase of a refresh.
@@ -155,12 +183,12 @@ class DocumentCache:
         `ready` and `position` are left alone: the rest of the set is still older.
         """
         previous = self.documents
-        fresh = dict(previous)
+        changes: Changes = {}
         etags: dict[int, bytes] = {}
         for document in documents:
-            self._put(fresh, document, previous, etags)
+            self._put(changes, document, previous, etags)
         self.feeds_position = position
-        self._install(fresh)
+        self._swap(changes)
 
     def replace(self, documents: Iterable[Document], position: int) -> None:
         """Serve exactly `documents`, all rendered at `position`."""
@@ -170,6 +198,7 @@ class DocumentCache:
                  for document in documents}
         self.position = self.feeds_position = position
         self.ready = True
+        self._spare, self._lag = None, {}
         self._install(fresh)
 
     def update(self, changed: Iterable[Document], removed: Iterable[str], position: int) -> None:
@@ -177,15 +206,13 @@ class DocumentCache:
         `position`: `replace` for a refresh that knows what moved (the rest is kept as is,
         not prepared again)."""
         previous = self.documents
-        fresh = dict(previous)
-        for path in removed:
-            fresh.pop(path, None)
+        changes: Changes = dict.fromkeys(removed)
         etags: dict[int, bytes] = {}
         for document in changed:
-            self._put(fresh, document, previous, etags)
+            self._put(changes, document, previous, etags)
         self.position = self.feeds_position = position
         self.ready = True
-        self._install(fresh)
+        self._swap(changes)
 
     def get(self, path: str) -> Served | None:
         return self.documents.get(path)
