@@ -77,8 +77,10 @@ def test_the_dicts_taking_turns_hold_the_whole_set_and_leave_the_one_read_alone(
     over refreshes that change, drop and bring back paths, the served dict holds exactly the
     set, and the one a request read before a swap stays as it was."""
     cache = DocumentCache()
-    cache.replace([page("/a", b"a"), page("/b", b"b")], 1)
-    expected = {"/a": b"a", "/b": b"b"}
+    others = [page(f"/p{number}", b"p") for number in range(50)]   # a dict not worth copying
+    cache.replace([page("/a", b"a"), page("/b", b"b"), *others], 1)
+    expected = {"/a": b"a", "/b": b"b"} | {other.path: b"p" for other in others}
+    served: list[dict[str, Served]] = []
     steps: list[tuple[str, list[Document], list[str]]] = [
         ("publish", [page("/f", b"f1")], []),
         ("update", [page("/a", b"a2")], ["/b"]),
@@ -99,3 +101,6 @@ def test_the_dicts_taking_turns_hold_the_whole_set_and_leave_the_one_read_alone(
         expected.update((document.path, document.body) for document in documents)
         assert {path: s.document.body for path, s in cache.documents.items()} == expected
         assert read is not cache.documents and read == held
+        served.append(cache.documents)
+    assert served[1] is not served[0]    # two dicts, in turns:
+    assert all(later is earlier for later, earlier in zip(served[2:], served[:-2], strict=True))
