@@ -50,3 +50,57 @@ def test_a_document_that_brings_its_etag_is_served_with_it_and_keeps_it_redated(
     cache.update([Document("/calendar.ics", calendar.body, "text/calendar", later,
                            etag=b'"parts"')], [], 2)
     assert cache.documents["/calendar.ics"].etag == b'"parts"'
+
+
+def test_a_redated_entry_has_the_headers_a_fresh_one_would_have() -> None:
+    """Re-dating reuses the entry's type, length and security headers (`Served.redated`):
+    its answers equal `Served.prepare`'s, for a 200 page and a retracted page's 410."""
+    cache = DocumentCache()
+    pages = [page("/a", b"a"), Document("/gone", b"gone", "text/html", T0, status=410)]
+    cache.replace(pages, 1)
+    before = dict(cache.documents)
+
+    later = T0 + dt.timedelta(days=2)
+    again = [Document(d.path, d.body, d.media_type, later, d.route, d.status) for d in pages]
+    cache.update(again, [], 2)
+
+    for document in again:
+        served, fresh = cache.documents[document.path], Served.prepare(document)
+        assert served is not before[document.path] and served.document is document
+        assert (served.etag, served.last_modified) == (fresh.etag, fresh.last_modified)
+        assert served.ok_headers == fresh.ok_headers
+        assert served.not_modified_headers == fresh.not_modified_headers
+
+
+def test_the_dicts_taking_turns_hold_the_whole_set_and_leave_the_one_read_alone() -> None:
+    """`publish` and `update` swap in the dict served before, brought up to date (not a copy):
+    over refreshes that change, drop and bring back paths, the served dict holds exactly the
+    set, and the one a request read before a swap stays as it was."""
+    cache = DocumentCache()
+    others = [page(f"/p{number}", b"p") for number in range(50)]   # a dict not worth copying
+    cache.replace([page("/a", b"a"), page("/b", b"b"), *others], 1)
+    expected = {"/a": b"a", "/b": b"b"} | {other.path: b"p" for other in others}
+    served: list[dict[str, Served]] = []
+    steps: list[tuple[str, list[Document], list[str]]] = [
+        ("publish", [page("/f", b"f1")], []),
+        ("update", [page("/a", b"a2")], ["/b"]),
+        ("publish", [page("/f", b"f2")], []),
+        ("update", [page("/b", b"b3")], ["/a"]),
+        ("publish", [], []),
+        ("update", [page("/a", b"a4"), page("/c", b"c")], ["/f", "/c"]),
+    ]
+    for position, (phase, documents, removed) in enumerate(steps, 2):
+        read = cache.documents
+        held = dict(read)
+        if phase == "publish":
+            cache.publish(documents, position)
+        else:
+            cache.update(documents, removed, position)
+        for path in removed:
+            expected.pop(path, None)
+        expected.update((document.path, document.body) for document in documents)
+        assert {path: s.document.body for path, s in cache.documents.items()} == expected
+        assert read is not cache.documents and read == held
+        served.append(cache.documents)
+    assert served[1] is not served[0]    # two dicts, in turns:
+    assert all(later is earlier for later, earlier in zip(served[2:], served[:-2], strict=True))

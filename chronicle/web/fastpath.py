@@ -72,7 +72,9 @@ class DocumentAnswers:
         if documents is not self._of[0] or default_headers is not self._of[1]:
             self._of, self._heads = (documents, default_headers), {}
         heads = self._heads.get(path)
-        if heads is None:
+        # Made from this very entry: the cache's two dicts take turns (DocumentCache._swap),
+        # so one may come back with other entries, or change while a request holds it.
+        if heads is None or heads.served is not served:
             heads = self._heads[path] = _Heads.prepare(served, default_headers)
         return heads
 
@@ -117,6 +119,7 @@ class _Heads:
     ok: bytes | None
     not_modified: bytes | None
     route: str
+    served: Served     # what they were made from
 
     @classmethod
     def prepare(cls, served: Served, default_headers: Headers) -> _Heads:
@@ -129,7 +132,7 @@ class _Heads:
             return b"".join((STATUS_LINE[status], defaults, lines, b"\r\n"))
 
         return cls(head(served.document.status, served.ok_headers),
-                   head(304, served.not_modified_headers), route_label(served))
+                   head(304, served.not_modified_headers), route_label(served), served)
 
 
 class DocumentHttpToolsProtocol(BoundedHttpToolsProtocol):
