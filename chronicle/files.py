@@ -19,6 +19,7 @@ import errno
 import fcntl
 import itertools
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 __all__ = ["FILE_MODE", "AtomicBatch", "FileLock", "NotWatched", "atomic_write", "fsync_dir",
-           "fsync_path", "locked"]
+           "fsync_path", "locked", "remove_temporaries"]
 
 FILE_MODE = 0o644   # what a web server serving the file, or another user, may read
 IN_FLIGHT = 256     # temporary files an AtomicBatch holds open, waiting for a worker
@@ -365,6 +366,16 @@ def _create_temporary(directory: str, name: str) -> tuple[int, str]:
         temp = os.path.join(directory, f".{name}.{os.getpid()}-{next(_TEMPORARIES)}.tmp")
         with contextlib.suppress(FileExistsError):
             return os.open(temp, _CREATE, 0o600), temp
+
+
+def remove_temporaries(root: Path | str, pid: int) -> None:
+    """Remove under `root` the temporary files process `pid` made (`_create_temporary`'s
+    names) and never renamed: a forked writer that failed or was killed."""
+    ending = re.compile(rf"\.{pid}-\d+\.tmp\Z")
+    for directory, _subdirectories, names in os.walk(root):
+        for name in names:
+            if name.startswith(".") and ending.search(name):
+                _remove(os.path.join(directory, name))
 
 
 def _fill(fd: int, body: bytes, mode: int, mtime: float | None, *,

@@ -53,8 +53,8 @@ def test_a_document_that_brings_its_etag_is_served_with_it_and_keeps_it_redated(
 
 
 def test_a_redated_entry_has_the_headers_a_fresh_one_would_have() -> None:
-    """Re-dating reuses the entry's type, length and security headers (`Served.redated`):
-    its answers equal `Served.prepare`'s, for a 200 page and a retracted page's 410."""
+    """A page re-dated (the same body at a new Last-Modified) is served with the headers
+    `Served.prepare` makes, for a 200 page and a retracted page's 410, as a new entry."""
     cache = DocumentCache()
     pages = [page("/a", b"a"), Document("/gone", b"gone", "text/html", T0, status=410)]
     cache.replace(pages, 1)

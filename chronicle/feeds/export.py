@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 from chronicle import forked
 from chronicle.feeds.model import Document
-from chronicle.files import AtomicBatch, atomic_write
+from chronicle.files import AtomicBatch, atomic_write, remove_temporaries
 
 MANIFEST = ".chronicle-export.json"
 PROGRESS_EVERY = 500   # documents between two progress reports
@@ -239,15 +239,9 @@ class _Handing:
                 self.batch.adopt(item.temp, item.target, self.writer.ancestors(item.target))
 
     def abandoned(self, pid: int) -> None:
-        """Remove the temporary files a child that failed or was killed may have left (named
-        by its pid: see `chronicle.files`): a walk of the site, only when an export fails."""
-        for directory, _subdirectories, names in os.walk(self.writer.root):
-            for name in names:
-                made_by, _, number = name.removesuffix(".tmp").rpartition(".")[2].partition("-")
-                if (name.startswith(".") and name.endswith(".tmp") and made_by == str(pid)
-                        and number.isdigit()):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(os.path.join(directory, name))
+        """Remove the temporary files a child that failed or was killed may have left: a
+        walk of the site, only when an export fails."""
+        remove_temporaries(self.writer.root, pid)
 
 
 def _holds_files(root: Path) -> bool:

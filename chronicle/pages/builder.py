@@ -123,6 +123,11 @@ def asset_documents() -> list[Document]:
     return documents
 
 
+def held_calendar(settings: Settings, language: str) -> HeldCalendar:
+    """An empty calendar of `language`, to be held across passes."""
+    return HeldCalendar(HeldEvents(partial(event_ical, settings=settings, language=language)))
+
+
 def calendar_documents(settings: Settings, data: PageData, held: HeldCalendar | None = None,
                        language: str = SOURCE_LANGUAGE, *,
                        changed: Collection[MonthDay] | None = None,
@@ -133,8 +138,7 @@ def calendar_documents(settings: Settings, data: PageData, held: HeldCalendar | 
     position `since` (see `HeldCalendar.render`)."""
     prefix = language_prefix(language)
     if held is None:
-        held = HeldCalendar(HeldEvents(partial(event_ical, settings=settings,
-                                               language=language)))
+        held = held_calendar(settings, language)
     head = calendar_head(settings, f"{settings.feed.base_url}{prefix}{CALENDAR_PATH}", language)
     body, etag = held.render(data.day_precision, head, data.position, changed, since)
     return [Document(prefix + path, body, CALENDAR_TYPE, data.changed_at, route=prefix + path,
@@ -353,8 +357,8 @@ class PageBuilder:
     def calendar(self) -> HeldCalendar:
         """The calendar's events and month-days, held across passes (only changed milestones'
         events are made, only their month-days joined and hashed again)."""
-        return self.memo.latest("calendar", None, partial(HeldCalendar, HeldEvents(partial(
-            event_ical, settings=self.settings, language=self.language))))
+        return self.memo.latest("calendar", None,
+                                partial(held_calendar, self.settings, self.language))
 
     def not_found(self, data: PageData) -> Document:
         return Document(self.route(NOT_FOUND_PATH), self.renderer.not_found(data), HTML,

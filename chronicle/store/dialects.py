@@ -12,7 +12,6 @@ import contextvars
 import datetime as dt
 import functools
 import os
-import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -292,15 +291,9 @@ class SQLiteDialect(StoreDialect):
         return bulkwrite.bulk_batch(conn)
 
     def missing(self, engine: Engine) -> str | None:
-        """`os.path.isfile` inlined (one stat): an append asks before each write."""
         path = engine.url.database
-        if not path or path == ":memory:":
+        if not path or path == ":memory:" or os.path.isfile(path):
             return None
-        try:
-            if stat.S_ISREG(os.stat(path).st_mode):
-                return None
-        except (OSError, ValueError):
-            pass
         return f"the database file {path} does not exist"
 
     @contextlib.contextmanager

@@ -72,25 +72,12 @@ class Served:
         validators: conditional requests apply to 2xx answers only (RFC 9110 §13.2.1).
         """
         etag = etag or document.etag or strong_etag(document.body)
-        head = [(b"content-type", document.media_type.encode()),
-                (b"content-length", str(len(document.body)).encode()), *SECURITY_HEADERS]
-        return cls._assembled(document, etag, head, _cache_control(cache_control))
-
-    def redated(self, document: Document) -> Served:
-        """This entry for `document`: the same body, type and status at another
-        Last-Modified, so only the validators are made again (a refresh re-dates
-        thousands of pages); the same headers as `prepare` would make."""
-        validators = 3 if self.status == OK_STATUS else 1   # see `_assembled`
-        return self._assembled(document, self.etag, self.ok_headers[:-validators],
-                               self.not_modified_headers[-1])
-
-    @classmethod
-    def _assembled(cls, document: Document, etag: bytes, head: Headers,
-                   caching: tuple[bytes, bytes]) -> Served:
-        """`head` (type, length, security headers), then the validators and caching."""
         modified, seconds = _http_date(document.last_modified, document.last_modified.tzinfo)
+        caching = _cache_control(cache_control)
         common = [(b"etag", etag), (b"last-modified", modified), caching]
-        ok = [*head, *(common if document.status == OK_STATUS else [caching])]
+        ok = [(b"content-type", document.media_type.encode()),
+              (b"content-length", str(len(document.body)).encode()),
+              *SECURITY_HEADERS, *(common if document.status == OK_STATUS else [caching])]
         return cls(document=document, etag=etag, last_modified=seconds,
                    ok_headers=ok, not_modified_headers=common)
 
@@ -152,19 +139,9 @@ class DocumentCache:
         `etags`: by the identity of bodies served in this pass, so a body published at two
         paths (a calendar) is hashed once; the caller holds the documents meanwhile."""
         old = previous.get(document.path)
+        if old is not None and (old.document is document or old.document == document):
+            return old
         body = document.body
-        if old is not None:
-            held = old.document
-            if held is document:
-                return old
-            if (held.body is body and held.media_type == document.media_type
-                    and held.status == document.status):
-                # The same bytes (a page re-dated): the entry, or its validators again.
-                if held.last_modified == document.last_modified:
-                    return old
-                return old.redated(document)
-            if held == document:
-                return old
         # Bytes kept from the last pass with a new Last-Modified: no need to hash again.
         etag = old.etag if old is not None and old.document.body is body else etags.get(id(body))
         served = Served.prepare(document, self.cache_control, etag)
