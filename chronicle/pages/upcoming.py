@@ -85,42 +85,87 @@ def soonest_anniversaries(views: Sequence[MilestoneView], today: dt.date, feb29_
     """The first `shown` anniversaries on the soonest day that has any (today counts), in
     historical order, and how many that day has.
 
-    `views` are by month-day (as `PageData.day_precision`): the scan starts at yesterday's
-    month-day (a 29 February may be marked on 1 March) and goes round the year, stopping
-    where no later milestone could come before the soonest found, so a refresh of the home
-    page reads the few milestones of the next days, not every one; of those, only the
-    `shown` first become Anniversaries (a day of a large chronicle has a thousand).
+    `views` are by month-day, then in historical order (as `PageData.day_precision`): the
+    scan starts at yesterday's month-day (a 29 February may be marked on 1 March) and goes
+    round the year, stopping where no later milestone could come before the soonest found,
+    so a refresh of the home page reads the few month-days of the next days, not every
+    milestone; within a month-day, the milestones of the years before this one share their
+    day (`_marked_runs`), and of those marked on the soonest day only the few that can be
+    among the first `shown` are compared (`_leading`): a day of a large chronicle has a
+    thousand.
     """
-    start = bisect.bisect_left(views, _month_day(today - dt.timedelta(days=1)), key=_month_of)
-    found: list[tuple[dt.date, MilestoneView]] = []
+    yesterday = today - dt.timedelta(days=1)
+    start = bisect.bisect_left(views, _month_day(yesterday), key=_month_of)
+    found: list[tuple[dt.date, Sequence[MilestoneView]]] = []
     soonest: dt.date | None = None
-    for low, high, year in _month_days(views, start, today.year):
+    for low, high, year in _month_days(views, start, yesterday.year):
         month_day = _month_of(views[low])
         if soonest is not None and _not_before(month_day, year) > soonest:
             break
         if month_day == NO_DAY:
             continue
-        for view in views[low:high]:
-            first_year = view.milestone.date.first_day().year
-            day = _marked(month_day, max(today.year, first_year + 1), today, feb29_rule)
-            if day is not None:
-                found.append((day, view))
-                soonest = day if soonest is None else min(soonest, day)
+        for day, marked in _marked_runs(views, low, high, month_day, today, feb29_rule):
+            found.append((day, marked))
+            soonest = day if soonest is None else min(soonest, day)
     if soonest is None:
         return Upcoming([], 0)
-    on_day = [view for day, view in found if day == soonest]
-    first = heapq.nsmallest(shown, on_day,
-                            key=lambda view: (view.milestone.date.sort_key(), view.id))
+    on_day = [marked for day, marked in found if day == soonest]
+    first = heapq.nsmallest(shown, (view for marked in on_day
+                                    for view in _leading(marked, shown)), key=_historical)
     return Upcoming([Anniversary(view=view, on=soonest,
                                  years=soonest.year - view.milestone.date.first_day().year)
-                     for view in first], len(on_day))
+                     for view in first], sum(map(len, on_day)))
+
+
+def _marked_runs(views: Sequence[MilestoneView], low: int, high: int,
+                 month_day: tuple[int, int], today: dt.date, feb29_rule: str
+                 ) -> Iterator[tuple[dt.date, Sequence[MilestoneView]]]:
+    """The day each milestone of one month-day's run `views[low:high]` is next marked, with
+    the milestones marked then, in their order. The historical order sorts by first day,
+    so the milestones of the years before this one (all but a few) come first and are all
+    next marked on the same day, worked out once; the others (of this year or later), one
+    by one."""
+    split = bisect.bisect_left(views, today.year, low, high, key=_first_year)
+    if split > low:
+        day = _marked(month_day, today.year, today, feb29_rule)
+        if day is not None:
+            yield day, views[low:split]
+    for view in views[split:high]:
+        day = _marked(month_day, _first_year(view) + 1, today, feb29_rule)
+        if day is not None:
+            yield day, (view,)
+
+
+def _leading(marked: Sequence[MilestoneView], shown: int) -> Sequence[MilestoneView]:
+    """The milestones of `marked` (in historical order) that can be among its first `shown`
+    by `_historical`: the first `shown`, and those after them on the same date as the last
+    of these (the database orders the ids of one date by its collation, which may not be
+    Python's)."""
+    if len(marked) <= shown:
+        return marked
+    if shown <= 0:
+        return ()
+    last = marked[shown - 1].milestone.date.sort_key()
+    end = shown
+    while end < len(marked) and marked[end].milestone.date.sort_key() == last:
+        end += 1
+    return marked[:end]
+
+
+def _historical(view: MilestoneView) -> tuple[tuple[dt.date, int, dt.date, int, bool], str]:
+    return view.milestone.date.sort_key(), view.id
+
+
+def _first_year(view: MilestoneView) -> int:
+    return view.milestone.date.first_day().year
 
 
 def _month_days(views: Sequence[MilestoneView], start: int,
-                this_year: int) -> Iterator[tuple[int, int, int]]:
-    """(low, high, year) of each month-day's run of `views` from `start` round to it: the
-    year they are next marked in (this one, or the next after going round)."""
-    for begin, end, year in ((start, len(views), this_year), (0, start, this_year + 1)):
+                from_year: int) -> Iterator[tuple[int, int, int]]:
+    """(low, high, year) of each month-day's run of `views` from `start` (yesterday's
+    month-day, in `from_year`) round to it: the first year they can be next marked in
+    (yesterday's year, or the next after going round: on 1 January, this one)."""
+    for begin, end, year in ((start, len(views), from_year), (0, start, from_year + 1)):
         low = begin
         while low < end:
             high = bisect.bisect_right(views, _month_of(views[low]), low, end, key=_month_of)
