@@ -12,7 +12,6 @@ import random
 import pytest
 
 from chronicle.dates import HistoricalDate
-
 from chronicle.pages.upcoming import (
     Anniversary,
     next_anniversaries,

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from chronicle.config import Settings
 from chronicle.pages.livedata import Key, Moved
+from chronicle.pages.pagedata import historical_key
 from chronicle.pages.sources import (
     Citation,
     Passage,
@@ -53,26 +54,14 @@ class SourceSet:
         self.filed = {slug: [c for c in cited if c[0].file] for slug, cited in self.cited.items()}
         self.documents: dict[str, str | None] = {}
         self.years: dict[str, set[int]] = {}   # the last move's years of a page, by slug
-        self.placed: dict[str, dict[str, tuple[int, ...]]] = {}  # passages' years, by anchor
+        self.placed: dict[str, dict[str, Passage]] = {}  # each page's passages, by anchor
         self.pages = {slug: self._whole(slug) for slug in self.cited}
 
     def move(self, moved: Moved) -> set[str]:
         """Take the old versions' citations out and put the new ones in; the slugs touched
         (and in `years`, the years of their passages taken out or put in)."""
-        touched: dict[str, set[str]] = {}
         self.years = {}
-        gone = {view.id for view in moved.before}
-        for view in moved.before:
-            for source in view.milestone.sources:
-                slug, anchor = source_slug(source), quote_anchor(source)
-                touched.setdefault(slug, set()).add(anchor)
-        for slug, anchors in touched.items():
-            self.cited[slug] = [c for c in self.cited[slug] if c[1].id not in gone]
-            self.linked[slug] = [c for c in self.linked[slug] if c[1].id not in gone]
-            self.filed[slug] = [c for c in self.filed[slug] if c[1].id not in gone]
-            for anchor in anchors:
-                self.quoted[slug][anchor] = [c for c in self.quoted[slug].get(anchor, ())
-                                             if c[1].id not in gone]
+        touched = self._take_out(moved.before)
         for view in moved.after:
             for source in view.milestone.sources:
                 slug, anchor = source_slug(source), quote_anchor(source)
@@ -92,6 +81,23 @@ class SourceSet:
                 del self.placed[slug], self.linked[slug], self.filed[slug]
         return set(touched)
 
+    def _take_out(self, before: tuple[MilestoneView, ...]) -> dict[str, set[str]]:
+        """Take the citations of revised milestones' previous versions out; the anchors
+        they quoted, by slug."""
+        touched: dict[str, set[str]] = {}
+        for view in before:
+            for source in view.milestone.sources:
+                touched.setdefault(source_slug(source), set()).add(quote_anchor(source))
+        gone = {view.id for view in before}
+        for slug, anchors in touched.items():
+            for kept in (self.cited, self.linked, self.filed):
+                for old in before:
+                    _drop(kept[slug], old)
+            for anchor in anchors:
+                self.quoted[slug][anchor] = [c for c in self.quoted[slug].get(anchor, ())
+                                             if c[1].id not in gone]
+        return touched
+
     def ordered(self) -> list[SourcePage]:
         return [self.pages[slug] for slug in sorted(self.pages)]
 
@@ -106,7 +112,7 @@ class SourceSet:
         page = source_page(slug, cited, self.folder)
         years = passages_by_year(page)
         self.years[slug] = set(years)
-        self.placed[slug] = {p.anchor: passage_years(p) for p in page.passages}
+        self.placed[slug] = {p.anchor: p for p in page.passages}
         return replace(page, years=years)
 
     def _moved(self, slug: str, anchors: set[str]) -> SourcePage:
@@ -118,11 +124,15 @@ class SourceSet:
                                                                    head.url)
                 or document is not self.documents.get(slug)):
             return self._whole(slug)
-        passages = [p for p in old.passages if p.anchor not in anchors]
+        passages = list(old.passages)
         years: SourceYears = dict(passages_by_year(old))
         touched, placed = self.years.setdefault(slug, set()), self.placed[slug]
         for anchor in anchors:
-            for year in placed.pop(anchor, ()):
+            gone = placed.pop(anchor, None)
+            if gone is None:    # a new passage: nothing to take out
+                continue
+            del passages[self._index(slug, passages, gone)]
+            for year in passage_years(gone):
                 touched.add(year)
                 years[year] = tuple(p for p in years[year] if p.anchor != anchor)
         quoted = self.quoted[slug]
@@ -133,14 +143,23 @@ class SourceSet:
                 continue
             made = passage(anchor, citing, document)
             bisect.insort(passages, made, key=lambda p: self._order(slug, p))
-            placed[anchor] = passage_years(made)
-            for year in placed[anchor]:
+            placed[anchor] = made
+            for year in passage_years(made):
                 touched.add(year)
                 group = list(years.get(year, ()))
                 bisect.insort(group, made, key=lambda p: self._order(slug, p))
                 years[year] = tuple(group)
         return SourcePage(slug, head.title, head.publisher, head.url, tuple(passages),
                           {year: years[year] for year in sorted(years) if years[year]})
+
+    def _index(self, slug: str, passages: list[Passage], gone: Passage) -> int:
+        """Where `gone` is among `passages`: where its order puts it (a bisection), else
+        (its first citing milestone was revised: it sorts elsewhere now) found by a pass."""
+        index = bisect.bisect_left(passages, self._order(slug, gone),
+                                   key=lambda p: self._order(slug, p))
+        if index < len(passages) and passages[index] is gone:
+            return index
+        return next(i for i, p in enumerate(passages) if p is gone)
 
     def _order(self, slug: str, placed: Passage) -> Order:
         """Where `source_page` sorts a passage: by its offset in the document, the others
@@ -152,3 +171,14 @@ class SourceSet:
         index = next(i for i, source in enumerate(first.milestone.sources)
                      if quote_anchor(source) == placed.anchor and source_slug(source) == slug)
         return 1, 0, "", self.keys[first.id], index
+
+
+def _drop(cited: list[Citation], old: MilestoneView) -> None:
+    """Take the citations of `old` (a revised milestone's previous version) out of `cited`,
+    where their historical key put them: each was inserted under its own view's key (the
+    caller's keys hold the new version's by now)."""
+    low = bisect.bisect_left(cited, historical_key(old), key=lambda c: historical_key(c[1]))
+    high = low
+    while high < len(cited) and cited[high][1].id == old.id:
+        high += 1
+    del cited[low:high]
