@@ -19,6 +19,8 @@ from chronicle.feeds.model import Document
 from chronicle.pages.builder import documents, page_path
 from chronicle.pages.live import LivePages
 from chronicle.pages.pagedata import read_page_data
+from chronicle.pages.render import PageRenderer
+from chronicle.pages.sources import SourcePage
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore
 from tests.test_feeds_support import caught_up, milestone, record_all, retract_one, revise_one
@@ -207,3 +209,17 @@ def test_split_tag_and_source_pages_kept_live_equal_a_full_render(
         assert b'<ol class="' in dropped[f"{page}index.html"].body
         assert not any(path.startswith(page + "1") for path in dropped)
     assert "/sources/other/1991/index.html" in dropped
+
+
+def test_the_year_index_rows_held_follow_their_counts() -> None:
+    """A tag's or source's index of years holds each year's row between renders (the
+    renderer is shared by the live pages and a full render): each render equals a fresh
+    renderer's as the counts change, years come and go."""
+    held = PageRenderer(SPLIT, "mn")
+    page = SourcePage("shared", "Shared", "Press", None, ())
+    for counts in ({1990: 1, 1991: 2}, {1990: 1, 1991: 3}, {1975: 1, 1990: 1, 1991: 3},
+                   {1991: 3}, {1990: 1, 1991: 2}):
+        fresh = PageRenderer(SPLIT, "mn")
+        assert held.tag_index("trade", counts) == fresh.tag_index("trade", counts)
+        assert held.source_index(page, counts, True) == fresh.source_index(page, counts, True)
+    assert b'1991 <span class="count">2</span>' in held.tag_index("trade", counts)
