@@ -15,6 +15,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chronicle.pages.pagedata import (
     PageData,
@@ -67,7 +68,9 @@ class PageSet:
         self.first_years.update(first_year(view) for view in views)
         years = sorted(year for year, count in self.first_years.items() if count > 0)
         milestones = list(data.milestones)
-        day_precision = list(data.day_precision)
+        # Only a milestone known to the day moves the anniversaries (two in three do not).
+        dated = any(month_day_text(view) is not None for view in (*before, *views))
+        day_precision = list(data.day_precision) if dated else []
         tag_groups, year_groups = data.groups()
         by_tag, by_year = dict(tag_groups), dict(year_groups)
         by_tag_year = dict(data.tag_groups())
@@ -90,33 +93,33 @@ class PageSet:
         changed_at = max([data.changed_at, *(v.updated_at.astimezone(dt.UTC) for v in views)])
         self.data = PageData.assembled(
             milestones=tuple(milestones), tags=tuple(tags), years=tuple(years),
-            day_precision=tuple(day_precision), retracted=data.retracted, position=position,
+            day_precision=tuple(day_precision) if dated else data.day_precision,
+            retracted=data.retracted, position=position,
             by_tag=by_tag, by_year=by_year, by_tag_year=by_tag_year, changed_at=changed_at)
         return Moved(before, tuple(views), years_changed, tuple(tags) != data.tags)
 
     def _key(self, view: MilestoneView) -> Key:
         return self.keys[view.id]
 
-    @staticmethod
-    def _leave(old: MilestoneView, milestones: list[MilestoneView],
+    def _leave(self, old: MilestoneView, milestones: list[MilestoneView],
                day_precision: list[MilestoneView], by_tag: dict[str, list[MilestoneView]],
                by_year: dict[int, list[MilestoneView]]) -> None:
-        """Take the previous version of a revised milestone out of every list it was in."""
-        def drop(views: list[MilestoneView]) -> list[MilestoneView]:
-            return [view for view in views if view.id != old.id]
-
-        milestones[:] = drop(milestones)
+        """Take the previous version of a revised milestone out of every list it was in
+        (`keys` still holds its key: found by bisection, not a pass over each list)."""
+        _delete(milestones, old, self._key)
         if month_day_text(old) is not None:
-            day_precision[:] = drop(day_precision)
+            _delete(day_precision, old, _day_key(self.keys))
         for tag in dict.fromkeys(old.milestone.tags):
-            remaining = drop(by_tag.get(tag, []))
+            remaining = list(by_tag.get(tag, []))
+            _delete(remaining, old, self._key)
             if remaining:
                 by_tag[tag] = remaining
             else:
                 by_tag.pop(tag, None)
         for year in year_span(old):
             if year in by_year:
-                by_year[year] = drop(by_year[year])
+                by_year[year] = list(by_year[year])
+                _delete(by_year[year], old, self._key)
 
     def _join(self, view: MilestoneView, milestones: list[MilestoneView],
               day_precision: list[MilestoneView], by_tag: dict[str, list[MilestoneView]],
@@ -141,6 +144,17 @@ class PageSet:
             groups = by_tag_year[tag] = dict(by_tag_year.get(tag, {}))
             listed = groups[year] = list(groups.get(year, []))
             bisect.insort(listed, view, key=self._key)
+
+
+def _delete(views: list[MilestoneView], old: MilestoneView,
+            key: Callable[[MilestoneView], Any]) -> None:
+    """Take `old` out of `views` (in `key` order, its key still `old`'s): where its key
+    puts it, else (not found there) by a pass."""
+    index = bisect.bisect_left(views, key(old), key=key)
+    if index < len(views) and views[index].id == old.id:
+        del views[index]
+    else:
+        views[:] = [view for view in views if view.id != old.id]
 
 
 def _leave_tag_years(old: MilestoneView, by_tag_year: TagYears) -> None:
