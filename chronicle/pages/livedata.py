@@ -58,19 +58,24 @@ class PageSet:
         self.ordered = (all(a < b for a, b in itertools.pairwise(order))
                         and all(a < b for a, b in itertools.pairwise(tags)))
         self.first_years = Counter(first_year(view) for view in data.milestones)
+        # The snapshot's two long sequences as lists of this set's own, changed in place: a
+        # new snapshot copies each once (a list of a tuple, then a tuple of it, was twice).
+        self.order = list(data.milestones)
+        self.dated = list(data.day_precision)
 
     def advance(self, views: Sequence[MilestoneView], position: int) -> Moved:
         """Put `views` (recorded or revised, none retracted) in place at `position`; the
-        tags' counts and the years follow from the groups, as the read models count them."""
+        tags' counts and the years follow from the groups, as the read models count them.
+        One that fails leaves the set half-moved: its caller starts again from a full read
+        (LivePages.refresh)."""
         data = self.data
         before = tuple(old for view in views if (old := self.by_id.get(view.id)) is not None)
         self.first_years.subtract(first_year(old) for old in before)
         self.first_years.update(first_year(view) for view in views)
         years = sorted(year for year, count in self.first_years.items() if count > 0)
-        milestones = list(data.milestones)
+        milestones, day_precision = self.order, self.dated
         # Only a milestone known to the day moves the anniversaries (two in three do not).
         dated = any(month_day_text(view) is not None for view in (*before, *views))
-        day_precision = list(data.day_precision) if dated else []
         tag_groups, year_groups = data.groups()
         by_tag, by_year = dict(tag_groups), dict(year_groups)
         by_tag_year = dict(data.tag_groups())

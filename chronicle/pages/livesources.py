@@ -55,6 +55,9 @@ class SourceSet:
         self.documents: dict[str, str | None] = {}
         self.years: dict[str, set[int]] = {}   # the last move's years of a page, by slug
         self.placed: dict[str, dict[str, Passage]] = {}  # each page's passages, by anchor
+        # Each page's passages as a list of this set's own, changed in place: a new page
+        # copies it once (a list of the old page's tuple, then a tuple of it, was twice).
+        self.listed: dict[str, list[Passage]] = {}
         self.pages = {slug: self._whole(slug) for slug in self.cited}
 
     def move(self, moved: Moved) -> set[str]:
@@ -78,7 +81,7 @@ class SourceSet:
                 self.pages[slug] = self._moved(slug, anchors)
             else:
                 del self.cited[slug], self.quoted[slug], self.pages[slug], self.documents[slug]
-                del self.placed[slug], self.linked[slug], self.filed[slug]
+                del self.placed[slug], self.linked[slug], self.filed[slug], self.listed[slug]
         return set(touched)
 
     def _take_out(self, before: tuple[MilestoneView, ...]) -> dict[str, set[str]]:
@@ -113,6 +116,7 @@ class SourceSet:
         years = passages_by_year(page)
         self.years[slug] = set(years)
         self.placed[slug] = {p.anchor: p for p in page.passages}
+        self.listed[slug] = list(page.passages)
         return replace(page, years=years)
 
     def _moved(self, slug: str, anchors: set[str]) -> SourcePage:
@@ -124,7 +128,7 @@ class SourceSet:
                                                                    head.url)
                 or document is not self.documents.get(slug)):
             return self._whole(slug)
-        passages = list(old.passages)
+        passages = self.listed[slug]
         years: SourceYears = dict(passages_by_year(old))
         touched, placed = self.years.setdefault(slug, set()), self.placed[slug]
         for anchor in anchors:
