@@ -124,7 +124,8 @@ def _marked_runs(views: Sequence[MilestoneView], low: int, high: int,
     the milestones marked then, in their order. The historical order sorts by first day,
     so the milestones of the years before this one (all but a few) come first and are all
     next marked on the same day, worked out once; the others (of this year or later), one
-    by one."""
+    by one. (The read models' sort_key text orders as the dates' `sort_key()`: fixed-width
+    fields, tests/test_pages_upcoming.py; so the first day never goes down within a run.)"""
     split = bisect.bisect_left(views, today.year, low, high, key=_first_year)
     if split > low:
         day = _marked(month_day, today.year, today, feb29_rule)
