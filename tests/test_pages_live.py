@@ -17,7 +17,7 @@ from chronicle.config import Settings
 from chronicle.domain import Milestone, Source
 from chronicle.feeds.model import Document
 from chronicle.pages.builder import documents, page_path
-from chronicle.pages.live import LivePages
+from chronicle.pages.live import LivePages, redated
 from chronicle.pages.pagedata import read_page_data
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore
@@ -207,3 +207,19 @@ def test_split_tag_and_source_pages_kept_live_equal_a_full_render(
         assert b'<ol class="' in dropped[f"{page}index.html"].body
         assert not any(path.startswith(page + "1") for path in dropped)
     assert "/sources/other/1991/index.html" in dropped
+
+
+def test_a_redated_document_is_the_same_document_at_the_new_time() -> None:
+    """`redated` writes Document's slots itself: every field, those left out of comparisons
+    (route, ETag) too, must be the document's, and only Last-Modified the new one."""
+    later = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    for document in (Document("/tags/a/index.html", b"<p>a</p>", "text/html", dt.datetime(
+                         2026, 1, 1, tzinfo=dt.UTC), route="/tags/{tag}"),
+                     Document("/calendar.ics", b"BEGIN", "text/calendar", dt.datetime(
+                         2026, 1, 2, tzinfo=dt.UTC), "/calendar.ics", 410, b'"parts"')):
+        moved = redated(document, later)
+        assert type(moved) is Document and moved is not document
+        expected = dataclasses.replace(document, last_modified=later)
+        assert [getattr(moved, field.name) for field in dataclasses.fields(Document)] == [
+            getattr(expected, field.name) for field in dataclasses.fields(Document)]
+        assert moved.body is document.body and hash(moved) == hash(expected)

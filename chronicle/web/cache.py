@@ -163,7 +163,7 @@ class DocumentCache:
         already (most feeds of a refresh, thousands at 100,000 milestones: two look-ups)."""
         path = document.path
         old = previous.get(path)
-        held = changes[path] if path in changes else old
+        held = changes.get(path, old)
         if held is None or held.document is not document:
             changes[path] = self._served(document, old, etags)
 
