@@ -9,6 +9,7 @@ from chronicle.feeds.model import Document
 from chronicle.web.cache import DocumentCache, Served, strong_etag
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
 
 
 def page(path: str, body: bytes, moment: dt.datetime = T0) -> Document:
@@ -104,3 +105,17 @@ def test_the_dicts_taking_turns_hold_the_whole_set_and_leave_the_one_read_alone(
         served.append(cache.documents)
     assert served[1] is not served[0]    # two dicts, in turns:
     assert all(later is earlier for later, earlier in zip(served[2:], served[:-2], strict=True))
+
+
+def test_an_equal_document_keeps_its_entry_and_a_redated_one_gets_a_new_one() -> None:
+    """A document equal to the one served (another object, same bytes and date) keeps the
+    very entry (the fast path's prepared heads stay valid); the same bytes at another date
+    are a new entry with the same ETag."""
+    cache = DocumentCache()
+    cache.replace([page("/a", b"a"), page("/b", b"b")], 1)
+    before = dict(cache.documents)
+    cache.update([page("/a", b"a"), page("/b", before["/b"].document.body, T0 + HOUR)], [], 2)
+    assert cache.documents["/a"] is before["/a"]
+    assert cache.documents["/b"] is not before["/b"]
+    assert cache.documents["/b"].etag == before["/b"].etag
+    assert cache.documents["/b"].last_modified == before["/b"].last_modified + 3600

@@ -17,7 +17,7 @@ from chronicle.config import Settings
 from chronicle.domain import Milestone, Source
 from chronicle.feeds.model import Document
 from chronicle.pages.builder import documents, page_path
-from chronicle.pages.live import LivePages
+from chronicle.pages.live import LivePages, redated
 from chronicle.pages.pagedata import read_page_data
 from chronicle.pages.render import PageRenderer
 from chronicle.pages.sources import SourcePage
@@ -223,3 +223,19 @@ def test_the_year_index_rows_held_follow_their_counts() -> None:
         assert held.tag_index("trade", counts) == fresh.tag_index("trade", counts)
         assert held.source_index(page, counts, True) == fresh.source_index(page, counts, True)
     assert b'1991 <span class="count">2</span>' in held.tag_index("trade", counts)
+
+
+def test_a_redated_document_is_the_same_document_at_the_new_time() -> None:
+    """`redated` writes Document's slots itself: every field, those left out of comparisons
+    (route, ETag) too, must be the document's, and only Last-Modified the new one."""
+    later = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    for document in (Document("/tags/a/index.html", b"<p>a</p>", "text/html", dt.datetime(
+                         2026, 1, 1, tzinfo=dt.UTC), route="/tags/{tag}"),
+                     Document("/calendar.ics", b"BEGIN", "text/calendar", dt.datetime(
+                         2026, 1, 2, tzinfo=dt.UTC), "/calendar.ics", 410, b'"parts"')):
+        moved = redated(document, later)
+        assert type(moved) is Document and moved is not document
+        expected = dataclasses.replace(document, last_modified=later)
+        assert [getattr(moved, field.name) for field in dataclasses.fields(Document)] == [
+            getattr(expected, field.name) for field in dataclasses.fields(Document)]
+        assert moved.body is document.body and hash(moved) == hash(expected)
