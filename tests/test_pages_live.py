@@ -226,8 +226,8 @@ def test_the_year_index_rows_held_follow_their_counts() -> None:
 
 
 def test_a_redated_document_is_the_same_document_at_the_new_time() -> None:
-    """`redated` writes Document's slots itself: every field, those left out of comparisons
-    (route, ETag) too, must be the document's, and only Last-Modified the new one."""
+    """`redated` builds the Document field by field: every field, those left out of
+    comparisons (route, ETag) too, must be the document's, and only Last-Modified the new one."""
     later = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
     for document in (Document("/tags/a/index.html", b"<p>a</p>", "text/html", dt.datetime(
                          2026, 1, 1, tzinfo=dt.UTC), route="/tags/{tag}"),
