@@ -43,8 +43,8 @@ class ServerState:
             """The feeds are served as soon as they are rendered, then everything else that
             changed (the pages the change touches); the collector keeps out (see heap)."""
             with heap.refreshing():
-                feeds = site.feed_documents(position)
-                cache.publish(feeds, position)
+                feeds = site.feed_changes(position)
+                cache.publish(feeds.changed or (), position)
                 changes = site.changes(feeds)
                 cache.update(changes.changed or (), changes.removed, position)
 
