@@ -121,7 +121,8 @@ class LiveFeeds:
             return None
         size, full = self.catalog.settings.archive_size, index.full_pages
         pages = {p.index // size for p in placed}
-        pages.update(range(full_before - 1, full))  # new full pages, and the one before them
+        if full > full_before:  # new full pages, and the one before them (a next-archive link)
+            pages.update(range(full_before - 1, full))
         keys: set[FeedKey] = {MAIN, POSTS}
         keys.update(("archive", k) for k in pages if 0 <= k < full)
         keys.update(("tag", tag) for p in placed for tag in p.tags)
