@@ -134,8 +134,9 @@ class SiteDocuments:
     """What the server re-renders after each log change: the live feeds, then the other sources.
 
     The two parts are separate calls so the server can publish the feeds (tens of
-    milliseconds) before the pages are rendered. A `FollowedSource` (the pages) is kept
-    live, so a refresh hands the cache only what changed (`changes`).
+    milliseconds) before the pages are rendered. The feeds and a `FollowedSource` (the
+    pages) are kept live, so a refresh hands the cache only what changed (`feed_changes`,
+    `changes`).
     `timings` holds the seconds each part took in the last refresh ("feeds", then each
     source's qualified name), for the bench and for profiling.
     """
