@@ -92,6 +92,15 @@ class FeedCatalog:
         return [MAIN, *(("archive", k) for k in range(index.full_pages)),
                 *(("tag", tag) for tag in index.tags()), POSTS]
 
+    def publishes(self, index: FeedIndex, key: FeedKey) -> bool:
+        """Whether `key` is among `keys(index)`, without listing them."""
+        kind, arg = key
+        if kind == "archive":
+            return isinstance(arg, int) and 0 <= arg < index.full_pages
+        if kind == "tag":
+            return index.has_tag(str(arg))
+        return key in (MAIN, POSTS)
+
     def feed(self, index: FeedIndex, key: FeedKey) -> Feed:
         kind, arg = key
         if kind == "main":

@@ -130,20 +130,13 @@ def source_name(source: DocumentSource) -> str:
 FEEDS = -1  # the owner of the feed documents in SiteDocuments.owners
 
 
-def new_objects(documents: list[Document], before: list[Document]) -> list[Document]:
-    """`documents` but those listed `before` (the very objects: live feeds keep the ones
-    they did not rebuild, thousands at 100,000 milestones, all already claimed and served).
-    `before` holds them alive meanwhile, so no new document can share an id."""
-    kept = set(map(id, before))
-    return [document for document in documents if id(document) not in kept]
-
-
 class SiteDocuments:
     """What the server re-renders after each log change: the live feeds, then the other sources.
 
     The two parts are separate calls so the server can publish the feeds (tens of
-    milliseconds) before the pages are rendered. A `FollowedSource` (the pages) is kept
-    live, so a refresh hands the cache only what changed (`changes`).
+    milliseconds) before the pages are rendered. The feeds and a `FollowedSource` (the
+    pages) are kept live, so a refresh hands the cache only what changed (`feed_changes`,
+    `changes`).
     `timings` holds the seconds each part took in the last refresh ("feeds", then each
     source's qualified name), for the bench and for profiling.
     """
@@ -157,6 +150,8 @@ class SiteDocuments:
         self.translated = [LiveFeeds(settings.feed, read_models, on_render=on_render,
                                      language=language)
                            for language in settings.feed.languages[1:]]
+        self.languages = [self.feeds, *self.translated]
+        self._relist = True   # the next `feed_changes` lists every feed document
         self.sources = sources
         self.live: dict[DocumentSource, LiveSource] = {}
         self.owners: dict[str, int] = {}   # path → the index of its source (or FEEDS)
@@ -165,16 +160,29 @@ class SiteDocuments:
         self.timings: dict[str, float] = {}
         self.position = 0
 
-    def feed_documents(self, position: int) -> list[Document]:
-        """The live feeds at `position` in every language (incremental); starts a new set of
-        `timings`."""
+    def feed_changes(self, position: int) -> Changed:
+        """The live feeds at `position` in every language (incremental): the documents they
+        rebuilt and the paths they dropped; every feed document (and the paths gone since the
+        last claim) after a refresh that did not reach the end of `changes`, as what it
+        rebuilt may never have been served. Starts a new set of `timings`."""
         started = time.perf_counter()
-        documents = self.feeds.documents(position)
-        for feeds in self.translated:
-            documents += feeds.documents(position)
+        relist, self._relist = self._relist, True   # until `changes` has claimed these
+        changed: list[Document] = []
+        removed: set[str] = set()
+        for feeds in self.languages:
+            outcome = feeds.changes(position)
+            changed += outcome.changed
+            removed |= outcome.removed
+        if relist:
+            changed = self.listed_feeds()
+            removed = self.paths.get(FEEDS, set()) - {document.path for document in changed}
         self.position = position
         self.timings = {"feeds": time.perf_counter() - started}
-        return documents
+        return Changed(changed, frozenset(removed))
+
+    def listed_feeds(self) -> list[Document]:
+        """Every feed document of the last refresh, language by language in catalogue order."""
+        return [document for feeds in self.languages for document in feeds.listed()]
 
     def _sources(self) -> list[DocumentSource]:
         return extra_sources() if self.sources is None else list(self.sources)
@@ -185,32 +193,31 @@ class SiteDocuments:
             live = self.live[source] = source.follow(self.settings, self.read_models)
         return live
 
-    def changes(self, feeds: Iterable[Document]) -> Changed:
-        """`feeds` and every other source's new or changed documents at the feeds' position,
-        and the paths gone; a path claimed by two sources is an error."""
+    def changes(self, feeds: Changed) -> Changed:
+        """`feeds` (from `feed_changes`) and every other source's new or changed documents
+        at the feeds' position, and the paths gone; a path claimed by two sources is an
+        error."""
         try:
-            return self._changes(list(feeds))
+            outcome = self._changes(feeds)
         except BaseException:
             self.live.clear()  # a source may have moved on: start the live ones afresh
             raise
+        self._relist = False
+        return outcome
 
-    def _changes(self, feeds: list[Document]) -> Changed:
+    def _changes(self, feeds: Changed) -> Changed:
         changed: list[Document] = []
-        removed: set[str] = set()
-        before = self.held.get(FEEDS, [])
-        self.held[FEEDS] = feeds
-        for owner, source in [(FEEDS, None), *enumerate(self._sources())]:
+        removed: set[str] = set(feeds.removed)
+        self._claim(FEEDS, feeds.changed or (), removed)
+        changed += feeds.changed or ()
+        for owner, source in enumerate(self._sources()):
             started = time.perf_counter()
-            if source is None:
-                documents, gone = self._whole(FEEDS, feeds)
-                documents = new_objects(documents, before)
-            elif isinstance(source, FollowedSource):
+            if isinstance(source, FollowedSource):
                 documents, gone = self._followed(owner, self._live(source))
             else:
                 self.held[owner] = list(source(self.settings, self.read_models))
                 documents, gone = self._whole(owner, self.held[owner])
-            if source is not None:
-                self.timings[source_name(source)] = time.perf_counter() - started
+            self.timings[source_name(source)] = time.perf_counter() - started
             self._claim(owner, documents, gone)
             changed += documents
             removed |= gone
@@ -239,20 +246,17 @@ class SiteDocuments:
                 raise ValueError(f"two documents claim the path {document.path}")
             paths.add(document.path)
 
-    def with_sources(self, feeds: Iterable[Document]) -> list[Document]:
-        """`feeds` followed by every other source's documents, checked for clashing paths."""
-        self.changes(feeds)
-        documents = list(self.held[FEEDS])
+    def documents(self, position: int) -> list[Document]:
+        """Every document at `position`, in one call (the feeds first), checked for clashing
+        paths."""
+        self.changes(self.feed_changes(position))
+        documents = self.listed_feeds()
         for owner, source in enumerate(self._sources()):
             if isinstance(source, FollowedSource):
                 documents += self._live(source).documents.values()
             else:
                 documents += self.held[owner]
         return checked(documents)
-
-    def documents(self, position: int) -> list[Document]:
-        """Every document at `position`, in one call (the feeds first)."""
-        return self.with_sources(self.feed_documents(position))
 
 
 def export_site(settings: Settings, read_models: ReadModels, out: Path,

@@ -83,6 +83,9 @@ class FeedIndex:
     def tags(self) -> list[str]:
         return sorted(self._tagged)
 
+    def has_tag(self, tag: str) -> bool:
+        return tag in self._tagged
+
     def tagged(self, tag: str, limit: int) -> tuple[Item, ...]:
         """The newest `limit` items carrying `tag`, newest first."""
         positions = self._tagged.get(tag, [])

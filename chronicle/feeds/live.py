@@ -6,6 +6,9 @@ them (and the one that gains a next-archive link), their tags' feeds, the annive
 feed. A retraction puts a tombstone in its entry's slot, and a revision or retraction
 moves every feed's Last-Modified, so those rebuild every Feed model, still
 re-rendering only the ones whose content changed. The documents equal a full render's.
+The built feeds are kept in place: `changes` reports only the documents a refresh rebuilt and
+the paths it dropped, so a refresh's bookkeeping follows the change, not the ~2,000 feeds a
+language publishes at 100,000 milestones (listing them all is `documents`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from chronicle.config import FeedSettings
 from chronicle.feeds.catalog import MAIN, POSTS, FeedKey
@@ -23,6 +27,15 @@ from chronicle.feeds.render import FeedRenderer, RenderHook
 from chronicle.feeds.snapshot import last_removal_at, published_posts, read_snapshot
 from chronicle.projections import ReadModels
 from chronicle.uitext import SOURCE_LANGUAGE
+
+
+@dataclass(frozen=True, slots=True)
+class FeedChanges:
+    """One refresh of a language's feeds: the documents rebuilt (new objects, equal bytes
+    or not) and the paths no longer published."""
+
+    changed: list[Document]
+    removed: frozenset[str] = frozenset()
 
 
 def same_content(old: Feed, new: Feed) -> bool:
@@ -45,15 +58,35 @@ class LiveFeeds:
         self._lock = threading.Lock()
 
     def documents(self, position: int) -> list[Document]:
-        """Every feed document at `position` (the read models' checkpoint)."""
+        """Every feed document at `position` (the read models' checkpoint), in catalogue order."""
         with self._lock:
-            try:
-                return self._refresh(position)
-            except BaseException:
-                self.index = None  # half-applied (the database went away): reload next time
-                raise
+            self._update(position)
+            return self._listed()
 
-    def _refresh(self, position: int) -> list[Document]:
+    def changes(self, position: int) -> FeedChanges:
+        """What moving to `position` rebuilt and dropped: the server's refresh hands on only
+        these (a few documents), not the ~2,000 a language publishes at 100,000 milestones."""
+        with self._lock:
+            return self._update(position)
+
+    def _update(self, position: int) -> FeedChanges:
+        try:
+            return self._refresh(position)
+        except BaseException:
+            self.index = None  # half-applied (the database went away): reload next time
+            raise
+
+    def listed(self) -> list[Document]:
+        """Every feed document at the last refresh's position, in catalogue order."""
+        with self._lock:
+            return self._listed()
+
+    def _listed(self) -> list[Document]:
+        assert self.index is not None
+        return [document for key in self.catalog.keys(self.index)
+                for document in self._built[key][1]]
+
+    def _refresh(self, position: int) -> FeedChanges:
         changes = None
         if self.index is not None and position >= self.index.position:
             changes = self.log.between(self.index.position, position)
@@ -91,7 +124,8 @@ class LiveFeeds:
             return None
         size, full = self.catalog.settings.archive_size, index.full_pages
         pages = {p.index // size for p in placed}
-        pages.update(range(full_before - 1, full))  # new full pages, and the one before them
+        if full > full_before:  # new full pages, and the one before them (a next-archive link)
+            pages.update(range(full_before - 1, full))
         keys: set[FeedKey] = {MAIN, POSTS}
         keys.update(("archive", k) for k in pages if 0 <= k < full)
         keys.update(("tag", tag) for p in placed for tag in p.tags)
@@ -104,17 +138,24 @@ class LiveFeeds:
             return index.retract(view)
         return index.remove(milestone_id)
 
-    def _rebuild(self, index: FeedIndex, keys: Iterable[FeedKey] | None) -> list[Document]:
-        """Rebuild `keys` (None: every feed) and new feeds, keep the rest, list them in order."""
-        order = self.catalog.keys(index)
-        targets = set(order) if keys is None else set(keys)
-        built = {}
-        for key in order:
-            kept = self._built.get(key)
-            built[key] = (kept if kept is not None and key not in targets
-                          else self._build(index, key))
-        self._built = built
-        return [document for key in order for document in built[key][1]]
+    def _rebuild(self, index: FeedIndex, keys: Iterable[FeedKey] | None) -> FeedChanges:
+        """Rebuild `keys` (None: every feed) and drop the feeds no longer published; the
+        others keep their documents (the very objects)."""
+        if keys is None:
+            targets = self.catalog.keys(index)
+            gone = set(self._built).difference(targets)
+        else:
+            gone = {key for key in keys if not self.catalog.publishes(index, key)}
+            targets = [key for key in keys if key not in gone]
+        fresh = {key: self._build(index, key) for key in targets}
+        removed: set[str] = set()
+        for key in gone:   # only once every build succeeded
+            dropped = self._built.pop(key, None)
+            if dropped is not None:
+                removed.update(document.path for document in dropped[1])
+        self._built.update(fresh)
+        return FeedChanges([document for _, documents in fresh.values()
+                            for document in documents], frozenset(removed))
 
     def _build(self, index: FeedIndex, key: FeedKey) -> tuple[Feed, list[Document]]:
         feed = self.catalog.feed(index, key)

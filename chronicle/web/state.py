@@ -16,6 +16,15 @@ from chronicle.web.heap import FrozenHeap
 from chronicle.web.metrics import Metrics
 
 
+def refresh_documents(site: SiteDocuments, cache: DocumentCache, position: int) -> None:
+    """Serve the documents at `position`: the feeds as soon as they are rendered (only those
+    the change rebuilt), then everything else that changed (the pages the change touches)."""
+    feeds = site.feed_changes(position)
+    cache.publish(feeds.changed or (), position)
+    changes = site.changes(feeds)
+    cache.update(changes.changed or (), changes.removed, position)
+
+
 @dataclass
 class ServerState:
     settings: Settings
@@ -40,13 +49,9 @@ class ServerState:
                              sources=document_sources() if sources is None else sources)
 
         def refresh(position: int) -> None:
-            """The feeds are served as soon as they are rendered, then everything else that
-            changed (the pages the change touches); the collector keeps out (see heap)."""
+            """`refresh_documents`, with the collector kept out (see heap)."""
             with heap.refreshing():
-                feeds = site.feed_documents(position)
-                cache.publish(feeds, position)
-                changes = site.changes(feeds)
-                cache.update(changes.changed or (), changes.removed, position)
+                refresh_documents(site, cache, position)
 
         projector = projector or Projector(store)
         poll = settings.server.poll_seconds
