@@ -26,6 +26,7 @@ from chronicle.domain import Milestone, Source
 from chronicle.localized import LocalizedMilestone, localize
 from chronicle.pages.audit import AuditEntry
 from chronicle.pages.eras import era_of, timeline
+from chronicle.pages.macros import Macros
 from chronicle.pages.pagedata import PageData, first_year
 from chronicle.pages.quickjinja import PageEnvironment, escape_output
 from chronicle.pages.sources import SourcePage, passage_anchor, source_slug
@@ -165,6 +166,10 @@ class PageRenderer:
                                 site=self._site(), loc=partial(localize, language=language),
                                 fb=fallback_mark, when_markup=when_markup,
                                 en=Markup("") if english else ENGLISH)
+        self.macros = Macros(self.translate, self.url, partial(localize, language=language),
+                             fallback_mark, partial(date_words, language=language),
+                             self.ui.lookup, utc_words, Markup("") if english else ENGLISH)
+        self.env.globals.update(self.macros.globals())
         self.env.globals["chrome"] = self.chrome()
 
     def translate(self, message: str, **variables: Any) -> Markup:
@@ -248,9 +253,8 @@ class PageRenderer:
     # -- pages -------------------------------------------------------------------------
 
     def card(self, view: MilestoneView, level: int) -> Markup:
-        """A milestone's entry in the timeline and the listings (the `card` macro)."""
-        macros: Any = self.env.get_template("_macros.html").module  # macros are attributes
-        return cast(Markup, macros.card(view, level))
+        """A milestone's entry in the timeline and the listings (chronicle.pages.macros)."""
+        return self.macros.card(view, level)
 
     def timeline(self, shown: Sequence[MilestoneView], card: Card | None = None) -> Timeline:
         """The picture and the era and year groups of the milestones the home page shows."""
