@@ -15,7 +15,9 @@ import pytest
 
 from chronicle.config import FeedSettings, Settings
 from chronicle.feeds import Document, Feed, Format, feed_documents
+from chronicle.feeds.catalog import FeedCatalog
 from chronicle.feeds.documents import SiteDocuments
+from chronicle.feeds.snapshot import read_snapshot
 from chronicle.projections import ReadModels
 from chronicle.store import SqlEventStore
 from chronicle.web.cache import DocumentCache
@@ -129,3 +131,18 @@ def test_a_refresh_that_failed_half_way_is_served_whole_by_the_next(
         server.refresh()
     server.refresh()
     server.step(lambda: revise_one(store, milestone(5, tags=("visits",))))
+
+
+def test_publishes_answers_as_the_catalogue_lists(store: SqlEventStore) -> None:
+    """`FeedCatalog.publishes` is `keys` without the list (a refresh asks it of the few keys it
+    rebuilds): the two must agree, for the keys listed and for those next to them."""
+    record_all(store, [milestone(n, tags=("diplomacy",) if n % 2 else ("visits",))
+                       for n in range(8)])
+    catalog = FeedCatalog(SETTINGS.feed)
+    index = catalog.index(read_snapshot(caught_up(store)))
+    listed = catalog.keys(index)
+    assert ("archive", 1) in listed and ("tag", "visits") in listed
+    others = [("archive", -1), ("archive", index.full_pages), ("tag", "trade"),
+              ("tag", "Visits"), ("main", "x"), ("posts", None)]
+    for key in [*listed, *others]:
+        assert catalog.publishes(index, key) == (key in listed), key

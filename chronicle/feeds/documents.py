@@ -146,11 +146,10 @@ class SiteDocuments:
                  sources: Sequence[DocumentSource] | None = None) -> None:
         self.settings = settings
         self.read_models = read_models
-        self.feeds = LiveFeeds(settings.feed, read_models, on_render=on_render)
-        self.translated = [LiveFeeds(settings.feed, read_models, on_render=on_render,
-                                     language=language)
-                           for language in settings.feed.languages[1:]]
-        self.languages = [self.feeds, *self.translated]
+        # One language's live feeds each, English first (FeedSettings puts it there).
+        self.languages = [LiveFeeds(settings.feed, read_models, on_render=on_render,
+                                    language=language)
+                          for language in settings.feed.languages]
         self._relist = True   # the next `feed_changes` lists every feed document
         self.sources = sources
         self.live: dict[DocumentSource, LiveSource] = {}
