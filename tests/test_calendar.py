@@ -10,7 +10,15 @@ import vobject
 
 from chronicle.config import Settings
 from chronicle.domain import revise
-from chronicle.pages.ical import HeldEvents, event_ical, render_calendar, uid_host
+from chronicle.pages.ical import (
+    CALENDAR_END,
+    STAMP,
+    HeldEvents,
+    calendar_head,
+    event_ical,
+    render_calendar,
+    uid_host,
+)
 from chronicle.projections import MilestoneView, Projector, ReadModels
 from chronicle.repository import Decision, MilestoneRepository
 from chronicle.store import SqlEventStore
@@ -141,24 +149,40 @@ def view(n: int, date: str, position: int, title: str | None = None) -> Mileston
 
 
 def test_held_events_make_only_the_changed_and_equal_a_whole_render() -> None:
-    """A revision, a new milestone and one not known to the day, over many passes (the
-    versions no longer shown are dropped on the way)."""
+    """A revision, a new milestone and one not known to the day, over many passes (`some`,
+    as a day's refresh asks); the versions no longer shown are forgotten and made again if
+    they come back. A full pass (`held(views)`) drops them once they outnumber those shown."""
     made: list[str] = []
 
     def render(one: MilestoneView) -> bytes:
         made.append(one.id)
         return event_ical(one, settings())
 
+    def whole(events: list[bytes]) -> bytes:
+        return b"".join([calendar_head(settings(), None, "en"), *events, CALENDAR_END])
+
     held = HeldEvents(render)
     views = [view(1, "1987-01-27", 1), view(2, "1988-04", 2), view(3, "1988-02-29", 3)]
-    assert render_calendar(views, settings(), events=held) == render_calendar(views, settings())
+    assert whole(held(views)) == render_calendar(views, settings())
     assert made == ["milestone-1", "milestone-3"]
-    for position in range(4, 100):
+    for position in range(4, 40):
         made.clear()
         revised = view(3, "1988-02-29", position, title=f"Revised {position}")
         new = view(position, "1990-05-17", position)
+        gone = [STAMP(views[2])]
         views = [views[0], views[1], revised, new]
-        body = render_calendar(views, settings(), events=held)
-        assert body == render_calendar(views, settings())
+        assert whole(held.some(views)) == render_calendar(views, settings())
         assert made == ["milestone-3", f"milestone-{position}"]
+        held.forget([*gone, STAMP(new)])
         views = views[:3]
+    made.clear()
+    assert held.some([new]) == [event_ical(new, settings())]   # forgotten: made again
+    assert held.some(views[:2]) == [event_ical(views[0], settings()), b""]
+    assert made == [new.id]                                     # the others were held
+    for position in range(40, 200):                             # full passes, each revising
+        views = [views[0], views[1], view(3, "1988-02-29", position)]
+        assert whole(held(views)) == render_calendar(views, settings())
+    made.clear()
+    held(views)
+    held.some([view(3, "1988-02-29", 150)])      # an old version: dropped by the full passes
+    assert made == ["milestone-3"]

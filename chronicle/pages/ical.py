@@ -241,18 +241,14 @@ class HeldEvents:
 
 
 def render_calendar(views: Sequence[MilestoneView], settings: Settings,
-                    calendar_url: str | None = None,
-                    events: Callable[[Sequence[MilestoneView]], list[bytes]] | None = None,
-                    language: str = "en") -> bytes:
-    """Every day-precision milestone as a yearly event, in the order given.
+                    calendar_url: str | None = None, language: str = "en") -> bytes:
+    """Every day-precision milestone as a yearly event, in the order given, rendered whole.
 
-    `events` renders the views' events (b"" for a milestone not known to the day); the
-    pages hold them across calendars (`HeldEvents`). The calendar's own lines come first
-    and END:VCALENDAR last, exactly as icalendar nests components.
+    The served calendar is held in parts (chronicle.pages.calendarparts) and must equal this.
+    The calendar's own lines come first and END:VCALENDAR last, as icalendar nests components.
     """
-    held = events or HeldEvents(lambda view: event_ical(view, settings, language))
-    return b"".join([calendar_head(settings, calendar_url, language), *held(views),
-                     CALENDAR_END])
+    events = HeldEvents(lambda view: event_ical(view, settings, language))(views)
+    return b"".join([calendar_head(settings, calendar_url, language), *events, CALENDAR_END])
 
 
 def calendar_head(settings: Settings, calendar_url: str | None, language: str) -> bytes:
