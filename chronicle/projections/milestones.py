@@ -7,6 +7,7 @@ tuples (see milestone_rows).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -64,6 +65,7 @@ __all__ = ["MilestonesProjection", "canonical_date", "month_day_text", "payload_
 
 CHANGEABLE = frozenset(MILESTONE_FIELDS[1:])            # what a MilestoneRevised may change
 REVISION_KEYS = frozenset(("milestone_id", "changes", "reason"))
+_POSITION = operator.itemgetter(1)   # of a rm_history row
 DELETE_DAY = t.on_this_day.delete().where(
     t.on_this_day.c.month_day == sa.bindparam("day"),
     t.on_this_day.c.milestone_id == sa.bindparam("mid"))
@@ -217,7 +219,8 @@ class _Batch:
                 for i in sorted(stored) if i in self.stored_days]
         if days:
             conn.execute(DELETE_DAY, days)
-        delete_in(conn, t.history.c.milestone_id, gone)
+        if gone and _history_indexed(conn):   # else restore_index deletes them
+            delete_in(conn, t.history.c.milestone_id, gone)
         # In key order: each B-tree then takes the batch's rows in one sweep over its pages
         # instead of at random places (the rows are the same, only their order of insertion).
         live = sorted(row for row in self.rows.values() if row is not None)
@@ -227,9 +230,25 @@ class _Batch:
             (row[ID], tag, row[RECORDED_POSITION]) for row in live for tag in tags(row[ID])])
         insert_tuples(conn, t.on_this_day, sorted((row[MONTH_DAY], row[ID]) for row in live
                                                   if row[MONTH_DAY]))
-        insert_tuples(conn, t.history, [h for mid in sorted(self.history)
-                                        for h in self.history[mid]])
+        insert_tuples(conn, t.history, sorted((h for rows in self.history.values()
+                                               for h in rows), key=_POSITION))
         insert_tuples(conn, t.retracted, self.retracted)
+
+
+def _history_indexed(conn: Connection) -> bool:
+    """Whether rm_history's index by milestone is there: a rebuild drops it until its end,
+    and a delete by milestone would read the whole table for every batch meanwhile."""
+    return sa.inspect(conn).has_index(t.history.name, t.HISTORY_INDEX)
+
+
+def _delete_retracted_history(conn: Connection) -> None:
+    """Delete the history rows a retraction left, those of a retracted milestone before its
+    retraction (a batch deletes them itself unless the index is missing, see flush)."""
+    h, r = t.history, t.retracted
+    retraction = sa.select(r.c.position).where(r.c.id == h.c.milestone_id).scalar_subquery()
+    # Driven by rm_retracted (a few per cent of the milestones) through the history's index.
+    conn.execute(h.delete().where(h.c.milestone_id.in_(sa.select(r.c.id)),
+                                  h.c.position < retraction))
 
 
 class _CanonicalRecord(NamedTuple):
@@ -274,11 +293,17 @@ def _decode(stored: StoredEvent) -> Decoded:
 
 class MilestonesProjection(Projection):
     name = "milestones"
-    version = 3   # 2: history keeps the values a revision replaced; retractions their slot
+    version = 4   # 2: history keeps the values a revision replaced; retractions their slot
     #               3: tags, on-this-day and history are WITHOUT ROWID tables on SQLite
+    #               4: history keyed by position (see tables.HistoryRow)
 
     def tables(self) -> Sequence[sa.Table]:
         return (t.milestones, t.milestone_tags, t.on_this_day, t.history, t.retracted)
+
+    def restore_index(self, conn: Connection) -> None:
+        """After the deferred indexes are built (a rebuild's end, `Projector.prepare`): the
+        history deletes that a rebuild's batches leave to this (see flush)."""
+        _delete_retracted_history(conn)
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
         batch = _Batch(conn)

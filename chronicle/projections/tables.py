@@ -17,6 +17,10 @@ from chronicle.store.schema import UTCDateTime
 # A table whose primary key is its only lookup is stored as that key's B-tree on SQLite
 # (WITHOUT ROWID): one tree to write per row instead of a rowid table and the key's index.
 CLUSTERED = {"sqlite_with_rowid": False}
+# A key that SQLite stores as the rowid itself (only INTEGER PRIMARY KEY is its alias, not
+# BIGINT): the table is then one B-tree, in the key's order. BIGINT elsewhere.
+ROWID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+HISTORY_INDEX = "ix_rm_history_milestone_position"
 
 
 def _utc() -> sa.Column[dt.datetime]:
@@ -69,11 +73,16 @@ class OnThisDayRow(SQLModel, table=True):
 
 
 class HistoryRow(SQLModel, table=True):
+    """One row per event of a live milestone, keyed by the event's position: positions only
+    grow, so a batch's rows go at the end of the table's tree (SQLite's rowid) instead of
+    among every milestone's; the lookups by milestone take the (milestone_id, position) index,
+    which a rebuild creates at the end (see MilestonesProjection.restore_index).
+    """
+
     __tablename__ = "rm_history"
-    __table_args__ = CLUSTERED
-    milestone_id: str = Field(primary_key=True, max_length=80)
-    position: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True,
-                                              autoincrement=False))
+    __table_args__ = (sa.Index(HISTORY_INDEX, "milestone_id", "position"),)
+    milestone_id: str = Field(max_length=80)
+    position: int = Field(sa_column=sa.Column(ROWID, primary_key=True, autoincrement=False))
     type: str = Field(max_length=40)
     recorded_at: dt.datetime = Field(sa_column=_utc())
     reason: str | None = None
