@@ -1,13 +1,14 @@
 """Append throughput: our store against eventsourcing's recorder and the raw driver's ceiling.
 
 A run gives every contender measured in it its own fresh database and the same calls, written
-in `SLICES` turns: each contender writes its next tenth of the calls, then the next contender
-does, the order reversed every other turn. A one-event append's time is mostly the disk's
-flush of its commit, and that time drifts on a shared disk over seconds: one contender writing
-all its calls before the next (as runs did before) let a slow spell land on one side only, so
-the single-append ratio of one commit swung from 0.71 to 0.90 over three full runs. Turns of
-a fraction of a second make the drift hit each side alike. A contender's figure is its events
-over the sum of its turns' times; nothing but its own calls is timed.
+in `SLICES` turns: each contender writes its next fiftieth of the calls, then the next
+contender does, the order reversed every other turn. A one-event append's time is mostly the
+disk's flush of its commit, and that time drifts on a shared disk over seconds: one contender
+writing all its calls before the next (as runs did before) let a slow spell land on one side
+only, so the single-append ratio of one commit swung from 0.71 to 0.90 over three full runs.
+Turns of a fraction of a second (200 one-event calls in the full run) make the drift hit each
+side alike; a switch between contenders costs nothing timed. A contender's figure is its
+events over the sum of its turns' times; nothing but its own calls is timed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def workloads(sizes: Sizes) -> dict[str, list[Call]]:
             "single": [[event] for event in single]}
 
 
-SLICES = 10    # turns per run: 1,000 one-event calls of the full run's 10,000 a turn
+SLICES = 50    # turns per run: 200 of the full run's 10,000 one-event calls a turn
 
 
 class Turns:
