@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import threading
 import uuid
 from typing import Any
@@ -263,6 +264,32 @@ def test_a_failed_held_connection_hands_the_append_over_and_is_replaced(sqlite_u
         assert held._driver is None         # closed, and the append went the portable way
         store.append("s", [NewEvent(type="T", payload={})], 3)
         assert held._driver is not None     # a new one
+        assert store.head() == 4 and store.verify().ok
+    finally:
+        store.close()
+
+
+def test_a_forked_child_appends_on_a_connection_of_its_own(sqlite_url: str) -> None:
+    """The parent's held connection is not the child's to use (its locks are the parent's)."""
+    store = open_store(sqlite_url)
+    try:
+        store.append("s", [NewEvent(type="T", payload={})], 0)
+        store.append("s", [NewEvent(type="T", payload={})], 1)
+        held = store._held
+        assert held is not None and held._driver is not None
+        parents = held._driver
+        child = os.fork()
+        if child == 0:      # the child reports by its exit status alone
+            code = 1
+            try:
+                store.append("s", [NewEvent(type="T", payload={})], 2)
+                code = 0 if held._driver is not None and held._driver is not parents else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert held._driver is parents
+        store.append("s", [NewEvent(type="T", payload={})], 3)
         assert store.head() == 4 and store.verify().ok
     finally:
         store.close()

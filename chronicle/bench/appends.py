@@ -1,7 +1,19 @@
-"""Append throughput: our store against eventsourcing's recorder and the raw driver's ceiling."""
+"""Append throughput: our store against eventsourcing's recorder and the raw driver's ceiling.
+
+A run gives every contender measured in it its own fresh database and the same calls, written
+in `SLICES` turns: each contender writes its next fiftieth of the calls, then the next
+contender does, the order reversed every other turn. A one-event append's time is mostly the
+disk's flush of its commit, and that time drifts on a shared disk over seconds: one contender
+writing all its calls before the next (as runs did before) let a slow spell land on one side
+only, so the single-append ratio of one commit swung from 0.71 to 0.90 over three full runs.
+Turns of a fraction of a second (200 one-event calls in the full run) make the drift hit each
+side alike; a switch between contenders costs nothing timed. A contender's figure is its
+events over the sum of its turns' times; nothing but its own calls is timed.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Sequence
@@ -29,19 +41,65 @@ def workloads(sizes: Sizes) -> dict[str, list[Call]]:
             "single": [[event] for event in single]}
 
 
-def time_calls(contender: Contender, calls: Sequence[Call]) -> float:
-    """Events per second for writing every call, one transaction each."""
-    prepared = contender.prepare(calls)
-    gc.collect()
-    gc.freeze()            # the prepared events are the harness's, not the contender's garbage
-    try:
+SLICES = 50    # turns per run: 200 of the full run's 10,000 one-event calls a turn
+
+
+class Turns:
+    """One contender's part of a run: its prepared calls and the time its turns took."""
+
+    def __init__(self, contender: Contender, calls: Sequence[Call]) -> None:
+        self.contender = contender
+        self.prepared = contender.prepare(calls)
+        self.events = sum(len(call) for call in calls)
+        self.elapsed = 0.0
+
+    def write(self, first: int, end: int) -> None:
+        """Calls `first` to `end` (excluded), one transaction each, timed."""
+        write, prepared = self.contender.write, self.prepared
         started = time.perf_counter()
-        for call in prepared:
-            contender.write(call)
-        elapsed = time.perf_counter() - started
+        for index in range(first, end):
+            write(prepared[index])
+        self.elapsed += time.perf_counter() - started
+
+    @property
+    def rate(self) -> float:
+        """Events per second over the contender's turns."""
+        return self.events / self.elapsed
+
+
+def slices(count: int, parts: int = SLICES) -> list[tuple[int, int]]:
+    """`count` calls cut into `parts` consecutive ranges (fewer if there are fewer calls)."""
+    parts = max(1, min(parts, count))
+    return [(count * i // parts, count * (i + 1) // parts) for i in range(parts)]
+
+
+def time_turns(turns: Sequence[Turns], count: int) -> None:
+    """Every contender's calls, in turns of one slice each (see the module docstring).
+
+    The order reverses every other turn, so no contender always writes first or last."""
+    gc.collect()
+    gc.freeze()            # the prepared events are the harness's, not a contender's garbage
+    try:
+        for number, (first, end) in enumerate(slices(count)):
+            for turn in (turns if number % 2 == 0 else reversed(turns)):
+                turn.write(first, end)
     finally:
         gc.unfreeze()
-    return sum(len(call) for call in calls) / elapsed
+
+
+def run_once(site: Site, workload: str, kinds: Sequence[type[Contender]],
+             calls: Sequence[Call]) -> dict[str, float]:
+    """One run of `kinds`, each on its own fresh database: events/s by contender name."""
+    with contextlib.ExitStack() as stack:
+        turns: list[Turns] = []
+        for cls in kinds:
+            place = stack.enter_context(site.fresh(workload))
+            contender = cls()
+            contender.open(place)
+            stack.callback(contender.close)
+            turns.append(Turns(contender, calls))
+        time_turns(turns, len(calls))
+        return {turn.contender.name: turn.rate for turn in turns}
 
 
 def measure(site: Site, sizes: Sizes, say: Say) -> list[Row]:
@@ -52,19 +110,13 @@ def measure(site: Site, sizes: Sizes, say: Say) -> list[Row]:
         kinds = contenders_for(site.kind, workload)
         samples = {cls.name: Sample() for cls in kinds}
         for run in range(sizes.runs):
-            for cls in kinds:       # interleaved, so drift on a shared machine hits all alike
-                if not measured_in(run, sizes, targeted=_targeted(site.kind, workload, cls.name)):
-                    continue
-                contender = cls()
-                with site.fresh(workload) as place:
-                    contender.open(place)
-                    try:
-                        rate = time_calls(contender, calls)
-                    finally:
-                        contender.close()
-                samples[cls.name].runs.append(rate)
-                say(f"appends {site.kind} {workload} run {run + 1}/{sizes.runs}: "
-                    f"{cls.name} {rate:,.0f} events/s")
+            measured = [cls for cls in kinds if measured_in(
+                run, sizes, targeted=_targeted(site.kind, workload, cls.name))]
+            rates = run_once(site, workload, measured, calls)
+            for name, rate in rates.items():
+                samples[name].runs.append(rate)
+            say(f"appends {site.kind} {workload} run {run + 1}/{sizes.runs}: "
+                + ", ".join(f"{name} {rate:,.0f} events/s" for name, rate in rates.items()))
         rows += _rows(site.kind, workload, samples, sum(len(c) for c in calls))
     return rows
 

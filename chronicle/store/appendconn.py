@@ -82,16 +82,16 @@ class AppendConnection:
         self._known: KnownState | None = None
 
     def _connection(self) -> tuple[sqlite3.Connection, sqlite3.Cursor]:
-        # A fork does not inherit the connection.
-        if self._driver is None or self._cursor is None or self._pid != process_id():
-            held = self._engine.raw_connection()
-            held.detach()
-            driver = held.dbapi_connection     # the driver's own (a detached proxy has no record)
-            assert isinstance(driver, sqlite3.Connection)
-            self._held, self._driver, self._pid = held, driver, process_id()
-            self._cursor = driver.cursor()
-            self._known = None
-        return self._driver, self._cursor
+        """A new driver connection and cursor (`run` asks when it has none, or was forked:
+        a fork does not inherit the connection)."""
+        held = self._engine.raw_connection()
+        held.detach()
+        driver = held.dbapi_connection     # the driver's own (a detached proxy has no record)
+        assert isinstance(driver, sqlite3.Connection)
+        self._held, self._driver, self._pid = held, driver, process_id()
+        self._cursor = cursor = driver.cursor()
+        self._known = None
+        return driver, cursor
 
     def state(self, cursor: sqlite3.Cursor, streams: Sequence[str]) -> KnownState:
         """The append state for `streams`, inside `run` (whose lock makes it current):
@@ -123,7 +123,9 @@ class AppendConnection:
         bookkeeping of a one-event append. The arguments are passed on rather than bound in
         a closure, which the caller would build on every append."""
         with self._lock:
-            driver, cursor = self._connection()
+            driver, cursor = self._driver, self._cursor
+            if driver is None or cursor is None or self._pid != process_id():
+                driver, cursor = self._connection()
             try:
                 cursor.execute("BEGIN IMMEDIATE")
                 result = work(cursor, *args)

@@ -209,7 +209,10 @@ class SqlEventStore(EventStore):
         if held is None or log_key is None or not events:
             return self.append_streams([StreamAppend(stream_id, events, expected_version)])[0]
         enc = event_texts(events)
-        self._check_new([e.event_id.int for e in events] if len(events) > 1 else [])
+        if len(events) > 1:
+            self._check_new([e.event_id.int for e in events])
+        else:       # one id cannot come twice
+            self.check_present()
         try:
             return held.run(self._append_stream_held, stream_id, enc, expected_version,
                             log_key[0])
