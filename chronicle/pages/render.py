@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from types import SimpleNamespace
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
@@ -122,6 +123,15 @@ def neighbours(year: int, years: Sequence[int], href: Callable[[int], str]
             "next_year": after[0] if after else None, "year_url": href}
 
 
+@lru_cache(maxsize=1024)
+def day_of_year_words(month: int, day: int, language: str) -> str:
+    """"27 January": a milestone page says when its anniversary is marked, and there are only
+    366 days to say (babel took a tenth of a Mongolian milestone page to say one)."""
+    if language == SOURCE_LANGUAGE:
+        return DatePoint(2000, month, day).words(with_year=False)
+    return month_day_words(month, day, language=language)
+
+
 def when_markup(moment: dt.datetime) -> Markup:
     """A recorded time as a <time> element, for a sentence that places it."""
     return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), utc_words(moment))
@@ -154,6 +164,9 @@ class PageRenderer:
         self._translated: dict[str, Markup] = {}
         self._year_rows: dict[tuple[str, str, int], tuple[int, str]] = {}  # see year_rows
         self.env.globals["_"] = self.translate
+        self._main_alternates = self._alternates()
+        self._languages = [(lang, language_prefix(lang), language_name(lang))   # translations
+                           for lang in settings.feed.languages]
         english = language == SOURCE_LANGUAGE
         self.env.filters.update(paragraphs=paragraphs, utc_words=utc_words,
                                 ordinal=partial(ordinal_words, language=language),
@@ -170,7 +183,7 @@ class PageRenderer:
                              fallback_mark, partial(date_words, language=language),
                              self.ui.lookup, utc_words, Markup("") if english else ENGLISH)
         self.env.globals.update(self.macros.globals())
-        self.env.globals["chrome"] = self.chrome()
+        self.env.globals["chrome"] = SimpleNamespace(**self.chrome())
 
     def translate(self, message: str, **variables: Any) -> Markup:
         """`_()` in the templates: what Jinja's newstyle gettext answers with autoescape on
@@ -208,30 +221,36 @@ class PageRenderer:
         `hreflang` alternates (with x-default, the English page), and as the root-relative
         links of the language switch (the other languages)."""
         base = self.settings.feed.base_url
-        languages = self.settings.feed.languages
-        alternates = [Translated(lang, f"{base}{language_prefix(lang)}{path}",
-                                 language_name(lang)) for lang in languages]
+        alternates = [Translated(lang, f"{base}{prefix}{path}", name)
+                      for lang, prefix, name in self._languages]
         alternates.append(Translated("x-default", f"{base}{path}", ""))
-        switch = [Translated(lang, f"{self.root}{language_prefix(lang)}{path}",
-                             language_name(lang)) for lang in languages if lang != self.language]
+        switch = [Translated(lang, f"{self.root}{prefix}{path}", name)
+                  for lang, prefix, name in self._languages if lang != self.language]
         return alternates, switch
 
-    def _site(self) -> dict[str, Any]:
+    def _site(self) -> SimpleNamespace:
+        """`site` in the templates. An object, not a dict: Jinja reads `site.title` as an
+        attribute first, and a dict's missing attribute raised (and caught) an exception for
+        each of the five such reads of every page, with the `chrome` parts."""
         feed = self.settings.feed
         english = self.language == SOURCE_LANGUAGE
-        return {"title": self.ui.gettext(feed.title), "subtitle": self.ui.gettext(feed.subtitle),
-                "language": feed.language if english else self.language,
-                "base_url": feed.base_url, "rights": feed.rights,
-                "feeds": self.main_alternates()}
+        return SimpleNamespace(
+            title=self.ui.gettext(feed.title), subtitle=self.ui.gettext(feed.subtitle),
+            language=feed.language if english else self.language, base_url=feed.base_url,
+            rights=feed.rights, feeds=self.main_alternates())
 
     def main_alternates(self) -> list[Alternate]:
+        """The main feeds' and the calendar's links: worked out once (every page has them)."""
+        return list(self._main_alternates)
+
+    def _alternates(self) -> tuple[Alternate, ...]:
         stem = f"{self.root}{self.prefix}/feeds/milestones"
         _ = self.ui.gettext
-        return [Alternate(f"{stem}.atom", "application/atom+xml", _("Milestones (Atom)")),
+        return (Alternate(f"{stem}.atom", "application/atom+xml", _("Milestones (Atom)")),
                 Alternate(f"{stem}.rss", "application/rss+xml", _("Milestones (RSS)")),
                 Alternate(f"{stem}.json", "application/feed+json", _("Milestones (JSON Feed)")),
                 Alternate(self.url("calendar"), "text/calendar",
-                          _("Anniversaries (iCalendar)"))]
+                          _("Anniversaries (iCalendar)")))
 
     def tag_alternates(self, tag: str) -> list[Alternate]:
         stem = self.url("tag-feed", tag)
@@ -242,7 +261,7 @@ class PageRenderer:
                                               ("json", "application/feed+json", "JSON Feed"))]
 
     def _render(self, template: str, canonical: str, **context: Any) -> bytes:
-        context.setdefault("alternates", self.main_alternates())
+        context.setdefault("alternates", self._main_alternates)
         context.setdefault("scripts", False)
         hreflang, switch = self.translations(canonical)
         text = self.env.get_template(template).render(
@@ -309,10 +328,7 @@ class PageRenderer:
         month_day = milestone.date.month_day()
         if month_day is None:
             return None
-        if self.language == SOURCE_LANGUAGE:
-            words = DatePoint(2000, *month_day).words(with_year=False)
-        else:
-            words = month_day_words(*month_day, language=self.language)
+        words = day_of_year_words(*month_day, self.language)
         if month_day != FEB29:
             return words
         _ = self.ui.gettext
