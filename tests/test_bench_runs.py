@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from chronicle.bench import FULL, QUICK
-from chronicle.bench.appends import TARGETS, _targeted
+from chronicle.bench.appends import TARGETS, _targeted, runs_of
 from chronicle.bench.contenders import contenders_for
 from chronicle.bench.options import Sizes, measured_in
 
@@ -17,6 +17,17 @@ def test_a_targeted_figure_gets_every_run_a_spare_one_the_middle_runs(sizes: Siz
     assert [measured_in(run, sizes, targeted=True) for run in range(sizes.runs)] == [True] * 3
     assert [measured_in(run, sizes, targeted=False) for run in range(sizes.runs)] == [
         False, True, False]
+
+
+@pytest.mark.parametrize("sizes", [FULL, QUICK])
+def test_the_one_event_appends_get_five_runs_their_spare_figures_the_middle_one(
+        sizes: Sizes) -> None:
+    runs = runs_of("single", sizes)
+    assert (runs, runs_of("batch", sizes)) == (5, 3)
+    assert [measured_in(run, sizes, targeted=True, runs=runs) for run in range(runs)] == [
+        True] * 5
+    assert [measured_in(run, sizes, targeted=False, runs=runs) for run in range(runs)] == [
+        False, False, True, False, False]
 
 
 def test_spare_runs_as_many_as_runs_measure_everything_every_run() -> None:

@@ -102,6 +102,11 @@ def run_once(site: Site, workload: str, kinds: Sequence[type[Contender]],
         return {turn.contender.name: turn.rate for turn in turns}
 
 
+def runs_of(workload: str, sizes: Sizes) -> int:
+    """How many runs a workload gets: the one-event appends more (see Sizes.single_runs)."""
+    return sizes.single_runs if workload == "single" else sizes.runs
+
+
 def measure(site: Site, sizes: Sizes, say: Say) -> list[Row]:
     rows: list[Row] = []
     with SETUP.timing("encoding events"):
@@ -109,13 +114,14 @@ def measure(site: Site, sizes: Sizes, say: Say) -> list[Row]:
     for workload, calls in work.items():
         kinds = contenders_for(site.kind, workload)
         samples = {cls.name: Sample() for cls in kinds}
-        for run in range(sizes.runs):
+        runs = runs_of(workload, sizes)
+        for run in range(runs):
             measured = [cls for cls in kinds if measured_in(
-                run, sizes, targeted=_targeted(site.kind, workload, cls.name))]
+                run, sizes, targeted=_targeted(site.kind, workload, cls.name), runs=runs)]
             rates = run_once(site, workload, measured, calls)
             for name, rate in rates.items():
                 samples[name].runs.append(rate)
-            say(f"appends {site.kind} {workload} run {run + 1}/{sizes.runs}: "
+            say(f"appends {site.kind} {workload} run {run + 1}/{runs}: "
                 + ", ".join(f"{name} {rate:,.0f} events/s" for name, rate in rates.items()))
         rows += _rows(site.kind, workload, samples, sum(len(c) for c in calls))
     return rows

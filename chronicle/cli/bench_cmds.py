@@ -44,7 +44,8 @@ def bench_command(
 ) -> None:
     """Measure appends, rebuild, catch-up, feed serving and feed regeneration against peers.
 
-    One table: each figure's median of 3 runs (min–max), the peer's or
+    One table: each figure's median of 3 runs (5 for one-event appends)
+    (min–max), the peer's or
     ceiling's figure from the same run, their ratio, and whether the target
     is met; a figure no target compares gets the middle run only ("1 run").
     In an append run the contenders take turns of a fiftieth of their calls each.
