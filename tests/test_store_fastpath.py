@@ -30,6 +30,7 @@ from chronicle.store import (
     StreamAppend,
     open_store,
 )
+from chronicle.store.appendconn import AppendConnection
 from chronicle.store.hashing import (
     canonical_json_text,
     event_texts,
@@ -251,14 +252,21 @@ def test_threads_share_one_store_s_held_connection(sqlite_url: str) -> None:
         store.close()
 
 
+def _two_held_appends(sqlite_url: str) -> tuple[SqlEventStore, AppendConnection]:
+    """A store on `sqlite_url` after two appends on its held connection."""
+    store = open_store(sqlite_url)
+    store.append("s", [NewEvent(type="T", payload={})], 0)
+    store.append("s", [NewEvent(type="T", payload={})], 1)
+    held = store._held
+    assert held is not None and held._driver is not None
+    return store, held
+
+
 def test_a_failed_held_connection_hands_the_append_over_and_is_replaced(sqlite_url: str
                                                                         ) -> None:
-    store = open_store(sqlite_url)
+    store, held = _two_held_appends(sqlite_url)
     try:
-        store.append("s", [NewEvent(type="T", payload={})], 0)
-        store.append("s", [NewEvent(type="T", payload={})], 1)
-        held = store._held
-        assert held is not None and held._driver is not None
+        assert held._driver is not None
         held._driver.close()                # under it: the next statement fails
         store.append("s", [NewEvent(type="T", payload={})], 2)
         assert held._driver is None         # closed, and the append went the portable way
@@ -271,12 +279,8 @@ def test_a_failed_held_connection_hands_the_append_over_and_is_replaced(sqlite_u
 
 def test_a_forked_child_appends_on_a_connection_of_its_own(sqlite_url: str) -> None:
     """The parent's held connection is not the child's to use (its locks are the parent's)."""
-    store = open_store(sqlite_url)
+    store, held = _two_held_appends(sqlite_url)
     try:
-        store.append("s", [NewEvent(type="T", payload={})], 0)
-        store.append("s", [NewEvent(type="T", payload={})], 1)
-        held = store._held
-        assert held is not None and held._driver is not None
         parents = held._driver
         child = os.fork()
         if child == 0:      # the child reports by its exit status alone
