@@ -50,9 +50,9 @@ def bench_command(
     is met; a figure no target compares gets the middle run only ("1 run").
     In an append run the contenders take turns of a fiftieth of their calls each.
     Progress goes to stderr. A full run took 11 minutes at a2a5ea2 on a
-    2-core machine, 10 at a245e9b on a faster one, 13 at 733c9d1 and 23 at
-    29215cf on slower ones (the latter before the one-run figures and the
-    faster pages).
+    2-core machine, 10 at a245e9b on a faster one, 13 at 733c9d1, 23 at
+    29215cf (before the one-run figures and the faster pages) and 26 at
+    fceaa0f on slower ones.
     """
     from chronicle.bench import FULL, QUICK, BenchOptions, report, run
 
