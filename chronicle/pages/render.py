@@ -164,7 +164,8 @@ class PageRenderer:
         self._translated: dict[str, Markup] = {}
         self._year_rows: dict[tuple[str, str, int], tuple[int, str]] = {}  # see year_rows
         self.env.globals["_"] = self.translate
-        self._main_alternates = self._alternates()
+        # The main feeds' and the calendar's links: worked out once (every page has them).
+        self.main_alternates = self._alternates()
         self._languages = [(lang, language_prefix(lang), language_name(lang))   # translations
                            for lang in settings.feed.languages]
         english = language == SOURCE_LANGUAGE
@@ -237,11 +238,7 @@ class PageRenderer:
         return SimpleNamespace(
             title=self.ui.gettext(feed.title), subtitle=self.ui.gettext(feed.subtitle),
             language=feed.language if english else self.language, base_url=feed.base_url,
-            rights=feed.rights, feeds=self.main_alternates())
-
-    def main_alternates(self) -> list[Alternate]:
-        """The main feeds' and the calendar's links: worked out once (every page has them)."""
-        return list(self._main_alternates)
+            rights=feed.rights, feeds=self.main_alternates)
 
     def _alternates(self) -> tuple[Alternate, ...]:
         stem = f"{self.root}{self.prefix}/feeds/milestones"
@@ -261,7 +258,7 @@ class PageRenderer:
                                               ("json", "application/feed+json", "JSON Feed"))]
 
     def _render(self, template: str, canonical: str, **context: Any) -> bytes:
-        context.setdefault("alternates", self._main_alternates)
+        context.setdefault("alternates", self.main_alternates)
         context.setdefault("scripts", False)
         hreflang, switch = self.translations(canonical)
         text = self.env.get_template(template).render(
@@ -346,7 +343,7 @@ class PageRenderer:
         return self._render("listing.html", f"/tags/{quote(tag, safe='')}/",
                             heading=self.ui.gettext("Milestones tagged “%(tag)s”", tag=tag),
                             views=views, count=len(views), tag=tag, year=None, counts=None,
-                            alternates=self.main_alternates() + self.tag_alternates(tag),
+                            alternates=[*self.main_alternates, *self.tag_alternates(tag)],
                             card=card or self.card)
 
     def tag_index(self, tag: str, counts: Mapping[int, int]) -> bytes:
@@ -355,7 +352,7 @@ class PageRenderer:
                             heading=self.ui.gettext("Milestones tagged “%(tag)s”", tag=tag),
                             views=(), count=sum(counts.values()), tag=tag, year=None,
                             counts=counts, year_rows=self.year_rows("tag-year", tag, counts),
-                            alternates=self.main_alternates() + self.tag_alternates(tag),
+                            alternates=[*self.main_alternates, *self.tag_alternates(tag)],
                             card=self.card)
 
     def tag_year(self, tag: str, year: int, years: Sequence[int],
@@ -365,7 +362,7 @@ class PageRenderer:
         return self._render("listing.html", f"/tags/{quote(tag, safe='')}/{year}/",
                             heading=heading, views=views, count=len(views), tag=tag,
                             year=year, counts=None, card=card or self.card,
-                            alternates=self.main_alternates() + self.tag_alternates(tag),
+                            alternates=[*self.main_alternates, *self.tag_alternates(tag)],
                             **neighbours(year, years, partial(self.url, "tag-year", tag)))
 
     def year(self, year: int, views: Sequence[MilestoneView], years: Sequence[int],

@@ -12,7 +12,6 @@ import contextvars
 import datetime as dt
 import functools
 import os
-import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -293,13 +292,8 @@ class SQLiteDialect(StoreDialect):
 
     def missing(self, engine: Engine) -> str | None:
         path = engine.url.database
-        if not path or path == ":memory:":
+        if not path or path == ":memory:" or os.path.isfile(path):
             return None
-        try:    # os.path.isfile inlined: an append asks every time
-            if stat.S_ISREG(os.stat(path).st_mode):
-                return None
-        except (OSError, ValueError):
-            pass
         return f"the database file {path} does not exist"
 
     @contextlib.contextmanager
