@@ -12,8 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from twitter_text import parse_tweet
-
 from chronicle.dates import HistoricalDate, InvalidDate, Precision
 from chronicle.domain import AnniversaryText, Milestone, Problem, Source
 from chronicle.fieldchecks import forbidden_character
@@ -34,6 +32,7 @@ from chronicle.loader.fileformat import (
 )
 from chronicle.loader.problems import STOP_AFTER, FileProblem, Path_, field_name
 from chronicle.loader.yamlread import Document, Map, Scalar, Seq, Value, implicit_kind
+from chronicle.publishers.xtext import weighted_length  # X: the strictest channel
 from chronicle.translations import Translation
 
 # Stand-ins for values already reported, so the domain can still check everything else.
@@ -211,11 +210,6 @@ def _is_plain_name(name: str) -> bool:
     return not re.search(r"[/\\\x00]", name) and not name.startswith(".") and bool(name.strip())
 
 
-def post_weight(text: str) -> int:
-    """How much of a post `text` takes on X, the strictest channel (wide characters count 2)."""
-    return int(parse_tweet(text).weightedLength)
-
-
 def _prose_problem(text: str) -> str | None:
     """The rule of revision and retraction reasons: not blank, nothing invisible."""
     if not text.strip():
@@ -265,7 +259,7 @@ class _MilestoneChecker:
             self._add(("anniversary_of",), "needs a single-day date (YYYY-MM-DD): yearly "
                       "posts are sent on a day")
         if anniversary_of is not None and (
-                weight := post_weight(anniversary_of)) > MAX_ANNIVERSARY_OF_WEIGHT:
+                weight := weighted_length(anniversary_of)) > MAX_ANNIVERSARY_OF_WEIGHT:
             self._add(("anniversary_of",), f"weighs {weight} in a post (X counts 2 for wide "
                       f"characters); at most {MAX_ANNIVERSARY_OF_WEIGHT}, or no channel could "
                       "ever send its anniversary post")
@@ -323,9 +317,9 @@ class _MilestoneChecker:
             self._add(("title",), "must not end with a period")
         # Only a word of more than half the limit's characters can weigh more than the limit.
         long_words = [w for w in title.split() if 2 * len(w) > MAX_TITLE_WORD_WEIGHT]
-        heaviest = max(long_words, key=post_weight, default="")
-        if heaviest and post_weight(heaviest) > MAX_TITLE_WORD_WEIGHT:
-            self._add(("title",), f"has a word of weight {post_weight(heaviest)} "
+        heaviest = max(long_words, key=weighted_length, default="")
+        if heaviest and weighted_length(heaviest) > MAX_TITLE_WORD_WEIGHT:
+            self._add(("title",), f"has a word of weight {weighted_length(heaviest)} "
                       f"(\"{heaviest[:20]}…\"); at most {MAX_TITLE_WORD_WEIGHT}, so that a "
                       "post can cut the title after a word")
 

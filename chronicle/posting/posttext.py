@@ -50,12 +50,16 @@ from typing import Any
 
 from jinja2 import Template
 from num2words import num2words
-from twitter_text.regexp.invalid_chars import invalid_chars
 
 from chronicle import datewords
 from chronicle.anniversary_text import compiled
 from chronicle.publishers.base import TextLimit
-from chronicle.publishers.xtext import X_MAX_WEIGHT, X_TEXT_LIMIT, weighted_length
+from chronicle.publishers.xtext import (
+    X_MAX_WEIGHT,
+    X_TEXT_LIMIT,
+    rejected_characters,
+    weighted_length,
+)
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -182,7 +186,7 @@ def _years_words(years: int, language: str) -> str:
 def _clean(text: str) -> str:
     """NFC, no characters X rejects, no control characters, single spaces."""
     text = unicodedata.normalize("NFC", text)
-    text = invalid_chars.sub("", text)
+    text = rejected_characters().sub("", text)
     text = " ".join(text.split())  # before stripping controls: tabs/newlines are whitespace
     return _CONTROL.sub("", text)
 

@@ -10,7 +10,8 @@ Bluesky's apps do.
 from __future__ import annotations
 
 import regex
-from twitter_text import extract_urls_with_indices
+
+from chronicle.publishers.xtext import url_entities
 
 __all__ = ["graphemes", "mastodon_length", "urls_with_spans"]
 
@@ -27,7 +28,7 @@ def graphemes(text: str) -> int:
 def urls_with_spans(text: str) -> list[tuple[str, int, int]]:
     """Every http(s) URL in `text` with its code-point span (end exclusive)."""
     found = []
-    for entity in extract_urls_with_indices(text):
+    for entity in url_entities(text):
         url = str(entity["url"])
         start, end = (int(i) for i in entity["indices"])
         if url.lower().startswith(("http://", "https://")):
