@@ -27,6 +27,7 @@ TEMPLATES = {
 {% set local = "a<b" %}{{ local }}{{ loop_seen() }}
 {% endblock %}""",
     "undefined.html": "{{ missing }}",
+    "folded.html": "<p>{{ 'a&b' }}</p>{% if number %}<i>{{ 1 + 1 }}</i>{% endif %}\n",
     "stops.html": "[{{ stops() }}]",
 }
 
@@ -86,6 +87,20 @@ def test_the_pages_environment_renders_what_jinja_renders() -> None:
     assert "&lt;Tom &amp; &#34;Jerry&#34; &lt;&#39;x&#39;&gt;&gt;" in expected   # who()
     assert "count 3" in expected and "&lt;one&gt;" in expected and "<li><two></li>" in expected
     assert "&lt;one&gt;</li>&lt;one&gt;" in expected   # the loop's `seen` reached loop_seen
+
+
+@pytest.mark.parametrize("name", ["page.html", "folded.html"])
+def test_an_output_of_several_parts_is_one_yield(name: str) -> None:
+    """Text and `{{ … }}` side by side reach the page as one string (each yield resumes every
+    enclosing generator), the same text as Jinja's part by part; parts Jinja folds into one
+    constant are yielded as they are."""
+    plain = environment(Environment).get_template(name)
+    quick = environment(PageEnvironment).get_template(name)
+    expected = list(plain.generate(CONTEXT))
+    chunks = list(quick.generate(CONTEXT))
+    assert "".join(chunks) == "".join(expected)
+    assert all(type(chunk) in (str, Markup) for chunk in chunks)
+    assert len(chunks) < len(expected) if name == "page.html" else chunks == expected
 
 
 def test_globals_set_after_loading_still_reach_the_templates() -> None:
