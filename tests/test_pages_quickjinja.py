@@ -4,7 +4,7 @@ in C, plain callables called directly, the environment's globals shared) change 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from jinja2 import DictLoader, Environment, StrictUndefined, pass_context, pass_environment
@@ -101,6 +101,23 @@ def test_an_output_of_several_parts_is_one_yield(name: str) -> None:
     assert "".join(chunks) == "".join(expected)
     assert all(type(chunk) in (str, Markup) for chunk in chunks)
     assert len(chunks) < len(expected) if name == "page.html" else chunks == expected
+
+
+def test_templates_are_loaded_once_unless_they_may_reload() -> None:
+    """Without auto_reload a template is loaded once (its source is not read again), as
+    Jinja's cache does; with it, a changed source is loaded again."""
+    for reload in (False, True):
+        quick = environment(PageEnvironment)
+        quick.auto_reload = reload
+        loader = cast(DictLoader, quick.loader)
+        page = quick.get_template("page.html")
+        assert page.render(CONTEXT) == environment(Environment).get_template(
+            "page.html").render(CONTEXT)
+        base = quick.get_template("base.html")
+        loader.mapping = {**TEMPLATES, "base.html": "changed{% block main %}{% endblock %}"}
+        assert quick.get_template("page.html") is page
+        assert (quick.get_template("base.html") is base) is not reload
+        assert page.render(CONTEXT).startswith("changed") is reload
 
 
 def test_globals_set_after_loading_still_reach_the_templates() -> None:

@@ -15,6 +15,8 @@ general paths are shortened here, each for the cases whose result is known:
   inside a block resumes the block's generator, the base template's and the page's: about
   two hundred a milestone page. `QuickEscapes` yields an output's parts as one joined string
   (the page's join gives the same text), about forty yields a page.
+- `get_template` (each render, and each `{% extends %}`) asks Jinja's LRU cache, behind a
+  lock; without `auto_reload` the environment holds each template by name instead.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable, MutableMapping
 from functools import partial
 from typing import Any, cast
 
-from jinja2 import Environment, nodes
+from jinja2 import Environment, Template, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.nodes import Expr
 from jinja2.runtime import Context, Macro
@@ -118,6 +120,22 @@ class PageEnvironment(Environment):
     code_generator_class = QuickEscapes
     context_class = DirectCalls
     escape_output = staticmethod(escape_output)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held: dict[tuple[str, str | None], Template] = {}
+
+    def get_template(self, name: str | Template, parent: str | None = None,
+                     globals: MutableMapping[str, Any] | None = None) -> Template:
+        """Jinja's template, held by name: without `auto_reload` a loaded template is never
+        looked at again, but Jinja's cache (an LRU behind a lock) was asked on every render,
+        twice for a page that extends base.html."""
+        if globals is not None or self.auto_reload or not isinstance(name, str):
+            return super().get_template(name, parent, globals)
+        found = self._held.get((name, parent))
+        if found is None:
+            found = self._held[name, parent] = super().get_template(name, parent)
+        return found
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return self.globals if d is None else super().make_globals(d)
