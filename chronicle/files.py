@@ -25,13 +25,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO, NoReturn, cast
 
 __all__ = ["FILE_MODE", "AtomicBatch", "FileLock", "NotWatched", "atomic_write", "fsync_dir",
            "fsync_path", "locked", "remove_temporaries"]
 
 FILE_MODE = 0o644   # what a web server serving the file, or another user, may read
 IN_FLIGHT = 256     # temporary files an AtomicBatch holds open, waiting for a worker
+EARLY_SYNC_EVERY = 1.0   # seconds between two of `AtomicBatch.sync_early`'s syncfs calls
 
 SyncFilesystem = Callable[[int], None]
 """Make durable everything written to the filesystem holding an open descriptor, or raise
@@ -172,6 +173,8 @@ class AtomicBatch:
         self.filesystems: dict[int, tuple[int, str]] = {}   # by st_dev: a directory, open
         self.owner = os.getpid()    # the process these fields describe
         self.for_parent = False     # True in a forked child: it writes files for its parent
+        self._early: tuple[threading.Event, threading.Thread] | None = None   # sync_early's
+        self._early_failure: tuple[OSError, str] | None = None   # its syncfs error, if any
 
     def __enter__(self) -> AtomicBatch:
         return self
@@ -208,13 +211,48 @@ class AtomicBatch:
         are forked to write under it (see the class)."""
         self._make_directory(os.fspath(directory))
 
+    def sync_early(self, every: float = EARLY_SYNC_EVERY) -> None:
+        """Until `commit` or `discard`, syncfs the watched filesystems every `every` seconds
+        in a thread: the files written so far (here or by forked children) reach the disk
+        while more are rendered, so `commit`'s first syncfs waits only for the last ones
+        rather than for the whole site at the end. Nothing is renamed any earlier: the
+        guarantee is `commit`'s. An error is kept for `commit` to raise, as syncfs reports
+        one write-back error only once per descriptor."""
+        if self.sync_filesystem is None or self._early is not None:
+            return
+        stop = threading.Event()
+        thread = threading.Thread(target=self._syncing_early, args=(stop, every),
+                                  name="early-syncfs", daemon=True)
+        self._early = stop, thread
+        thread.start()
+
+    def _syncing_early(self, stop: threading.Event, every: float) -> None:
+        sync = self.sync_filesystem
+        while sync is not None and not stop.wait(every):
+            with self.lock:
+                watched = list(self.filesystems.values())
+            for fd, directory in watched:
+                try:
+                    sync(fd)
+                except OSError as error:   # ENOSYS: `commit` finds it out again
+                    if error.errno != errno.ENOSYS:
+                        self._early_failure = error, directory
+                    return
+
+    def _stop_early(self) -> None:
+        """End `sync_early`'s thread (before the descriptors it syncs are closed)."""
+        early, self._early = self._early, None
+        if early is not None:
+            early[0].set()
+            early[1].join()
+
     def forked(self) -> None:
         """Called in a forked child before its first `add`: its files are the parent's to
         rename, and only those on a filesystem the parent watches are written here."""
         if self.owner == os.getpid():
             return
         self.owner, self.for_parent = os.getpid(), True
-        self.pool = None    # its threads stayed in the parent
+        self.pool = self._early = None    # their threads stayed in the parent
         self.lock = threading.Lock()
         self.synced, self.staged = [], []
 
@@ -261,6 +299,7 @@ class AtomicBatch:
         """Make every temporary file durable, then rename each over its target and make the
         renames durable; if a sync failed, nothing is replaced."""
         try:
+            self._stop_early()
             for synced in self.synced:
                 synced.result()
             if self.deferred and not self._sync_filesystems():
@@ -286,13 +325,14 @@ class AtomicBatch:
         naming a directory on the failed filesystem."""
         if self.sync_filesystem is None:
             return False
+        if self._early_failure is not None:
+            _not_durable(*self._early_failure)
         for fd, directory in self.filesystems.values():
             try:
                 self.sync_filesystem(fd)
             except OSError as error:
                 if error.errno != errno.ENOSYS:
-                    raise OSError(error.errno, "the written files could not be made durable "
-                                  f"(syncfs): {error.strerror}", str(directory)) from error
+                    _not_durable(error, directory)
                 self.sync_filesystem = None
                 return False
         return True
@@ -342,6 +382,7 @@ class AtomicBatch:
                 pass
 
     def _close(self) -> None:
+        self._stop_early()
         if self.pool is not None:
             self.pool.shutdown(wait=True)  # every queued file is closed by its task
             self.pool = None
@@ -349,6 +390,11 @@ class AtomicBatch:
         filesystems, self.filesystems = self.filesystems, {}
         for fd, _directory in filesystems.values():
             os.close(fd)
+
+
+def _not_durable(error: OSError, directory: str) -> NoReturn:
+    raise OSError(error.errno, "the written files could not be made durable "
+                  f"(syncfs): {error.strerror}", str(directory)) from error
 
 
 _TEMPORARIES = itertools.count()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -174,6 +176,66 @@ def test_a_failed_syncfs_replaces_nothing_and_says_what_failed(tmp_path: Path) -
     assert len(calls) == 1
     assert len(os.listdir("/proc/self/fd")) == open_before
     assert old.read_bytes() == b"old"
+    assert _tree(tmp_path) == {"old.html": (b"old", 0o644, old.stat().st_mtime)}
+
+
+def _wait_for(calls: list[object], count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(calls) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_early_syncs_run_while_files_are_added_and_the_commit_still_syncs_twice(
+        tmp_path: Path) -> None:
+    """`sync_early` syncs the filesystem in the background while files are being added
+    (their bytes reach the disk while the site is rendered); the commit stops it and then
+    makes its own two syncfs calls, before and after the renames."""
+    old = tmp_path / "old.html"
+    atomic_write(old, b"old")
+    calls: list[tuple[bytes, bool]] = []
+
+    def syncfs(fd: int) -> None:
+        calls.append((old.read_bytes(), threading.current_thread().name == "early-syncfs"))
+        if SYNCFS is not None:
+            SYNCFS(fd)
+
+    batch = AtomicBatch(workers=0, sync_filesystem=syncfs)
+    batch.prepare(tmp_path)
+    batch.sync_early(every=0.01)
+    batch.add(old, b"new")
+    _wait_for(calls, 2)
+    assert calls[:2] == [(b"old", True), (b"old", True)]
+    with batch:
+        batch.add(tmp_path / "deep" / "index.html", b"deep")
+    early = len([call for call in calls if call[1]])
+    assert calls[early:] == [(b"old", False), (b"new", False)]
+    assert not any(thread.name == "early-syncfs" for thread in threading.enumerate())
+    assert old.read_bytes() == b"new" and (tmp_path / "deep" / "index.html").read_bytes() == b"deep"
+
+
+def test_a_failed_early_sync_fails_the_commit_before_any_rename(tmp_path: Path) -> None:
+    """syncfs reports a write-back error once per descriptor: when `sync_early`'s call is
+    the one that hears it, the commit still fails and replaces nothing."""
+    old = tmp_path / "old.html"
+    atomic_write(old, b"old")
+    calls: list[int] = []
+
+    def syncfs(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    open_before = len(os.listdir("/proc/self/fd"))
+    batch = AtomicBatch(workers=0, sync_filesystem=syncfs)
+    batch.prepare(tmp_path)
+    batch.sync_early(every=0.01)
+    batch.add(old, b"new")
+    _wait_for(calls, 1)
+    with pytest.raises(OSError, match=r"could not be made durable \(syncfs\): Input/output"
+                       ) as failed, batch:
+        batch.add(tmp_path / "deep" / "index.html", b"deep")
+    assert failed.value.errno == errno.EIO and failed.value.filename == str(tmp_path)
+    assert len(os.listdir("/proc/self/fd")) == open_before
     assert _tree(tmp_path) == {"old.html": (b"old", 0o644, old.stat().st_mtime)}
 
 

@@ -4,7 +4,7 @@ in C, plain callables called directly, the environment's globals shared) change 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from jinja2 import DictLoader, Environment, StrictUndefined, pass_context, pass_environment
@@ -27,6 +27,7 @@ TEMPLATES = {
 {% set local = "a<b" %}{{ local }}{{ loop_seen() }}
 {% endblock %}""",
     "undefined.html": "{{ missing }}",
+    "folded.html": "<p>{{ 'a&b' }}</p>{% if number %}<i>{{ 1 + 1 }}</i>{% endif %}\n",
     "stops.html": "[{{ stops() }}]",
 }
 
@@ -86,6 +87,37 @@ def test_the_pages_environment_renders_what_jinja_renders() -> None:
     assert "&lt;Tom &amp; &#34;Jerry&#34; &lt;&#39;x&#39;&gt;&gt;" in expected   # who()
     assert "count 3" in expected and "&lt;one&gt;" in expected and "<li><two></li>" in expected
     assert "&lt;one&gt;</li>&lt;one&gt;" in expected   # the loop's `seen` reached loop_seen
+
+
+@pytest.mark.parametrize("name", ["page.html", "folded.html"])
+def test_an_output_of_several_parts_is_one_yield(name: str) -> None:
+    """Text and `{{ … }}` side by side reach the page as one string (each yield resumes every
+    enclosing generator), the same text as Jinja's part by part; parts Jinja folds into one
+    constant are yielded as they are."""
+    plain = environment(Environment).get_template(name)
+    quick = environment(PageEnvironment).get_template(name)
+    expected = list(plain.generate(CONTEXT))
+    chunks = list(quick.generate(CONTEXT))
+    assert "".join(chunks) == "".join(expected)
+    assert all(type(chunk) in (str, Markup) for chunk in chunks)
+    assert len(chunks) < len(expected) if name == "page.html" else chunks == expected
+
+
+def test_templates_are_loaded_once_unless_they_may_reload() -> None:
+    """Without auto_reload a template is loaded once (its source is not read again), as
+    Jinja's cache does; with it, a changed source is loaded again."""
+    for reload in (False, True):
+        quick = environment(PageEnvironment)
+        quick.auto_reload = reload
+        loader = cast(DictLoader, quick.loader)
+        page = quick.get_template("page.html")
+        assert page.render(CONTEXT) == environment(Environment).get_template(
+            "page.html").render(CONTEXT)
+        base = quick.get_template("base.html")
+        loader.mapping = {**TEMPLATES, "base.html": "changed{% block main %}{% endblock %}"}
+        assert quick.get_template("page.html") is page
+        assert (quick.get_template("base.html") is base) is not reload
+        assert page.render(CONTEXT).startswith("changed") is reload
 
 
 def test_globals_set_after_loading_still_reach_the_templates() -> None:

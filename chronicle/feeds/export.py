@@ -133,6 +133,7 @@ class SiteWriter:
         try:
             self._begin(batch)
             batch.prepare(self.root)   # its filesystem watched before any child writes there
+            batch.sync_early()   # the files go to disk as they are rendered
             with forked.handing_to(_Handing(self, batch)):
                 yield
         finally:

