@@ -36,6 +36,10 @@ class Projection(abc.ABC):
         """Before a rebuild's bulk load: drop an index the database keeps row by row that
         `restore_index` builds faster in one pass at the end."""
 
+    def restore_rows(self, conn: Connection) -> None:  # noqa: B027
+        """Before the deferred indexes are built (same moments as `restore_index`): write the
+        rows a rebuild's bulk load left out because they derive from rows it wrote."""
+
     def restore_index(self, conn: Connection) -> None:  # noqa: B027
         """Build what `suspend_index` dropped, if it is missing: after a rebuild, and on
         `Projector.prepare` after a rebuild that stopped half-way."""

@@ -133,9 +133,13 @@ class Projector:
                 if not index.unique]
 
     def _create_indexes(self) -> None:
-        for index in self._deferred_indexes():
-            index.create(self.engine, checkfirst=True)
+        """One transaction: a batch (another process's catch-up) sees the rows a rebuild left
+        out still missing, and leaves them too, or sees them written and indexed."""
         with self.engine.begin() as conn:
+            for projection in self.projections:
+                projection.restore_rows(conn)
+            for index in self._deferred_indexes():
+                index.create(conn, checkfirst=True)
             for projection in self.projections:
                 projection.restore_index(conn)
 
@@ -143,7 +147,8 @@ class Projector:
         """Drop every read model and replay the whole log; returns the events replayed.
 
         The secondary indexes (and the full-text index, see Projection.suspend_index) are built
-        once at the end instead of row by row (queries during a rebuild are slower or find
+        once at the end instead of row by row, and the rows derived from others written once
+        from them (Projection.restore_rows; queries during a rebuild are slower or find
         nothing, results after it the same); `prepare` restores any a crash left out.
         """
         with relaxed_writes(self.engine):
