@@ -264,11 +264,13 @@ def _delete_retracted_history(conn: Connection) -> None:
 
 
 # rm_milestone_tags and rm_on_this_day as a batch writes them, from every rm_milestones row:
-# its payload's tags (a list of strings in every stored payload), its month-day if any.
+# its payload's tags (a list of strings in every stored payload), its month-day if any. In
+# key order (the tags by milestone only: the index gives that order without a sort, and a
+# milestone's few tags land at the tree's end whatever their order).
 _TAGS_FROM_PAYLOADS = {
     "sqlite": "INSERT INTO rm_milestone_tags (milestone_id, tag, recorded_position) "
               "SELECT m.id, j.value, m.recorded_position FROM rm_milestones AS m, "
-              "json_each(m.payload, '$.tags') AS j ORDER BY m.id, j.value",
+              "json_each(m.payload, '$.tags') AS j ORDER BY m.id",
     "postgresql": "INSERT INTO rm_milestone_tags (milestone_id, tag, recorded_position) "
                   "SELECT m.id, j.value, m.recorded_position FROM rm_milestones AS m "
                   "CROSS JOIN LATERAL json_array_elements_text(m.payload::json -> 'tags') "

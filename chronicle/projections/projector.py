@@ -132,10 +132,13 @@ class Projector:
         return [index for table in self._tables() for index in table.indexes
                 if not index.unique]
 
-    def _create_indexes(self) -> None:
+    def _create_indexes(self, *, bulk: bool = False) -> None:
         """One transaction: a batch (another process's catch-up) sees the rows a rebuild left
-        out still missing, and leaves them too, or sees them written and indexed."""
-        with self.engine.begin() as conn:
+        out still missing, and leaves them too, or sees them written and indexed. `bulk`:
+        inside `bulk_writes`, with a batch's settings (SQLite: the page cache that holds the
+        indexes and rows it writes, instead of spilling them to the WAL as it goes)."""
+        with self.engine.begin() as conn, (self.dialect.bulk_batch(conn) if bulk
+                                           else contextlib.nullcontext()):
             for projection in self.projections:
                 projection.restore_rows(conn)
             for index in self._deferred_indexes():
@@ -167,7 +170,7 @@ class Projector:
                   reading_ahead(self.store) as ahead):
                 applied = self._catch_up(progress, None, rebuilding=True, ahead=ahead)
             with self.dialect.migration_lock(self.engine):
-                self._create_indexes()   # committed with full durability: see relaxed
+                self._create_indexes(bulk=True)   # committed with full durability: relaxed
         return applied
 
     def position(self) -> int:
