@@ -4,14 +4,15 @@ batch by batch, also when the rebuild stopped half-way and `prepare` finishes it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from chronicle.domain import retract, revise
 from chronicle.projections import Projector, ReadModels, dump
 from chronicle.projections import tables as t
-from chronicle.projections.search import SearchProjection
 from chronicle.repository import Decision, MilestoneRepository
 from chronicle.store import SqlEventStore
 from tests.factories import make_milestone, record_milestones
@@ -81,21 +82,36 @@ def test_a_rebuild_writes_the_tags_days_and_search_rows_a_catch_up_writes(
         assert _read_models(store, projector) == incremental
 
 
-def test_prepare_writes_the_rows_a_stopped_rebuild_left_out(store: SqlEventStore) -> None:
-    """A rebuild killed in its bulk load (no history index, full-text index suspended), then
-    caught up: the batches leave tags, days and search rows out; the next `prepare` writes
-    them as a catch-up with every index would have."""
-    record_milestones(store, [make_milestone(n) for n in range(10)])
-    _edits(store, 0)
+class _Killed(Exception):
+    """Stands for the process dying after a rebuild's batch was committed."""
+
+
+def _kill_after(position: int) -> Callable[[int, int], None]:
+    def progress(reached: int, _head: int) -> None:
+        if reached >= position:
+            raise _Killed
+    return progress
+
+
+@pytest.mark.parametrize("caught_up_first", [False, True])
+def test_prepare_writes_the_rows_a_stopped_rebuild_left_out(
+        store: SqlEventStore, caught_up_first: bool) -> None:
+    """A rebuild killed after some batches left tags, days and search rows out (its history
+    and full-text indexes missing); a catch-up may have run since, writing its own batches'
+    rows; the next `prepare` writes them all as a catch-up with every index would have."""
+    _edited_log(store)
+    with pytest.raises(_Killed):
+        Projector(store, batch_size=4, rebuild_batch_size=4).rebuild(_kill_after(12))
     projector = Projector(store, batch_size=3)
-    projector.prepare()
-    projector.catch_up()
-    with store.engine.begin() as conn:
-        next(i for i in t.history.indexes if i.name == t.HISTORY_INDEX).drop(conn)
-        SearchProjection().suspend_index(conn)
-    _edits(store, 4)
-    projector.catch_up()
+    assert 12 <= projector.position() < store.head()   # milestones 8 and 9: never edited
+    if caught_up_first:
+        projector.catch_up()
+    _revise(store, 3, title="Revised after the kill", tags=("education",))
+    record_milestones(store, [make_milestone(40)])
+    _retract(store, 5)
     Projector(store).prepare()
-    left = _read_models(store, projector)
-    assert left == _caught_up_afresh(store)
+    projector.catch_up()
     assert sa.inspect(store.engine).has_index(t.history.name, t.HISTORY_INDEX)
+    left = _read_models(store, projector)
+    assert {r[0] for r in left["rows"]["rm_milestone_tags"]} >= {"milestone-8", "milestone-9"}
+    assert left == _caught_up_afresh(store)

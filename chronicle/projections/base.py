@@ -74,6 +74,24 @@ def noted(conn: Connection, events: Sequence[StoredEvent], key: str) -> Any:
     return found[1] if found is not None and found[0] is events else None
 
 
+_BULK_LOAD = "chronicle_bulk_load"   # conn.info key: set while a rebuild's batch runs
+
+
+@contextlib.contextmanager
+def bulk_load(conn: Connection) -> Iterator[None]:
+    """Around a rebuild's batch: its projections may leave out rows they derive from others,
+    which their `restore_rows` writes at the rebuild's end (or the next `prepare`)."""
+    conn.info[_BULK_LOAD] = True
+    try:
+        yield
+    finally:
+        conn.info.pop(_BULK_LOAD, None)
+
+
+def in_bulk_load(conn: Connection) -> bool:
+    return bool(conn.info.get(_BULK_LOAD))
+
+
 _TUPLE_SQL: dict[tuple[str, str], str] = {}
 IN_CHUNK = 500     # values per IN (...) list: far below any driver's limit
 

@@ -30,6 +30,7 @@ from chronicle.projections.base import (
     PAYLOADS_AFTER,
     Projection,
     delete_in,
+    in_bulk_load,
     insert_tuples,
     note,
     select_in,
@@ -212,12 +213,13 @@ class _Batch:
         # Rows recorded in this batch are not stored yet: only fetched ones have rows to delete.
         stored = self.replaced & self.rows_fetched
         gone = [i for i in stored if self.rows.get(i) is None]
-        # A rebuild's bulk load (no history index) leaves tags and days to restore_rows.
-        bulk = not _history_indexed(conn)
+        # A rebuild's batches leave tags and days to restore_rows (it dropped the history
+        # index, which restore_rows finds missing); a catch-up's write them.
+        bulk = in_bulk_load(conn)
         delete_in(conn, t.milestones.c.id, stored)
         if not bulk:
             self._flush_derived(stored)
-        if gone and not bulk:   # else restore_index deletes them
+        if gone and _history_indexed(conn):   # else restore_index deletes them
             delete_in(conn, t.history.c.milestone_id, gone)
         # In key order: each B-tree then takes the batch's rows in one sweep over its pages
         # instead of at random places (the rows are the same, only their order of insertion).
@@ -340,7 +342,9 @@ class MilestonesProjection(Projection):
         return (t.milestones, t.milestone_tags, t.on_this_day, t.history, t.retracted)
 
     def restore_rows(self, conn: Connection) -> None:
-        """Tags and days, when a rebuild's batches left them out (no history index yet)."""
+        """Tags and days, when a rebuild's batches may have left them out: the history index
+        is missing from a rebuild's start until this rebuilds it (rewriting rows a catch-up
+        wrote meanwhile changes nothing)."""
         if not _history_indexed(conn):
             _derive_tags_and_days(conn)
 

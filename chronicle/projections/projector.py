@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection, batch_notes
+from chronicle.projections.base import Projection, batch_notes, bulk_load
 from chronicle.projections.readahead import ReadAhead, reading_ahead
 from chronicle.projections.relaxed import relaxed_writes
 from chronicle.store import EventUnreadable, SqlEventStore, StoredEvent
@@ -227,7 +227,7 @@ class Projector:
                   ahead: ReadAhead | None) -> tuple[int, int]:
         """A rebuild's step, with the database's bulk-write settings; a full batch starts
         reading the next one, which its commit then overlaps (see readahead)."""
-        with self.dialect.bulk_batch(conn):
+        with self.dialect.bulk_batch(conn), bulk_load(conn):
             read = ahead.read if ahead else self.store.read_for_replay
             count, last = self._step(conn, upto, size, read)
         if ahead and count == size:

@@ -9,9 +9,11 @@ leaves the index.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -106,8 +108,15 @@ _ROWS_FROM_MILESTONES = (f"INSERT INTO rm_search (milestone_id, title, body) SEL
 
 
 def _body_of(payload: str) -> str:
-    """search_body of a stored payload text (SQLite calls it for every row, see below)."""
-    return search_body(loads_json(payload))
+    """search_body of a stored payload text (SQLite calls it for every row, see below).
+
+    orjson's value, without jsondecode's walk for floats: the body is made of strings only,
+    which both decoders read alike (a number where a string belongs fails either way)."""
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        value = json.loads(payload)
+    return search_body(value)
 
 
 def _derive_rows(conn: Connection) -> None:
