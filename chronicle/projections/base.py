@@ -36,6 +36,10 @@ class Projection(abc.ABC):
         """Before a rebuild's bulk load: drop an index the database keeps row by row that
         `restore_index` builds faster in one pass at the end."""
 
+    def restore_rows(self, conn: Connection) -> None:  # noqa: B027
+        """Before the deferred indexes are built (same moments as `restore_index`): write the
+        rows a rebuild's bulk load left out because they derive from rows it wrote."""
+
     def restore_index(self, conn: Connection) -> None:  # noqa: B027
         """Build what `suspend_index` dropped, if it is missing: after a rebuild, and on
         `Projector.prepare` after a rebuild that stopped half-way."""
@@ -68,6 +72,24 @@ def noted(conn: Connection, events: Sequence[StoredEvent], key: str) -> Any:
     """What an earlier projection `note`d for these very `events`, or None."""
     found = (conn.info.get(_NOTES) or {}).get(key)
     return found[1] if found is not None and found[0] is events else None
+
+
+_BULK_LOAD = "chronicle_bulk_load"   # conn.info key: set while a rebuild's batch runs
+
+
+@contextlib.contextmanager
+def bulk_load(conn: Connection) -> Iterator[None]:
+    """Around a rebuild's batch: its projections may leave out rows they derive from others,
+    which their `restore_rows` writes at the rebuild's end (or the next `prepare`)."""
+    conn.info[_BULK_LOAD] = True
+    try:
+        yield
+    finally:
+        conn.info.pop(_BULK_LOAD, None)
+
+
+def in_bulk_load(conn: Connection) -> bool:
+    return bool(conn.info.get(_BULK_LOAD))
 
 
 _TUPLE_SQL: dict[tuple[str, str], str] = {}

@@ -6,8 +6,9 @@ database itself, through DDL run when the table is created:
               inserted (one INSERT … SELECT of a rowid range, five times faster than a row
               trigger), a trigger
               removes deleted rows (so a projector's reset keeps it in step too). A rebuild
-              `suspend`s both and `restore` builds the index once from every row at the end
-              (or `prepare`, after a rebuild that stopped half-way);
+              `suspend`s both (its batches then write no rm_search rows: the search
+              projection writes them all at the end) and `restore` builds the index once
+              from every row (or `prepare`, after a rebuild that stopped half-way);
   PostgreSQL  a stored, generated tsvector column with a GIN index (title weighted over body).
 Queries take the user's words (never FTS syntax: every word is quoted, the last one also
 matches as a prefix) and answer with highlights between MARK_START and MARK_END.
@@ -56,11 +57,16 @@ sa.event.listen(t.search, "before_drop", _ddl("DROP TABLE IF EXISTS rm_search_ft
 def last_row(conn: Connection) -> int | None:
     """Where rm_search's rows end now: `index` then indexes the rows inserted after it.
 
-    None when no one has to: PostgreSQL indexes by itself, and while a rebuild has suspended
-    SQLite's index, `restore` indexes every row at the end."""
-    if conn.dialect.name != "sqlite" or not _indexed(conn):
+    None on PostgreSQL, which indexes by itself. Not for a `suspended` index: a rebuild's
+    batches write no rows then, `restore` indexes every row at the end."""
+    if conn.dialect.name != "sqlite":
         return None
     return int(conn.execute(sa.text("SELECT coalesce(max(rowid), 0) FROM rm_search")).scalar_one())
+
+
+def suspended(conn: Connection) -> bool:
+    """Whether a rebuild has suspended SQLite's index (see `suspend`): until `restore`."""
+    return conn.dialect.name == "sqlite" and not _indexed(conn)
 
 
 def index(conn: Connection, after_row: int) -> None:

@@ -30,6 +30,7 @@ from chronicle.projections.base import (
     PAYLOADS_AFTER,
     Projection,
     delete_in,
+    in_bulk_load,
     insert_tuples,
     note,
     select_in,
@@ -212,27 +213,40 @@ class _Batch:
         # Rows recorded in this batch are not stored yet: only fetched ones have rows to delete.
         stored = self.replaced & self.rows_fetched
         gone = [i for i in stored if self.rows.get(i) is None]
+        # A rebuild's batches leave tags and days to restore_rows (it dropped the history
+        # index, which restore_rows finds missing); a catch-up's write them.
+        bulk = in_bulk_load(conn)
         delete_in(conn, t.milestones.c.id, stored)
-        delete_in(conn, t.milestone_tags.c.milestone_id, stored)
-        # By primary key: the index has no milestone_id prefix, an IN (...) would scan it.
-        days = [{"day": self.stored_days[i], "mid": i}
-                for i in sorted(stored) if i in self.stored_days]
-        if days:
-            conn.execute(DELETE_DAY, days)
+        if not bulk:
+            self._flush_derived(stored)
         if gone and _history_indexed(conn):   # else restore_index deletes them
             delete_in(conn, t.history.c.milestone_id, gone)
         # In key order: each B-tree then takes the batch's rows in one sweep over its pages
         # instead of at random places (the rows are the same, only their order of insertion).
         live = sorted(row for row in self.rows.values() if row is not None)
         insert_tuples(conn, t.milestones, live)
-        tags = self._tags
-        insert_tuples(conn, t.milestone_tags, [
-            (row[ID], tag, row[RECORDED_POSITION]) for row in live for tag in tags(row[ID])])
-        insert_tuples(conn, t.on_this_day, sorted((row[MONTH_DAY], row[ID]) for row in live
-                                                  if row[MONTH_DAY]))
+        if not bulk:
+            self._insert_derived(live)
         insert_tuples(conn, t.history, sorted((h for rows in self.history.values()
                                                for h in rows), key=_POSITION))
         insert_tuples(conn, t.retracted, self.retracted)
+
+    def _flush_derived(self, stored: set[str]) -> None:
+        """Delete the tags and days of the stored rows this batch replaces."""
+        delete_in(self.conn, t.milestone_tags.c.milestone_id, stored)
+        # By primary key: the index has no milestone_id prefix, an IN (...) would scan it.
+        days = [{"day": self.stored_days[i], "mid": i}
+                for i in sorted(stored) if i in self.stored_days]
+        if days:
+            self.conn.execute(DELETE_DAY, days)
+
+    def _insert_derived(self, live: list[Row]) -> None:
+        """The tags and days of the batch's live rows (`live` in key order)."""
+        tags = self._tags
+        insert_tuples(self.conn, t.milestone_tags, [
+            (row[ID], tag, row[RECORDED_POSITION]) for row in live for tag in tags(row[ID])])
+        insert_tuples(self.conn, t.on_this_day, sorted((row[MONTH_DAY], row[ID]) for row in live
+                                                       if row[MONTH_DAY]))
 
 
 def _history_indexed(conn: Connection) -> bool:
@@ -249,6 +263,33 @@ def _delete_retracted_history(conn: Connection) -> None:
     # Driven by rm_retracted (a few per cent of the milestones) through the history's index.
     conn.execute(h.delete().where(h.c.milestone_id.in_(sa.select(r.c.id)),
                                   h.c.position < retraction))
+
+
+# rm_milestone_tags and rm_on_this_day as a batch writes them, from every rm_milestones row:
+# its payload's tags (a list of strings in every stored payload), its month-day if any. In
+# key order (the tags by milestone only: the index gives that order without a sort, and a
+# milestone's few tags land at the tree's end whatever their order).
+_TAGS_FROM_PAYLOADS = {
+    "sqlite": "INSERT INTO rm_milestone_tags (milestone_id, tag, recorded_position) "
+              "SELECT m.id, j.value, m.recorded_position FROM rm_milestones AS m, "
+              "json_each(m.payload, '$.tags') AS j ORDER BY m.id",
+    "postgresql": "INSERT INTO rm_milestone_tags (milestone_id, tag, recorded_position) "
+                  "SELECT m.id, j.value, m.recorded_position FROM rm_milestones AS m "
+                  "CROSS JOIN LATERAL json_array_elements_text(m.payload::json -> 'tags') "
+                  "AS j(value)",
+}
+_DAYS_FROM_ROWS = ("INSERT INTO rm_on_this_day (month_day, milestone_id) SELECT month_day, id "
+                   "FROM rm_milestones WHERE month_day <> '' ORDER BY month_day, id")
+
+
+def _derive_tags_and_days(conn: Connection) -> None:
+    """Rewrite rm_milestone_tags and rm_on_this_day from rm_milestones, in key order: what
+    a rebuild's batches left out (see flush), one pass over the final rows instead of every
+    batch inserting and deleting them among the others."""
+    conn.execute(t.milestone_tags.delete())
+    conn.execute(t.on_this_day.delete())
+    conn.exec_driver_sql(_TAGS_FROM_PAYLOADS[conn.dialect.name])
+    conn.exec_driver_sql(_DAYS_FROM_ROWS)
 
 
 class _CanonicalRecord(NamedTuple):
@@ -299,6 +340,13 @@ class MilestonesProjection(Projection):
 
     def tables(self) -> Sequence[sa.Table]:
         return (t.milestones, t.milestone_tags, t.on_this_day, t.history, t.retracted)
+
+    def restore_rows(self, conn: Connection) -> None:
+        """Tags and days, when a rebuild's batches may have left them out: the history index
+        is missing from a rebuild's start until this rebuilds it (rewriting rows a catch-up
+        wrote meanwhile changes nothing)."""
+        if not _history_indexed(conn):
+            _derive_tags_and_days(conn)
 
     def restore_index(self, conn: Connection) -> None:
         """After the deferred indexes are built (a rebuild's end, `Projector.prepare`): the

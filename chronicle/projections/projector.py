@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from chronicle.projections import tables as t
-from chronicle.projections.base import Projection, batch_notes
+from chronicle.projections.base import Projection, batch_notes, bulk_load
 from chronicle.projections.readahead import ReadAhead, reading_ahead
 from chronicle.projections.relaxed import relaxed_writes
 from chronicle.store import EventUnreadable, SqlEventStore, StoredEvent
@@ -132,10 +132,17 @@ class Projector:
         return [index for table in self._tables() for index in table.indexes
                 if not index.unique]
 
-    def _create_indexes(self) -> None:
-        for index in self._deferred_indexes():
-            index.create(self.engine, checkfirst=True)
-        with self.engine.begin() as conn:
+    def _create_indexes(self, *, bulk: bool = False) -> None:
+        """One transaction: a batch (another process's catch-up) sees the rows a rebuild left
+        out still missing, and leaves them too, or sees them written and indexed. `bulk`:
+        inside `bulk_writes`, with a batch's settings (SQLite: the page cache that holds the
+        indexes and rows it writes, instead of spilling them to the WAL as it goes)."""
+        with self.engine.begin() as conn, (self.dialect.bulk_batch(conn) if bulk
+                                           else contextlib.nullcontext()):
+            for projection in self.projections:
+                projection.restore_rows(conn)
+            for index in self._deferred_indexes():
+                index.create(conn, checkfirst=True)
             for projection in self.projections:
                 projection.restore_index(conn)
 
@@ -143,7 +150,8 @@ class Projector:
         """Drop every read model and replay the whole log; returns the events replayed.
 
         The secondary indexes (and the full-text index, see Projection.suspend_index) are built
-        once at the end instead of row by row (queries during a rebuild are slower or find
+        once at the end instead of row by row, and the rows derived from others written once
+        from them (Projection.restore_rows; queries during a rebuild are slower or find
         nothing, results after it the same); `prepare` restores any a crash left out.
         """
         with relaxed_writes(self.engine):
@@ -162,7 +170,7 @@ class Projector:
                   reading_ahead(self.store) as ahead):
                 applied = self._catch_up(progress, None, rebuilding=True, ahead=ahead)
             with self.dialect.migration_lock(self.engine):
-                self._create_indexes()   # committed with full durability: see relaxed
+                self._create_indexes(bulk=True)   # committed with full durability: relaxed
         return applied
 
     def position(self) -> int:
@@ -219,7 +227,7 @@ class Projector:
                   ahead: ReadAhead | None) -> tuple[int, int]:
         """A rebuild's step, with the database's bulk-write settings; a full batch starts
         reading the next one, which its commit then overlaps (see readahead)."""
-        with self.dialect.bulk_batch(conn):
+        with self.dialect.bulk_batch(conn), bulk_load(conn):
             read = ahead.read if ahead else self.store.read_for_replay
             count, last = self._step(conn, upto, size, read)
         if ahead and count == size:

@@ -9,9 +9,11 @@ leaves the index.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -55,6 +57,9 @@ class SearchProjection(Projection):
         fulltext.suspend(conn)
 
     def restore_index(self, conn: Connection) -> None:
+        """A rebuild's batches left rm_search to this (see apply): its rows, then the index."""
+        if fulltext.suspended(conn):
+            _derive_rows(conn)
         fulltext.restore(conn)
 
     def apply(self, conn: Connection, events: Sequence[StoredEvent]) -> None:
@@ -64,7 +69,11 @@ class SearchProjection(Projection):
         base.note), or read back from the table.
 
         A stream whose first event here is its first event ever has no row yet: only the
-        others' rows are deleted (a rebuild's batches are mostly new streams)."""
+        others' rows are deleted (a rebuild's batches are mostly new streams). While a
+        rebuild has suspended SQLite's index, nothing: `restore_index` writes every row once
+        from the final rm_milestones instead of each batch rewriting revised ones."""
+        if fulltext.suspended(conn):
+            return
         latest: dict[str, StoredEvent] = {}
         existing: set[str] = set()
         for event in events:
@@ -91,6 +100,33 @@ class SearchProjection(Projection):
         insert_tuples(conn, t.search, rows)
         if after is not None:
             fulltext.index(conn, after)
+
+
+_BODY_FUNCTION = "chronicle_search_body"
+_ROWS_FROM_MILESTONES = (f"INSERT INTO rm_search (milestone_id, title, body) SELECT id, title, "
+                         f"{_BODY_FUNCTION}(payload) FROM rm_milestones ORDER BY id")
+
+
+def _body_of(payload: str) -> str:
+    """search_body of a stored payload text (SQLite calls it for every row, see below).
+
+    orjson's value, without jsondecode's walk for floats: the body is made of strings only,
+    which both decoders read alike (a number where a string belongs fails either way)."""
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        value = json.loads(payload)
+    return search_body(value)
+
+
+def _derive_rows(conn: Connection) -> None:
+    """Rewrite rm_search from rm_milestones (SQLite): a row per live milestone, its title and
+    its payload's body, in one statement in key order."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.create_function(_BODY_FUNCTION, 1, _body_of, deterministic=True)
+    conn.execute(t.search.delete())
+    conn.exec_driver_sql(_ROWS_FROM_MILESTONES)
 
 
 def _known_payloads(payload_after: Callable[[str], Mapping[str, Any] | None],
