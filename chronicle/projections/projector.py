@@ -136,15 +136,21 @@ class Projector:
         """One transaction: a batch (another process's catch-up) sees the rows a rebuild left
         out still missing, and leaves them too, or sees them written and indexed. `bulk`:
         inside `bulk_writes`, with a batch's settings (SQLite: the page cache that holds the
-        indexes and rows it writes, instead of spilling them to the WAL as it goes)."""
-        with self.engine.begin() as conn, (self.dialect.bulk_batch(conn) if bulk
-                                           else contextlib.nullcontext()):
-            for projection in self.projections:
-                projection.restore_rows(conn)
-            for index in self._deferred_indexes():
-                index.create(conn, checkfirst=True)
-            for projection in self.projections:
-                projection.restore_index(conn)
+        indexes and rows it writes, instead of spilling them to the WAL as it goes).
+        A write transaction from its start (SQLite: BEGIN IMMEDIATE, waiting for another
+        process's batch): its first statements only read, and a read transaction that then
+        writes after another connection committed fails at once with "database is locked"."""
+
+        def restore(conn: Connection) -> None:
+            with self.dialect.bulk_batch(conn) if bulk else contextlib.nullcontext():
+                for projection in self.projections:
+                    projection.restore_rows(conn)
+                for index in self._deferred_indexes():
+                    index.create(conn, checkfirst=True)
+                for projection in self.projections:
+                    projection.restore_index(conn)
+
+        run_write(self.engine, restore)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop every read model and replay the whole log; returns the events replayed.
