@@ -4,6 +4,7 @@ batch by batch, also when the rebuild stopped half-way and `prepare` finishes it
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -115,3 +116,48 @@ def test_prepare_writes_the_rows_a_stopped_rebuild_left_out(
     left = _read_models(store, projector)
     assert {r[0] for r in left["rows"]["rm_milestone_tags"]} >= {"milestone-8", "milestone-9"}
     assert left == _caught_up_afresh(store)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_prepare_restores_in_a_write_transaction_another_writer_cannot_slip_into(
+        store: SqlEventStore, db_url: str) -> None:
+    """`prepare`'s restore (also a rebuild's end) reads before it writes. Begun as a read, a
+    write committed by another process after its first read made its own first write fail at
+    once with "database is locked" (SQLite cannot upgrade a stale snapshot; the busy timeout
+    does not apply), as two replicas starting together found. A real second connection tries
+    to commit after the first statement of each of the engine's transactions."""
+    _edited_log(store)
+    projector = Projector(store)
+    projector.prepare()
+    projector.catch_up()
+    path = store.engine.url.database
+    assert path
+    with sqlite3.connect(path, isolation_level=None, timeout=0) as other:
+        other.execute("CREATE TABLE interloper (n INTEGER)")
+    slipped: list[str] = []
+    since_begin = [-1]   # statements since the transaction began (-1: none, or done)
+
+    def interlope(statement: str) -> None:
+        """Traced before each statement runs: at the second, the first has read."""
+        if statement.startswith("BEGIN"):
+            since_begin[0] = 0
+        elif since_begin[0] >= 0:
+            since_begin[0] += 1
+        if since_begin[0] == 2:
+            since_begin[0] = -1
+            other = sqlite3.connect(path, isolation_level=None, timeout=0)
+            try:
+                other.execute("INSERT INTO interloper VALUES (1)")
+                slipped.append(statement)
+            except sqlite3.OperationalError:   # the write lock is held: nobody slips in
+                pass
+            finally:
+                other.close()
+
+    @sa.event.listens_for(store.engine, "connect")
+    def _traced(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.set_trace_callback(interlope)
+
+    store.engine.dispose()      # new connections, traced
+    Projector(store).prepare()   # raised "database is locked" when begun as a read
+    assert slipped, "the interloper never committed: the test would show nothing"
