@@ -221,14 +221,14 @@ class AtomicBatch:
         if self.sync_filesystem is None or self._early is not None:
             return
         stop = threading.Event()
-        thread = threading.Thread(target=self._syncing_early, args=(stop, every),
+        thread = threading.Thread(target=self._syncing_early,
+                                  args=(self.sync_filesystem, stop, every),
                                   name="early-syncfs", daemon=True)
         self._early = stop, thread
         thread.start()
 
-    def _syncing_early(self, stop: threading.Event, every: float) -> None:
-        sync = self.sync_filesystem
-        while sync is not None and not stop.wait(every):
+    def _syncing_early(self, sync: SyncFilesystem, stop: threading.Event, every: float) -> None:
+        while not stop.wait(every):
             with self.lock:
                 watched = list(self.filesystems.values())
             for fd, directory in watched:

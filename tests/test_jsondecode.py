@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from chronicle.store.jsondecode import loads
+from chronicle.store.jsondecode import loads, loads_for_text
 from chronicle.store.jsontext import canonical_json_text
 
 TEXT = st.text(alphabet=st.characters(), max_size=12)   # lone surrogates and controls too
@@ -75,3 +75,20 @@ def test_the_texts_orjson_reads_otherwise_keep_json_s_values() -> None:
     assert type(loads('{"n":[18446744073709551616]}')["n"][0]) is int
     assert repr(loads("[NaN, -Infinity]")) == "[nan, -inf]"
     assert loads('"\\ud800"') == "\ud800"
+
+
+def _texts(value: Any) -> Any:
+    """`value` with every number left out: what a reader of its texts sees."""
+    if isinstance(value, dict):
+        return {key: _texts(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_texts(item) for item in value]
+    return None if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+@given(value=JSON, dumps=DUMPS)
+@example(value={"t": "\ud800", "n": 2**64, "f": float("nan"), "l": [1e400, "x"]}, dumps=json.dumps)
+def test_loads_for_text_keeps_json_s_texts(value: object, dumps: Any) -> None:
+    """Its strings, booleans, nulls and structure are json's; only numbers may differ."""
+    text = dumps(value)
+    assert repr(_texts(loads_for_text(text))) == repr(_texts(json.loads(text)))

@@ -102,7 +102,7 @@ class Projector:
         with self.dialect.migration_lock(self.engine):
             t.CheckpointRow.metadata.create_all(
                 self.engine, tables=[t.checkpoints, *self._tables()])
-            self._create_indexes()  # a rebuild stopped half-way left them out
+            self._restore_deferred()  # a rebuild stopped half-way left them out
             with self.engine.begin() as conn:
                 stored = {row.name: row.version for row in conn.execute(sa.select(t.checkpoints))}
             for projection in self.projections:
@@ -132,7 +132,7 @@ class Projector:
         return [index for table in self._tables() for index in table.indexes
                 if not index.unique]
 
-    def _create_indexes(self, *, bulk: bool = False) -> None:
+    def _restore_deferred(self, *, bulk: bool = False) -> None:
         """One transaction: a batch (another process's catch-up) sees the rows a rebuild left
         out still missing, and leaves them too, or sees them written and indexed. `bulk`:
         inside `bulk_writes`, with a batch's settings (SQLite: the page cache that holds the
@@ -176,7 +176,7 @@ class Projector:
                   reading_ahead(self.store) as ahead):
                 applied = self._catch_up(progress, None, rebuilding=True, ahead=ahead)
             with self.dialect.migration_lock(self.engine):
-                self._create_indexes(bulk=True)   # committed with full durability: relaxed
+                self._restore_deferred(bulk=True)   # committed with full durability: relaxed
         return applied
 
     def position(self) -> int:

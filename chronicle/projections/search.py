@@ -9,11 +9,9 @@ leaves the index.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -32,6 +30,7 @@ from chronicle.quotes import readable_quote
 from chronicle.repository import MILESTONE_STREAM_PREFIX
 from chronicle.store import StoredEvent
 from chronicle.store.jsondecode import loads as loads_json
+from chronicle.store.jsondecode import loads_for_text
 
 
 def search_body(milestone: Mapping[str, Any]) -> str:
@@ -108,15 +107,9 @@ _ROWS_FROM_MILESTONES = (f"INSERT INTO rm_search (milestone_id, title, body) SEL
 
 
 def _body_of(payload: str) -> str:
-    """search_body of a stored payload text (SQLite calls it for every row, see below).
-
-    orjson's value, without jsondecode's walk for floats: the body is made of strings only,
-    which both decoders read alike (a number where a string belongs fails either way)."""
-    try:
-        value = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        value = json.loads(payload)
-    return search_body(value)
+    """search_body of a stored payload text (SQLite calls it for every row, see below): the
+    body is made of the payload's strings only."""
+    return search_body(loads_for_text(payload))
 
 
 def _derive_rows(conn: Connection) -> None:
