@@ -65,8 +65,9 @@ def _assert_measured(row: dict[str, object]) -> None:
 def test_quick_bench_reports_every_row_with_numbers(tmp_path: Path,
                                                     request: pytest.FixtureRequest) -> None:
     postgres = _postgres_or_none(request)
-    out = tmp_path / "bench.json"
-    args = ["bench", "--quick", "--json", str(out)]
+    out, work = tmp_path / "bench.json", tmp_path / "work"
+    work.mkdir()
+    args = ["bench", "--quick", "--json", str(out), "--work-dir", str(work)]
     if postgres:
         args += ["--postgres", postgres]
     # Every group must ignore the caller's CHRONICLE_* settings: with these, `serve` once
@@ -80,6 +81,10 @@ def test_quick_bench_reports_every_row_with_numbers(tmp_path: Path,
     assert "ratio" in result.stdout             # the table went to stdout
 
     data = json.loads(out.read_text(encoding="utf-8"))
+    # Everything was written under --work-dir, and removed at the end.
+    assert any(note.startswith(f"work directory {work}/chronicle-bench-")
+               for note in data["notes"]), data["notes"]
+    assert list(work.iterdir()) == []
     assert data["quick"] is True and data["commit"] and data["date"] and data["machine"]["cpus"]
     rows = {row["name"]: row for row in data["rows"]}
     assert set(rows) == set(SQLITE_ROWS + POSTGRES_ROWS)
@@ -94,3 +99,12 @@ def test_quick_bench_reports_every_row_with_numbers(tmp_path: Path,
     assert served and int(served.group(1)) >= 20, rows["serve.200.rps"]["figure"]
     targets = [row for row in rows.values() if row["target"]]
     assert all(isinstance(row["met"], bool) for row in targets if not row["skipped"])
+
+
+def test_a_work_dir_that_is_not_a_directory_is_refused_before_anything_runs(
+        tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    result = run_cli("bench", "--quick", "--work-dir", str(missing))
+    assert result.code == 2
+    assert f"--work-dir: {missing} is not an existing directory" in result.stderr
+    assert not missing.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 GROUPS = ("appends-sqlite", "appends-postgres", "rebuild", "catch-up", "serve", "feeds", "pages",
           "export")
@@ -32,7 +33,8 @@ class Sizes:
 
 FULL = Sizes(batch_events=100_000, single_events=10_000, rebuild_events=1_000_000,
              catch_up_logs=(10_000, 100_000, 1_000_000), feed_milestones=(1_000, 10_000, 100_000),
-             page_milestones=(1_000, 10_000, 100_000), export_milestones=(1_000, 10_000),
+             page_milestones=(1_000, 10_000, 100_000),
+             export_milestones=(1_000, 10_000, 100_000),
              wrk_seconds=5, export_runs=1, spare_runs=1)
 QUICK = Sizes(batch_events=5_000, single_events=500, rebuild_events=20_000,
               catch_up_logs=(1_000, 5_000, 20_000), feed_milestones=(1_000, 5_000),
@@ -60,6 +62,7 @@ class BenchOptions:
     sizes: Sizes
     postgres_url: str | None = None
     only: tuple[str, ...] = GROUPS
+    work_dir: Path | None = None    # where the run writes (None: the system's temporary one)
 
     def wants(self, group: str) -> bool:
         return group in self.only

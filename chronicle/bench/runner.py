@@ -143,8 +143,9 @@ def run(options: BenchOptions, say: Say) -> BenchResult:
     took: list[str] = []
     SETUP.reset()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="chronicle-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="chronicle-bench-", dir=options.work_dir) as tmp:
         work = Path(tmp)
+        result.notes.append(f"work directory {work} (generated logs, chronicles, export sites)")
         for name, wanted, measure in _groups(options):
             if wanted:
                 began = time.perf_counter()
