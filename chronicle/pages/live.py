@@ -8,10 +8,13 @@ appear on are rendered: their own pages and card images, the listings of their t
 quote them (likewise by year above the limit; a source crossing it re-renders its milestones'
 pages, which then link their passages on their year's page), the home page, the 404 page (it
 counts the tags) and the calendar when an anniversary moved. The other listings, source pages
-and calendars keep their bytes with the snapshot's new Last-Modified. A retraction, a post (it
-goes on its milestones' audit trails), a window too large to follow, or a database that sorts
-text another way takes a full pass. The documents equal a full render's
-(tests/test_pages_live.py).
+and calendars keep their documents, and so does a page rendered again to the same bytes: a
+page's Last-Modified moves only when its bytes do. A retraction, a post (it goes on its
+milestones' audit trails), a window too large to follow, or a database that sorts text another
+way takes a full pass. The documents equal a full render's but for the Last-Modified of the
+pages DATED_ROUTES names, which a full render sets to the snapshot's time (it cannot know
+when their bytes last changed) and a refresh keeps while their bytes stand: never later than
+a full render's, so a restart only moves them forward (tests/test_pages_live.py).
 """
 
 from __future__ import annotations
@@ -44,17 +47,14 @@ from chronicle.pages.sources import passages_by_year
 from chronicle.projections import MilestoneView, ReadModels
 from chronicle.uitext import SOURCE_LANGUAGE, language_prefix
 
-# Pages whose Last-Modified is the snapshot's (any change moves it), by route.
+# Pages whose Last-Modified is the snapshot's in a full render, by route; a refresh moves it
+# only for those whose bytes changed (see the module). Re-dating every one on each new
+# milestone made thousands of new documents and cache entries a refresh at 100,000
+# milestones (the year pages of every split tag, in each language) and told clients that
+# pages had changed whose bytes had not.
 DATED_ROUTES = frozenset({"/tags/{tag}", "/tags/{tag}/{year}", "/years/{year}", "/sources/",
                           "/sources/{slug}", "/sources/{slug}/{year}", NOT_FOUND_PATH,
                           CALENDAR_PATH, EXPORTED_CALENDAR_PATH})
-
-
-def redated(document: Document, changed_at: dt.datetime) -> Document:
-    """`document` with Last-Modified `changed_at` (dataclasses.replace costs three times
-    as much, over the thousands of year pages a refresh re-dates)."""
-    return Document(document.path, document.body, document.media_type, changed_at,
-                    document.route, document.status, document.etag)
 
 
 class LivePages:
@@ -124,9 +124,14 @@ class LivePages:
         crossed.update((view.id, view) for view in moved.after)
         day = self.today(self.settings)
         changed: list[Document] = []
+        dated: set[str] = set()
         for builder in self.builders:
-            changed += self._render(builder, moved, tuple(crossed.values()), slugs, day, since)
-        dated = {document.path for document in changed if document.route in self.dated_routes}
+            fresh, standing = self._render(builder, moved, tuple(crossed.values()), slugs,
+                                           day, since)
+            changed += map(self._kept, fresh)
+            dated |= standing
+        dated.update(document.path for document in changed
+                     if document.route in self.dated_routes)
         removed = self.dated - dated
         for path in removed:
             del self.documents[path]
@@ -134,9 +139,23 @@ class LivePages:
         self.dated = dated
         return Changed(changed, frozenset(removed))
 
+    def _kept(self, document: Document) -> Document:
+        """The document served before at a dated page's path when `document` has its bytes
+        (and all but the snapshot's Last-Modified): the page did not change."""
+        if document.route not in self.dated_routes:
+            return document
+        held = self.documents.get(document.path)
+        if (held is not None and held.body == document.body
+                and held.media_type == document.media_type and held.route == document.route
+                and held.status == document.status and held.etag == document.etag):
+            return held
+        return document
+
     def _render(self, builder: PageBuilder, moved: Moved, pages: Sequence[MilestoneView],
-                slugs: Collection[str], day: dt.date, since: int) -> list[Document]:
-        """One language's changed pages, and its dated pages again (new Last-Modified);
+                slugs: Collection[str], day: dt.date, since: int
+                ) -> tuple[list[Document], set[str]]:
+        """One language's pages that `moved` may have changed, rendered again, and the paths
+        of its dated pages not rendered again that still exist (they keep their documents);
         `pages`: the milestones whose own page to render again; `since`: the position the
         snapshot moved from."""
         assert self.pages is not None and self.sources is not None
@@ -176,7 +195,7 @@ class LivePages:
                     fresh += card_documents(self.settings, moved.after, builder.memo)
         finally:
             builder.incremental = False
-        return fresh + self._redated(builder, data.changed_at, fresh, tags, years, slugs)
+        return fresh, self._present(builder, fresh, tags, years, slugs)
 
     def _source_years(self, slug: str) -> Collection[int]:
         assert self.sources is not None
@@ -193,11 +212,9 @@ class LivePages:
                 return None
         return touched
 
-    def _redated(self, builder: PageBuilder, changed_at: dt.datetime,
-                 fresh: list[Document], tags: Collection[str], years: Collection[int],
-                 slugs: Collection[str]) -> list[Document]:
-        """The language's dated pages not rendered again, still present, moved to
-        `changed_at`."""
+    def _present(self, builder: PageBuilder, fresh: list[Document], tags: Collection[str],
+                 years: Collection[int], slugs: Collection[str]) -> set[str]:
+        """The paths of the language's dated pages not rendered again and still present."""
         assert self.pages is not None and self.sources is not None
         data = self.pages.data
         present = {builder.path("tags", tag.tag) for tag in data.tags if tag.tag not in tags}
@@ -213,7 +230,7 @@ class LivePages:
                 present.update(_year_paths(builder, "sources", slug, passages_by_year(page)))
         present.update(builder.route(path) for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH))
         present.difference_update(document.path for document in fresh)
-        return [redated(self.documents[path], changed_at) for path in sorted(present)]
+        return present
 
 
 def _year_paths(builder: PageBuilder, kind: str, name: str, years: Iterable[int]) -> list[str]:
