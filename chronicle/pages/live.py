@@ -235,6 +235,6 @@ class LivePages:
 
 def _year_paths(builder: PageBuilder, kind: str, name: str, years: Iterable[int]) -> list[str]:
     """`builder.path(kind, name, year)` of each year, from the index's folder quoted once
-    (a refresh re-dates hundreds of a split tag's or source's year pages)."""
+    (a refresh looks for hundreds of a split tag's or source's year pages)."""
     folder = builder.path(kind, name).removesuffix(INDEX_PATH)
     return [f"{folder}/{year}{INDEX_PATH}" for year in years]

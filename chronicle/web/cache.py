@@ -37,7 +37,7 @@ def strong_etag(body: bytes) -> bytes:
 @lru_cache(maxsize=64)
 def _http_date(moment: dt.datetime, zone: dt.tzinfo | None) -> tuple[tuple[bytes, bytes], int]:
     """A Last-Modified header and its whole seconds, made once for the many documents that
-    share it (a refresh moves every tag, year and source page to the snapshot's time).
+    share it (a full render dates every tag, year and source page to the snapshot's time).
     `zone`: the moment's, in the key, so an equal moment elsewhere is formatted (or
     refused) as before."""
     header = b"last-modified", format_datetime(moment, usegmt=True).encode()
@@ -55,8 +55,9 @@ def _cache_control(value: str) -> tuple[bytes, bytes]:
 
 
 class Served(NamedTuple):
-    """One document as the server answers it; immutable (a tuple: a refresh makes thousands,
-    re-dated pages, and a tuple is made in a third of a frozen dataclass's time)."""
+    """One document as the server answers it; immutable (a tuple: a full render makes one a
+    document, ~200,000 at 100,000 milestones, and a tuple is made in a third of a frozen
+    dataclass's time)."""
 
     document: Document
     etag: bytes
@@ -146,7 +147,8 @@ class DocumentCache:
         paths (a calendar) is hashed once; the caller holds the documents meanwhile."""
         if old is not None:
             held = old.document
-            # A re-dated page (thousands a refresh) differs at once in its Last-Modified.
+            # A page dated anew (each page a full render gives the snapshot's time) differs
+            # at once in its Last-Modified.
             if held is document or (held.last_modified == document.last_modified
                                     and held == document):
                 return old
