@@ -256,3 +256,17 @@ def test_a_refresh_moves_the_last_modified_of_the_pages_it_changed_only(
     assert after[visits].body == restarted[visits].body
     assert after[trade].body != first[trade].body
     assert after[trade].last_modified == restarted[trade].last_modified > first[trade].last_modified
+
+
+def test_a_document_is_the_same_but_for_its_date_only_when_every_other_field_is() -> None:
+    """`Document.same_but_date` (what a refresh keeps a dated page's document by) looks at
+    every field but Last-Modified, those equality leaves out (route, ETag) too."""
+    page = Document("/tags/a/index.html", b"<p>a</p>", "text/html",
+                    dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "/tags/{tag}", 200, b'"a"')
+    later = dataclasses.replace(page, last_modified=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+    assert page.same_but_date(later) and later.same_but_date(page)
+    others = {"path": "/tags/b/index.html", "body": b"<p>b</p>", "media_type": "text/plain",
+              "route": "/years/{year}", "status": 410, "etag": b'"b"'}
+    assert {f.name for f in dataclasses.fields(Document)} == {*others, "last_modified"}
+    for name, value in others.items():
+        assert not page.same_but_date(dataclasses.replace(later, **{name: value})), name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 # No "now" ever goes into a document: an empty feed says it was updated at this fixed instant.
@@ -111,3 +111,11 @@ class Document:
     # The body's strong ETag when its maker has a cheaper one than hashing the body (the
     # calendar's, from its parts: chronicle.pages.calendarparts); None: the server hashes it.
     etag: bytes | None = field(default=None, compare=False, repr=False)
+
+    def same_but_date(self, other: Document) -> bool:
+        """Whether `other` holds all this document holds but its Last-Modified (route and ETag
+        included, which equality leaves out): the same page, rendered again."""
+        return all(getattr(self, name) == getattr(other, name) for name in _ALL_BUT_DATE)
+
+
+_ALL_BUT_DATE = tuple(f.name for f in fields(Document) if f.name != "last_modified")

@@ -140,22 +140,18 @@ class LivePages:
         return Changed(changed, frozenset(removed))
 
     def _kept(self, document: Document) -> Document:
-        """The document served before at a dated page's path when `document` has its bytes
-        (and all but the snapshot's Last-Modified): the page did not change."""
+        """The document served before at a dated page's path when `document` is it again but
+        for the snapshot's Last-Modified: the page did not change."""
         if document.route not in self.dated_routes:
             return document
         held = self.documents.get(document.path)
-        if (held is not None and held.body == document.body
-                and held.media_type == document.media_type and held.route == document.route
-                and held.status == document.status and held.etag == document.etag):
-            return held
-        return document
+        return held if held is not None and held.same_but_date(document) else document
 
     def _render(self, builder: PageBuilder, moved: Moved, pages: Sequence[MilestoneView],
                 slugs: Collection[str], day: dt.date, since: int
                 ) -> tuple[list[Document], set[str]]:
         """One language's pages that `moved` may have changed, rendered again, and the paths
-        of its dated pages not rendered again that still exist (they keep their documents);
+        of its dated pages that still exist (those not rendered again keep their documents);
         `pages`: the milestones whose own page to render again; `since`: the position the
         snapshot moved from."""
         assert self.pages is not None and self.sources is not None
@@ -195,7 +191,7 @@ class LivePages:
                     fresh += card_documents(self.settings, moved.after, builder.memo)
         finally:
             builder.incremental = False
-        return fresh, self._present(builder, fresh, tags, years, slugs)
+        return fresh, self._present(builder, tags, years, slugs)
 
     def _source_years(self, slug: str) -> Collection[int]:
         assert self.sources is not None
@@ -212,9 +208,10 @@ class LivePages:
                 return None
         return touched
 
-    def _present(self, builder: PageBuilder, fresh: list[Document], tags: Collection[str],
-                 years: Collection[int], slugs: Collection[str]) -> set[str]:
-        """The paths of the language's dated pages not rendered again and still present."""
+    def _present(self, builder: PageBuilder, tags: Collection[str], years: Collection[int],
+                 slugs: Collection[str]) -> set[str]:
+        """The paths of the language's dated pages still present but those of `tags`, `years`
+        and `slugs`, which a refresh renders again (the caller adds the fresh ones)."""
         assert self.pages is not None and self.sources is not None
         data = self.pages.data
         present = {builder.path("tags", tag.tag) for tag in data.tags if tag.tag not in tags}
@@ -229,7 +226,6 @@ class LivePages:
             if builder.split(len(page.passages)):
                 present.update(_year_paths(builder, "sources", slug, passages_by_year(page)))
         present.update(builder.route(path) for path in (CALENDAR_PATH, EXPORTED_CALENDAR_PATH))
-        present.difference_update(document.path for document in fresh)
         return present
 
 
