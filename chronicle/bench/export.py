@@ -14,9 +14,10 @@ whose inode allocator steps over every inode freed in the last minute or more
 deleted spent several times its system CPU scanning for free inodes: the bench's own cleanup,
 not the writer, measured. The row's note gives the export's user and system CPU (every
 process of it) so that a reader sees what a run paid.
-The full run measures the aim's size (AIM_MILESTONES) once, as the issue asks: about a
-minute and 2.5 GB of files (the 100,000-milestone chronicle is the pages group's, copied);
-a smaller run projects the aim's time from its largest size.
+The full run measures the aim's size (AIM_MILESTONES) once, as the issue asks: 2.5 GB of
+files, about a minute on a fast machine and three on a slow one (the 100,000-milestone
+chronicle is the pages group's, copied); a smaller run projects the aim's time from its
+largest size.
 """
 
 from __future__ import annotations
