@@ -9,7 +9,7 @@ their fsyncs in flight together: see `chronicle.files.AtomicBatch`). The card im
 left out (see the card note in the pages group); the chronicles are the ones the feeds and
 pages groups generate, copied.
 Each site is kept until the group ends, then removed: the disk is ext4 without a journal,
-whose inode allocator steps over every inode freed in the last minute or more
+whose inode allocator steps over every inode freed in the last 12 hours (`dirtytime_expire_seconds`)
 (`recently_deleted` in fs/ext4/ialloc.c), so an export made right after the previous one was
 deleted spent several times its system CPU scanning for free inodes: the bench's own cleanup,
 not the writer, measured. The row's note gives the export's user and system CPU (every

@@ -56,10 +56,10 @@ def bench_command(
     ceiling's figure from the same run, their ratio, and whether the target
     is met; a figure no target compares gets the middle run only ("1 run").
     In an append run the contenders take turns of a fiftieth of their calls each.
-    Progress goes to stderr. A full run took 12 minutes at 5d0ad39 on a
-    fast 2-core machine, and 38 at f2e3ad3 on one three to four times slower
-    (26 at cf694b6, 23 at 29215cf on others in between): its sizes are fixed,
-    so its time follows the machine.
+    Progress goes to stderr. A full run took 10 minutes at 3e103e6 on a
+    fast 2-core machine, and 38 at f2e3ad3 (the same code) on one three to four
+    times slower (26 at cf694b6, 23 at 29215cf on others in between): its sizes
+    are fixed, so its time follows the machine.
     """
     from chronicle.bench import FULL, QUICK, BenchOptions, report, run
 
